@@ -1,0 +1,25 @@
+export { type CheckIssue, type CheckResult, checkEvent, isDateTime } from './check.ts';
+export { type EnrichedEvent, LIMITS, type MessageAttributes } from './enriched.ts';
+export {
+  DateTimeString,
+  Id,
+  Integrations,
+  identityRule,
+  JsonObject,
+  NullableId,
+} from './fields.ts';
+export {
+  AliasEvent,
+  AnyEvent,
+  BatchEnvelope,
+  EVENT_SCHEMAS,
+  EVENT_TYPES,
+  type EventType,
+  GroupEvent,
+  IdentifyEvent,
+  isEventType,
+  PageEvent,
+  ScreenEvent,
+  type SluiceEvent,
+  TrackEvent,
+} from './messages.ts';
