@@ -23,3 +23,12 @@ export {
   type SluiceEvent,
   TrackEvent,
 } from './messages.ts';
+export {
+  DEFAULT_DATETIME_FORMAT,
+  DEFAULT_RAW_NAMING,
+  formatDatetime,
+  parseRawObjectTime,
+  type RawObjectNaming,
+  rawLine,
+  rawObjectName,
+} from './raw-file.ts';
