@@ -32,3 +32,9 @@ export {
   rawLine,
   rawObjectName,
 } from './raw-file.ts';
+export {
+  type FinalizedObject,
+  finalizedCloudEvent,
+  STORAGE_FINALIZED_TYPE,
+  type StorageObjectData,
+} from './storage-event.ts';
