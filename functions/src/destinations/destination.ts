@@ -1,0 +1,196 @@
+/**
+ * Seam 6 — the Destination: one interface, implemented by DuckDB (local, embedded, tests) and BigQuery
+ * (production). Every difference between destinations is data in `DestinationCapabilities`, never an
+ * `if (bigquery)` in the loader.
+ *
+ * Lifecycle of one file load (the loader drives it; implementations must follow it exactly):
+ *
+ *   open()
+ *   findLoad(loadKey)                 -> a complete load exists? then the delivery is a no-op (close, return)
+ *   readSchema()                      -> the tables/columns/types that exist now
+ *   beginLoad(loadKey, meta)          -> LoadSession
+ *     repeat per batch (streaming; memory is bounded by one batch):
+ *       applySchemaChanges(changes)   -> new tables / columns / INT64->FLOAT64 widenings needed by the next batch
+ *       appendRows(table, rows)       -> stage the batch's rows (never visible to readers before commit)
+ *       appendFailed(failures)        -> stage failed-event rows
+ *     commit(summary)                 -> ONE atomic step, see below; returns the counts it wrote
+ *   (or abort() on any error: drops staged data; nothing of this load becomes visible)
+ *   close()                           -> releases every handle (DuckDB: the file lock)
+ *
+ * What every implementation must guarantee:
+ * - Atomic visibility: readers see either none or all of a load's rows, failed events, schema-change records and
+ *   its loads row. A crash (process killed) at ANY point before commit finishes leaves no visible trace of the load
+ *   except, at most, additive schema changes (new empty tables/columns, widened columns), which are harmless.
+ * - Idempotency: `findLoad(loadKey)` returns the complete load for that key, if one committed. A retried load after
+ *   a crash therefore leaves exactly one complete load: no duplicates, no gaps. Two concurrent loads of the same key
+ *   must not both commit (DuckDB: single writer lock + re-check inside the commit transaction; BigQuery: the loads
+ *   row is written by the same MERGE/transaction, which re-checks the key, and job ids are derived from the key).
+ * - De-duplication at commit, on the event id (`StagedRow.eventId`): of all staged rows that share an eventId, only
+ *   those of the lowest `line` survive; and an eventId already recorded in the event-id index
+ *   (`TABLES.eventIds`) with `received_at >= (this event's received_at - dedupWindow)` is a duplicate and all of
+ *   its staged rows (in every table, child tables included) are dropped. Surviving event ids are added to the index
+ *   in the same atomic step.
+ * - Users upsert at commit: rows staged for `TABLES.users` are upserted on `id` (= user id): for each column a
+ *   non-null staged value replaces the stored one when the staged row's `received_at` is >= the stored row's;
+ *   several staged rows for one user are applied in `line` order. Users rows are not subject to de-duplication
+ *   beyond that (an identify that is a duplicate is never staged for users twice: the loader stages users rows
+ *   only from the event rows, and the destination drops users rows whose (eventId, line) did not survive dedup).
+ * - Types: values arrive already typed for the column's logical type (see `CellValue`); the destination only maps
+ *   them to its SQL types (TIMESTAMP = RFC 3339 string validated by the loader, JSON = JSON text).
+ * - Throws only retryable errors (`LoaderError` with `retryable: true`) for infrastructure problems (lock conflict,
+ *   network, quota); the loader never hands it data that can fail a cast.
+ */
+
+/** The logical column types the loader infers. */
+export const LOGICAL_TYPES = ['BOOL', 'INT64', 'FLOAT64', 'STRING', 'TIMESTAMP', 'JSON'] as const;
+export type LogicalType = (typeof LOGICAL_TYPES)[number];
+
+/**
+ * A cell as the loader hands it over, by the column's logical type:
+ * BOOL boolean · INT64 number (safe integer) or bigint (beyond +-2^53; never a lossy number) · FLOAT64 number ·
+ * STRING string · TIMESTAMP string (RFC 3339, validated) · JSON string (JSON text). `null` for SQL NULL.
+ */
+export type CellValue = null | boolean | number | bigint | string;
+
+/** Capabilities and limits of a destination, as data. The naming and schema rules read them; nothing else. */
+export interface DestinationCapabilities {
+  /** Destination name, for logs and load records (`duckdb`, `bigquery`). */
+  name: string;
+  /** Maximum length of a column name, in characters (BigQuery 300). */
+  maxColumnNameLength: number;
+  /** Maximum length of a table name, in characters (BigQuery 1024). */
+  maxTableNameLength: number;
+  /** Column/table names compare case-insensitively (BigQuery: `Plan` and `plan` are one column). */
+  caseInsensitiveNames: boolean;
+  /** Lower-case words that may not be used bare as identifiers; the naming rules append `_`. */
+  reservedWords: readonly string[];
+  /** Lower-case prefixes a column name may not start with even when quoted (BigQuery `_table_`, `_file_` ...). */
+  reservedColumnPrefixes: readonly string[];
+  /** The SQL type each logical type maps to. */
+  typeMap: Readonly<Record<LogicalType, string>>;
+  /** An INT64 column can be altered in place to FLOAT64 (both BigQuery and DuckDB can). */
+  canWidenIntToFloat: boolean;
+  /** Hard maximum columns per table (BigQuery 10,000). The loader's budget is min(config, this). */
+  maxColumns: number;
+}
+
+export interface ColumnSchema {
+  name: string;
+  type: LogicalType;
+}
+
+/** Current schema: table name -> column name -> logical type. Names as stored (lower case for Sluice tables). */
+export type WarehouseSchema = Map<string, Map<string, LogicalType>>;
+
+export type SchemaChange =
+  | { kind: 'create_table'; table: string; columns: ColumnSchema[]; primaryKey?: string }
+  | { kind: 'add_column'; table: string; column: string; type: LogicalType }
+  | { kind: 'widen_column'; table: string; column: string; from: 'INT64'; to: 'FLOAT64' };
+
+/** One row staged for a table: the cells keyed by column name, and the event it came from (for dedup). */
+export interface StagedRow {
+  /** The event's id (messageId) — the de-duplication key, also for child-table rows. */
+  eventId: string;
+  /** 1-based line number of the event in the file. */
+  line: number;
+  /** The event's received_at (RFC 3339), for the dedup look-back window. */
+  receivedAt: string;
+  /** Column name -> value. Columns absent here are NULL. Every column must exist in the table's schema. */
+  values: Record<string, CellValue>;
+}
+
+/** A line that could not be loaded; written to `TABLES.failedEvents`. */
+export interface FailedEvent {
+  /** 1-based line number in the file. */
+  line: number;
+  /** The raw line (possibly truncated to `rawTruncated`), or null when a contract says not to keep it. */
+  raw: string | null;
+  rawTruncated: boolean;
+  /** An error code from the loader's registry (`SLUICE_ERR_LOAD_*`). */
+  code: string;
+  /** Human-readable detail (never the event body). */
+  reason: string;
+  /** The event id when it could be read. */
+  eventId: string | null;
+}
+
+/** Identifies the object a load reads and when it started. */
+export interface LoadMeta {
+  loadId: string;
+  loadKey: string;
+  bucket: string;
+  name: string;
+  generation: string;
+  startedAt: Date;
+  /** Look-back window for de-duplication on event id, in milliseconds. */
+  dedupWindowMs: number;
+}
+
+/** What the loader counted while reading; the destination adds what only it can know (duplicates). */
+export interface LoadSummary {
+  linesRead: number;
+  bytesRead: number;
+  /** Events staged (valid lines); the destination splits them into loaded + duplicates. */
+  eventsStaged: number;
+  failed: number;
+  valuesDiscarded: number;
+  schemaChanges: SchemaChange[];
+  finishedAt: Date;
+}
+
+/** The loads-table row of one committed load. Reconciliation: linesRead = eventsLoaded + duplicates + failed. */
+export interface LoadRecord {
+  loadId: string;
+  loadKey: string;
+  bucket: string;
+  name: string;
+  generation: string;
+  status: 'complete';
+  startedAt: Date;
+  finishedAt: Date;
+  linesRead: number;
+  bytesRead: number;
+  eventsLoaded: number;
+  duplicates: number;
+  failed: number;
+  valuesDiscarded: number;
+  /** Rows written to all tables (event tables, child tables, users upserts). */
+  rowsWritten: number;
+  schemaChanges: SchemaChange[];
+}
+
+export interface LoadSession {
+  /** Applies changes before rows that need them are appended. May take effect now or at commit (see above). */
+  applySchemaChanges(changes: readonly SchemaChange[]): Promise<void>;
+  /** Stages one batch of rows for a table (called many times; streaming). */
+  appendRows(table: string, rows: readonly StagedRow[]): Promise<void>;
+  /** Stages failed-event rows. */
+  appendFailed(failures: readonly FailedEvent[]): Promise<void>;
+  /**
+   * Atomically: dedup + insert staged rows into every table, upsert users, insert failed events, schema-change
+   * records and the loads row. If a complete load with the same key committed meanwhile, writes nothing and
+   * returns that load's record.
+   */
+  commit(summary: LoadSummary): Promise<LoadRecord>;
+  /** Drops everything staged. Safe to call after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface Destination {
+  readonly capabilities: DestinationCapabilities;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** The complete load for this key, or undefined. */
+  findLoad(loadKey: string): Promise<LoadRecord | undefined>;
+  readSchema(): Promise<WarehouseSchema>;
+  beginLoad(meta: LoadMeta): Promise<LoadSession>;
+}
+
+/** Bookkeeping tables every destination creates (fixed schemas, see `bookkeeping-tables.ts`). */
+export const TABLES = {
+  loads: '_sluice_loads',
+  failedEvents: '_sluice_failed_events',
+  schemaChanges: '_sluice_schema_changes',
+  eventIds: '_sluice_event_ids',
+  users: 'users',
+} as const;
