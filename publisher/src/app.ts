@@ -1,0 +1,99 @@
+import { LIMITS } from '@sluice/sdk/protocol';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerBodyParser } from './body.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { CollectorConfig } from './config.ts';
+import { registerCors } from './cors.ts';
+import { registerErrorHandler } from './error-handler.ts';
+import { CollectorError } from './errors.ts';
+import type { IngestDeps } from './ingest.ts';
+import type { Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { PublishGate } from './publish-gate.ts';
+import { TokenBuckets } from './rate-limit.ts';
+import { registerBatchRoute } from './routes/batch.ts';
+import { registerEventRoutes } from './routes/event.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerSettingsRoute } from './routes/settings.ts';
+import type { Transport } from './transports/transport.ts';
+
+export interface AppDeps {
+  transport: Transport;
+  clock?: Clock;
+  /** The server's pino logger; none (silent) in tests. */
+  logger?: Logger;
+}
+
+export interface CollectorApp {
+  app: FastifyInstance;
+  gate: PublishGate;
+  metrics: Metrics;
+}
+
+/**
+ * Builds the collector (routes, hooks, error handler) over an injected transport and clock. Does not listen.
+ * Closing the app drains in-flight publishes and closes the transport.
+ */
+export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
+    bodyLimit: LIMITS.maxBatchBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: config.publishTimeoutMs + 30_000,
+  });
+  const clock = deps.clock ?? systemClock;
+  const metrics = new Metrics();
+  const gate = new PublishGate(
+    deps.transport,
+    {
+      timeoutMs: config.publishTimeoutMs,
+      maxInflightBytes: config.maxInflightBytes,
+      retryAfterSeconds: config.retryAfterSeconds,
+    },
+    metrics,
+  );
+  const ipLimiter = new TokenBuckets(config.rateLimit.perIpRequests);
+  const ingestDeps: IngestDeps = {
+    config,
+    clock,
+    gate,
+    metrics,
+    keyLimiter: new TokenBuckets(config.rateLimit.perKeyEvents),
+  };
+
+  registerErrorHandler(app, metrics);
+  registerBodyParser(app, LIMITS.maxBatchBytes);
+  registerCors(app, config);
+  if (ipLimiter.enabled) {
+    app.addHook('onRequest', async (request) => {
+      if (request.method !== 'POST') return;
+      const wait = ipLimiter.take(request.ip, 1, clock.now().getTime());
+      if (wait > 0)
+        throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
+    });
+  }
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.request(request.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+
+  registerEventRoutes(app, ingestDeps);
+  registerBatchRoute(app, ingestDeps);
+  registerSettingsRoute(app, config);
+  registerHealthRoutes(app, deps.transport);
+  registerMetricsRoute(app, metrics);
+
+  app.addHook('onClose', async () => {
+    await gate.drain(config.drainTimeoutMs);
+    await deps.transport.close();
+  });
+  return { app, gate, metrics };
+}

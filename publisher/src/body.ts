@@ -1,0 +1,62 @@
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CollectorError } from './errors.ts';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Size of the decoded (decompressed) body in bytes. */
+    bodyBytes: number;
+  }
+}
+
+async function decode(request: FastifyRequest, raw: Buffer, maxBytes: number): Promise<Buffer> {
+  const encoding = String(request.headers['content-encoding'] ?? 'identity')
+    .toLowerCase()
+    .trim();
+  if (encoding === 'identity' || encoding === '') return raw;
+  const inflater =
+    encoding === 'gzip' || encoding === 'x-gzip'
+      ? gunzipAsync
+      : encoding === 'deflate'
+        ? inflateAsync
+        : undefined;
+  if (!inflater) throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_ENCODING');
+  try {
+    return await inflater(raw, { maxOutputLength: maxBytes + 1 });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
+      throw new CollectorError('SLUICE_ERR_PUBLISHER_BATCH_TOO_LARGE');
+    }
+    throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE', { message: `body is not valid ${encoding}` });
+  }
+}
+
+/**
+ * One body parser for every content type: Segment's clients send `application/json` (optionally gzip-encoded),
+ * analytics.js sends `text/plain` (to skip CORS preflights) and `sendBeacon` sends whatever the browser picks.
+ * All are parsed as JSON, after decompression, within `maxBytes` (decoded).
+ */
+export function registerBodyParser(app: FastifyInstance, maxBytes: number): void {
+  app.decorateRequest('bodyBytes', 0);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: maxBytes },
+    async (request: FastifyRequest, raw: Buffer) => {
+      const body = await decode(request, raw, maxBytes);
+      if (body.length > maxBytes) throw new CollectorError('SLUICE_ERR_PUBLISHER_BATCH_TOO_LARGE');
+      request.bodyBytes = body.length;
+      if (body.length === 0)
+        throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE', { message: 'empty body' });
+      try {
+        return JSON.parse(body.toString('utf8')) as unknown;
+      } catch {
+        throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE');
+      }
+    },
+  );
+}

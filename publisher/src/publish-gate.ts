@@ -1,0 +1,84 @@
+import { CollectorError } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import type { OutboundMessage, Transport } from './transports/transport.ts';
+
+export interface PublishGateOptions {
+  timeoutMs: number;
+  maxInflightBytes: number;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Bounds what the collector hands to the transport: a publish that takes longer than `timeoutMs` fails with 503
+ * (never a hanging request), and bytes not yet acknowledged by the broker are capped (flow control; over the
+ * cap -> 503). Bytes stay counted until the transport settles, even after a timeout, so a dead broker cannot
+ * make memory grow.
+ */
+export class PublishGate {
+  private inflight = 0;
+  private closing = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: PublishGateOptions,
+    private readonly metrics: Metrics,
+  ) {
+    metrics.inflightBytes = () => this.inflight;
+  }
+
+  get inflightBytes(): number {
+    return this.inflight;
+  }
+
+  async publish(messages: readonly OutboundMessage[]): Promise<void> {
+    const retryAfterSeconds = this.options.retryAfterSeconds;
+    if (this.closing) throw new CollectorError('SLUICE_ERR_PUBLISHER_SHUTTING_DOWN', { retryAfterSeconds });
+    if (messages.length === 0) return;
+    let bytes = 0;
+    for (const m of messages) bytes += m.data.length;
+    if (this.inflight > 0 && this.inflight + bytes > this.options.maxInflightBytes) {
+      throw new CollectorError('SLUICE_ERR_PUBLISHER_OVERLOADED', { retryAfterSeconds });
+    }
+    this.inflight += bytes;
+    const started = performance.now();
+    const settled = this.transport.publish(messages).finally(() => {
+      this.inflight -= bytes;
+    });
+    this.pending.add(settled);
+    settled.then(
+      () => this.pending.delete(settled),
+      () => this.pending.delete(settled),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_TIMEOUT', { retryAfterSeconds })),
+        this.options.timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([settled, timeout]);
+      this.metrics.publish((performance.now() - started) / 1000, true);
+    } catch (error) {
+      this.metrics.publish((performance.now() - started) / 1000, false);
+      if (error instanceof CollectorError) throw error;
+      throw new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_FAILED', { retryAfterSeconds, cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Refuses new publishes and waits (bounded) for those in flight. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
