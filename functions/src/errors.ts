@@ -11,6 +11,10 @@ export const ERRORS = {
     message: 'destination is locked by another process',
   },
   SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE: { retryable: true, message: 'destination unavailable' },
+  SLUICE_ERR_LOAD_DESTINATION_REJECTED: {
+    retryable: false,
+    message: 'destination rejected a job as invalid (a retry cannot fix it)',
+  },
   SLUICE_ERR_LOAD_OBJECT_READ: { retryable: true, message: 'reading the object failed' },
   SLUICE_ERR_LOAD_OBJECT_NOT_FOUND: { retryable: false, message: 'object does not exist' },
   SLUICE_ERR_LOAD_OBJECT_GENERATION_GONE: { retryable: false, message: 'object generation was replaced' },
