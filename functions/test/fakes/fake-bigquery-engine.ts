@@ -1,0 +1,390 @@
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+
+/** BigQuery TableFieldSchema (the subset Sluice uses). */
+export interface FakeField {
+  name: string;
+  type: string;
+  mode?: string;
+  description?: string;
+}
+
+export interface FakeTable {
+  datasetId: string;
+  tableId: string;
+  resource: Record<string, unknown>;
+  fields: FakeField[];
+}
+
+export interface QueryOutcome {
+  statementType: string;
+  /** Estimated bytes read: the stored size of every table the statement names (no partition pruning). */
+  bytesProcessed: number;
+  affectedRows: number;
+  schema: FakeField[];
+  /** Rows in the REST `f/v` shape with BigQuery's string encodings. */
+  rows: { f: { v: string | null }[] }[];
+}
+
+const DUCK_TYPE: Record<string, string> = {
+  STRING: 'VARCHAR',
+  INT64: 'BIGINT',
+  INTEGER: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  FLOAT: 'DOUBLE',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  JSON: 'VARCHAR',
+  NUMERIC: 'DECIMAL(38,9)',
+  DATE: 'DATE',
+};
+
+function duckType(type: string): string {
+  const t = DUCK_TYPE[type.toUpperCase()];
+  if (!t) throw new FakeBigQueryError('invalid', `fake BigQuery does not support type ${type}`);
+  return t;
+}
+
+/** An error the fake reports in a job's errorResult or as an HTTP error. */
+export class FakeBigQueryError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * Table storage and SQL execution for the fake, on an in-memory DuckDB. BigQuery SQL that Sluice emits is
+ * translated mechanically (backtick names -> schema-qualified DuckDB names, BigQuery types -> DuckDB types,
+ * `@param` -> `$param`) and then really executed, so MERGE/DELETE/SELECT semantics are exercised — but BigQuery's
+ * own parser, partition pruning and billing are NOT: only the live suite proves the SQL is valid BigQuery.
+ */
+export class FakeBigQueryEngine {
+  readonly #tables = new Map<string, FakeTable>();
+  readonly #bytes = new Map<string, number>();
+  #connection: DuckDBConnection | undefined;
+  #instance: DuckDBInstance | undefined;
+  readonly #schemas = new Set<string>();
+
+  async #db(): Promise<DuckDBConnection> {
+    if (!this.#connection) {
+      this.#instance = await DuckDBInstance.create(':memory:');
+      this.#connection = await this.#instance.connect();
+    }
+    return this.#connection;
+  }
+
+  close(): void {
+    this.#connection?.closeSync();
+    this.#instance?.closeSync();
+  }
+
+  table(datasetId: string, tableId: string): FakeTable | undefined {
+    return this.#tables.get(`${datasetId}.${tableId.toLowerCase()}`);
+  }
+
+  tables(datasetId: string): FakeTable[] {
+    return [...this.#tables.values()].filter((t) => t.datasetId === datasetId);
+  }
+
+  async createTable(
+    datasetId: string,
+    tableId: string,
+    resource: Record<string, unknown>,
+  ): Promise<FakeTable> {
+    const fields = (
+      ((resource.schema as { fields?: FakeField[] } | undefined)?.fields ?? []) as FakeField[]
+    ).map((f) => ({ ...f, type: f.type.toUpperCase() }));
+    checkFieldNames(fields);
+    const db = await this.#db();
+    if (!this.#schemas.has(datasetId)) {
+      await db.run(`CREATE SCHEMA IF NOT EXISTS ${qi(datasetId)}`);
+      this.#schemas.add(datasetId);
+    }
+    const cols = fields.map((f) => `${qi(f.name.toLowerCase())} ${duckType(f.type)}`);
+    await db.run(
+      `CREATE TABLE ${qi(datasetId)}.${qi(tableId.toLowerCase())} (${cols.join(', ') || '"_empty" VARCHAR'})`,
+    );
+    const table: FakeTable = { datasetId, tableId, resource: { ...resource }, fields };
+    this.#tables.set(`${datasetId}.${tableId.toLowerCase()}`, table);
+    this.#bytes.set(`${datasetId}.${tableId.toLowerCase()}`, 0);
+    return table;
+  }
+
+  async dropTable(datasetId: string, tableId: string): Promise<boolean> {
+    const key = `${datasetId}.${tableId.toLowerCase()}`;
+    if (!this.#tables.has(key)) return false;
+    await (await this.#db()).run(`DROP TABLE ${qi(datasetId)}.${qi(tableId.toLowerCase())}`);
+    this.#tables.delete(key);
+    this.#bytes.delete(key);
+    return true;
+  }
+
+  /** tables.patch / a load's field addition: new NULLABLE fields only; existing fields may not change type. */
+  async addFields(table: FakeTable, fields: FakeField[], allowAddition: boolean): Promise<void> {
+    checkFieldNames(fields);
+    const byName = new Map(table.fields.map((f) => [f.name.toLowerCase(), f]));
+    const added: FakeField[] = [];
+    for (const field of fields) {
+      const existing = byName.get(field.name.toLowerCase());
+      if (existing) {
+        if (existing.type !== field.type.toUpperCase()) {
+          throw new FakeBigQueryError(
+            'invalid',
+            `Provided Schema does not match Table. Field ${field.name} has changed type from ${existing.type} to ${field.type}`,
+          );
+        }
+        continue;
+      }
+      if (!allowAddition) {
+        throw new FakeBigQueryError(
+          'invalid',
+          `Provided Schema does not match Table. Cannot add fields (field: ${field.name})`,
+        );
+      }
+      if ((field.mode ?? 'NULLABLE') === 'REQUIRED') {
+        throw new FakeBigQueryError('invalid', `Cannot add required field ${field.name}`);
+      }
+      added.push({ ...field, type: field.type.toUpperCase() });
+    }
+    const db = await this.#db();
+    for (const field of added) {
+      await db.run(
+        `ALTER TABLE ${qi(table.datasetId)}.${qi(table.tableId.toLowerCase())} ADD COLUMN ${qi(field.name.toLowerCase())} ${duckType(field.type)}`,
+      );
+      table.fields.push(field);
+    }
+    table.resource.schema = { fields: table.fields };
+  }
+
+  /** Appends (or replaces, for WRITE_TRUNCATE) rows; values are validated against the schema like a load. */
+  async insertRows(table: FakeTable, rows: Record<string, unknown>[], truncate: boolean): Promise<void> {
+    const db = await this.#db();
+    const name = `${qi(table.datasetId)}.${qi(table.tableId.toLowerCase())}`;
+    const key = `${table.datasetId}.${table.tableId.toLowerCase()}`;
+    if (truncate) {
+      await db.run(`DELETE FROM ${name}`);
+      this.#bytes.set(key, 0);
+    }
+    const byName = new Map(table.fields.map((f) => [f.name.toLowerCase(), f]));
+    let bytes = this.#bytes.get(key) ?? 0;
+    for (const [index, row] of rows.entries()) {
+      const cols: string[] = [];
+      const values: (string | null)[] = [];
+      for (const [column, value] of Object.entries(row)) {
+        const field = byName.get(column.toLowerCase());
+        if (!field) {
+          throw new FakeBigQueryError(
+            'invalid',
+            `Error while reading data, error message: JSON table encountered too many errors. Row ${index}: No such field: ${column}.`,
+          );
+        }
+        cols.push(qi(field.name.toLowerCase()));
+        values.push(encodeForLoad(field, value, index));
+      }
+      for (const field of table.fields) {
+        if (field.mode === 'REQUIRED' && (row[field.name] ?? null) === null) {
+          throw new FakeBigQueryError('invalid', `Row ${index}: missing required field ${field.name}`);
+        }
+      }
+      if (cols.length === 0) continue;
+      const placeholders = cols.map(
+        (c, i) => `CAST($${i + 1} AS ${duckType(byName.get(c.slice(1, -1).replaceAll('""', '"'))!.type)})`,
+      );
+      await db.run(`INSERT INTO ${name} (${cols.join(', ')}) VALUES (${placeholders.join(', ')})`, values);
+      bytes += Buffer.byteLength(JSON.stringify(row));
+    }
+    this.#bytes.set(key, bytes);
+  }
+
+  async query(sql: string, params: Record<string, DuckDBValue>): Promise<QueryOutcome> {
+    const { translated, referenced, statementType } = this.translate(sql);
+    const db = await this.#db();
+    let bytesProcessed = 0;
+    for (const key of referenced) bytesProcessed += this.#bytes.get(key) ?? 0;
+    try {
+      const reader = await db.runAndReadAll(translated, params);
+      if (statementType === 'SELECT') {
+        const names = reader.columnNames();
+        const types = reader.columnTypes().map(String);
+        const schema = names.map((n, i) => ({
+          name: n,
+          type: bigQueryType(types[i] ?? 'VARCHAR'),
+          mode: 'NULLABLE',
+        }));
+        const rows = reader.getRows().map((r) => ({ f: r.map((v) => ({ v: encodeForResult(v) })) }));
+        return { statementType, bytesProcessed, affectedRows: 0, schema, rows };
+      }
+      const first = reader.getRows()[0]?.[0];
+      const affectedRows = typeof first === 'bigint' || typeof first === 'number' ? Number(first) : 0;
+      await this.#afterDdl(statementType, translated);
+      if (statementType !== 'ALTER_TABLE' && statementType !== 'DROP_TABLE') {
+        for (const key of referenced) this.#bytes.set(key, await this.#tableBytes(key));
+      }
+      return { statementType, bytesProcessed, affectedRows, schema: [], rows: [] };
+    } catch (error) {
+      if (error instanceof FakeBigQueryError) throw error;
+      throw new FakeBigQueryError(
+        'invalidQuery',
+        `fake BigQuery (DuckDB) rejected: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  async #tableBytes(key: string): Promise<number> {
+    const [datasetId, tableId] = key.split('.') as [string, string];
+    const db = await this.#db();
+    const reader = await db.runAndReadAll(
+      `SELECT coalesce(sum(length(to_json(t)::VARCHAR)), 0) FROM ${qi(datasetId)}.${qi(tableId)} t`,
+    );
+    return Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+
+  /** Keeps the table resources in step with DDL run through queries (ALTER ... SET DATA TYPE / ADD COLUMN, DROP). */
+  async #afterDdl(statementType: string, translated: string): Promise<void> {
+    if (statementType === 'DROP_TABLE') {
+      const m = /DROP TABLE (?:IF EXISTS )?"([^"]+)"\."([^"]+)"/i.exec(translated);
+      if (m) {
+        this.#tables.delete(`${m[1]}.${m[2]}`);
+        this.#bytes.delete(`${m[1]}.${m[2]}`);
+      }
+      return;
+    }
+    if (statementType !== 'ALTER_TABLE') return;
+    const m = /ALTER TABLE "([^"]+)"\."([^"]+)"/i.exec(translated);
+    const table = m ? this.#tables.get(`${m[1]}.${m[2]}`) : undefined;
+    if (!table) return;
+    for (const alter of translated.matchAll(/ALTER COLUMN "([^"]+)" SET DATA TYPE (\w+)/gi)) {
+      const field = table.fields.find((f) => f.name.toLowerCase() === alter[1]);
+      if (field) field.type = bigQueryType(alter[2]!);
+    }
+    for (const add of translated.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?"([^"]+)" (\w+)/gi)) {
+      if (!table.fields.some((f) => f.name.toLowerCase() === add[1])) {
+        table.fields.push({ name: add[1]!, type: bigQueryType(add[2]!), mode: 'NULLABLE' });
+      }
+    }
+    table.resource.schema = { fields: table.fields };
+  }
+
+  /** BigQuery SQL -> DuckDB SQL (mechanical; see the class comment for what this does not prove). */
+  translate(sql: string): { translated: string; referenced: Set<string>; statementType: string } {
+    const referenced = new Set<string>();
+    let translated = sql.replace(/`([^`]+)`/g, (_m, inner: string) => {
+      const parts = inner.split('.');
+      if (parts.length >= 2) {
+        const tableId = parts.at(-1)!.toLowerCase();
+        const datasetId = parts.at(-2)!;
+        referenced.add(`${datasetId}.${tableId}`);
+        return `${qi(datasetId)}.${qi(tableId)}`;
+      }
+      return qi(inner.toLowerCase());
+    });
+    translated = translated
+      .replace(/\bINT64\b/g, 'BIGINT')
+      .replace(/\bFLOAT64\b/g, 'DOUBLE')
+      .replace(/\bBOOL\b/g, 'BOOLEAN')
+      .replace(/\bSTRING\b/g, 'VARCHAR')
+      .replace(/\bTIMESTAMP\b(?!\s*\()/g, 'TIMESTAMPTZ')
+      .replace(/\bJSON\b(?!\s*\()/g, 'VARCHAR')
+      .replace(/@(\w+)/g, (_m, name: string) => `$${name}`);
+    const head = sql
+      .replace(/^\s*(--[^\n]*\n\s*)*/, '')
+      .trimStart()
+      .toUpperCase();
+    const statementType = head.startsWith('MERGE')
+      ? 'MERGE'
+      : head.startsWith('SELECT') || head.startsWith('WITH')
+        ? 'SELECT'
+        : head.startsWith('INSERT')
+          ? 'INSERT'
+          : head.startsWith('DELETE')
+            ? 'DELETE'
+            : head.startsWith('UPDATE')
+              ? 'UPDATE'
+              : head.startsWith('ALTER TABLE')
+                ? 'ALTER_TABLE'
+                : head.startsWith('DROP TABLE')
+                  ? 'DROP_TABLE'
+                  : head.startsWith('CREATE')
+                    ? 'CREATE_TABLE'
+                    : 'SCRIPT';
+    return { translated, referenced, statementType };
+  }
+}
+
+const RESERVED_PREFIXES = ['_table_', '_file_', '_partition', '_row_timestamp', '__root__', '_colidentifier'];
+
+function checkFieldNames(fields: FakeField[]): void {
+  const seen = new Set<string>();
+  for (const field of fields) {
+    const lower = field.name.toLowerCase();
+    if (field.name.length > 300 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name)) {
+      throw new FakeBigQueryError('invalid', `Invalid field name "${field.name}".`);
+    }
+    if (RESERVED_PREFIXES.some((p) => lower.startsWith(p))) {
+      throw new FakeBigQueryError('invalid', `Invalid field name "${field.name}": reserved prefix.`);
+    }
+    if (seen.has(lower))
+      throw new FakeBigQueryError('invalid', `Duplicate field name ${field.name} (case-insensitive).`);
+    seen.add(lower);
+  }
+}
+
+function encodeForLoad(field: FakeField, value: unknown, row: number): string | null {
+  if (value === null || value === undefined) return null;
+  const fail = (): never => {
+    throw new FakeBigQueryError(
+      'invalid',
+      `Error while reading data, error message: JSON table encountered too many errors. Row ${row}: Could not convert value to ${field.type} for field ${field.name}.`,
+    );
+  };
+  switch (field.type) {
+    case 'STRING':
+      return typeof value === 'string' ? value : fail();
+    case 'INT64':
+    case 'INTEGER':
+      if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+      if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
+      return fail();
+    case 'FLOAT64':
+    case 'FLOAT':
+      if (typeof value === 'number') return String(value);
+      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return value;
+      return fail();
+    case 'BOOL':
+    case 'BOOLEAN':
+      return typeof value === 'boolean' ? String(value) : fail();
+    case 'TIMESTAMP':
+      if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return value;
+      return fail();
+    case 'JSON':
+      return JSON.stringify(value);
+    default:
+      return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+}
+
+function bigQueryType(duck: string): string {
+  const t = duck.toUpperCase();
+  if (t === 'BIGINT' || t === 'INTEGER' || t === 'HUGEINT') return 'INT64';
+  if (t === 'DOUBLE' || t === 'FLOAT') return 'FLOAT64';
+  if (t === 'BOOLEAN') return 'BOOL';
+  if (t.startsWith('TIMESTAMP')) return 'TIMESTAMP';
+  if (t.startsWith('DECIMAL')) return 'NUMERIC';
+  if (t === 'DATE') return 'DATE';
+  return 'STRING';
+}
+
+/** REST encodings: INT64 as decimal string, TIMESTAMP as int64 microseconds (useInt64Timestamp), BOOL as text. */
+function encodeForResult(value: DuckDBValue): string | null {
+  if (value === null) return null;
+  if (typeof value === 'bigint' || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && 'micros' in value) return String((value as { micros: bigint }).micros);
+  return String(value);
+}

@@ -1,0 +1,374 @@
+import type { DuckDBValue } from '@duckdb/node-api';
+import {
+  type FakeBigQueryEngine,
+  FakeBigQueryError,
+  type FakeField,
+  type QueryOutcome,
+} from './fake-bigquery-engine.ts';
+import type { FakeGcs } from './fake-gcs.ts';
+import { apiError, type FakeResponse, json } from './fake-http.ts';
+
+interface JobRecord {
+  resource: Record<string, unknown>;
+  /** jobs.get calls still to answer RUNNING before DONE. */
+  pendingPolls: number;
+  result?: QueryOutcome;
+}
+
+interface QueryParameter {
+  name?: string;
+  parameterType?: { type?: string };
+  parameterValue?: { value?: string | null };
+}
+
+/**
+ * BigQuery REST v2 (the subset `@google-cloud/bigquery` 8 calls for Sluice): datasets get/insert, tables
+ * get/insert/patch/delete, jobs insert (load, query) / get, getQueryResults. Job ids are unique per project:
+ * inserting an existing id answers 409 `duplicate`, as BigQuery does. Load jobs read their source objects from the
+ * fake GCS and validate rows against the explicit schema; query jobs run through the DuckDB-backed engine.
+ */
+export class FakeBigQuery {
+  readonly datasets = new Map<string, Record<string, unknown>>();
+  readonly jobs = new Map<string, JobRecord>();
+  /** How many RUNNING answers each new job gives before DONE (exercises polling). */
+  pendingPollsPerJob = 0;
+  /** Override for a query's totalBytesProcessed (e.g. to model partition pruning in a cost test). */
+  bytesProcessedFor: ((sql: string, estimate: number) => number) | undefined;
+  /** Job ids (insert order) whose execution the fake made fail with this reason, for assertions. */
+  readonly failedJobs: string[] = [];
+  /** Makes the next job whose id matches fail inside the job (status.errorResult) with this reason. */
+  readonly jobFailures: { jobId: RegExp; reason: string; message: string; remaining: number }[] = [];
+
+  constructor(
+    readonly project: string,
+    readonly engine: FakeBigQueryEngine,
+    readonly gcs: FakeGcs,
+  ) {}
+
+  async handle(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): Promise<FakeResponse> {
+    const m = /^\/bigquery\/v2\/projects\/([^/]+)\/(.*)$/.exec(path);
+    if (!m) return apiError(404, 'notFound', `unknown path ${path}`);
+    const project = decodeURIComponent(m[1]!);
+    if (project !== this.project) return apiError(404, 'notFound', `Not found: Project ${project}`);
+    const rest = m[2]!.split('/').map(decodeURIComponent);
+    try {
+      if (rest[0] === 'datasets') return await this.#datasets(method, rest.slice(1), body);
+      if (rest[0] === 'jobs') return await this.#jobs(method, rest.slice(1), body, query);
+      if (rest[0] === 'queries' && rest[1] && method === 'GET') return this.#queryResults(rest[1], query);
+    } catch (error) {
+      if (error instanceof FakeBigQueryError) return apiError(400, error.reason, error.message);
+      throw error;
+    }
+    return apiError(501, 'notImplemented', `fake BigQuery does not implement ${method} ${path}`);
+  }
+
+  async #datasets(method: string, rest: string[], body: unknown): Promise<FakeResponse> {
+    const [datasetId, sub, tableId] = rest;
+    if (datasetId === undefined) {
+      if (method !== 'POST') return apiError(501, 'notImplemented', 'datasets.list');
+      const resource = body as { datasetReference?: { datasetId?: string }; location?: string };
+      const id = resource.datasetReference?.datasetId;
+      if (!id) return apiError(400, 'invalid', 'datasetReference.datasetId is required');
+      if (this.datasets.has(id))
+        return apiError(409, 'duplicate', `Already Exists: Dataset ${this.project}:${id}`);
+      const created = {
+        kind: 'bigquery#dataset',
+        id: `${this.project}:${id}`,
+        location: 'US',
+        ...resource,
+        datasetReference: { projectId: this.project, datasetId: id },
+      };
+      this.datasets.set(id, created);
+      return json(200, created);
+    }
+    const dataset = this.datasets.get(datasetId);
+    if (!dataset) return apiError(404, 'notFound', `Not found: Dataset ${this.project}:${datasetId}`);
+    if (sub === undefined) {
+      if (method === 'GET') return json(200, dataset);
+      return apiError(501, 'notImplemented', `${method} dataset`);
+    }
+    if (sub !== 'tables') return apiError(501, 'notImplemented', sub);
+    if (tableId === undefined) {
+      if (method !== 'POST') return apiError(501, 'notImplemented', 'tables.list');
+      const resource = body as { tableReference?: { tableId?: string } };
+      const id = resource.tableReference?.tableId;
+      if (!id) return apiError(400, 'invalid', 'tableReference.tableId is required');
+      if (this.engine.table(datasetId, id)) {
+        return apiError(409, 'duplicate', `Already Exists: Table ${this.project}:${datasetId}.${id}`);
+      }
+      const table = await this.engine.createTable(datasetId, id, {
+        kind: 'bigquery#table',
+        ...resource,
+        id: `${this.project}:${datasetId}.${id}`,
+        tableReference: { projectId: this.project, datasetId, tableId: id },
+        creationTime: String(Date.now()),
+      });
+      return json(200, table.resource);
+    }
+    const table = this.engine.table(datasetId, tableId);
+    if (!table) return apiError(404, 'notFound', `Not found: Table ${this.project}:${datasetId}.${tableId}`);
+    if (method === 'GET') return json(200, { ...table.resource, numRows: undefined });
+    if (method === 'DELETE') {
+      await this.engine.dropTable(datasetId, tableId);
+      return { status: 204 };
+    }
+    if (method === 'PATCH' || method === 'PUT') {
+      const patch = body as { schema?: { fields?: FakeField[] } } & Record<string, unknown>;
+      if (patch.schema?.fields) {
+        const given = patch.schema.fields;
+        const missing = table.fields.filter(
+          (f) => !given.some((g) => g.name.toLowerCase() === f.name.toLowerCase()),
+        );
+        if (missing.length > 0) {
+          return apiError(
+            400,
+            'invalid',
+            `Provided Schema does not match Table. Field ${missing[0]!.name} is missing in new schema`,
+          );
+        }
+        await this.engine.addFields(table, given, true);
+      }
+      for (const [key, value] of Object.entries(patch)) {
+        if (key !== 'schema') table.resource[key] = value;
+      }
+      return json(200, table.resource);
+    }
+    return apiError(501, 'notImplemented', `${method} table`);
+  }
+
+  async #jobs(
+    method: string,
+    rest: string[],
+    body: unknown,
+    query: Record<string, string>,
+  ): Promise<FakeResponse> {
+    const [jobId] = rest;
+    if (jobId === undefined) {
+      if (method !== 'POST') return apiError(501, 'notImplemented', 'jobs.list');
+      return this.#insertJob(body as Record<string, unknown>);
+    }
+    const job = this.jobs.get(jobId);
+    if (!job || (query.location && query.location !== this.#location(job))) {
+      return apiError(404, 'notFound', `Not found: Job ${this.project}:${query.location ?? 'US'}.${jobId}`);
+    }
+    if (method !== 'GET') return apiError(501, 'notImplemented', `${method} job`);
+    return json(200, this.#view(job));
+  }
+
+  #location(job: JobRecord): string {
+    return String((job.resource.jobReference as { location?: string }).location ?? 'US');
+  }
+
+  #view(job: JobRecord): Record<string, unknown> {
+    if (job.pendingPolls > 0) {
+      job.pendingPolls -= 1;
+      return { ...job.resource, status: { state: 'RUNNING' } };
+    }
+    return job.resource;
+  }
+
+  async #insertJob(body: Record<string, unknown>): Promise<FakeResponse> {
+    const reference = (body.jobReference ?? {}) as { jobId?: string; location?: string };
+    const jobId = reference.jobId ?? `job_${this.jobs.size + 1}`;
+    if (!/^[A-Za-z0-9_-]{1,1024}$/.test(jobId)) return apiError(400, 'invalid', `Invalid job ID "${jobId}"`);
+    if (this.jobs.has(jobId))
+      return apiError(
+        409,
+        'duplicate',
+        `Already Exists: Job ${this.project}:${reference.location ?? 'US'}.${jobId}`,
+      );
+    const configuration = (body.configuration ?? {}) as Record<string, unknown>;
+    const location = reference.location ?? 'US';
+    const started = Date.now();
+    const record: JobRecord = {
+      pendingPolls: this.pendingPollsPerJob,
+      resource: {
+        kind: 'bigquery#job',
+        id: `${this.project}:${location}.${jobId}`,
+        jobReference: { projectId: this.project, jobId, location },
+        configuration,
+        status: { state: 'DONE' },
+        statistics: { creationTime: String(started), startTime: String(started) },
+      },
+    };
+    this.jobs.set(jobId, record);
+    const injected = this.jobFailures.find((f) => f.remaining > 0 && f.jobId.test(jobId));
+    try {
+      if (injected) {
+        injected.remaining -= 1;
+        throw new FakeBigQueryError(injected.reason, injected.message);
+      }
+      if (configuration.load) {
+        const load = await this.#runLoad(configuration.load as LoadConfiguration);
+        record.resource.statistics = { ...(record.resource.statistics as object), load };
+      } else if (configuration.query) {
+        const outcome = await this.#runQuery(configuration.query as QueryConfiguration);
+        record.result = outcome;
+        record.resource.statistics = {
+          ...(record.resource.statistics as object),
+          totalBytesProcessed: String(outcome.bytesProcessed),
+          query: {
+            statementType: outcome.statementType,
+            totalBytesProcessed: String(outcome.bytesProcessed),
+            totalBytesBilled: String(
+              outcome.bytesProcessed === 0 ? 0 : Math.max(outcome.bytesProcessed, 10 * 1024 * 1024),
+            ),
+            numDmlAffectedRows: String(outcome.affectedRows),
+          },
+        };
+      } else {
+        throw new FakeBigQueryError('invalid', 'fake BigQuery runs load and query jobs only');
+      }
+    } catch (error) {
+      if (!(error instanceof FakeBigQueryError)) throw error;
+      this.failedJobs.push(jobId);
+      const errorResult = { reason: error.reason, message: error.message, location: 'job' };
+      record.resource.status = { state: 'DONE', errorResult, errors: [errorResult] };
+    }
+    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
+    // jobs.insert answers with the job as created, still RUNNING (as BigQuery does for loads and DML): the
+    // outcome, including errorResult, is seen only by polling jobs.get.
+    return json(200, { ...record.resource, status: { state: 'RUNNING' } });
+  }
+
+  async #runLoad(load: LoadConfiguration): Promise<Record<string, string>> {
+    if (load.sourceFormat !== 'NEWLINE_DELIMITED_JSON') {
+      throw new FakeBigQueryError(
+        'invalid',
+        `fake BigQuery loads NEWLINE_DELIMITED_JSON only, got ${String(load.sourceFormat)}`,
+      );
+    }
+    const destination = load.destinationTable;
+    if (!destination?.datasetId || !destination.tableId)
+      throw new FakeBigQueryError('invalid', 'destinationTable required');
+    if (!this.datasets.has(destination.datasetId)) {
+      throw new FakeBigQueryError('notFound', `Not found: Dataset ${this.project}:${destination.datasetId}`);
+    }
+    const rows: Record<string, unknown>[] = [];
+    let inputBytes = 0;
+    for (const uri of load.sourceUris ?? []) {
+      const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
+      const object = m ? this.gcs.get(m[1]!, m[2]!) : undefined;
+      if (!object) throw new FakeBigQueryError('notFound', `Not found: URI ${uri}`);
+      inputBytes += object.data.length;
+      for (const [i, line] of object.data.toString('utf8').split('\n').entries()) {
+        if (line.trim() === '') continue;
+        try {
+          rows.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          throw new FakeBigQueryError(
+            'invalid',
+            `Error while reading data, error message: JSON parsing error in row starting at position ${i}`,
+          );
+        }
+      }
+    }
+    const fields = (load.schema?.fields ?? []).map((f) => ({ ...f, type: f.type.toUpperCase() }));
+    let table = this.engine.table(destination.datasetId, destination.tableId);
+    const writeDisposition = load.writeDisposition ?? 'WRITE_APPEND';
+    if (!table) {
+      if ((load.createDisposition ?? 'CREATE_IF_NEEDED') !== 'CREATE_IF_NEEDED') {
+        throw new FakeBigQueryError(
+          'notFound',
+          `Not found: Table ${destination.datasetId}.${destination.tableId}`,
+        );
+      }
+      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
+        kind: 'bigquery#table',
+        tableReference: {
+          projectId: this.project,
+          datasetId: destination.datasetId,
+          tableId: destination.tableId,
+        },
+        schema: { fields },
+        ...(load.timePartitioning ? { timePartitioning: load.timePartitioning } : {}),
+        ...(load.clustering ? { clustering: load.clustering } : {}),
+      });
+    } else if (writeDisposition === 'WRITE_TRUNCATE') {
+      await this.engine.dropTable(destination.datasetId, destination.tableId);
+      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
+        ...table.resource,
+        schema: { fields },
+      });
+    } else {
+      const allowAddition = (load.schemaUpdateOptions ?? []).includes('ALLOW_FIELD_ADDITION');
+      await this.engine.addFields(table, fields, allowAddition);
+    }
+    await this.engine.insertRows(table, rows, false);
+    return {
+      inputFiles: String((load.sourceUris ?? []).length),
+      inputFileBytes: String(inputBytes),
+      outputRows: String(rows.length),
+      outputBytes: String(inputBytes),
+      badRecords: '0',
+    };
+  }
+
+  async #runQuery(query: QueryConfiguration): Promise<QueryOutcome> {
+    if (query.useLegacySql !== false)
+      throw new FakeBigQueryError('invalid', 'Sluice must send useLegacySql: false');
+    const params: Record<string, DuckDBValue> = {};
+    for (const p of query.queryParameters ?? []) {
+      if (!p.name) throw new FakeBigQueryError('invalid', 'positional parameters are not used by Sluice');
+      const value = p.parameterValue?.value ?? null;
+      const type = p.parameterType?.type ?? 'STRING';
+      params[p.name] = value === null ? null : type === 'INT64' ? BigInt(value) : value;
+    }
+    const outcome = await this.engine.query(query.query ?? '', params);
+    if (this.bytesProcessedFor)
+      outcome.bytesProcessed = this.bytesProcessedFor(query.query ?? '', outcome.bytesProcessed);
+    return outcome;
+  }
+
+  #queryResults(jobId: string, query: Record<string, string>): FakeResponse {
+    const job = this.jobs.get(jobId);
+    if (!job) return apiError(404, 'notFound', `Not found: Job ${this.project}:${jobId}`);
+    const status = job.resource.status as { errorResult?: { reason: string; message: string } };
+    if (status.errorResult) return apiError(400, status.errorResult.reason, status.errorResult.message);
+    const result = job.result ?? {
+      schema: [],
+      rows: [],
+      affectedRows: 0,
+      bytesProcessed: 0,
+      statementType: 'SELECT',
+    };
+    const start = Number(query.startIndex ?? query.pageToken ?? 0);
+    const size = Number(query.maxResults ?? 100_000);
+    const rows = result.rows.slice(start, start + size);
+    const next = start + size < result.rows.length ? String(start + size) : undefined;
+    return json(200, {
+      kind: 'bigquery#getQueryResultsResponse',
+      jobReference: job.resource.jobReference,
+      jobComplete: true,
+      schema: { fields: result.schema },
+      totalRows: String(result.rows.length),
+      rows,
+      ...(next ? { pageToken: next } : {}),
+      numDmlAffectedRows: String(result.affectedRows),
+    });
+  }
+}
+
+interface LoadConfiguration {
+  sourceUris?: string[];
+  sourceFormat?: string;
+  destinationTable?: { projectId?: string; datasetId?: string; tableId?: string };
+  schema?: { fields?: FakeField[] };
+  writeDisposition?: string;
+  createDisposition?: string;
+  schemaUpdateOptions?: string[];
+  timePartitioning?: unknown;
+  clustering?: unknown;
+}
+
+interface QueryConfiguration {
+  query?: string;
+  useLegacySql?: boolean;
+  queryParameters?: QueryParameter[];
+  parameterMode?: string;
+}

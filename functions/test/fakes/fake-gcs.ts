@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { CRC32C } from '@google-cloud/storage';
+import { apiError, type FakeResponse, json } from './fake-http.ts';
+
+/** One stored generation of an object. */
+export interface FakeObject {
+  bucket: string;
+  name: string;
+  generation: string;
+  data: Buffer;
+  contentType: string;
+  created: Date;
+}
+
+/**
+ * In-memory Cloud Storage (JSON API v1): multipart/media uploads, media download of the live or a named
+ * generation, metadata, prefix listing with pagination, delete. Older generations are kept (as with object
+ * versioning) so a download of a superseded generation behaves like GCS: 404 unless it is still stored.
+ */
+export class FakeGcs {
+  /** `bucket/name` -> generations, oldest first; the last one is live unless deleted. */
+  readonly #objects = new Map<string, FakeObject[]>();
+  readonly #deleted = new Set<string>();
+  #nextGeneration = 1_700_000_000_000_000;
+  /** Page size for listings (GCS uses 1,000; tests lower it to exercise pagination). */
+  listPageSize = 1000;
+
+  put(
+    bucket: string,
+    name: string,
+    data: Buffer | string,
+    contentType = 'application/octet-stream',
+  ): FakeObject {
+    const key = `${bucket}/${name}`;
+    this.#nextGeneration += 1;
+    const object: FakeObject = {
+      bucket,
+      name,
+      generation: String(this.#nextGeneration),
+      data: Buffer.isBuffer(data) ? data : Buffer.from(data),
+      contentType,
+      created: new Date(),
+    };
+    const list = this.#objects.get(key) ?? [];
+    list.push(object);
+    this.#objects.set(key, list);
+    this.#deleted.delete(key);
+    return object;
+  }
+
+  /** The live generation, or a named one. */
+  get(bucket: string, name: string, generation?: string): FakeObject | undefined {
+    const key = `${bucket}/${name}`;
+    const list = this.#objects.get(key);
+    if (!list) return undefined;
+    if (generation !== undefined) return list.find((o) => o.generation === generation);
+    return this.#deleted.has(key) ? undefined : list.at(-1);
+  }
+
+  /** Live object names in a bucket, sorted (as GCS lists lexicographically). */
+  names(bucket: string, prefix = ''): string[] {
+    const out: string[] = [];
+    for (const [key, list] of this.#objects) {
+      const object = list.at(-1);
+      if (!object || this.#deleted.has(key) || object.bucket !== bucket) continue;
+      if (object.name.startsWith(prefix)) out.push(object.name);
+    }
+    return out.sort();
+  }
+
+  delete(bucket: string, name: string): boolean {
+    const key = `${bucket}/${name}`;
+    if (!this.get(bucket, name)) return false;
+    this.#deleted.add(key);
+    return true;
+  }
+
+  resource(object: FakeObject): Record<string, unknown> {
+    const crc = new CRC32C();
+    crc.update(object.data);
+    return {
+      kind: 'storage#object',
+      id: `${object.bucket}/${object.name}/${object.generation}`,
+      name: object.name,
+      bucket: object.bucket,
+      generation: object.generation,
+      metageneration: '1',
+      contentType: object.contentType,
+      size: String(object.data.length),
+      md5Hash: createHash('md5').update(object.data).digest('base64'),
+      crc32c: crc.toString(),
+      timeCreated: object.created.toISOString(),
+      updated: object.created.toISOString(),
+    };
+  }
+
+  handle(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    raw: Buffer,
+  ): FakeResponse {
+    const upload = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path);
+    if (upload && method === 'POST') return this.#upload(decodeURIComponent(upload[1]!), query, headers, raw);
+    const list = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path);
+    if (list && method === 'GET') return this.#list(decodeURIComponent(list[1]!), query);
+    const one = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path);
+    if (one) {
+      const bucket = decodeURIComponent(one[1]!);
+      const name = decodeURIComponent(one[2]!);
+      if (method === 'GET') {
+        const object = this.get(bucket, name, query.generation);
+        if (!object) return apiError(404, 'notFound', `No such object: ${bucket}/${name}`);
+        if (query.alt === 'media') return this.#media(object);
+        return json(200, this.resource(object));
+      }
+      if (method === 'DELETE') {
+        return this.delete(bucket, name)
+          ? { status: 204 }
+          : apiError(404, 'notFound', `No such object: ${bucket}/${name}`);
+      }
+    }
+    return apiError(501, 'notImplemented', `fake GCS does not implement ${method} ${path}`);
+  }
+
+  #media(object: FakeObject): FakeResponse {
+    const resource = this.resource(object);
+    return {
+      status: 200,
+      raw: object.data,
+      headers: {
+        'content-type': object.contentType,
+        'x-goog-generation': object.generation,
+        'x-goog-stored-content-encoding': 'identity',
+        'x-goog-hash': `crc32c=${String(resource.crc32c)},md5=${String(resource.md5Hash)}`,
+      },
+    };
+  }
+
+  #list(bucket: string, query: Record<string, string>): FakeResponse {
+    const names = this.names(bucket, query.prefix ?? '');
+    const size = Math.min(
+      Number(query.maxResults ?? this.listPageSize) || this.listPageSize,
+      this.listPageSize,
+    );
+    const start = query.pageToken ? Number(query.pageToken) : 0;
+    const page = names.slice(start, start + size);
+    const items = page.map((name) => this.resource(this.get(bucket, name)!));
+    const next = start + size < names.length ? String(start + size) : undefined;
+    return json(200, { kind: 'storage#objects', items, ...(next ? { nextPageToken: next } : {}) });
+  }
+
+  #upload(
+    bucket: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    raw: Buffer,
+  ): FakeResponse {
+    const type = query.uploadType;
+    if (type === 'media') {
+      if (!query.name) return apiError(400, 'required', 'name is required');
+      const object = this.put(bucket, query.name, raw, headers['content-type'] ?? 'application/octet-stream');
+      return json(200, this.resource(object));
+    }
+    if (type === 'multipart') {
+      const boundary = /boundary=([^;]+)/.exec(headers['content-type'] ?? '')?.[1]?.replace(/^"|"$/g, '');
+      if (!boundary) return apiError(400, 'invalid', 'multipart upload without boundary');
+      const parts = splitMultipart(raw, boundary);
+      const meta = parts[0];
+      const media = parts[1];
+      if (!meta || !media) return apiError(400, 'invalid', 'multipart upload needs metadata and media parts');
+      const metadata = JSON.parse(meta.body.toString('utf8')) as { name?: string; contentType?: string };
+      const name = query.name ?? metadata.name;
+      if (!name) return apiError(400, 'required', 'name is required');
+      const contentType = metadata.contentType ?? media.headers['content-type'] ?? 'application/octet-stream';
+      return json(200, this.resource(this.put(bucket, name, media.body, contentType)));
+    }
+    return apiError(501, 'notImplemented', `fake GCS does not implement uploadType=${String(type)}`);
+  }
+}
+
+interface Part {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+function splitMultipart(raw: Buffer, boundary: string): Part[] {
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: Part[] = [];
+  let index = raw.indexOf(delimiter);
+  while (index >= 0) {
+    const start = index + delimiter.length;
+    if (raw.subarray(start, start + 2).toString() === '--') break;
+    const next = raw.indexOf(delimiter, start);
+    if (next < 0) break;
+    const chunk = raw.subarray(start + 2, next - 2); // skip CRLF after the delimiter and before the next one
+    const split = chunk.indexOf('\r\n\r\n');
+    const head = chunk.subarray(0, split).toString('utf8');
+    const headers: Record<string, string> = {};
+    for (const line of head.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    parts.push({ headers, body: chunk.subarray(split + 4) });
+    index = next;
+  }
+  return parts;
+}
