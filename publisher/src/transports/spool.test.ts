@@ -1,0 +1,135 @@
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
+import { describe, expect, it } from 'vitest';
+import { SpoolTransport } from './spool.ts';
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+const msg = (i: number) => ({
+  data: JSON.stringify({ type: 'track', event: 'E', messageId: `m${i}`, anonymousId: 'a' }),
+  attributes: { type: 'track' as const, sourceId: 'web' },
+});
+
+async function waitFor(check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('SpoolTransport', () => {
+  it('writes data + newline per event under a Cloud Storage subscription name, visible only once finalized', async () => {
+    const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-'));
+    const spool = await SpoolTransport.open({
+      bucketsDir,
+      bucket: 'raw-b',
+      windowSeconds: 600,
+      maxFileBytes: 1e6,
+    });
+    await Promise.all([spool.publish([msg(0), msg(1)]), spool.publish([msg(2)])]);
+    expect(await listFiles(join(bucketsDir, 'raw-b'))).toEqual([]);
+    await spool.rotateNow();
+    const files = await listFiles(join(bucketsDir, 'raw-b'));
+    expect(files).toHaveLength(1);
+    const name = files[0] ?? '';
+    expect(parseRawObjectTime(DEFAULT_RAW_NAMING, name)).toBeInstanceOf(Date);
+    const text = await readFile(join(bucketsDir, 'raw-b', name), 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).messageId),
+    ).toEqual(['m0', 'm1', 'm2']);
+    await spool.close();
+  });
+
+  it('rotates by size and by time', async () => {
+    const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-'));
+    const line = msg(0).data.length + 1;
+    const spool = await SpoolTransport.open({
+      bucketsDir,
+      bucket: 'b1',
+      windowSeconds: 0.3,
+      maxFileBytes: line * 2,
+    });
+    for (let i = 0; i < 5; i++) await spool.publish([msg(i)]);
+    // 2 full files rotated by size, the 5th line waits for its window to end.
+    expect(await listFiles(join(bucketsDir, 'b1'))).toHaveLength(2);
+    await waitFor(async () => (await listFiles(join(bucketsDir, 'b1'))).length === 3);
+    await spool.close();
+  });
+
+  it('POSTs a binary-mode storage.object.v1.finalized CloudEvent per file, retrying on failure', async () => {
+    const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-'));
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    let calls = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        calls++;
+        if (calls === 1) {
+          res.statusCode = 500;
+          res.end();
+          return;
+        }
+        received.push({ headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const spool = await SpoolTransport.open({
+      bucketsDir,
+      bucket: 'b2',
+      windowSeconds: 600,
+      maxFileBytes: 1e6,
+      loaderUrl: `http://127.0.0.1:${port}/`,
+      notifyBaseDelayMs: 10,
+    });
+    await spool.publish([msg(0)]);
+    await spool.close();
+    server.close();
+    expect(calls).toBe(2);
+    const [event] = received;
+    expect(event?.headers['ce-type']).toBe('google.cloud.storage.object.v1.finalized');
+    const data = JSON.parse(event?.body ?? '{}');
+    const [name] = await listFiles(join(bucketsDir, 'b2'));
+    expect(data).toMatchObject({ bucket: 'b2', name, size: String(msg(0).data.length + 1) });
+  });
+
+  it('finalizes a temp file left by a crashed process at the next start', async () => {
+    const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-'));
+    const first = await SpoolTransport.open({
+      bucketsDir,
+      bucket: 'b3',
+      windowSeconds: 600,
+      maxFileBytes: 1e6,
+    });
+    const name = 'raw/2024-05-01/12_00_00+00:00_3f1e6b2a-9c4d-4e5f-8a7b-1c2d3e4f5a6b.ndjson';
+    await writeFile(join(first.tempDir, `${encodeURIComponent(name)}.part`), `${msg(0).data}\n`);
+    const second = await SpoolTransport.open({
+      bucketsDir,
+      bucket: 'b3',
+      windowSeconds: 600,
+      maxFileBytes: 1e6,
+    });
+    expect(await listFiles(join(bucketsDir, 'b3'))).toEqual([name]);
+    await first.close();
+    await second.close();
+  });
+});
