@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { LocalError } from './errors.ts';
+
+export interface ChildSpec {
+  /** Short name for logs and errors: `emulator`, `collector`, `loader`. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** stdout and stderr are appended here. */
+  logFile: string;
+}
+
+export interface Child {
+  readonly name: string;
+  /** Also the process group id: every child leads its own group (spawned detached). */
+  readonly pid: number;
+  readonly logFile: string;
+  /** Why the leader exited, or undefined while it runs. */
+  exitReason(): string | undefined;
+  /** The last lines the child printed (for error messages). */
+  tail(): string;
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader and its group are gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const TAIL_BYTES = 4000;
+
+/** Whether any process of group `pgid` is alive. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+async function waitGroupGone(pgid: number, deadline: number): Promise<boolean> {
+  while (groupAlive(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/** Every group we started and have not yet seen gone: killed with SIGKILL if this process exits abruptly. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
+  });
+}
+
+/**
+ * Starts a child in its own process group (detached), so that stopping it also stops what it forks
+ * (the emulator's gcloud wrapper forks a Java process). Output goes to `logFile`, and a tail is kept in memory.
+ */
+export function startChild(spec: ChildSpec): Child {
+  mkdirSync(dirname(spec.logFile), { recursive: true });
+  const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a' });
+  let tail = '';
+  const child: ChildProcess = spawn(spec.command, [...spec.args], {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) {
+    log.end();
+    throw new LocalError('SLUICE_ERR_LOCAL_CHILD_START', `${spec.name}: could not spawn ${spec.command}`);
+  }
+  const pid = child.pid;
+  installExitHook();
+  liveGroups.add(pid);
+  const onData = (chunk: Buffer): void => {
+    log.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  let exitReason: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('error', (error) => {
+      exitReason ??= `spawn error: ${error.message}`;
+    });
+    child.once('close', (code, signal) => {
+      exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      log.end();
+      resolve();
+    });
+  });
+
+  return {
+    name: spec.name,
+    pid,
+    logFile: spec.logFile,
+    exitReason: () => exitReason,
+    tail: () => tail,
+    async stop(graceMs = 10_000) {
+      signalGroup(pid, 'SIGTERM');
+      const graceful = await waitGroupGone(pid, Date.now() + graceMs);
+      if (!graceful) signalGroup(pid, 'SIGKILL');
+      const gone = await waitGroupGone(pid, Date.now() + 5000);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (!gone) {
+        throw new LocalError(
+          'SLUICE_ERR_LOCAL_CHILD_STOP',
+          `${spec.name} (process group ${pid}) is still alive`,
+        );
+      }
+      liveGroups.delete(pid);
+    },
+  };
+}

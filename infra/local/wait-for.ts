@@ -1,0 +1,52 @@
+import { connect } from 'node:net';
+import { LocalError } from './errors.ts';
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** What is awaited, for the timeout message. */
+  what: string;
+  /** Checked before each poll: a reason to give up early (e.g. the child exited). */
+  abandon?: () => string | undefined;
+}
+
+/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, options: WaitOptions): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  const interval = options.intervalMs ?? 100;
+  let lastError = '';
+  for (;;) {
+    const reason = options.abandon?.();
+    if (reason !== undefined) {
+      throw new LocalError('SLUICE_ERR_LOCAL_TIMEOUT', `gave up waiting for ${options.what}: ${reason}`);
+    }
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() >= deadline) {
+      throw new LocalError(
+        'SLUICE_ERR_LOCAL_TIMEOUT',
+        `${options.what} not ready after ${options.timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
+/** Whether something accepts TCP connections on host:port. */
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
