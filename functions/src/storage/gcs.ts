@@ -98,14 +98,12 @@ export function gcsObjectStore(storage: Storage): ObjectStore {
         let files: { metadata: GcsMetadata }[];
         let next: { pageToken?: string } | null | undefined;
         try {
-          [files, next] = (await storage
-            .bucket(bucket)
-            .getFiles({
-              prefix,
-              autoPaginate: false,
-              maxResults: 1000,
-              ...(pageToken ? { pageToken } : {}),
-            })) as [{ metadata: GcsMetadata }[], { pageToken?: string } | null];
+          [files, next] = (await storage.bucket(bucket).getFiles({
+            prefix,
+            autoPaginate: false,
+            maxResults: 1000,
+            ...(pageToken ? { pageToken } : {}),
+          })) as [{ metadata: GcsMetadata }[], { pageToken?: string } | null];
         } catch (error) {
           throw new LoaderError('SLUICE_ERR_LOAD_OBJECT_READ', `list gs://${bucket}/${prefix}`, {
             cause: error,
