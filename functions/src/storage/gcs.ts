@@ -103,7 +103,7 @@ export function gcsObjectStore(storage: Storage): ObjectStore {
             autoPaginate: false,
             maxResults: 1000,
             ...(pageToken ? { pageToken } : {}),
-          })) as [{ metadata: GcsMetadata }[], { pageToken?: string } | null];
+          })) as unknown as [{ metadata: GcsMetadata }[], { pageToken?: string } | null];
         } catch (error) {
           throw new LoaderError('SLUICE_ERR_LOAD_OBJECT_READ', `list gs://${bucket}/${prefix}`, {
             cause: error,
