@@ -1,0 +1,74 @@
+import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
+import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
+import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index.js';
+import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
+import type { ITerraformDependable } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { GcpConfig } from '../config.ts';
+import { serviceAccount } from './service-account.ts';
+
+export interface FunctionBuildProps {
+  config: Pick<GcpConfig, 'project' | 'region' | 'environment'>;
+  names: { artifactRepository: string; buildAccount: string };
+  sourceBucket: StorageBucket;
+  dependsOn: ITerraformDependable[];
+}
+
+/** What Cloud Build needs to turn a source zip into a function image, without the default build account. */
+export interface FunctionBuild {
+  repository: ArtifactRegistryRepository;
+  account: ServiceAccount;
+  /** The build account's grants; functions depend on them so the first build has its permissions. */
+  grants: ITerraformDependable[];
+}
+
+/**
+ * A dedicated Cloud Build service account (new projects' default build account lacks permissions, and the legacy
+ * one is over-broad) with: logs, write on this stack's image repository only, read on the source bucket only.
+ * The repository keeps the newest images and deletes the rest.
+ */
+export function functionBuild(scope: Construct, props: FunctionBuildProps): FunctionBuild {
+  const { config } = props;
+  const repository = new ArtifactRegistryRepository(scope, 'functions-repository', {
+    project: config.project,
+    location: config.region,
+    repositoryId: props.names.artifactRepository,
+    format: 'DOCKER',
+    description: `Sluice function images (${config.environment})`,
+    cleanupPolicies: [
+      { id: 'keep-recent', action: 'KEEP', mostRecentVersions: { keepCount: 5 } },
+      { id: 'delete-old', action: 'DELETE', condition: { olderThan: '2592000s' } },
+    ],
+    labels: { app: 'sluice', environment: config.environment },
+    dependsOn: props.dependsOn,
+  });
+  const account = serviceAccount(scope, 'build-account', {
+    project: config.project,
+    accountId: props.names.buildAccount,
+    displayName: `Sluice function builds (${config.environment})`,
+    dependsOn: props.dependsOn,
+  });
+  const member = account.member;
+  const grants = [
+    new ProjectIamMember(scope, 'build-account-log-writer', {
+      project: config.project,
+      role: 'roles/logging.logWriter',
+      member,
+    }),
+    new ArtifactRegistryRepositoryIamMember(scope, 'build-account-repository-writer', {
+      project: config.project,
+      location: config.region,
+      repository: repository.name,
+      role: 'roles/artifactregistry.writer',
+      member,
+    }),
+    new StorageBucketIamMember(scope, 'build-account-source-reader', {
+      bucket: props.sourceBucket.name,
+      role: 'roles/storage.objectViewer',
+      member,
+    }),
+  ];
+  return { repository, account: account.resource, grants };
+}

@@ -1,0 +1,43 @@
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import type { ITerraformDependable } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { GcpConfig } from '../config.ts';
+
+export interface RawBucketProps {
+  config: Pick<
+    GcpConfig,
+    'project' | 'region' | 'environment' | 'coldAfterDays' | 'retentionDays' | 'forceDestroy'
+  >;
+  name: string;
+  dependsOn: ITerraformDependable[];
+}
+
+/**
+ * The raw bucket the Cloud Storage subscription writes window files into: regional (same location as the dataset
+ * and the trigger), uniform access, public access prevented; colder storage after `coldAfterDays`, deleted after
+ * `retentionDays` (kept for replay until then).
+ */
+export function rawBucket(scope: Construct, props: RawBucketProps): StorageBucket {
+  const { config } = props;
+  const lifecycleRule: NonNullable<ConstructorParameters<typeof StorageBucket>[2]['lifecycleRule']> = [
+    {
+      condition: { age: config.coldAfterDays, matchesStorageClass: ['STANDARD'] },
+      action: { type: 'SetStorageClass', storageClass: 'COLDLINE' },
+    },
+  ];
+  if (config.retentionDays > 0) {
+    lifecycleRule.push({ condition: { age: config.retentionDays }, action: { type: 'Delete' } });
+  }
+  return new StorageBucket(scope, 'raw-bucket', {
+    project: config.project,
+    name: props.name,
+    location: config.region,
+    storageClass: 'STANDARD',
+    uniformBucketLevelAccess: true,
+    publicAccessPrevention: 'enforced',
+    forceDestroy: config.forceDestroy,
+    lifecycleRule,
+    labels: { app: 'sluice', environment: config.environment, role: 'raw' },
+    dependsOn: props.dependsOn,
+  });
+}

@@ -1,0 +1,44 @@
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
+import { AssetType, type ITerraformDependable, TerraformAsset } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { GcpConfig } from '../config.ts';
+
+export interface SourceBucketProps {
+  config: Pick<GcpConfig, 'project' | 'region' | 'environment'>;
+  name: string;
+  dependsOn: ITerraformDependable[];
+}
+
+/** Holds the functions' source zips. Terraform replaces (deletes) a zip when its hash changes. */
+export function sourceBucket(scope: Construct, props: SourceBucketProps): StorageBucket {
+  const { config } = props;
+  return new StorageBucket(scope, 'source-bucket', {
+    project: config.project,
+    name: props.name,
+    location: config.region,
+    uniformBucketLevelAccess: true,
+    publicAccessPrevention: 'enforced',
+    forceDestroy: true,
+    labels: { app: 'sluice', environment: config.environment, role: 'source' },
+    dependsOn: props.dependsOn,
+  });
+}
+
+/**
+ * Zips a prepared source directory (see package-function.ts) at synth time and uploads it. The object name holds
+ * the content hash, so a code change is a new object and therefore a new function build.
+ */
+export function sourceArchive(
+  scope: Construct,
+  id: string,
+  props: { bucket: StorageBucket; dir: string },
+): StorageBucketObject {
+  const asset = new TerraformAsset(scope, `${id}-asset`, { path: props.dir, type: AssetType.ARCHIVE });
+  return new StorageBucketObject(scope, `${id}-zip`, {
+    bucket: props.bucket.name,
+    name: `${id}-${asset.assetHash}.zip`,
+    source: asset.path,
+    contentType: 'application/zip',
+  });
+}

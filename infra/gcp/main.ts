@@ -1,0 +1,24 @@
+// `cdktf synth` / `cdktf deploy` entry (cdktf.json: `npx tsx main.ts`). Reads every environment's config once,
+// packages the two functions' source directories, and synthesizes one stack per environment (`sluice-<env>`).
+import { App } from 'cdktf';
+import { GcpConfigError, loadArtifactPaths, loadConfig } from './config.ts';
+import { PackageError, packageCollector, packageLoader } from './package-function.ts';
+import { SluiceStack } from './stack.ts';
+
+async function main(): Promise<void> {
+  const configs = loadConfig(process.env);
+  const paths = loadArtifactPaths(process.env);
+  const sources = {
+    loaderDir: packageLoader(undefined, paths.loaderBundleDir).dir,
+    collectorDir: (await packageCollector()).dir,
+  };
+  const app = new App();
+  for (const config of configs) new SluiceStack(app, config, sources);
+  app.synth();
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof GcpConfigError || error instanceof PackageError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});
