@@ -97,7 +97,12 @@ export interface TopologyNames {
 
 /** Creates the topic and the stand-in's pull subscription on the emulator at `host` (idempotent). */
 export async function createTopicAndSubscription(host: string, names: TopologyNames): Promise<void> {
-  const client = new PubSub({ projectId: names.project, apiEndpoint: host, emulatorMode: true });
+  const client = new PubSub({
+    projectId: names.project,
+    apiEndpoint: host,
+    emulatorMode: true,
+    universeDomain: 'googleapis.com',
+  });
   try {
     const topic = client.topic(names.topic);
     const [topicExists] = await topic.exists();

@@ -29,6 +29,8 @@ export function pubsubMessageSource(options: PubSubSourceOptions): MessageSource
     projectId: options.projectId,
     apiEndpoint: options.apiEndpoint,
     emulatorMode: true,
+    // Set so the auth library does not probe the GCE metadata server (an emulator needs no credentials).
+    universeDomain: 'googleapis.com',
   });
   const subscription = client.subscription(options.subscription, {
     maxExtensionTime: Duration.from({ seconds: options.maxLeaseSeconds }),

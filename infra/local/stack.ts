@@ -20,6 +20,8 @@ export interface StackOptions {
   /** Default: `config.port`; 0 picks a free port. */
   collectorPort?: number;
   startTimeoutMs?: number;
+  /** Default: `<repo>/functions/dist/index.js`. Another CloudEvent function bundle (tests, experiments). */
+  loaderSource?: string;
 }
 
 export interface StackProcess {
@@ -117,6 +119,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   const transport = options.transport ?? config.transport;
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const paths = artifactPaths(config.repoRoot);
+  if (options.loaderSource) paths.loaderBundle = options.loaderSource;
   requireFile(paths.loaderBundle, 'SLUICE_ERR_LOCAL_LOADER_BUNDLE_MISSING');
   requireFile(paths.functionsFramework, 'SLUICE_ERR_LOCAL_BINARY_MISSING');
   requireFile(paths.tsx, 'SLUICE_ERR_LOCAL_BINARY_MISSING');
@@ -131,11 +134,16 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
 
   const stopAll = async (): Promise<void> => {
     const problems: unknown[] = [];
+    const timed = async (name: string, stop: () => Promise<void>): Promise<void> => {
+      const started = Date.now();
+      await stop().catch((e: unknown) => problems.push(e));
+      logger.info({ component: name, ms: Date.now() - started }, 'stopped');
+    };
     const collector = children.find((c) => c.name === 'collector');
-    if (collector) await collector.stop(20_000).catch((e: unknown) => problems.push(e));
-    if (standIn) await standIn.stop().catch((e: unknown) => problems.push(e));
+    if (collector) await timed(collector.name, () => collector.stop(20_000));
+    if (standIn) await timed('storage-subscription', standIn.stop);
     for (const child of children.filter((c) => c !== collector).reverse()) {
-      await child.stop().catch((e: unknown) => problems.push(e));
+      await timed(child.name, () => child.stop());
     }
     if (problems.length > 0) throw problems[0];
   };

@@ -30,6 +30,8 @@ export interface StorageSubscriptionOptions {
 export interface StorageSubscriptionStats {
   files: number;
   delivered: number;
+  /** The most recently delivered files (up to 100), e.g. to redeliver one. */
+  lastDelivered: FinalizedObject[];
   /** Files whose CloudEvent was never accepted (kept in the bucket: `npm run load` can load them). */
   undelivered: FinalizedObject[];
 }
@@ -52,7 +54,7 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
   const clock = options.clock ?? systemClock;
   const stopper = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  const stats: StorageSubscriptionStats = { files: 0, delivered: 0, undelivered: [] };
+  const stats: StorageSubscriptionStats = { files: 0, delivered: 0, lastDelivered: [], undelivered: [] };
   const delivery: DeliveryOptions = {
     fetch: globalThis.fetch,
     sleep: abortableSleep,
@@ -68,6 +70,8 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
     const task = deliverFinalized(object, delivery, stopper.signal).then(
       () => {
         stats.delivered += 1;
+        stats.lastDelivered.push(object);
+        if (stats.lastDelivered.length > 100) stats.lastDelivered.shift();
       },
       (error: unknown) => {
         stats.undelivered.push(object);
