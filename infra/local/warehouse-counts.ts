@@ -6,7 +6,7 @@ const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 /**
  * Rows per warehouse table whose `id` starts with `idPrefix` (tables without an `id` column, such as child
- * tables and bookkeeping, are skipped). Keys are `table` (or `schema.table` outside `main`). Empty before any load.
+ * tables, and bookkeeping tables, named `_...`, are skipped). Keys are `table` (or `schema.table` outside `main`). Empty before any load.
  */
 export async function countRowsByIdPrefix(
   duckdbPath: string,
@@ -16,7 +16,7 @@ export async function countRowsByIdPrefix(
   const tables = await queryWarehouse(
     duckdbPath,
     "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'id' " +
-      'ORDER BY table_schema, table_name',
+      "AND NOT starts_with(table_name, '_') ORDER BY table_schema, table_name",
   );
   if (tables.rows.length === 0) return {};
   const union = tables.rows
