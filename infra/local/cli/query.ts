@@ -16,7 +16,8 @@ try {
   console.log(formatTable(await queryWarehouse(config.duckdbPath, sql)));
 } catch (error) {
   if (isLocalError(error)) {
-    const cause = error.cause instanceof Error ? `\n  ${error.cause.message}` : '';
+    const detail = error.cause instanceof Error ? error.cause.message : '';
+    const cause = detail && !error.message.includes(detail) ? `\n  ${detail}` : '';
     console.error(`${error.code}: ${error.message}${cause}`);
   } else {
     console.error(error);

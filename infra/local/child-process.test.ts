@@ -1,0 +1,60 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupAlive, startChild } from './child-process.ts';
+import { waitFor } from './wait-for.ts';
+
+describe('child process groups', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sluice-child-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+  it('stop() ends the leader and what it forked, and logs output to the log file', async () => {
+    const logFile = join(dir, 'fork.log');
+    const child = startChild({
+      name: 'fork',
+      command: 'sh',
+      args: ['-c', 'echo started; sleep 60 & echo "grandchild $!"; wait'],
+      env,
+      cwd: dir,
+      logFile,
+    });
+    await waitFor(async () => (child.tail().includes('grandchild') ? true : undefined), {
+      what: 'fork output',
+      timeoutMs: 5000,
+    });
+    const grandchild = Number(/grandchild (\d+)/.exec(child.tail())?.[1]);
+    expect(groupAlive(child.pid)).toBe(true);
+    await child.stop(2000);
+    expect(groupAlive(child.pid)).toBe(false);
+    expect(() => process.kill(grandchild, 0)).toThrow();
+    expect(child.exitReason()).toBeDefined();
+    expect(await readFile(logFile, 'utf8')).toContain('started');
+  });
+
+  it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
+    const child = startChild({
+      name: 'stubborn',
+      command: 'sh',
+      args: ['-c', 'trap "" TERM; echo ready; while true; do sleep 0.1; done'],
+      env,
+      cwd: dir,
+      logFile: join(dir, 'stubborn.log'),
+    });
+    await waitFor(async () => (child.tail().includes('ready') ? true : undefined), {
+      what: 'ready',
+      timeoutMs: 5000,
+    });
+    const started = Date.now();
+    await child.stop(300);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(groupAlive(child.pid)).toBe(false);
+  });
+});
