@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { buildLoader } from '../build-loader.ts';
 import { groupAlive } from '../child-process.ts';
 import { loadConfig } from '../config.ts';
+import { isLocalError } from '../errors.ts';
 import { sendEvents } from '../send-events.ts';
 import { type LocalStack, startStack } from '../stack.ts';
 import { expectedCounts, syntheticEvents } from '../synthetic-events.ts';
@@ -23,16 +24,23 @@ if (!Number.isInteger(count) || count < 6) {
   process.exit(2);
 }
 
-const config = loadConfig();
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error(isLocalError(error) ? `${error.code}: ${error.message}` : error);
+    return process.exit(1);
+  }
+})();
 const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
 const t0 = Date.now();
 const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
-buildLoader(config.repoRoot, config.childEnv);
 console.log(`Starting the local stack (${spool ? 'spool transport, no emulator' : 'Pub/Sub emulator'})...`);
 let stack: LocalStack | undefined;
 let ok = false;
 try {
+  buildLoader(config.repoRoot, config.childEnv);
   stack = await startStack({ config, logger, collectorPort: 0, transport: spool ? 'spool' : 'pubsub' });
   console.log(`  up in ${elapsed()}: collector ${stack.collectorUrl}, DuckDB ${stack.duckdbPath}`);
 
@@ -72,7 +80,7 @@ try {
   }
   console.log(`\nQuery it yourself: npm run query -- "SELECT * FROM tracks LIMIT 5"`);
 } catch (error) {
-  console.error('\ndemo failed:', error);
+  console.error('\ndemo failed:', isLocalError(error) ? `${error.code}: ${error.message}` : error);
   ok = false;
 } finally {
   if (stack) {

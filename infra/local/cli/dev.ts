@@ -5,12 +5,29 @@
 import { pino } from 'pino';
 import { buildLoader } from '../build-loader.ts';
 import { loadConfig } from '../config.ts';
-import { startStack } from '../stack.ts';
+import { isLocalError } from '../errors.ts';
+import { type LocalStack, startStack } from '../stack.ts';
 
-const config = loadConfig();
+function fail(error: unknown): never {
+  console.error(isLocalError(error) ? `${error.code}: ${error.message}` : error);
+  process.exit(1);
+}
+
+let stack: LocalStack;
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    return fail(error);
+  }
+})();
 const logger = pino({ level: config.logLevel }, pino.destination(2));
-buildLoader(config.repoRoot, config.childEnv);
-const stack = await startStack({ config, logger });
+try {
+  buildLoader(config.repoRoot, config.childEnv);
+  stack = await startStack({ config, logger });
+} catch (error) {
+  fail(error);
+}
 
 console.log(`
 Sluice local stack is running (${stack.transport === 'spool' ? 'spool transport, no emulator' : 'Pub/Sub emulator'}).
