@@ -10,6 +10,13 @@ export {
 export { enrich } from './enrich.ts';
 export { CollectorError, ERRORS, type ErrorCode, type RejectedEvent } from './errors.ts';
 export { anonymizeIp } from './ip.ts';
+export {
+  createRandom,
+  type GeneratedEvent,
+  type GenerateOptions,
+  generateEvents,
+} from './loadgen/generate.ts';
+export { type LoadOptions, type LoadReport, runLoad } from './loadgen/run.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { createTransport } from './transports/create.ts';
 export { InMemoryTransport } from './transports/in-memory.ts';
