@@ -5,6 +5,13 @@ import { parseArgs } from 'node:util';
 import { generateEvents } from './generate.ts';
 import { runLoad } from './run.ts';
 
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const err = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
 const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '100' },
@@ -23,7 +30,7 @@ const { values } = parseArgs({
 const num = (name: keyof typeof values): number => {
   const n = Number(values[name]);
   if (!Number.isFinite(n) || n < 0) {
-    console.error(`--${name} must be a non-negative number`);
+    err(`--${name} must be a non-negative number`);
     process.exit(2);
   }
   return n;
@@ -31,7 +38,7 @@ const num = (name: keyof typeof values): number => {
 
 const writeKey = values['write-key'] ?? process.env.SLUICE_WRITE_KEY;
 if (!writeKey) {
-  console.error('--write-key (or SLUICE_WRITE_KEY) is required');
+  err('--write-key (or SLUICE_WRITE_KEY) is required');
   process.exit(2);
 }
 const generated = generateEvents({
@@ -41,7 +48,7 @@ const generated = generateEvents({
   invalidRate: num('invalid-rate'),
 });
 const invalid = generated.filter((g) => g.invalid).length;
-console.log(
+out(
   `loadgen: ${generated.length} events (${invalid} invalid on purpose), seed ${values.seed}, target ${values.target}`,
 );
 const report = await runLoad({
@@ -53,14 +60,12 @@ const report = await runLoad({
   batchSize: Math.max(1, num('batch-size')),
   concurrency: Math.max(1, num('concurrency')),
 });
-console.log(
-  `sent ${report.sentEvents} events in ${report.requests} requests over ${report.seconds.toFixed(2)} s`,
-);
-console.log(`achieved rate: ${report.eventsPerSecond.toFixed(0)} events/s`);
+out(`sent ${report.sentEvents} events in ${report.requests} requests over ${report.seconds.toFixed(2)} s`);
+out(`achieved rate: ${report.eventsPerSecond.toFixed(0)} events/s`);
 const l = report.latencyMs;
-console.log(
+out(
   `latency ms: p50 ${l.p50.toFixed(1)}  p95 ${l.p95.toFixed(1)}  p99 ${l.p99.toFixed(1)}  max ${l.max.toFixed(1)}`,
 );
-console.log(`responses by status: ${JSON.stringify(report.byStatus)}`);
+out(`responses by status: ${JSON.stringify(report.byStatus)}`);
 const failed = Object.keys(report.byStatus).some((s) => s === 'network-error' || s.startsWith('5'));
 process.exit(failed ? 1 : 0);
