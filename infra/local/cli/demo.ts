@@ -67,7 +67,7 @@ try {
   console.log(
     formatTable({
       columns: ['table', 'rows', 'sent'],
-      rows: tables.map((t) => [t, counts[t] ?? 0, expected[t] ?? null]),
+      rows: tables.map((t) => [t, counts[t] ?? 0, expected[t] ?? '']),
     }),
   );
 
