@@ -71,6 +71,8 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
   const later = (fn: () => void): void => void setTimeout(fn, SETTLE_MS);
 
   let on = false;
+  /** After pagehide this tab's queue belongs to whoever adopts it: send nothing more (unless restored). */
+  let left = false;
   let timer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let attempt = 0;
@@ -135,7 +137,7 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
 
   /** One request at a time, so a batch is never in two requests at once. */
   function send(): Promise<boolean> {
-    if (!current && on && q.items.length && Date.now() >= until) {
+    if (!current && on && !left && q.items.length && Date.now() >= until) {
       const batch = take(LIMITS.maxBatchBytes, []);
       current = post(batch).finally(() => {
         current = undefined;
@@ -159,7 +161,10 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
         budget -= bytes(body);
       }
     }
-    if (gone) q.orphan();
+    if (gone) {
+      left = true;
+      q.orphan();
+    }
   };
 
   const tick = (): void => {
@@ -211,6 +216,7 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
   onEvent('pagehide', () => leave(true));
   onEvent('pageshow', (e) => {
     if ((e as PageTransitionEvent).persisted && on) {
+      left = false;
       q.renew();
       tick();
     }
