@@ -22,7 +22,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * `context.ip` (unless the client set one), and `sourceId`. Removes `writeKey`: it never leaves the collector.
  */
 export function enrich(event: SluiceEvent, ctx: EnrichContext): EnrichedEvent {
-  const { writeKey: _dropped, ...rest } = event as SluiceEvent & { writeKey?: unknown };
+  let rest = event;
+  if ('writeKey' in event) {
+    const { writeKey: _dropped, ...others } = event;
+    rest = others as SluiceEvent;
+  }
   const receivedAtMs = ctx.receivedAt.getTime();
   const receivedAt = ctx.receivedAt.toISOString();
   const clientTimestamp = rest.timestamp ?? rest.originalTimestamp;

@@ -1,4 +1,4 @@
-import { checkEvent, LIMITS } from '@sluice/sdk/protocol';
+import { LIMITS } from '@sluice/sdk/protocol';
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from './auth.ts';
 import type { Clock } from './clock.ts';
@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
 import type { TokenBuckets } from './rate-limit.ts';
 import type { OutboundMessage } from './transports/transport.ts';
+import { validateEvent } from './validate.ts';
 
 export interface IngestDeps {
   config: CollectorConfig;
@@ -79,16 +80,7 @@ export async function ingest(
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
     const raw = events[index];
-    const bytes = shape.kind === 'single' ? shape.bytes : Buffer.byteLength(JSON.stringify(raw) ?? '');
-    if (bytes > LIMITS.maxEventBytes) {
-      rejected.push({
-        index,
-        code: 'SLUICE_ERR_PUBLISHER_EVENT_TOO_LARGE',
-        issues: [{ path: '', message: `event is ${bytes} bytes; the limit is ${LIMITS.maxEventBytes}` }],
-      });
-      continue;
-    }
-    const checked = checkEvent(raw);
+    const checked = validateEvent(raw);
     if (!checked.ok) {
       rejected.push({ index, code: 'SLUICE_ERR_PUBLISHER_SCHEMA', issues: checked.issues });
       continue;
@@ -100,10 +92,21 @@ export async function ingest(
       anonymizeIp: config.anonymizeIp,
       ...(batch ? { batch } : {}),
     });
-    messages.push({
-      data: JSON.stringify(enriched),
-      attributes: { type: enriched.type, sourceId: source.sourceId },
-    });
+    const data = JSON.stringify(enriched);
+    // The limit applies to the event as sent. The enriched line is never much smaller than that, so the exact
+    // (second) serialization is only needed near the limit.
+    if (shape.kind === 'single' || data.length > LIMITS.maxEventBytes - 4096) {
+      const bytes = shape.kind === 'single' ? shape.bytes : Buffer.byteLength(JSON.stringify(raw) ?? '');
+      if (bytes > LIMITS.maxEventBytes) {
+        rejected.push({
+          index,
+          code: 'SLUICE_ERR_PUBLISHER_EVENT_TOO_LARGE',
+          issues: [{ path: '', message: `event is ${bytes} bytes; the limit is ${LIMITS.maxEventBytes}` }],
+        });
+        continue;
+      }
+    }
+    messages.push({ data, attributes: { type: enriched.type, sourceId: source.sourceId } });
   }
 
   if (shape.kind === 'single' && rejected[0]) {
