@@ -1,0 +1,99 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LoaderError } from './errors.ts';
+import { type Contracts, DEFAULT_CONTRACTS, readContractsFile } from './schema/contracts.ts';
+
+export const DESTINATIONS = ['duckdb', 'bigquery'] as const;
+export type DestinationName = (typeof DESTINATIONS)[number];
+
+export interface LoaderConfig {
+  destination: DestinationName;
+  dataDir: string;
+  duckdbPath: string;
+  bucketsDir: string;
+  rawBucket: string;
+  /** Events per batch handed to the destination (memory bound). */
+  batchEvents: number;
+  /** Longest line kept; longer lines are failed events holding their first `maxLineBytes` bytes. */
+  maxLineBytes: number;
+  /** Objects nested deeper than this (properties = 1) are stored as one JSON value. */
+  maxNestingDepth: number;
+  /** Column budget per table; new keys beyond it go to the overflow JSON column. */
+  maxColumns: number;
+  /** De-duplication look-back on event id, in milliseconds. */
+  dedupWindowMs: number;
+  /** How long to keep retrying when the DuckDB file is locked by another process before a retryable error. */
+  lockTimeoutMs: number;
+  contracts: Contracts;
+  contractsPath: string | undefined;
+  logLevel: string;
+}
+
+/** The repository root (two levels above functions/src, or above functions/dist in the bundle). */
+function defaultRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+function positiveInt(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    problems.push(`${name} must be a positive integer (got ${JSON.stringify(raw)})`);
+    return fallback;
+  }
+  return n;
+}
+
+/** Parses the loader's settings; fails fast listing every problem. Called once at startup. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): LoaderConfig {
+  const problems: string[] = [];
+  const destination = (env.SLUICE_DESTINATION ?? 'duckdb') as DestinationName;
+  if (!DESTINATIONS.includes(destination)) {
+    problems.push(
+      `SLUICE_DESTINATION must be one of ${DESTINATIONS.join(', ')} (got ${JSON.stringify(destination)})`,
+    );
+  }
+  const dataDir = path.resolve(env.SLUICE_DATA_DIR || path.join(defaultRoot(), '.sluice'));
+  const batchEvents = positiveInt(env, 'SLUICE_BATCH_EVENTS', 5000, problems);
+  const maxLineBytes = positiveInt(env, 'SLUICE_MAX_LINE_BYTES', 1024 * 1024, problems);
+  const maxNestingDepth = positiveInt(env, 'SLUICE_MAX_NESTING_DEPTH', 5, problems);
+  const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
+  const dedupHours = positiveInt(env, 'SLUICE_DEDUP_WINDOW_HOURS', 72, problems);
+  const lockTimeoutMs = positiveInt(env, 'SLUICE_DUCKDB_LOCK_TIMEOUT_MS', 30_000, problems);
+  const contractsPath = env.SLUICE_SCHEMA_CONTRACTS || undefined;
+  let contracts = DEFAULT_CONTRACTS;
+  if (contractsPath !== undefined) {
+    try {
+      contracts = readContractsFile(contractsPath);
+    } catch (error) {
+      problems.push(`SLUICE_SCHEMA_CONTRACTS: ${(error as Error).message}`);
+    }
+  }
+  const logLevel = env.SLUICE_LOG_LEVEL ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    problems.push(`SLUICE_LOG_LEVEL must be a pino level (got ${JSON.stringify(logLevel)})`);
+  }
+  if (problems.length > 0) throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', problems.join('; '));
+  return {
+    destination,
+    dataDir,
+    duckdbPath: path.resolve(env.SLUICE_DUCKDB_PATH || path.join(dataDir, 'warehouse.duckdb')),
+    bucketsDir: path.resolve(env.SLUICE_BUCKETS_DIR || path.join(dataDir, 'buckets')),
+    rawBucket: env.SLUICE_RAW_BUCKET || 'sluice-raw',
+    batchEvents,
+    maxLineBytes,
+    maxNestingDepth,
+    maxColumns,
+    dedupWindowMs: dedupHours * 3600 * 1000,
+    lockTimeoutMs,
+    contracts,
+    contractsPath,
+    logLevel,
+  };
+}

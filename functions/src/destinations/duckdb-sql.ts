@@ -1,0 +1,53 @@
+import type { LogicalType } from './destination.ts';
+
+/** A quoted DuckDB identifier. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export const DUCKDB_TYPES: Readonly<Record<LogicalType, string>> = {
+  BOOL: 'BOOLEAN',
+  INT64: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  STRING: 'VARCHAR',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  JSON: 'JSON',
+};
+
+/** Staging keeps TIMESTAMP and JSON as text and casts on commit (the loader validated both). */
+export const STAGE_TYPES: Readonly<Record<LogicalType, string>> = {
+  ...DUCKDB_TYPES,
+  TIMESTAMP: 'VARCHAR',
+  JSON: 'VARCHAR',
+};
+
+/** information_schema data_type -> logical type (undefined for types Sluice does not create). */
+export function logicalTypeOf(dataType: string): LogicalType | undefined {
+  switch (dataType.toUpperCase()) {
+    case 'BOOLEAN':
+      return 'BOOL';
+    case 'BIGINT':
+    case 'INTEGER':
+    case 'HUGEINT':
+      return 'INT64';
+    case 'DOUBLE':
+    case 'FLOAT':
+      return 'FLOAT64';
+    case 'VARCHAR':
+      return 'STRING';
+    case 'TIMESTAMP WITH TIME ZONE':
+    case 'TIMESTAMP':
+      return 'TIMESTAMP';
+    case 'JSON':
+      return 'JSON';
+    default:
+      return undefined;
+  }
+}
+
+/** `CAST(<staged> AS <type>)` where staging differs from the table's type. */
+export function castFromStage(column: string, type: LogicalType): string {
+  return type === 'TIMESTAMP' || type === 'JSON'
+    ? `CAST(${ident(column)} AS ${DUCKDB_TYPES[type]})`
+    : ident(column);
+}

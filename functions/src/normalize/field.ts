@@ -1,0 +1,29 @@
+import type { CellValue, LogicalType } from '../destinations/destination.ts';
+
+/** One column value of a row being built, before schema resolution. */
+export interface Field {
+  column: string;
+  type: LogicalType;
+  value: CellValue;
+  /** Dotted path of the raw key (`properties.Plan`), used as the key when the value lands in the overflow column. */
+  source: string;
+}
+
+/** A row for one table, before schema resolution. */
+export interface RowDraft {
+  table: string;
+  fields: Field[];
+}
+
+/** JSON text of a field's value, for a JSON column or the overflow column. */
+export function fieldJson(field: Pick<Field, 'type' | 'value'>): string {
+  switch (field.type) {
+    case 'JSON':
+      return String(field.value);
+    case 'STRING':
+    case 'TIMESTAMP':
+      return JSON.stringify(field.value);
+    default:
+      return field.value === null ? 'null' : String(field.value);
+  }
+}

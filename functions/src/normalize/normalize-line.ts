@@ -1,0 +1,103 @@
+import { checkEvent, type EventType } from '@sluice/sdk/protocol';
+import type {
+  ColumnSchema,
+  FailedEvent,
+  SchemaChange,
+  WarehouseSchema,
+} from '../destinations/destination.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { Line } from '../load/line-reader.ts';
+import type { NameCache } from '../naming/name-cache.ts';
+import { routeEvent } from '../route.ts';
+import type { Contracts } from '../schema/contracts.ts';
+import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
+import { rfc3339 } from '../schema/infer.ts';
+import { parseJson } from './parse-json.ts';
+
+export interface NormalizerOptions {
+  names: NameCache;
+  maxNestingDepth: number;
+  contracts: Contracts;
+  columnBudget: number;
+  canWidenIntToFloat: boolean;
+  maxColumnNameLength: number;
+  tableColumns: readonly ColumnSchema[];
+}
+
+export type Normalized =
+  | {
+      ok: true;
+      eventId: string;
+      receivedAt: string | undefined;
+      rows: ResolvedRow[];
+      changes: SchemaChange[];
+      discarded: number;
+    }
+  | { ok: false; failure: FailedEvent };
+
+function failed(
+  line: Line,
+  code: ErrorCode,
+  reason: string,
+  eventId: string | null,
+  keepRaw = true,
+): Normalized {
+  const truncated = line.tooLong || line.text.length > MAX_RAW_CHARS;
+  return {
+    ok: false,
+    failure: {
+      line: line.number,
+      raw: keepRaw ? (truncated ? line.text.slice(0, MAX_RAW_CHARS) : line.text) : null,
+      rawTruncated: keepRaw && truncated,
+      code,
+      reason,
+      eventId,
+    },
+  };
+}
+
+const MAX_RAW_CHARS = 1024 * 1024;
+
+/**
+ * One raw line -> the rows it produces (with the schema changes they need) or a failed event. Pure apart from
+ * updating `schema` with accepted changes. Trusts nothing: JSON, protocol check, messageId, routing, contracts.
+ */
+export function normalizeLine(line: Line, schema: WarehouseSchema, options: NormalizerOptions): Normalized {
+  if (line.tooLong) return failed(line, 'SLUICE_ERR_LOAD_LINE_TOO_LONG', 'line too long', null);
+  if (line.text.trim() === '') return failed(line, 'SLUICE_ERR_LOAD_BLANK_LINE', 'blank line', null);
+  let value: unknown;
+  try {
+    value = parseJson(line.text);
+  } catch (error) {
+    return line.unterminated
+      ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
+      : failed(line, 'SLUICE_ERR_LOAD_MALFORMED_JSON', (error as Error).message, null);
+  }
+  const check = checkEvent(value);
+  const messageId = (value as { messageId?: unknown } | null)?.messageId;
+  const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;
+  if (!check.ok) {
+    const unroutable = check.issues.some((i) => i.path === '' || i.path === '/type');
+    const reason = check.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
+    return failed(
+      line,
+      unroutable ? 'SLUICE_ERR_LOAD_UNROUTABLE' : 'SLUICE_ERR_LOAD_INVALID_EVENT',
+      reason,
+      eventId,
+    );
+  }
+  if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
+  const event = value as Record<string, unknown> & { type: EventType };
+  const routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth });
+  const resolution = resolveEvent(routed.rows, schema, options);
+  if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
+  const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
+  return {
+    ok: true,
+    eventId,
+    receivedAt,
+    rows: resolution.rows,
+    changes: resolution.changes,
+    discarded: resolution.discarded,
+  };
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { LoaderError } from '../errors.ts';
+
+/**
+ * Schema contracts, per table (dlt's modes):
+ * - `evolve` (default): new tables, columns, variants and INT64->FLOAT64 widenings are applied and recorded.
+ * - `freeze`: the table's schema never changes; an event that would change it is rejected whole into the
+ *   failed-events table with its raw line (code SLUICE_ERR_LOAD_CONTRACT_FREEZE), replayable after a change.
+ * - `discard_row`: like freeze, but the raw line is not kept (code SLUICE_ERR_LOAD_CONTRACT_DISCARD_ROW).
+ * - `discard_value`: the event loads; each value that would change the schema is dropped (counted in the loads
+ *   row as values_discarded). A table that does not exist yet is not created (the event is rejected as discard_row).
+ */
+export const CONTRACT_MODES = ['evolve', 'freeze', 'discard_row', 'discard_value'] as const;
+export type ContractMode = (typeof CONTRACT_MODES)[number];
+
+export interface Contracts {
+  default: ContractMode;
+  /** Table name -> mode. Child tables (`a__b`) fall back to their root table's mode (`a`), then `default`. */
+  tables: Readonly<Record<string, ContractMode>>;
+}
+
+export const DEFAULT_CONTRACTS: Contracts = { default: 'evolve', tables: {} };
+
+function isMode(value: unknown): value is ContractMode {
+  return typeof value === 'string' && (CONTRACT_MODES as readonly string[]).includes(value);
+}
+
+/** Validates a contracts document (`{"default": "evolve", "tables": {"order_completed": "freeze"}}`). */
+export function parseContracts(
+  value: unknown,
+): { ok: true; contracts: Contracts } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problems: ['contracts must be a JSON object'] };
+  }
+  const doc = value as { default?: unknown; tables?: unknown };
+  const def = doc.default ?? 'evolve';
+  if (!isMode(def)) problems.push(`default: must be one of ${CONTRACT_MODES.join(', ')}`);
+  const tables: Record<string, ContractMode> = {};
+  if (doc.tables !== undefined) {
+    if (typeof doc.tables !== 'object' || doc.tables === null || Array.isArray(doc.tables)) {
+      problems.push('tables: must be an object of table name -> mode');
+    } else {
+      for (const [table, mode] of Object.entries(doc.tables)) {
+        if (isMode(mode)) tables[table] = mode;
+        else problems.push(`tables.${table}: must be one of ${CONTRACT_MODES.join(', ')}`);
+      }
+    }
+  }
+  for (const key of Object.keys(doc)) {
+    if (key !== 'default' && key !== 'tables') problems.push(`${key}: unknown key`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, contracts: { default: def as ContractMode, tables } };
+}
+
+/** Reads and validates a contracts file; throws a non-retryable config error listing every problem. */
+export function readContractsFile(path: string): Contracts {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new LoaderError('SLUICE_ERR_CONFIG_CONTRACTS_INVALID', `${path}: ${(error as Error).message}`);
+  }
+  const result = parseContracts(parsed);
+  if (!result.ok)
+    throw new LoaderError('SLUICE_ERR_CONFIG_CONTRACTS_INVALID', `${path}: ${result.problems.join('; ')}`);
+  return result.contracts;
+}
+
+export function contractFor(contracts: Contracts, table: string): ContractMode {
+  const own = contracts.tables[table];
+  if (own !== undefined) return own;
+  const cut = table.indexOf('__');
+  if (cut > 0) {
+    const root = contracts.tables[table.slice(0, cut)];
+    if (root !== undefined) return root;
+  }
+  return contracts.default;
+}
