@@ -148,9 +148,8 @@ describe('browser SDK in Chromium against the collector', () => {
   it('delivers events with the page, campaign and browser context (snippet calls replayed)', async () => {
     const page = await open({}, '&utm_source=newsletter&utm_campaign=spring');
     await track(page, 'Product Viewed', { sku: 'A1' });
-    const [e] = await until(
-      'track event',
-      () => (named('Product Viewed').length > 0 ? named('Product Viewed') : undefined),
+    const [e] = await until('track event', () =>
+      named('Product Viewed').length > 0 ? named('Product Viewed') : undefined,
     );
     const pv = await until('snippet page()', () => events().find((x) => x.type === 'page'));
     expect(pv).toMatchObject({ properties: { path: '/shop', title: 'Sluice test page' } });
