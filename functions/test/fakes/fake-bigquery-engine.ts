@@ -69,6 +69,7 @@ export class FakeBigQueryEngine {
   #connection: DuckDBConnection | undefined;
   #instance: DuckDBInstance | undefined;
   readonly #schemas = new Set<string>();
+  #macrosReady = false;
 
   async #db(): Promise<DuckDBConnection> {
     if (!this.#connection) {
@@ -201,38 +202,85 @@ export class FakeBigQueryEngine {
     this.#bytes.set(key, bytes);
   }
 
+  /**
+   * Runs a query job's SQL: one statement or a script (statements split on top-level `;`). A script's
+   * `BEGIN TRANSACTION ... COMMIT TRANSACTION` is a real DuckDB transaction, rolled back if a statement fails;
+   * temp tables live until the end of the job, as in BigQuery.
+   */
   async query(sql: string, params: Record<string, DuckDBValue>): Promise<QueryOutcome> {
-    const { translated, referenced, statementType } = this.translate(sql);
+    const statements = splitStatements(sql);
     const db = await this.#db();
+    await this.#macros(db);
+    let outcome: QueryOutcome = {
+      statementType: 'SCRIPT',
+      bytesProcessed: 0,
+      affectedRows: 0,
+      schema: [],
+      rows: [],
+    };
     let bytesProcessed = 0;
-    for (const key of referenced) bytesProcessed += this.#bytes.get(key) ?? 0;
+    const temps: string[] = [];
+    let inTransaction = false;
     try {
-      const reader = await db.runAndReadAll(translated, params);
-      if (statementType === 'SELECT') {
-        const names = reader.columnNames();
-        const types = reader.columnTypes().map(String);
-        const schema = names.map((n, i) => ({
-          name: n,
-          type: bigQueryType(types[i] ?? 'VARCHAR'),
-          mode: 'NULLABLE',
-        }));
-        const rows = reader.getRows().map((r) => ({ f: r.map((v) => ({ v: encodeForResult(v) })) }));
-        return { statementType, bytesProcessed, affectedRows: 0, schema, rows };
+      for (const statement of statements) {
+        const { translated, referenced, statementType } = this.translate(statement);
+        for (const key of referenced) bytesProcessed += this.#bytes.get(key) ?? 0;
+        const temp = /^CREATE TEMP TABLE (\w+)/i.exec(statement.trim());
+        if (temp) temps.push(temp[1]!);
+        if (/^BEGIN TRANSACTION$/i.test(statement.trim())) inTransaction = true;
+        if (/^COMMIT TRANSACTION$/i.test(statement.trim())) inTransaction = false;
+        let last: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>> | undefined;
+        for (const part of translated) {
+          const used = Object.fromEntries(
+            Object.entries(params).filter(([k]) => new RegExp(`\\$${k}\\b`).test(part)),
+          );
+          last = await db.runAndReadAll(part, used);
+        }
+        if (statementType === 'SELECT' && last) {
+          const names = last.columnNames();
+          const types = last.columnTypes().map(String);
+          const schema = names.map((n, i) => ({
+            name: n,
+            type: bigQueryType(types[i] ?? 'VARCHAR'),
+            mode: 'NULLABLE',
+          }));
+          const rows = last.getRows().map((r) => ({ f: r.map((v) => ({ v: encodeForResult(v) })) }));
+          outcome = { statementType, bytesProcessed: 0, affectedRows: 0, schema, rows };
+        } else {
+          const first = last?.getRows()[0]?.[0];
+          const affected = typeof first === 'bigint' || typeof first === 'number' ? Number(first) : 0;
+          outcome = { ...outcome, statementType, affectedRows: affected };
+          this.#afterDdl(statementType, statement);
+          if (['INSERT', 'MERGE', 'UPDATE', 'DELETE'].includes(statementType)) {
+            for (const key of referenced)
+              if (this.#tables.has(key)) this.#bytes.set(key, await this.#tableBytes(key));
+          }
+        }
       }
-      const first = reader.getRows()[0]?.[0];
-      const affectedRows = typeof first === 'bigint' || typeof first === 'number' ? Number(first) : 0;
-      await this.#afterDdl(statementType, translated);
-      if (statementType !== 'ALTER_TABLE' && statementType !== 'DROP_TABLE') {
-        for (const key of referenced) this.#bytes.set(key, await this.#tableBytes(key));
-      }
-      return { statementType, bytesProcessed, affectedRows, schema: [], rows: [] };
     } catch (error) {
+      if (inTransaction) await db.run('ROLLBACK').catch(() => undefined);
       if (error instanceof FakeBigQueryError) throw error;
       throw new FakeBigQueryError(
         'invalidQuery',
         `fake BigQuery (DuckDB) rejected: ${(error as Error).message}`,
       );
+    } finally {
+      for (const temp of temps)
+        await db.run(`DROP TABLE IF EXISTS temp.main.${qi(temp.toLowerCase())}`).catch(() => undefined);
     }
+    return {
+      ...outcome,
+      statementType: statements.length > 1 ? 'SCRIPT' : outcome.statementType,
+      bytesProcessed,
+    };
+  }
+
+  /** Shims for BigQuery functions DuckDB lacks (JSON is stored as text in the fake). */
+  async #macros(db: DuckDBConnection): Promise<void> {
+    if (this.#macrosReady) return;
+    await db.run('CREATE MACRO parse_json(x) AS x');
+    await db.run('CREATE MACRO to_json_string(x) AS x');
+    this.#macrosReady = true;
   }
 
   async #tableBytes(key: string): Promise<number> {
@@ -245,33 +293,32 @@ export class FakeBigQueryEngine {
   }
 
   /** Keeps the table resources in step with DDL run through queries (ALTER ... SET DATA TYPE / ADD COLUMN, DROP). */
-  async #afterDdl(statementType: string, translated: string): Promise<void> {
+  #afterDdl(statementType: string, statement: string): void {
+    const name = /^(?:ALTER|DROP) TABLE (?:IF EXISTS )?`([^`]+)`/i.exec(statement.trim())?.[1];
+    if (!name) return;
+    const parts = name.split('.');
+    const key = `${parts.at(-2)}.${parts.at(-1)!.toLowerCase()}`;
     if (statementType === 'DROP_TABLE') {
-      const m = /DROP TABLE (?:IF EXISTS )?"([^"]+)"\."([^"]+)"/i.exec(translated);
-      if (m) {
-        this.#tables.delete(`${m[1]}.${m[2]}`);
-        this.#bytes.delete(`${m[1]}.${m[2]}`);
-      }
+      this.#tables.delete(key);
+      this.#bytes.delete(key);
       return;
     }
-    if (statementType !== 'ALTER_TABLE') return;
-    const m = /ALTER TABLE "([^"]+)"\."([^"]+)"/i.exec(translated);
-    const table = m ? this.#tables.get(`${m[1]}.${m[2]}`) : undefined;
+    const table = this.#tables.get(key);
     if (!table) return;
-    for (const alter of translated.matchAll(/ALTER COLUMN "([^"]+)" SET DATA TYPE (\w+)/gi)) {
-      const field = table.fields.find((f) => f.name.toLowerCase() === alter[1]);
-      if (field) field.type = bigQueryType(alter[2]!);
+    for (const alter of statement.matchAll(/ALTER COLUMN `([^`]+)` SET DATA TYPE (\w+)/gi)) {
+      const field = table.fields.find((f) => f.name.toLowerCase() === alter[1]!.toLowerCase());
+      if (field) field.type = alter[2]!.toUpperCase();
     }
-    for (const add of translated.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?"([^"]+)" (\w+)/gi)) {
-      if (!table.fields.some((f) => f.name.toLowerCase() === add[1])) {
-        table.fields.push({ name: add[1]!, type: bigQueryType(add[2]!), mode: 'NULLABLE' });
+    for (const add of statement.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?`([^`]+)` (\w+)/gi)) {
+      if (!table.fields.some((f) => f.name.toLowerCase() === add[1]!.toLowerCase())) {
+        table.fields.push({ name: add[1]!, type: add[2]!.toUpperCase(), mode: 'NULLABLE' });
       }
     }
     table.resource.schema = { fields: table.fields };
   }
 
   /** BigQuery SQL -> DuckDB SQL (mechanical; see the class comment for what this does not prove). */
-  translate(sql: string): { translated: string; referenced: Set<string>; statementType: string } {
+  translate(sql: string): { translated: string[]; referenced: Set<string>; statementType: string } {
     const referenced = new Set<string>();
     let translated = sql.replace(/`([^`]+)`/g, (_m, inner: string) => {
       const parts = inner.split('.');
@@ -312,7 +359,12 @@ export class FakeBigQueryEngine {
                   : head.startsWith('CREATE')
                     ? 'CREATE_TABLE'
                     : 'SCRIPT';
-    return { translated, referenced, statementType };
+    // BigQuery takes several ADD COLUMN clauses in one ALTER TABLE; DuckDB one per statement.
+    const alter = /^\s*ALTER TABLE (\S+\.\S+) (ADD COLUMN [\s\S]*)$/i.exec(translated);
+    const parts = alter
+      ? alter[2]!.split(/,\s*(?=ADD COLUMN)/i).map((clause) => `ALTER TABLE ${alter[1]} ${clause}`)
+      : [translated];
+    return { translated: parts, referenced, statementType };
   }
 }
 
@@ -387,4 +439,35 @@ function encodeForResult(value: DuckDBValue): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && 'micros' in value) return String((value as { micros: bigint }).micros);
   return String(value);
+}
+
+/** Splits a script on top-level `;` (outside quotes, backticks and comments); drops empty statements. */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (quote) {
+      current += ch;
+      if (ch === '\\') {
+        current += sql[i + 1] ?? '';
+        i++;
+      } else if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === "'" || ch === '"' || ch === '`') {
+      quote = ch;
+      current += ch;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+      current += '\n';
+    } else if (ch === ';') {
+      if (current.trim()) out.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  if (current.trim()) out.push(current.trim());
+  return out;
 }

@@ -94,7 +94,16 @@ export class FakeBigQuery {
     }
     if (sub !== 'tables') return apiError(501, 'notImplemented', sub);
     if (tableId === undefined) {
-      if (method !== 'POST') return apiError(501, 'notImplemented', 'tables.list');
+      if (method === 'GET') {
+        const tables = this.engine.tables(datasetId).map((t) => ({
+          kind: 'bigquery#table',
+          id: `${this.project}:${datasetId}.${t.tableId}`,
+          tableReference: { projectId: this.project, datasetId, tableId: t.tableId },
+          type: 'TABLE',
+        }));
+        return json(200, { kind: 'bigquery#tableList', tables, totalItems: tables.length });
+      }
+      if (method !== 'POST') return apiError(501, 'notImplemented', `${method} tables`);
       const resource = body as { tableReference?: { tableId?: string } };
       const id = resource.tableReference?.tableId;
       if (!id) return apiError(400, 'invalid', 'tableReference.tableId is required');

@@ -1,0 +1,119 @@
+import type { BigQuery } from '@google-cloud/bigquery';
+import type { Storage } from '@google-cloud/storage';
+import type { Logger } from 'pino';
+import { LoaderError } from '../../errors.ts';
+import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
+import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
+import { TABLES } from '../destination.ts';
+import type { BigQueryContext, BigQueryDestinationSettings } from './bigquery-context.ts';
+import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
+import { findLoad } from './find-load.ts';
+import { jobRunner } from './job-runner.ts';
+import { BigQueryLoadSession } from './load-session.ts';
+import { type RetryPolicy, withRetry } from './retry.ts';
+import { ensureTable, readWarehouseSchema } from './schema-ops.ts';
+import { layoutFor, toFields } from './table-layout.ts';
+
+export interface BigQueryDestinationDeps {
+  bigquery: BigQuery;
+  storage: Storage;
+  logger?: Logger;
+  /** Injected for tests: clock, sleep and jitter of the retry/poll loops. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** BigQuery's loads table: the shared layout plus the bytes the commit processed (the cost of de-duplication). */
+export const BIGQUERY_LOADS_EXTRA_COLUMNS = [{ name: 'bytes_processed', type: 'INT64' }] as const;
+
+/**
+ * The production Destination: BigQuery through load jobs (never streaming inserts) and one transaction per file.
+ * See load-session.ts for the protocol and docs/bigquery.md for costs, quotas and what the tests prove.
+ */
+export function bigQueryDestination(
+  settings: BigQueryDestinationSettings,
+  deps: BigQueryDestinationDeps,
+): Destination {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let deadline = now() + settings.timeBudgetMs;
+  const policy = (): RetryPolicy => ({
+    deadline,
+    initialDelayMs: settings.retryInitialDelayMs,
+    maxDelayMs: settings.retryMaxDelayMs,
+    now,
+    sleep,
+    random: deps.random ?? Math.random,
+  });
+  const ctx: BigQueryContext = {
+    settings,
+    bigquery: deps.bigquery,
+    storage: deps.storage,
+    jobs: jobRunner({
+      bigquery: deps.bigquery,
+      location: settings.location,
+      pollInitialMs: settings.pollInitialMs,
+      pollMaxMs: settings.pollMaxMs,
+    }),
+    policy,
+    now,
+    logger: deps.logger,
+  };
+  let ready = false;
+  let lastSchema: WarehouseSchema = new Map();
+
+  const ensureDataset = async (): Promise<void> => {
+    const dataset = deps.bigquery.dataset(settings.datasetId, { location: settings.location });
+    const got = await withRetry(policy(), `datasets.get ${settings.datasetId}`, () => dataset.getMetadata());
+    if (got.ok) return;
+    const created = await withRetry(policy(), `datasets.insert ${settings.datasetId}`, () =>
+      deps.bigquery.createDataset(settings.datasetId, { location: settings.location }),
+    );
+    if (!created.ok && created.kind !== 'duplicate') {
+      throw new LoaderError(
+        'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
+        `cannot create dataset ${settings.datasetId}`,
+        {
+          cause: created.error,
+        },
+      );
+    }
+  };
+
+  return {
+    capabilities: BIGQUERY_CAPABILITIES,
+
+    async open() {
+      deadline = now() + settings.timeBudgetMs;
+      if (ready) return;
+      await ensureDataset();
+      for (const [table, columns] of Object.entries(BOOKKEEPING_SCHEMAS)) {
+        const all = table === TABLES.loads ? [...columns, ...BIGQUERY_LOADS_EXTRA_COLUMNS] : columns;
+        await ensureTable(ctx, table, toFields(all), layoutFor(table, all));
+      }
+      ready = true;
+    },
+
+    async close() {
+      // Clients hold no exclusive resources (sockets are pooled and released by the process).
+    },
+
+    findLoad(loadKey: string): Promise<LoadRecord | undefined> {
+      return findLoad(ctx, loadKey);
+    },
+
+    async readSchema() {
+      lastSchema = await readWarehouseSchema(ctx);
+      return cloneSchema(lastSchema);
+    },
+
+    async beginLoad(meta: LoadMeta): Promise<LoadSession> {
+      return new BigQueryLoadSession(ctx, meta, cloneSchema(lastSchema));
+    },
+  };
+}
+
+function cloneSchema(schema: WarehouseSchema): WarehouseSchema {
+  return new Map([...schema].map(([t, cols]) => [t, new Map(cols)]));
+}

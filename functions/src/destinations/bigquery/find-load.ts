@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { type LoadRecord, type SchemaChange, TABLES } from '../destination.ts';
+import type { BigQueryContext } from './bigquery-context.ts';
+import { stringParam } from './commit-sql.ts';
+import { loadHash } from './staging.ts';
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const time = (v: unknown): Date => {
+  const value = (v as { value?: unknown } | null)?.value ?? v;
+  return new Date(String(value));
+};
+
+/** The committed load for a key (one small query on the loads table, clustered by load_key), or undefined. */
+export async function findLoad(ctx: BigQueryContext, loadKey: string): Promise<LoadRecord | undefined> {
+  const { projectId, datasetId } = ctx.settings;
+  const sql = `SELECT load_id, load_key, bucket, name, generation, status, started_at, finished_at, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded, rows_written, TO_JSON_STRING(schema_changes) AS schema_changes
+FROM \`${projectId}.${datasetId}.${TABLES.loads}\`
+WHERE load_key = @load_key AND status = 'complete'
+ORDER BY finished_at
+LIMIT 1`;
+  // Reads are not idempotency-critical: a fresh id per lookup.
+  const job = await ctx.jobs.run(
+    `sluice_find_${loadHash(loadKey)}_${randomUUID().replaceAll('-', '')}`,
+    {
+      query: {
+        query: sql,
+        useLegacySql: false,
+        parameterMode: 'NAMED',
+        queryParameters: [stringParam('load_key', loadKey)],
+      },
+    },
+    ctx.policy(),
+  );
+  const [row] = await ctx.jobs.rows(job.jobId, ctx.policy());
+  if (!row) return undefined;
+  const changes = row.schema_changes;
+  return {
+    loadId: String(row.load_id),
+    loadKey: String(row.load_key),
+    bucket: String(row.bucket),
+    name: String(row.name),
+    generation: String(row.generation),
+    status: 'complete',
+    startedAt: time(row.started_at),
+    finishedAt: time(row.finished_at),
+    linesRead: num(row.lines_read),
+    bytesRead: num(row.bytes_read),
+    eventsLoaded: num(row.events_loaded),
+    duplicates: num(row.duplicates),
+    failed: num(row.failed),
+    valuesDiscarded: num(row.values_discarded),
+    rowsWritten: num(row.rows_written),
+    schemaChanges: typeof changes === 'string' ? (JSON.parse(changes) as SchemaChange[]) : [],
+  };
+}
