@@ -35,6 +35,12 @@ export interface LoadDeps {
   now?: () => Date;
   /** Load id generator (tests inject a deterministic one). */
   newLoadId?: () => string;
+  /**
+   * Appended to the idempotency key to load a file again on purpose (`replay --force`): rows are still
+   * de-duplicated on event id, so only events missing from the warehouse (e.g. rejected before a contract change)
+   * are added.
+   */
+  loadKeySuffix?: string;
 }
 
 export interface ObjectRef {
@@ -64,7 +70,7 @@ export const TABLE_COLUMNS: readonly ColumnSchema[] = [
 export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOutcome> {
   const { destination, settings, logger } = deps;
   const now = deps.now ?? (() => new Date());
-  const loadKey = loadKeyOf(ref);
+  const loadKey = loadKeyOf(ref) + (deps.loadKeySuffix ?? '');
   const log = logger.child({ loadKey });
   await destination.open();
   try {

@@ -1,0 +1,37 @@
+// `npm run load -- [--force] <file...>`: loads local raw files (or gs:// objects, once Cloud Storage is wired)
+// through the same code path as the loadEvents function. Idempotent: a file already loaded is skipped unless --force
+// (then only events missing from the warehouse are added; rows are de-duplicated on id).
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.ts';
+import { LoaderError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { resolveTarget, runLoads } from './run-loads.ts';
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help || positionals.length === 0) {
+    console.log('usage: npm run load -- [--force] <file|gs://bucket/name>...');
+    return positionals.length === 0 && !values.help ? 2 : 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger(process.env.SLUICE_LOG_LEVEL ?? 'warn');
+  const targets = [];
+  for (const arg of positionals) targets.push(await resolveTarget(arg, config));
+  const totals = await runLoads(targets, config, logger, {
+    force: values.force ?? false,
+    print: console.log,
+  });
+  console.log(`files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed}`);
+  return totals.failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof LoaderError ? `${error.code}: ${error.message}` : error);
+    process.exit(1);
+  },
+);
