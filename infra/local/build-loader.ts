@@ -6,12 +6,14 @@ export function buildLoader(repoRoot: string, env: Record<string, string>): void
   const result = spawnSync('npm', ['run', 'build', '--workspace', 'functions', '--if-present', '--silent'], {
     cwd: repoRoot,
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
   });
   if (result.status !== 0) {
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().slice(-4000);
     throw new LocalError(
       'SLUICE_ERR_LOCAL_BUILD',
-      `npm run build -w functions failed (${result.error?.message ?? `exit ${result.status}`})`,
+      `npm run build -w functions failed (${result.error?.message ?? `exit ${result.status}`}):\n${output}`,
     );
   }
 }

@@ -63,7 +63,7 @@ try {
   console.log(ok ? `All loaded at ${elapsed()}.` : `\nNOT all loaded before the deadline (${elapsed()}).`);
 
   console.log('\nRows per table (this run):');
-  const tables = [...new Set([...Object.keys(expected), ...Object.keys(counts)])];
+  const tables = [...new Set([...Object.keys(expected), ...Object.keys(counts).filter((t) => counts[t])])];
   console.log(
     formatTable({
       columns: ['table', 'rows', 'sent'],
