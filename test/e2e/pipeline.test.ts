@@ -160,10 +160,11 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
 
   it('writes Segment columns on tracks: id, user_id, anonymous_id, event, received_at, context_*', async () => {
     const tracks = await rows(
-      'SELECT id, user_id, anonymous_id, event, event_text, context_library_name, context_locale, ' +
-        'CAST(received_at AS VARCHAR) AS received_at, CAST("timestamp" AS VARCHAR) AS ts FROM tracks ORDER BY id',
+      'SELECT id, user_id, anonymous_id, event, event_text, context_library_name, context_locale, context_ip, ' +
+        'source_id, CAST(received_at AS VARCHAR) AS received_at, CAST("timestamp" AS VARCHAR) AS ts, ' +
+        'CAST(epoch_ms(original_timestamp) AS DOUBLE) AS original_ms, _sluice_load_id FROM tracks ORDER BY id',
     );
-    expect(tracks.map(({ received_at, ts, ...rest }) => rest)).toEqual([
+    expect(tracks.map(({ received_at, ts, original_ms, _sluice_load_id, ...rest }) => rest)).toEqual([
       {
         id: 'e2e-t1',
         user_id: 'u-1',
@@ -172,6 +173,8 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
         event_text: 'Order Completed',
         context_library_name: 'sluice-e2e',
         context_locale: 'de-DE',
+        context_ip: '127.0.0.1',
+        source_id: 'local',
       },
       {
         id: 'e2e-t2',
@@ -181,6 +184,8 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
         event_text: 'Order Completed',
         context_library_name: 'sluice-e2e',
         context_locale: 'de-DE',
+        context_ip: '127.0.0.1',
+        source_id: 'local',
       },
       {
         id: 'e2e-t3',
@@ -190,11 +195,15 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
         event_text: 'Signed Up',
         context_library_name: 'sluice-e2e',
         context_locale: 'de-DE',
+        context_ip: '127.0.0.1',
+        source_id: 'local',
       },
     ]);
     for (const row of tracks) {
       expect(String(row.received_at)).toMatch(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}/);
       expect(row.ts).not.toBeNull();
+      expect(row.original_ms).toBe(Date.parse(T));
+      expect(row._sluice_load_id).toEqual(expect.any(String));
     }
   });
 
