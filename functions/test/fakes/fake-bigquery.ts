@@ -39,6 +39,14 @@ export class FakeBigQuery {
   /** Makes the next job whose id matches fail inside the job (status.errorResult) with this reason. */
   readonly jobFailures: { jobId: RegExp; reason: string; message: string; remaining: number }[] = [];
 
+  #lastCreationTime = 0;
+
+  /** Milliseconds since the epoch, strictly increasing: a re-created table never repeats its predecessor's. */
+  #nextCreationTime(): number {
+    this.#lastCreationTime = Math.max(Date.now(), this.#lastCreationTime + 1);
+    return this.#lastCreationTime;
+  }
+
   constructor(
     readonly project: string,
     readonly engine: FakeBigQueryEngine,
@@ -115,7 +123,7 @@ export class FakeBigQuery {
         ...resource,
         id: `${this.project}:${datasetId}.${id}`,
         tableReference: { projectId: this.project, datasetId, tableId: id },
-        creationTime: String(Date.now()),
+        creationTime: String(this.#nextCreationTime()),
       });
       return json(200, table.resource);
     }

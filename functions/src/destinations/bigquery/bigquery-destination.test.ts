@@ -121,7 +121,7 @@ describe('BigQuery destination over the HTTP fake', () => {
 
     const inserts = fake.jobInserts();
     const load = inserts.find((j) => j.jobId.startsWith('sluice_load_'))!;
-    expect(load.jobId).toMatch(/^sluice_load_[0-9a-f]{24}_tracks_0$/);
+    expect(load.jobId).toMatch(/^sluice_load_[0-9a-f]{24}_tracks_\d{13,}_0$/);
     expect(load.configuration.load).toEqual({
       sourceUris: [
         expect.stringMatching(/^gs:\/\/sluice-staging\/staging\/[0-9a-f]{24}\/tracks\/000000\.ndjson$/),

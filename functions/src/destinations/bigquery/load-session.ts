@@ -113,11 +113,14 @@ export class BigQueryLoadSession implements LoadSession {
         ...toFields([...columns].map(([name, type]) => ({ name, type }))),
         ...(staged.kind === 'event' ? STAGE_FIELDS : []),
       ];
-      await ensureTable(ctx, stagingTable, fields, {
+      const staging = await ensureTable(ctx, stagingTable, fields, {
         expirationTime: String(ctx.now() + ctx.settings.stagingTableTtlMs),
       });
+      // The job id names the load key, the table AND this incarnation of the staging table: a redelivery that
+      // finds the staging table of a crashed attempt finds its load job too (409 -> reuse, no double append);
+      // one that finds it gone (aborted, expired) re-creates it and must load again under a new id.
       await ctx.jobs.run(
-        `sluice_load_${this.#hash}_${idFragment(table, 150)}`,
+        `sluice_load_${this.#hash}_${idFragment(table, 150)}_${staging.creationTime}`,
         {
           load: {
             sourceUris: staged.objects.map((o) => `gs://${ctx.settings.stagingBucket}/${o}`),

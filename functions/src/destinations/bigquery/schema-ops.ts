@@ -15,23 +15,33 @@ import {
 
 const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
 
-/** Creates a table unless it exists (a 409 from a concurrent creator is success). */
+/**
+ * Creates a table unless it exists (a 409 from a concurrent creator is success). Returns the table's
+ * `creationTime`, which identifies this incarnation of the table (a dropped and re-created table has a new one).
+ */
 export async function ensureTable(
   ctx: BigQueryContext,
   table: string,
   fields: BigQueryField[],
   extra: object = {},
-): Promise<'created' | 'exists'> {
+): Promise<{ outcome: 'created' | 'exists'; creationTime: string }> {
   const { projectId, datasetId } = ctx.settings;
-  const result = await withRetry(ctx.policy(), `tables.insert ${table}`, () =>
-    ctx.bigquery.dataset(datasetId).createTable(table, {
+  const result = await withRetry(ctx.policy(), `tables.insert ${table}`, async () => {
+    const [, metadata] = await ctx.bigquery.dataset(datasetId).createTable(table, {
       tableReference: { projectId, datasetId, tableId: table },
       schema: { fields },
       ...extra,
-    }),
-  );
-  if (result.ok) return 'created';
-  if (result.kind === 'duplicate') return 'exists';
+    });
+    return metadata as { creationTime?: string };
+  });
+  if (result.ok) return { outcome: 'created', creationTime: String(result.value.creationTime ?? '') };
+  if (result.kind === 'duplicate') {
+    const got = await withRetry(ctx.policy(), `tables.get ${table}`, async () => {
+      const [metadata] = await ctx.bigquery.dataset(datasetId).table(table).getMetadata();
+      return metadata as { creationTime?: string };
+    });
+    return { outcome: 'exists', creationTime: got.ok ? String(got.value.creationTime ?? '') : '' };
+  }
   throw new LoaderError(
     'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
     `dataset ${datasetId} not found creating ${table}`,
@@ -97,7 +107,7 @@ export async function applySchemaChanges(
       const fields = toFields(change.columns);
       const outcome = await ensureTable(ctx, change.table, fields, layoutFor(change.table, change.columns));
       const columns = existing ?? new Map<string, LogicalType>();
-      if (outcome === 'exists') {
+      if (outcome.outcome === 'exists') {
         // Created concurrently by another delivery: make sure our columns exist too.
         for (const c of change.columns) {
           if (!columns.has(c.name))
