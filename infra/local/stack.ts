@@ -132,7 +132,12 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   let emulator: Emulator | undefined;
   let standIn: StorageSubscription | undefined;
 
-  const stopAll = async (): Promise<void> => {
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> => {
+    stopping ??= stopEverything();
+    return stopping;
+  };
+  const stopEverything = async (): Promise<void> => {
     const problems: unknown[] = [];
     const timed = async (name: string, stop: () => Promise<void>): Promise<void> => {
       const started = Date.now();

@@ -39,6 +39,13 @@ const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 console.log(`Starting the local stack (${spool ? 'spool transport, no emulator' : 'Pub/Sub emulator'})...`);
 let stack: LocalStack | undefined;
 let ok = false;
+// Ctrl-C: stop what runs (gracefully once the stack is up; the exit hook SIGKILLs the rest), exit 130.
+const interrupt = (): void => {
+  console.error('\ninterrupted: shutting down...');
+  void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+};
+process.once('SIGINT', interrupt);
+process.once('SIGTERM', interrupt);
 try {
   buildLoader(config.repoRoot, config.childEnv);
   stack = await startStack({ config, logger, collectorPort: 0, transport: spool ? 'spool' : 'pubsub' });

@@ -22,12 +22,18 @@ const config = (() => {
   }
 })();
 const logger = pino({ level: config.logLevel }, pino.destination(2));
+// Interrupted while starting: exit at once; the exit hook SIGKILLs every process group started so far.
+const interruptStart = (): never => process.exit(130);
+process.once('SIGINT', interruptStart);
+process.once('SIGTERM', interruptStart);
 try {
   buildLoader(config.repoRoot, config.childEnv);
   stack = await startStack({ config, logger });
 } catch (error) {
   fail(error);
 }
+process.off('SIGINT', interruptStart);
+process.off('SIGTERM', interruptStart);
 
 console.log(`
 Sluice local stack is running (${stack.transport === 'spool' ? 'spool transport, no emulator' : 'Pub/Sub emulator'}).
