@@ -46,14 +46,14 @@ describe('local pipeline, spool transport (no emulator)', () => {
     const expected = expectedCounts(events);
     await sendEvents(events, { collectorUrl: s.collectorUrl, writeKey: s.writeKey, batchSize: 25 });
     let counts: Record<string, number> = {};
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     const done = (): boolean => Object.entries(expected).every(([t, n]) => (counts[t] ?? 0) >= n);
     while (!done() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       counts = await countRowsByIdPrefix(s.duckdbPath, 'spool-').catch(() => counts);
     }
     expect(counts).toMatchObject(expected);
-  });
+  }, 90_000);
 
   it('stop() leaves nothing running', async () => {
     const s = stack!;

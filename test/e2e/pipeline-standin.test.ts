@@ -98,7 +98,7 @@ describe('local topology with the Pub/Sub emulator (fake loader)', () => {
       const d = await readDeliveries(s.dataDir);
       const lines = d.reduce((n, x) => n + x.content.split('\n').length - 1, 0);
       return lines >= events.length ? d : undefined;
-    }, 30_000);
+    }, 60_000);
 
     const lines = deliveries.flatMap((d) => d.content.split('\n').slice(0, -1));
     expect(lines).toHaveLength(events.length);
@@ -120,7 +120,7 @@ describe('local topology with the Pub/Sub emulator (fake loader)', () => {
       expect(Number(d.size)).toBe(onDisk.byteLength);
     }
     expect(s.standIn?.stats.undelivered).toEqual([]);
-  });
+  }, 90_000);
 
   it('stop() ends every child process group, the emulator’s Java process included', async () => {
     const s = stack!;
