@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BigQueryConfig, readBigQueryConfig } from './destinations/bigquery/bigquery-config.ts';
 import { LoaderError } from './errors.ts';
 import { type Contracts, DEFAULT_CONTRACTS, readContractsFile } from './schema/contracts.ts';
 
@@ -27,6 +28,8 @@ export interface LoaderConfig {
   contracts: Contracts;
   contractsPath: string | undefined;
   logLevel: string;
+  /** BigQuery + Cloud Storage settings (validated as required when `destination` is `bigquery`). */
+  bigquery: BigQueryConfig;
 }
 
 /** The repository root (two levels above functions/src, or above functions/dist in the bundle). */
@@ -79,6 +82,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
     problems.push(`SLUICE_LOG_LEVEL must be a pino level (got ${JSON.stringify(logLevel)})`);
   }
+  const bigquery = readBigQueryConfig(
+    env,
+    destination === 'bigquery',
+    env.SLUICE_RAW_BUCKET || 'sluice-raw',
+    problems,
+  );
   if (problems.length > 0) throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', problems.join('; '));
   return {
     destination,
@@ -95,5 +104,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     contracts,
     contractsPath,
     logLevel,
+    bigquery,
   };
 }

@@ -11,8 +11,10 @@ export async function createDestination(config: LoaderConfig): Promise<Destinati
   switch (config.destination) {
     case 'duckdb':
       return duckdbDestination({ path: config.duckdbPath, lockTimeoutMs: config.lockTimeoutMs });
-    case 'bigquery':
-      throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', 'SLUICE_DESTINATION=bigquery is not wired yet');
+    case 'bigquery': {
+      const { createBigQueryDestination } = await import('./bigquery/create-bigquery-destination.ts');
+      return createBigQueryDestination(config.bigquery);
+    }
     default: {
       const never: never = config.destination;
       throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', `unknown destination ${String(never)}`);

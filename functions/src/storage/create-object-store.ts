@@ -7,5 +7,9 @@ import type { ObjectStore } from './object-store.ts';
  * (wired by the GCS implementation). Kept as one switch so the handler and the CLIs share it.
  */
 export async function createObjectStore(config: LoaderConfig): Promise<ObjectStore> {
+  if (config.destination === 'bigquery') {
+    const { createGcsObjectStore } = await import('./gcs.ts');
+    return createGcsObjectStore(config.bigquery);
+  }
   return localDirectoryStore(config.bucketsDir);
 }

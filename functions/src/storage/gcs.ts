@@ -121,3 +121,17 @@ export function parseGsUri(uri: string): { bucket: string; name: string } | unde
   const m = /^gs:\/\/([^/]+)\/?(.*)$/.exec(uri);
   return m ? { bucket: m[1]!, name: m[2] ?? '' } : undefined;
 }
+
+/** Cloud Storage store from settings; the client library is loaded on demand (dynamic import). */
+export async function createGcsObjectStore(settings: {
+  projectId: string;
+  storageEndpoint: string | undefined;
+}): Promise<ObjectStore> {
+  const { Storage: StorageClient } = await import('@google-cloud/storage');
+  return gcsObjectStore(
+    new StorageClient({
+      ...(settings.projectId ? { projectId: settings.projectId } : {}),
+      ...(settings.storageEndpoint ? { apiEndpoint: settings.storageEndpoint } : {}),
+    }),
+  );
+}
