@@ -32,10 +32,11 @@ const ENVELOPE: Readonly<Record<string, string>> = {
 const DROPPED = new Set(['type', 'properties', 'traits', 'integrations', 'writeKey', 'context', 'event']);
 
 /**
- * Column names that properties/traits may not take when hoisted to top level: a property whose first-level name is
- * one of these, or `context`/`context_*`, keeps its container prefix (`properties.timestamp` -> `properties_timestamp`).
+ * Column names that properties/traits may not take when hoisted to top level, per message type: a key whose
+ * first-level name is one of these, or `context`/`context_*`, keeps its container prefix
+ * (`properties.timestamp` -> `properties_timestamp`, `traits.id` -> `traits_id`).
  */
-const ENVELOPE_COLUMNS = new Set([
+const COMMON_COLUMNS = [
   'id',
   'received_at',
   'sent_at',
@@ -43,18 +44,21 @@ const ENVELOPE_COLUMNS = new Set([
   'timestamp',
   'user_id',
   'anonymous_id',
-  'event',
-  'event_text',
-  'name',
-  'category',
-  'group_id',
-  'previous_id',
   'channel',
   'version',
   'source_id',
   'loaded_at',
   'context',
-]);
+];
+const HOISTING_RESERVED: Record<EventType | 'users', ReadonlySet<string>> = {
+  track: new Set([...COMMON_COLUMNS, 'event', 'event_text']),
+  identify: new Set(COMMON_COLUMNS),
+  page: new Set([...COMMON_COLUMNS, 'name', 'category']),
+  screen: new Set([...COMMON_COLUMNS, 'name', 'category']),
+  group: new Set([...COMMON_COLUMNS, 'group_id']),
+  alias: new Set([...COMMON_COLUMNS, 'previous_id']),
+  users: new Set(['id', 'received_at', 'loaded_at', 'context']),
+};
 
 /** Child-table bookkeeping columns. */
 export const CHILD_COLUMNS = {
@@ -70,14 +74,22 @@ export interface RoutedEvent {
 
 export interface RouteOptions extends FlattenOptions {}
 
-function hoistRebase(container: string): (base: string) => string | undefined {
-  return (base) => (ENVELOPE_COLUMNS.has(base) || base.startsWith('context_') ? container : undefined);
+function hoistRebase(
+  reserved: ReadonlySet<string>,
+  container: 'properties' | 'traits',
+): (base: string) => string | undefined {
+  return (base) => (reserved.has(base) || base.startsWith('context_') ? container : undefined);
 }
 
-const REBASE: Record<'properties' | 'traits', (base: string) => string | undefined> = {
-  properties: hoistRebase('properties'),
-  traits: hoistRebase('traits'),
-};
+const REBASE = {
+  track: hoistRebase(HOISTING_RESERVED.track, 'properties'),
+  identify: hoistRebase(HOISTING_RESERVED.identify, 'traits'),
+  page: hoistRebase(HOISTING_RESERVED.page, 'properties'),
+  screen: hoistRebase(HOISTING_RESERVED.screen, 'properties'),
+  group: hoistRebase(HOISTING_RESERVED.group, 'traits'),
+  alias: hoistRebase(HOISTING_RESERVED.alias, 'properties'),
+  users: hoistRebase(HOISTING_RESERVED.users, 'traits'),
+} satisfies Record<EventType | 'users', (base: string) => string | undefined>;
 
 function envelopeFields(event: Record<string, unknown>, options: RouteOptions): Field[] {
   const out: Field[] = [];
@@ -160,7 +172,7 @@ export function routeEvent(
         options,
         fields,
         arrays,
-        REBASE.properties,
+        REBASE.track,
       );
     }
     rows.push({ table, fields });
@@ -172,7 +184,16 @@ export function routeEvent(
   const arrays: ChildArray[] = [];
   const payload = event.type === 'alias' ? undefined : event[container];
   if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
-    flatten(payload as Record<string, unknown>, '', container, 1, options, fields, arrays, REBASE[container]);
+    flatten(
+      payload as Record<string, unknown>,
+      '',
+      container,
+      1,
+      options,
+      fields,
+      arrays,
+      REBASE[event.type],
+    );
   }
   rows.push({ table: root, fields });
   childRows(root, eventId, eventId, arrays, options, rows);
@@ -184,7 +205,7 @@ export function routeEvent(
     }
     const traits = event.traits;
     if (typeof traits === 'object' && traits !== null && !Array.isArray(traits)) {
-      flatten(traits as Record<string, unknown>, '', 'traits', 1, options, userFields, null, REBASE.traits);
+      flatten(traits as Record<string, unknown>, '', 'traits', 1, options, userFields, null, REBASE.users);
     }
     rows.push({ table: 'users', fields: userFields });
   }

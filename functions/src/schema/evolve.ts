@@ -107,7 +107,9 @@ export function resolveEvent(
             toOverflow(field);
             return;
           }
-          if ((cols as Map<string, LogicalType>).size >= options.columnBudget - 1) {
+          // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
+          const reserved = 1 + (created ? options.tableColumns.length : 0);
+          if ((cols as Map<string, LogicalType>).size >= options.columnBudget - reserved) {
             toOverflow(field);
             return;
           }

@@ -1,0 +1,132 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LoadSettings } from '../src/load/load-object.ts';
+import { parseContracts } from '../src/schema/contracts.ts';
+import { type TestWarehouse, testWarehouse } from './helpers/warehouse.ts';
+
+/**
+ * Fixture pairs: `fixtures/<case>.input.ndjson` is loaded as one raw file; `fixtures/<case>.expected.json` lists
+ * every table the load creates with its exact rows (all columns but `loaded_at` / `_sluice_load_id`, which vary),
+ * the failed events (line + code) and the loads-row counts. Optional `settings` in the expected file override the
+ * load settings (contracts, limits). An optional `fixtures/<case>.setup.ndjson` is loaded first with default
+ * settings (to give a contract an existing table); its rows are part of the expected tables.
+ */
+const dir = path.join(import.meta.dirname, 'fixtures');
+const cases = readdirSync(dir)
+  .filter((f) => f.endsWith('.input.ndjson'))
+  .map((f) => f.slice(0, -'.input.ndjson'.length))
+  .sort();
+
+interface Expected {
+  description: string;
+  settings?: Partial<Omit<LoadSettings, 'contracts'>> & { contracts?: unknown };
+  tables: Record<string, Record<string, unknown>[]>;
+  failed: { line: number; error_code: string; raw_line_kept?: boolean }[];
+  load: {
+    lines_read: number;
+    events_loaded: number;
+    duplicates: number;
+    failed: number;
+    values_discarded?: number;
+  };
+  schema_changes?: {
+    table_name: string;
+    column_name: string | null;
+    change: string;
+    to_type: string | null;
+  }[];
+}
+
+const BOOKKEEPING = /^_sluice_/;
+
+async function actualTables(wh: TestWarehouse): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables = await wh.query(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
+  );
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const { table_name } of tables) {
+    const name = String(table_name);
+    if (BOOKKEEPING.test(name)) continue;
+    const cols = (
+      await wh.query(`SELECT column_name FROM information_schema.columns WHERE table_name = '${name}'`)
+    ).map((c) => String(c.column_name));
+    const order = cols.includes('_sluice_id') ? '_sluice_id' : 'id';
+    out[name] = await wh.query(
+      `SELECT * EXCLUDE (loaded_at, _sluice_load_id) FROM "${name}" ORDER BY ${order}`,
+    );
+  }
+  return out;
+}
+
+describe('loader fixtures (input NDJSON -> exact rows per table)', () => {
+  let wh: TestWarehouse | undefined;
+  afterEach(async () => {
+    await wh?.cleanup();
+    wh = undefined;
+  });
+
+  it('has fixtures', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(10);
+  });
+
+  for (const name of cases) {
+    const expected = JSON.parse(readFileSync(path.join(dir, `${name}.expected.json`), 'utf8')) as Expected;
+    it(`${name}: ${expected.description}`, async () => {
+      wh = await testWarehouse();
+      await wh.put(
+        'raw/2026-01-01/00_00_00+00:00_00000000-fixture.ndjson',
+        readFileSync(path.join(dir, `${name}.input.ndjson`)),
+      );
+      const { contracts, ...rest } = expected.settings ?? {};
+      const settings: Partial<LoadSettings> = { ...rest };
+      if (contracts !== undefined) {
+        const parsed = parseContracts(contracts);
+        if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+        settings.contracts = parsed.contracts;
+      }
+      const setup = path.join(dir, `${name}.setup.ndjson`);
+      if (existsSync(setup)) {
+        await wh.put('raw/2026-01-01/00_00_00+00:00_00000000-setup.ndjson', readFileSync(setup));
+        await wh.load('raw/2026-01-01/00_00_00+00:00_00000000-setup.ndjson');
+      }
+      const outcome = await wh.load('raw/2026-01-01/00_00_00+00:00_00000000-fixture.ndjson', { settings });
+      expect(outcome.status).toBe('loaded');
+
+      expect(await actualTables(wh)).toEqual(expected.tables);
+
+      const failed = await wh.query(
+        "SELECT line, error_code, raw_line IS NOT NULL AS kept FROM _sluice_failed_events WHERE name LIKE '%fixture%' ORDER BY line",
+      );
+      expect(failed.map((f) => ({ line: Number(f.line), error_code: f.error_code }))).toEqual(
+        expected.failed.map(({ line, error_code }) => ({ line, error_code })),
+      );
+      for (const f of expected.failed) {
+        if (f.raw_line_kept === undefined) continue;
+        expect(failed.find((r) => Number(r.line) === f.line)?.kept).toBe(f.raw_line_kept);
+      }
+
+      const [load] = await wh.query("SELECT * FROM _sluice_loads WHERE name LIKE '%fixture%'");
+      expect({
+        lines_read: Number(load?.lines_read),
+        events_loaded: Number(load?.events_loaded),
+        duplicates: Number(load?.duplicates),
+        failed: Number(load?.failed),
+        ...(expected.load.values_discarded === undefined
+          ? {}
+          : { values_discarded: Number(load?.values_discarded) }),
+      }).toEqual(expected.load);
+      // Reconciliation, for every fixture.
+      expect(Number(load?.lines_read)).toBe(
+        Number(load?.events_loaded) + Number(load?.duplicates) + Number(load?.failed),
+      );
+
+      if (expected.schema_changes) {
+        const changes = await wh.query(
+          "SELECT table_name, column_name, change, to_type FROM _sluice_schema_changes WHERE change <> 'create_table' AND load_id = (SELECT load_id FROM _sluice_loads WHERE name LIKE '%fixture%') AND column_name NOT IN ('loaded_at', '_sluice_load_id') ORDER BY rowid",
+        );
+        expect(changes).toEqual(expected.schema_changes);
+      }
+    });
+  }
+});
