@@ -11,7 +11,7 @@ import { findLoad } from './find-load.ts';
 import { jobRunner } from './job-runner.ts';
 import { BigQueryLoadSession } from './load-session.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
-import { ensureTable, readWarehouseSchema } from './schema-ops.ts';
+import { ensureTable, listTables, readWarehouseSchema } from './schema-ops.ts';
 import { layoutFor, toFields } from './table-layout.ts';
 
 export interface BigQueryDestinationDeps {
@@ -88,7 +88,10 @@ export function bigQueryDestination(
       deadline = now() + settings.timeBudgetMs;
       if (ready) return;
       await ensureDataset();
+      // One tables.list per cold instance; bookkeeping tables are created only when missing.
+      const existing = new Set(await listTables(ctx));
       for (const [table, columns] of Object.entries(BOOKKEEPING_SCHEMAS)) {
+        if (existing.has(table)) continue;
         const all = table === TABLES.loads ? [...columns, ...BIGQUERY_LOADS_EXTRA_COLUMNS] : columns;
         await ensureTable(ctx, table, toFields(all), layoutFor(table, all));
       }

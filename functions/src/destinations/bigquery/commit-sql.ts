@@ -111,11 +111,7 @@ WHERE ${guard}`,
   }
   const written = [
     ...input.events.map((s) => `(SELECT COUNT(*) FROM ${t(s.stagingTable)} AS s ${survivorsJoin('s')})`),
-    ...(input.users
-      ? [
-          `(SELECT COUNT(DISTINCT s.${q('id')}) FROM ${t(input.users.stagingTable)} AS s ${survivorsJoin('s')})`,
-        ]
-      : []),
+    ...(input.users ? ['(SELECT n FROM _sluice_users_applied)'] : []),
   ];
   const loadColumns = BOOKKEEPING_SCHEMAS[TABLES.loads]!.map((c) => c.name);
   const values: Record<string, string> = {

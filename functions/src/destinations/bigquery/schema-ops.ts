@@ -61,13 +61,18 @@ export async function tableFields(ctx: BigQueryContext, table: string): Promise<
   return got.value.schema?.fields ?? [];
 }
 
-/** Current schema of every Sluice table in the dataset (staging tables excluded), names lower-cased. */
-export async function readWarehouseSchema(ctx: BigQueryContext): Promise<WarehouseSchema> {
+/** Names of the tables in the dataset, staging tables excluded (one paged tables.list). */
+export async function listTables(ctx: BigQueryContext): Promise<string[]> {
   const listed = await withRetry(ctx.policy(), 'tables.list', async () => {
     const [tables] = await ctx.bigquery.dataset(ctx.settings.datasetId).getTables({ autoPaginate: true });
     return tables.map((t) => String(t.id));
   });
-  const names = listed.ok ? listed.value.filter((n) => !n.startsWith(STAGING_TABLE_PREFIX)) : [];
+  return listed.ok ? listed.value.filter((n) => !n.startsWith(STAGING_TABLE_PREFIX)) : [];
+}
+
+/** Current schema of every Sluice table in the dataset (staging tables excluded), names lower-cased. */
+export async function readWarehouseSchema(ctx: BigQueryContext): Promise<WarehouseSchema> {
+  const names = await listTables(ctx);
   const schema: WarehouseSchema = new Map();
   const queue = [...names];
   const worker = async (): Promise<void> => {
