@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
+import { finishIdentifier, namingRules } from './identifier.ts';
+import { stableHash } from './stable-hash.ts';
+
+const rules = namingRules(DUCKDB_CAPABILITIES);
+
+describe('finishIdentifier (capabilities as data)', () => {
+  it('suffixes reserved words, prefixes reserved column prefixes, hashes empty names', () => {
+    expect(finishIdentifier('select', 'select', rules, 300, true)).toBe('select_');
+    expect(finishIdentifier('_table_suffix', '_TABLE_SUFFIX', rules, 300, true)).toBe('x_table_suffix');
+    expect(finishIdentifier('', '***', rules, 300, true)).toBe(`_${stableHash('***')}`);
+  });
+
+  it('shortens over-long names with a stable hash of the full name, within the limit', () => {
+    const long = 'a'.repeat(400);
+    const name = finishIdentifier(long, long, rules, 300, true);
+    expect(name).toHaveLength(300);
+    expect(name).toBe(`${'a'.repeat(291)}_${stableHash(long)}`);
+    expect(finishIdentifier(`${long}b`, long, rules, 300, true)).not.toBe(name);
+  });
+
+  it('follows a different destination limit without code changes', () => {
+    const narrow = namingRules({ ...DUCKDB_CAPABILITIES, maxColumnNameLength: 20, reservedWords: ['plan'] });
+    expect(finishIdentifier('plan', 'plan', narrow, narrow.maxColumn, true)).toBe('plan_');
+    expect(finishIdentifier('a_rather_long_column_name', 'x', narrow, narrow.maxColumn, true)).toHaveLength(
+      20,
+    );
+  });
+});

@@ -1,0 +1,385 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BOOKKEEPING_SCHEMAS } from '../src/destinations/bookkeeping-tables.ts';
+import {
+  type Destination,
+  LOGICAL_TYPES,
+  type LoadMeta,
+  type LoadSummary,
+  type SchemaChange,
+  type StagedRow,
+  TABLES,
+} from '../src/destinations/destination.ts';
+
+/**
+ * The Destination contract (seam 6), as a reusable suite: every implementation must pass it.
+ * `factory` returns a fresh, empty destination for each test plus a way to read rows back (SQL is not part of the
+ * contract, so the reader is the implementation's own: `readTable(name)` -> rows as plain objects with the
+ * columns as named, values as numbers/strings/booleans/null, timestamps as anything `new Date()` accepts).
+ */
+export interface ContractHarness {
+  /** A destination over fresh, empty storage (the same storage for every call within one test). */
+  destination: () => Destination;
+  readTable: (table: string) => Promise<Record<string, unknown>[]>;
+  cleanup: () => Promise<void>;
+}
+
+const HOUR = 3600 * 1000;
+
+function meta(loadKey: string, loadId: string, dedupWindowMs = 24 * HOUR): LoadMeta {
+  return {
+    loadId,
+    loadKey,
+    bucket: 'b',
+    name: loadKey,
+    generation: '1',
+    startedAt: new Date('2026-01-01T00:10:00Z'),
+    dedupWindowMs,
+  };
+}
+
+function summary(linesRead: number, eventsStaged: number, changes: SchemaChange[], failed = 0): LoadSummary {
+  return {
+    linesRead,
+    bytesRead: 100,
+    eventsStaged,
+    failed,
+    valuesDiscarded: 0,
+    schemaChanges: changes,
+    finishedAt: new Date('2026-01-01T00:10:01Z'),
+  };
+}
+
+const CREATE_EVENTS: SchemaChange = {
+  kind: 'create_table',
+  table: 'clicks',
+  columns: [
+    { name: 'id', type: 'STRING' },
+    { name: 'received_at', type: 'TIMESTAMP' },
+    { name: 'n', type: 'INT64' },
+  ],
+};
+const CREATE_CHILD: SchemaChange = {
+  kind: 'create_table',
+  table: 'clicks__items',
+  columns: [
+    { name: '_sluice_root_id', type: 'STRING' },
+    { name: 'i', type: 'INT64' },
+  ],
+};
+
+function row(
+  id: string,
+  line: number,
+  n: number | bigint | null,
+  receivedAt = '2026-01-01T00:00:00Z',
+): StagedRow {
+  return { eventId: id, line, receivedAt, values: { id, received_at: receivedAt, n } };
+}
+
+function childRow(id: string, line: number, i: number): StagedRow {
+  return { eventId: id, line, receivedAt: '2026-01-01T00:00:00Z', values: { _sluice_root_id: id, i } };
+}
+
+const sortBy = (key: string) => (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  String(a[key]).localeCompare(String(b[key]));
+
+export function describeDestinationContract(name: string, factory: () => Promise<ContractHarness>): void {
+  describe(`Destination contract: ${name}`, () => {
+    let h: ContractHarness;
+    beforeEach(async () => {
+      h = await factory();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    async function load(
+      d: Destination,
+      key: string,
+      loadId: string,
+      batches: { table: string; rows: StagedRow[] }[],
+      changes: SchemaChange[],
+      options: { window?: number; lines?: number } = {},
+    ) {
+      await d.open();
+      try {
+        const session = await d.beginLoad(meta(key, loadId, options.window));
+        await session.applySchemaChanges(changes);
+        for (const b of batches) await session.appendRows(b.table, b.rows);
+        const events = new Set(batches.flatMap((b) => b.rows.map((r) => `${r.eventId}#${r.line}`)));
+        return await session.commit(summary(options.lines ?? events.size, events.size, changes));
+      } finally {
+        await d.close();
+      }
+    }
+
+    it('declares capabilities as data for every logical type', () => {
+      const caps = h.destination().capabilities;
+      for (const t of LOGICAL_TYPES) expect(typeof caps.typeMap[t]).toBe('string');
+      expect(caps.maxColumnNameLength).toBeGreaterThan(0);
+      expect(caps.maxColumns).toBeGreaterThan(0);
+    });
+
+    it('creates the bookkeeping tables on open and reads back the schema it created', async () => {
+      const d = h.destination();
+      await load(d, 'k1', 'L1', [{ table: 'clicks', rows: [row('a', 1, 1)] }], [CREATE_EVENTS]);
+      await d.open();
+      const schema = await d.readSchema();
+      await d.close();
+      for (const table of Object.keys(BOOKKEEPING_SCHEMAS)) expect(schema.has(table)).toBe(true);
+      expect(Object.fromEntries(schema.get('clicks') ?? [])).toEqual({
+        id: 'STRING',
+        received_at: 'TIMESTAMP',
+        n: 'INT64',
+      });
+    });
+
+    it('commits rows, and findLoad returns the complete load by key', async () => {
+      const d = h.destination();
+      const record = await load(
+        d,
+        'k1',
+        'L1',
+        [{ table: 'clicks', rows: [row('a', 1, 1), row('b', 2, 2)] }],
+        [CREATE_EVENTS],
+      );
+      expect(record).toMatchObject({ loadId: 'L1', eventsLoaded: 2, duplicates: 0, status: 'complete' });
+      expect((await h.readTable('clicks')).sort(sortBy('id')).map((r) => [r.id, Number(r.n)])).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
+      await d.open();
+      expect(await d.findLoad('k1')).toMatchObject({ loadId: 'L1', eventsLoaded: 2, linesRead: 2 });
+      expect(await d.findLoad('other')).toBeUndefined();
+      await d.close();
+    });
+
+    it('makes nothing visible when a load is aborted, and a retry leaves exactly one complete load', async () => {
+      const d = h.destination();
+      await d.open();
+      const session = await d.beginLoad(meta('k1', 'L-crashed'));
+      await session.applySchemaChanges([CREATE_EVENTS]);
+      await session.appendRows('clicks', [row('a', 1, 1)]);
+      await session.abort();
+      expect(await d.findLoad('k1')).toBeUndefined();
+      await d.close();
+      const rows = await h.readTable('clicks').catch(() => []);
+      expect(rows).toEqual([]);
+      await load(d, 'k1', 'L-retry', [{ table: 'clicks', rows: [row('a', 1, 1)] }], [CREATE_EVENTS]);
+      expect((await h.readTable('clicks')).map((r) => r.id)).toEqual(['a']);
+      expect((await h.readTable(TABLES.loads)).map((r) => r.load_id)).toEqual(['L-retry']);
+    });
+
+    it('a second commit under the same key writes nothing and returns the first load', async () => {
+      const d = h.destination();
+      await load(d, 'k1', 'L1', [{ table: 'clicks', rows: [row('a', 1, 1)] }], [CREATE_EVENTS]);
+      const again = await load(d, 'k1', 'L2', [{ table: 'clicks', rows: [row('z', 1, 9)] }], [CREATE_EVENTS]);
+      expect(again.loadId).toBe('L1');
+      expect((await h.readTable('clicks')).map((r) => r.id)).toEqual(['a']);
+      expect(await h.readTable(TABLES.loads)).toHaveLength(1);
+    });
+
+    it('de-duplicates on event id within the load (lowest line wins, child rows follow) and across loads', async () => {
+      const d = h.destination();
+      const first = await load(
+        d,
+        'k1',
+        'L1',
+        [
+          { table: 'clicks', rows: [row('a', 1, 1), row('a', 2, 2), row('b', 3, 3)] },
+          {
+            table: 'clicks__items',
+            rows: [childRow('a', 1, 10), childRow('a', 2, 20), childRow('b', 3, 30)],
+          },
+        ],
+        [CREATE_EVENTS, CREATE_CHILD],
+      );
+      expect(first).toMatchObject({ eventsLoaded: 2, duplicates: 1 });
+      const second = await load(
+        d,
+        'k2',
+        'L2',
+        [{ table: 'clicks', rows: [row('b', 1, 4), row('c', 2, 5)] }],
+        [],
+      );
+      expect(second).toMatchObject({ eventsLoaded: 1, duplicates: 1 });
+      expect((await h.readTable('clicks')).sort(sortBy('id')).map((r) => [r.id, Number(r.n)])).toEqual([
+        ['a', 1],
+        ['b', 3],
+        ['c', 5],
+      ]);
+      expect((await h.readTable('clicks__items')).map((r) => Number(r.i)).sort()).toEqual([10, 30]);
+    });
+
+    it('does not treat an id outside the look-back window as a duplicate', async () => {
+      const d = h.destination();
+      await load(
+        d,
+        'k1',
+        'L1',
+        [{ table: 'clicks', rows: [row('a', 1, 1, '2026-01-01T00:00:00Z')] }],
+        [CREATE_EVENTS],
+      );
+      const late = await load(
+        d,
+        'k2',
+        'L2',
+        [{ table: 'clicks', rows: [row('a', 1, 2, '2026-01-03T00:00:00Z')] }],
+        [],
+        {
+          window: HOUR,
+        },
+      );
+      expect(late).toMatchObject({ eventsLoaded: 1, duplicates: 0 });
+      expect(await h.readTable('clicks')).toHaveLength(2);
+    });
+
+    it('adds columns and widens INT64 to FLOAT64 in place, keeping earlier rows', async () => {
+      const d = h.destination();
+      await load(d, 'k1', 'L1', [{ table: 'clicks', rows: [row('a', 1, 1)] }], [CREATE_EVENTS]);
+      const changes: SchemaChange[] = [
+        { kind: 'widen_column', table: 'clicks', column: 'n', from: 'INT64', to: 'FLOAT64' },
+        { kind: 'add_column', table: 'clicks', column: 'tag', type: 'STRING' },
+      ];
+      await load(
+        d,
+        'k2',
+        'L2',
+        [
+          {
+            table: 'clicks',
+            rows: [{ ...row('b', 1, 2.5), values: { ...row('b', 1, 2.5).values, tag: 't' } }],
+          },
+        ],
+        changes,
+      );
+      await d.open();
+      expect((await d.readSchema()).get('clicks')?.get('n')).toBe('FLOAT64');
+      await d.close();
+      const rows = (await h.readTable('clicks')).sort(sortBy('id'));
+      expect(rows.map((r) => [r.id, Number(r.n), r.tag ?? null])).toEqual([
+        ['a', 1, null],
+        ['b', 2.5, 't'],
+      ]);
+      const recorded = await h.readTable(TABLES.schemaChanges);
+      expect(
+        recorded
+          .filter((r) => r.load_id === 'L2')
+          .map((r) => r.change)
+          .sort(),
+      ).toEqual(['add_column', 'widen_column']);
+    });
+
+    it('stores every logical type, with int64 beyond 2^53 exact', async () => {
+      const d = h.destination();
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: 'typed',
+        columns: [
+          { name: 'id', type: 'STRING' },
+          { name: 'b', type: 'BOOL' },
+          { name: 'i', type: 'INT64' },
+          { name: 'f', type: 'FLOAT64' },
+          { name: 't', type: 'TIMESTAMP' },
+          { name: 'j', type: 'JSON' },
+        ],
+      };
+      const values = {
+        id: 'x',
+        b: true,
+        i: 9223372036854775807n,
+        f: 0.5,
+        t: '2026-01-02T03:04:05.123456Z',
+        j: '{"k":[1,2]}',
+      };
+      await load(
+        d,
+        'k1',
+        'L1',
+        [{ table: 'typed', rows: [{ eventId: 'x', line: 1, receivedAt: '2026-01-01T00:00:00Z', values }] }],
+        [create],
+      );
+      const [r] = await h.readTable('typed');
+      expect(r?.b).toBe(true);
+      expect(String(r?.i)).toBe('9223372036854775807');
+      expect(Number(r?.f)).toBe(0.5);
+      expect(new Date(String(r?.t)).toISOString()).toBe('2026-01-02T03:04:05.123Z');
+      expect(JSON.parse(String(r?.j))).toEqual({ k: [1, 2] });
+    });
+
+    it('upserts users: latest non-null value per column, by received_at', async () => {
+      const d = h.destination();
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: TABLES.users,
+        columns: [
+          { name: 'id', type: 'STRING' },
+          { name: 'received_at', type: 'TIMESTAMP' },
+          { name: 'email', type: 'STRING' },
+          { name: 'plan', type: 'STRING' },
+        ],
+      };
+      const u = (
+        eventId: string,
+        line: number,
+        at: string,
+        email: string | null,
+        plan: string | null,
+      ): StagedRow => ({
+        eventId,
+        line,
+        receivedAt: at,
+        values: { id: 'u1', received_at: at, email, plan },
+      });
+      await load(
+        d,
+        'k1',
+        'L1',
+        [
+          {
+            table: TABLES.users,
+            rows: [
+              u('e1', 1, '2026-01-01T00:00:00Z', 'old@x', 'free'),
+              u('e2', 2, '2026-01-01T00:01:00Z', 'new@x', null),
+            ],
+          },
+        ],
+        [create],
+      );
+      await load(
+        d,
+        'k2',
+        'L2',
+        [{ table: TABLES.users, rows: [u('e3', 1, '2025-12-31T00:00:00Z', 'stale@x', 'pro')] }],
+        [],
+      );
+      const rows = await h.readTable(TABLES.users);
+      expect(rows.map((r) => [r.id, r.email, r.plan])).toEqual([['u1', 'new@x', 'free']]);
+    });
+
+    it('writes failed events and the loads row in the same commit', async () => {
+      const d = h.destination();
+      await d.open();
+      const session = await d.beginLoad(meta('k1', 'L1'));
+      await session.applySchemaChanges([CREATE_EVENTS]);
+      await session.appendRows('clicks', [row('a', 1, 1)]);
+      await session.appendFailed([
+        {
+          line: 2,
+          raw: 'nope',
+          rawTruncated: false,
+          code: 'SLUICE_ERR_LOAD_MALFORMED_JSON',
+          reason: 'x',
+          eventId: null,
+        },
+      ]);
+      const record = await session.commit(summary(2, 1, [CREATE_EVENTS], 1));
+      await d.close();
+      expect(record).toMatchObject({ linesRead: 2, eventsLoaded: 1, duplicates: 0, failed: 1 });
+      const failed = await h.readTable(TABLES.failedEvents);
+      expect(failed.map((f) => [Number(f.line), f.error_code, f.raw_line, f.load_id])).toEqual([
+        [2, 'SLUICE_ERR_LOAD_MALFORMED_JSON', 'nope', 'L1'],
+      ]);
+    });
+  });
+}
