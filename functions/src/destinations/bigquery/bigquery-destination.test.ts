@@ -120,7 +120,7 @@ describe('BigQuery destination over the HTTP fake', () => {
     expect(tracks.clustering).toEqual({ fields: ['event', 'user_id'] });
 
     const inserts = fake.jobInserts();
-    const load = inserts.find((j) => j.jobId.startsWith('sluice_load_'))!;
+    const load = inserts.find((j) => j.jobId.startsWith('sluice_load_') && j.jobId.includes('_tracks_'))!;
     expect(load.jobId).toMatch(/^sluice_load_[0-9a-f]{24}_tracks_\d{13,}_0$/);
     expect(load.configuration.load).toEqual({
       sourceUris: [

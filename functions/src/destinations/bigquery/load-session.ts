@@ -17,9 +17,15 @@ import type { BigQueryContext } from './bigquery-context.ts';
 import { commitScript, intParam, type StagedTarget, stringParam } from './commit-sql.ts';
 import { findLoad } from './find-load.ts';
 import { withRetry } from './retry.ts';
-import { applySchemaChanges, ensureTable } from './schema-ops.ts';
+import { applySchemaChanges, ensureTable, tableFields } from './schema-ops.ts';
 import { bigQueryTimestamp, idFragment, loadHash, plainLine, stagedLine } from './staging.ts';
-import { type BigQueryField, STAGE_FIELDS, STAGING_TABLE_PREFIX, toFields } from './table-layout.ts';
+import {
+  type BigQueryField,
+  fromFieldType,
+  STAGE_FIELDS,
+  STAGING_TABLE_PREFIX,
+  toFields,
+} from './table-layout.ts';
 
 interface StagedTable {
   objects: string[];
@@ -54,12 +60,13 @@ export class BigQueryLoadSession implements LoadSession {
 
   async applySchemaChanges(changes: readonly SchemaChange[]): Promise<void> {
     if (changes.length === 0) return;
+    for (const change of changes) if (change.kind !== 'create_table') await this.#typesOf(change.table);
     await applySchemaChanges(this.#ctx, this.#hash, changes, this.#schema);
   }
 
   async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const types = this.#schema.get(table);
+    const types = await this.#typesOf(table);
     const lines: string[] = [];
     for (const row of rows) {
       lines.push(stagedLine(row, types, this.#meta.dedupWindowMs));
@@ -107,7 +114,7 @@ export class BigQueryLoadSession implements LoadSession {
     const copies: StagedTarget[] = [];
     let users: StagedTarget | undefined;
     const loads = [...this.#staged].map(async ([table, staged]) => {
-      const columns = this.#columnsOf(table);
+      const columns = await this.#columnsOf(table);
       const stagingTable = this.#stagingTable(table);
       const fields: BigQueryField[] = [
         ...toFields([...columns].map(([name, type]) => ({ name, type }))),
@@ -206,12 +213,27 @@ export class BigQueryLoadSession implements LoadSession {
     await this.#cleanup();
   }
 
-  #columnsOf(table: string): Map<string, LogicalType> {
+  async #columnsOf(table: string): Promise<Map<string, LogicalType>> {
     const bookkeeping = BOOKKEEPING_SCHEMAS[table];
     if (bookkeeping) return new Map(bookkeeping.map((c) => [c.name, c.type]));
-    const columns = this.#schema.get(table);
+    const columns = await this.#typesOf(table);
     if (!columns)
       throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_REJECTED', `rows staged for unknown table ${table}`);
+    return columns;
+  }
+
+  /** The table's columns: from the schema read before the load, else fetched once (a table made by another load). */
+  async #typesOf(table: string): Promise<Map<string, LogicalType> | undefined> {
+    const known = this.#schema.get(table);
+    if (known) return known;
+    const fields = await tableFields(this.#ctx, table);
+    if (!fields) return undefined;
+    const columns = new Map<string, LogicalType>();
+    for (const f of fields) {
+      const type = fromFieldType(f.type);
+      if (type) columns.set(f.name.toLowerCase(), type);
+    }
+    this.#schema.set(table, columns);
     return columns;
   }
 
