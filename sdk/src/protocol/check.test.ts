@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkEvent } from './check.ts';
+import { checkEvent, isValidEvent } from './check.ts';
 
 const base = { messageId: 'm1', anonymousId: 'a1', timestamp: '2024-05-01T12:00:00.000Z' };
 
@@ -47,5 +47,21 @@ describe('checkEvent', () => {
   it('keeps extra top-level keys (Segment clients send them)', () => {
     const result = checkEvent({ ...base, type: 'track', event: 'x', _metadata: { bundled: [] } });
     expect(result.ok).toBe(true);
+  });
+});
+
+describe('isValidEvent (boolean fast path of checkEvent)', () => {
+  it('agrees with checkEvent', () => {
+    const samples: unknown[] = [
+      { type: 'track', event: 'E', userId: 'u' },
+      { type: 'track', userId: 'u' },
+      { type: 'track', event: 'E' },
+      { type: 'identify', anonymousId: 'a', traits: { x: 1 } },
+      { type: 'page', userId: 'u', timestamp: 'not a date' },
+      { type: 'nope', userId: 'u' },
+      [],
+      null,
+    ];
+    for (const s of samples) expect(isValidEvent(s)).toBe(checkEvent(s).ok);
   });
 });

@@ -61,3 +61,15 @@ export function checkEvent(value: unknown): CheckResult {
   }
   return issues.length === 0 ? { ok: true, event: value as SluiceEvent } : { ok: false, issues };
 }
+
+/**
+ * Boolean fast path of `checkEvent` (same rules): the compiled `Check` builds no error objects, so a consumer that
+ * validates millions of events (the loader) only calls `checkEvent` for the few that fail, to get field paths.
+ */
+export function isValidEvent(value: unknown): value is SluiceEvent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { type, userId, anonymousId } = value as { type?: unknown; userId?: unknown; anonymousId?: unknown };
+  if (!isEventType(type)) return false;
+  if (typeof userId !== 'string' && typeof anonymousId !== 'string') return false;
+  return checkers()[type].Check(value);
+}

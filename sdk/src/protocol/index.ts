@@ -1,4 +1,4 @@
-export { type CheckIssue, type CheckResult, checkEvent, isDateTime } from './check.ts';
+export { type CheckIssue, type CheckResult, checkEvent, isDateTime, isValidEvent } from './check.ts';
 export { type EnrichedEvent, LIMITS, type MessageAttributes } from './enriched.ts';
 export {
   DateTimeString,
