@@ -37,7 +37,9 @@ export async function startFakeGcp(options: { project?: string } = {}): Promise<
       const url = new URL(req.url ?? '/', 'http://fake');
       const headers = flatHeaders(req);
       const query = Object.fromEntries(url.searchParams);
-      const path = url.pathname;
+      // With STORAGE_EMULATOR_HOST set, the Storage client uses that value as its JSON API base (no
+      // `/storage/v1`), as emulators such as fake-gcs-server accept; normalise to one form.
+      const path = url.pathname.startsWith('/b/') ? `/storage/v1${url.pathname}` : url.pathname;
       const service: RecordedRequest['service'] = path.startsWith('/bigquery/')
         ? 'bigquery'
         : path.includes('/storage/v1/')
