@@ -1,12 +1,15 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import {
+  bigQueryType,
+  checkFieldNames,
+  encodeForLoad,
+  encodeForResult,
+  FakeBigQueryError,
+  type FakeField,
+  splitStatements,
+} from './fake-bigquery-values.ts';
 
-/** BigQuery TableFieldSchema (the subset Sluice uses). */
-export interface FakeField {
-  name: string;
-  type: string;
-  mode?: string;
-  description?: string;
-}
+export { FakeBigQueryError, type FakeField } from './fake-bigquery-values.ts';
 
 export interface FakeTable {
   datasetId: string;
@@ -43,16 +46,6 @@ function duckType(type: string): string {
   const t = DUCK_TYPE[type.toUpperCase()];
   if (!t) throw new FakeBigQueryError('invalid', `fake BigQuery does not support type ${type}`);
   return t;
-}
-
-/** An error the fake reports in a job's errorResult or as an HTTP error. */
-export class FakeBigQueryError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -366,108 +359,4 @@ export class FakeBigQueryEngine {
       : [translated];
     return { translated: parts, referenced, statementType };
   }
-}
-
-const RESERVED_PREFIXES = ['_table_', '_file_', '_partition', '_row_timestamp', '__root__', '_colidentifier'];
-
-function checkFieldNames(fields: FakeField[]): void {
-  const seen = new Set<string>();
-  for (const field of fields) {
-    const lower = field.name.toLowerCase();
-    if (field.name.length > 300 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name)) {
-      throw new FakeBigQueryError('invalid', `Invalid field name "${field.name}".`);
-    }
-    if (RESERVED_PREFIXES.some((p) => lower.startsWith(p))) {
-      throw new FakeBigQueryError('invalid', `Invalid field name "${field.name}": reserved prefix.`);
-    }
-    if (seen.has(lower))
-      throw new FakeBigQueryError('invalid', `Duplicate field name ${field.name} (case-insensitive).`);
-    seen.add(lower);
-  }
-}
-
-function encodeForLoad(field: FakeField, value: unknown, row: number): string | null {
-  if (value === null || value === undefined) return null;
-  const fail = (): never => {
-    throw new FakeBigQueryError(
-      'invalid',
-      `Error while reading data, error message: JSON table encountered too many errors. Row ${row}: Could not convert value to ${field.type} for field ${field.name}.`,
-    );
-  };
-  switch (field.type) {
-    case 'STRING':
-      return typeof value === 'string' ? value : fail();
-    case 'INT64':
-    case 'INTEGER':
-      if (typeof value === 'number' && Number.isInteger(value)) return String(value);
-      if (typeof value === 'string' && /^-?\d+$/.test(value)) return value;
-      return fail();
-    case 'FLOAT64':
-    case 'FLOAT':
-      if (typeof value === 'number') return String(value);
-      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return value;
-      return fail();
-    case 'BOOL':
-    case 'BOOLEAN':
-      return typeof value === 'boolean' ? String(value) : fail();
-    case 'TIMESTAMP':
-      if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return value;
-      return fail();
-    case 'JSON':
-      return JSON.stringify(value);
-    default:
-      return typeof value === 'string' ? value : JSON.stringify(value);
-  }
-}
-
-function bigQueryType(duck: string): string {
-  const t = duck.toUpperCase();
-  if (t === 'BIGINT' || t === 'INTEGER' || t === 'HUGEINT') return 'INT64';
-  if (t === 'DOUBLE' || t === 'FLOAT') return 'FLOAT64';
-  if (t === 'BOOLEAN') return 'BOOL';
-  if (t.startsWith('TIMESTAMP')) return 'TIMESTAMP';
-  if (t.startsWith('DECIMAL')) return 'NUMERIC';
-  if (t === 'DATE') return 'DATE';
-  return 'STRING';
-}
-
-/** REST encodings: INT64 as decimal string, TIMESTAMP as int64 microseconds (useInt64Timestamp), BOOL as text. */
-function encodeForResult(value: DuckDBValue): string | null {
-  if (value === null) return null;
-  if (typeof value === 'bigint' || typeof value === 'number' || typeof value === 'boolean')
-    return String(value);
-  if (typeof value === 'string') return value;
-  if (typeof value === 'object' && 'micros' in value) return String((value as { micros: bigint }).micros);
-  return String(value);
-}
-
-/** Splits a script on top-level `;` (outside quotes, backticks and comments); drops empty statements. */
-export function splitStatements(sql: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  let quote: string | undefined;
-  for (let i = 0; i < sql.length; i++) {
-    const ch = sql[i]!;
-    if (quote) {
-      current += ch;
-      if (ch === '\\') {
-        current += sql[i + 1] ?? '';
-        i++;
-      } else if (ch === quote) quote = undefined;
-      continue;
-    }
-    if (ch === "'" || ch === '"' || ch === '`') {
-      quote = ch;
-      current += ch;
-    } else if (ch === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? sql.length : end;
-      current += '\n';
-    } else if (ch === ';') {
-      if (current.trim()) out.push(current.trim());
-      current = '';
-    } else current += ch;
-  }
-  if (current.trim()) out.push(current.trim());
-  return out;
 }
