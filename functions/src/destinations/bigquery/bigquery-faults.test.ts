@@ -146,6 +146,28 @@ describe('BigQuery destination under injected faults', () => {
     expect(await pageIds(fake)).toEqual(['p1', 'p2', 'p3']);
   });
 
+  it('a transaction aborted by a concurrent update (invalidQuery + that message) is retried; other invalidQuery is not', async () => {
+    fake.bigquery.jobFailures.push({
+      jobId: /^sluice_commit_/,
+      reason: 'invalidQuery',
+      message: 'Transaction is aborted due to concurrent update against table proj:sluice.users',
+      remaining: 1,
+    });
+    expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
+    expect(executedJobs(fake, 'sluice_commit_').map((id) => id.slice(-2))).toEqual(['_0', '_1']);
+    fake.bigquery.jobFailures.push({
+      jobId: /^sluice_commit_/,
+      reason: 'invalidQuery',
+      message: 'Syntax error: Unexpected keyword',
+      remaining: 1,
+    });
+    await expect(
+      deliver(fakeBigQueryDestination(fake), { ...M, loadKey: `${M.loadKey}-2` }),
+    ).rejects.toMatchObject({
+      code: 'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
+    });
+  });
+
   it('400 invalid is not retried: a non-retryable REJECTED error, nothing committed', async () => {
     fake.faults.status(400, 'invalid', { method: 'POST', path: /\/jobs$/, bodyMatches: /sluice_commit_/ });
     await expect(deliver(fakeBigQueryDestination(fake))).rejects.toMatchObject({

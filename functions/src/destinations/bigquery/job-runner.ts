@@ -1,6 +1,6 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import { LoaderError } from '../../errors.ts';
-import { isRetryableJobReason, type RetryPolicy, waitOrGiveUp, withRetry } from './retry.ts';
+import { isRetryableJobError, type RetryPolicy, waitOrGiveUp, withRetry } from './retry.ts';
 
 export interface JobResult {
   jobId: string;
@@ -87,7 +87,7 @@ export function jobRunner(options: JobRunnerOptions): JobRunner {
         const job = await awaitDone(jobId, policy);
         const error = job.status?.errorResult;
         if (!error) return { jobId, reused, statistics: job.statistics ?? {} };
-        if (isRetryableJobReason(error.reason)) {
+        if (isRetryableJobError(error)) {
           await waitOrGiveUp(policy, attempt, `job ${jobId} (${error.reason})`, error);
           continue;
         }

@@ -24,15 +24,28 @@ export function classifyApiError(error: unknown): ApiErrorKind {
     if (e.code === 409) return 'duplicate';
     if (e.code === 404) return 'not-found';
     if (RETRYABLE_STATUS.has(e.code) || reasons.some((r) => RETRYABLE_REASONS.has(r))) return 'retryable';
+    const details = Array.isArray(e.errors) ? e.errors : [];
+    if (details.some((d) => isRetryableJobError(d as { reason?: string; message?: string })))
+      return 'retryable';
     return 'rejected';
   }
   // No HTTP status: socket reset, DNS, timeout — the request may or may not have been processed.
   return 'retryable';
 }
 
-/** Whether a job's `status.errorResult.reason` is worth a new attempt. */
-export function isRetryableJobReason(reason: string | undefined): boolean {
-  return reason !== undefined && RETRYABLE_REASONS.has(reason);
+/**
+ * BigQuery aborts a transaction (or a DML statement) that conflicts with a concurrent mutation of the same table
+ * with reason `invalidQuery` — the same reason as a genuine SQL error — and only the message tells them apart
+ * ("Transaction is aborted due to concurrent update against table …", "Could not serialize access to table … due
+ * to concurrent update"). This is the one place Sluice reads an error message: a conflict is retryable, a broken
+ * statement is not.
+ */
+const CONCURRENT_UPDATE = /due to concurrent update/i;
+
+/** Whether a job's `status.errorResult` is worth a new attempt. */
+export function isRetryableJobError(error: { reason?: string; message?: string }): boolean {
+  if (error.reason !== undefined && RETRYABLE_REASONS.has(error.reason)) return true;
+  return error.reason === 'invalidQuery' && CONCURRENT_UPDATE.test(error.message ?? '');
 }
 
 export interface RetryPolicy {
