@@ -25,6 +25,8 @@ export interface LoaderConfig {
   dedupWindowMs: number;
   /** How long to keep retrying when the DuckDB file is locked by another process before a retryable error. */
   lockTimeoutMs: number;
+  /** DuckDB memory limit during a load (staged data beyond it spills to `<duckdb path>.tmp/`). */
+  duckdbMemoryLimit: string;
   contracts: Contracts;
   contractsPath: string | undefined;
   logLevel: string;
@@ -69,6 +71,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
   const dedupHours = positiveInt(env, 'SLUICE_DEDUP_WINDOW_HOURS', 72, problems);
   const lockTimeoutMs = positiveInt(env, 'SLUICE_DUCKDB_LOCK_TIMEOUT_MS', 30_000, problems);
+  const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || '128MB';
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(duckdbMemoryLimit)) {
+    problems.push(
+      `SLUICE_DUCKDB_MEMORY_LIMIT must look like 128MB or 1GB (got ${JSON.stringify(duckdbMemoryLimit)})`,
+    );
+  }
   const contractsPath = env.SLUICE_SCHEMA_CONTRACTS || undefined;
   let contracts = DEFAULT_CONTRACTS;
   if (contractsPath !== undefined) {
@@ -101,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxColumns,
     dedupWindowMs: dedupHours * 3600 * 1000,
     lockTimeoutMs,
+    duckdbMemoryLimit,
     contracts,
     contractsPath,
     logLevel,

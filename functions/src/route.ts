@@ -1,5 +1,4 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { NameCache } from './naming/name-cache.ts';
 import type { Field, RowDraft } from './normalize/field.ts';
 import { type ChildArray, type FlattenOptions, flatten } from './normalize/flatten.ts';
 import { inferLeaf, rfc3339 } from './schema/infer.ts';
@@ -100,7 +99,7 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions): 
     const column = ENVELOPE[key];
     if (column !== undefined && typeof value !== 'object') {
       const typed = inferLeaf(value as boolean | number | bigint | string);
-      out.push({ column, type: typed.type, value: typed.value, source: key });
+      out.push({ column, type: typed.type, value: typed.value, parent: '', key });
       continue;
     }
     flatten({ [key]: value }, '', '', 0, options, out, null);
@@ -125,10 +124,28 @@ function childRows(
     for (let i = 0; i < array.items.length; i++) {
       const id = `${parentId}.${i}`;
       const fields: Field[] = [
-        { column: CHILD_COLUMNS.rootId, type: 'STRING', value: rootId, source: CHILD_COLUMNS.rootId },
-        { column: CHILD_COLUMNS.parentId, type: 'STRING', value: parentId, source: CHILD_COLUMNS.parentId },
-        { column: CHILD_COLUMNS.id, type: 'STRING', value: id, source: CHILD_COLUMNS.id },
-        { column: CHILD_COLUMNS.listIndex, type: 'INT64', value: i, source: CHILD_COLUMNS.listIndex },
+        {
+          column: CHILD_COLUMNS.rootId,
+          type: 'STRING',
+          value: rootId,
+          parent: '',
+          key: CHILD_COLUMNS.rootId,
+        },
+        {
+          column: CHILD_COLUMNS.parentId,
+          type: 'STRING',
+          value: parentId,
+          parent: '',
+          key: CHILD_COLUMNS.parentId,
+        },
+        { column: CHILD_COLUMNS.id, type: 'STRING', value: id, parent: '', key: CHILD_COLUMNS.id },
+        {
+          column: CHILD_COLUMNS.listIndex,
+          type: 'INT64',
+          value: i,
+          parent: '',
+          key: CHILD_COLUMNS.listIndex,
+        },
       ];
       const nested: ChildArray[] = [];
       const item = array.items[i] as Record<string, unknown>;
@@ -156,8 +173,8 @@ export function routeEvent(
     const name = String(event.event);
     const table = options.names.table(name, RESERVED_TABLES);
     const eventFields: Field[] = [
-      { column: 'event', type: 'STRING', value: table, source: 'event' },
-      { column: 'event_text', type: 'STRING', value: name, source: 'event' },
+      { column: 'event', type: 'STRING', value: table, parent: '', key: 'event' },
+      { column: 'event_text', type: 'STRING', value: name, parent: '', key: 'event' },
     ];
     rows.push({ table: root, fields: [...envelope, ...eventFields] });
     const fields = [...envelope, ...eventFields];
@@ -198,10 +215,18 @@ export function routeEvent(
   rows.push({ table: root, fields });
   childRows(root, eventId, eventId, arrays, options, rows);
   if (event.type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
-    const userFields: Field[] = [{ column: 'id', type: 'STRING', value: event.userId, source: 'userId' }];
+    const userFields: Field[] = [
+      { column: 'id', type: 'STRING', value: event.userId, parent: '', key: 'userId' },
+    ];
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     if (receivedAt !== undefined) {
-      userFields.push({ column: 'received_at', type: 'TIMESTAMP', value: receivedAt, source: 'receivedAt' });
+      userFields.push({
+        column: 'received_at',
+        type: 'TIMESTAMP',
+        value: receivedAt,
+        parent: '',
+        key: 'receivedAt',
+      });
     }
     const traits = event.traits;
     if (typeof traits === 'object' && traits !== null && !Array.isArray(traits)) {

@@ -10,7 +10,11 @@ import { duckdbDestination } from './duckdb.ts';
 export async function createDestination(config: LoaderConfig): Promise<Destination> {
   switch (config.destination) {
     case 'duckdb':
-      return duckdbDestination({ path: config.duckdbPath, lockTimeoutMs: config.lockTimeoutMs });
+      return duckdbDestination({
+        path: config.duckdbPath,
+        lockTimeoutMs: config.lockTimeoutMs,
+        memoryLimit: config.duckdbMemoryLimit,
+      });
     case 'bigquery': {
       const { createBigQueryDestination } = await import('./bigquery/create-bigquery-destination.ts');
       return createBigQueryDestination(config.bigquery);

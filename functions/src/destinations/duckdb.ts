@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { LoaderError } from '../errors.ts';
@@ -30,6 +30,13 @@ export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
 
 export interface DuckDBDestinationOptions {
   path: string;
+  /**
+   * DuckDB's memory limit for a load (e.g. `256MB`). Staged rows live in temp tables until the atomic commit;
+   * past this limit DuckDB spills them to `<path>.tmp/`, which keeps the loader's memory bounded by the limit,
+   * not by the file size. Default `128MB` (with one thread and no insertion-order preservation, which a load
+   * does not need).
+   */
+  memoryLimit?: string;
   /** Keep retrying a locked file this long, then throw a retryable SLUICE_ERR_LOAD_DESTINATION_LOCKED. */
   lockTimeoutMs: number;
   sleep?: (ms: number) => Promise<void>;
@@ -50,6 +57,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   let instance: DuckDBInstance | undefined;
   let connection: DuckDBConnection | undefined;
   const sleep = options.sleep ?? defaultSleep;
+  const stageRoot = `${options.path}.stage`;
 
   const conn = (): DuckDBConnection => {
     if (!connection)
@@ -68,7 +76,14 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
       let wait = 25;
       for (;;) {
         try {
-          instance = await Instance.create(options.path);
+          instance = await Instance.create(options.path, {
+            memory_limit: options.memoryLimit ?? '128MB',
+            temp_directory: `${options.path}.tmp`,
+            threads: '1',
+            preserve_insertion_order: 'false',
+            // Return freed memory to the OS after each statement instead of caching up to 128MB.
+            allocator_flush_threshold: '8MB',
+          });
           break;
         } catch (error) {
           if (!isLockConflict(error)) {
@@ -84,6 +99,8 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
         }
       }
       connection = await instance.connect();
+      // Staged files of a load that died are orphans: we hold the single-writer lock, so no load is running.
+      await rm(stageRoot, { recursive: true, force: true });
       for (const [table, columns] of Object.entries(BOOKKEEPING_SCHEMAS)) {
         const cols = columns.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ');
         await connection.run(`CREATE TABLE IF NOT EXISTS ${ident(table)} (${cols})`);
@@ -123,7 +140,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
       const schema = await this.readSchema();
-      return duckdbLoadSession(conn(), meta, schema);
+      return duckdbLoadSession(conn(), meta, schema, stageRoot);
     },
   };
 }

@@ -14,8 +14,10 @@ export interface ColumnName {
  * The cache is bounded (cleared when it passes `limit` entries) so hostile key sets cannot grow memory.
  */
 export class NameCache {
-  private readonly columns = new Map<string, ColumnName>();
+  private readonly columns = new Map<string, Map<string, ColumnName>>();
+  private size = 0;
   private readonly tables = new Map<string, string>();
+  private readonly children = new Map<string, Map<string, string>>();
 
   constructor(
     readonly rules: NamingRules,
@@ -24,15 +26,22 @@ export class NameCache {
 
   /** Column for `key` under a parent whose base name is `parentBase` ('' at top level). */
   column(parentBase: string, key: string): ColumnName {
-    const cacheKey = `${parentBase}\u0001${key}`;
-    let found = this.columns.get(cacheKey);
+    let byKey = this.columns.get(parentBase);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.columns.set(parentBase, byKey);
+    }
+    let found = byKey.get(key);
     if (found === undefined) {
       let part = snakeCase(key);
       if (part === '') part = `k${stableHash(key)}`;
       const base = parentBase === '' ? part : `${parentBase}_${part}`;
       found = { base, column: finishIdentifier(base, key, this.rules, this.rules.maxColumn, true) };
-      if (this.columns.size >= this.limit) this.columns.clear();
-      this.columns.set(cacheKey, found);
+      if (++this.size > this.limit) {
+        this.columns.clear();
+        this.size = 0;
+      }
+      byKey.set(key, found);
     }
     return found;
   }
@@ -52,11 +61,16 @@ export class NameCache {
 
   /** Child table name: `<parent table>__<array column base>`, shortened with a hash when too long. */
   childTable(parentTable: string, arrayBase: string): string {
-    const key = `${parentTable}\u0002${arrayBase}`;
-    let found = this.tables.get(key);
+    let byBase = this.children.get(parentTable);
+    if (byBase === undefined) {
+      byBase = new Map();
+      this.children.set(parentTable, byBase);
+    }
+    let found = byBase.get(arrayBase);
     if (found === undefined) {
-      found = finishIdentifier(`${parentTable}__${arrayBase}`, key, this.rules, this.rules.maxTable, false);
-      this.tables.set(key, found);
+      const base = `${parentTable}__${arrayBase}`;
+      found = finishIdentifier(base, base, this.rules, this.rules.maxTable, false);
+      byBase.set(arrayBase, found);
     }
     return found;
   }

@@ -5,8 +5,14 @@ export interface Field {
   column: string;
   type: LogicalType;
   value: CellValue;
-  /** Dotted path of the raw key (`properties.Plan`), used as the key when the value lands in the overflow column. */
-  source: string;
+  /** Dotted path of the raw key's parent (`properties`), and the raw key (`Plan`): see `fieldSource`. */
+  parent: string;
+  key: string;
+}
+
+/** Dotted path of the raw key (`properties.Plan`), the key under which a value lands in the overflow column. */
+export function fieldSource(field: Pick<Field, 'parent' | 'key'>): string {
+  return field.parent === '' ? field.key : `${field.parent}.${field.key}`;
 }
 
 /** A row for one table, before schema resolution. */

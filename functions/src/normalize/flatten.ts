@@ -49,23 +49,29 @@ export function flatten(
       const rebased = rebase(name.base);
       if (rebased !== undefined) name = options.names.column(rebased, key);
     }
-    const source = sourcePrefix === '' ? key : `${sourcePrefix}.${key}`;
     if (typeof value === 'object') {
+      const source = sourcePrefix === '' ? key : `${sourcePrefix}.${key}`;
       if (Array.isArray(value)) {
         if (value.length === 0) continue;
         if (children !== null && value.every(isPlainObject)) {
           children.push({ base: name.base, source, items: value, depth: depth + 1 });
         } else {
-          out.push({ column: name.column, type: 'JSON', value: toJsonText(value), source });
+          out.push({
+            column: name.column,
+            type: 'JSON',
+            value: toJsonText(value),
+            parent: sourcePrefix,
+            key,
+          });
         }
       } else if (depth + 1 > options.maxDepth) {
-        out.push({ column: name.column, type: 'JSON', value: toJsonText(value), source });
+        out.push({ column: name.column, type: 'JSON', value: toJsonText(value), parent: sourcePrefix, key });
       } else {
         flatten(value as Record<string, unknown>, name.base, source, depth + 1, options, out, children);
       }
       continue;
     }
     const typed = inferLeaf(value as boolean | number | bigint | string);
-    out.push({ column: name.column, type: typed.type, value: typed.value, source });
+    out.push({ column: name.column, type: typed.type, value: typed.value, parent: sourcePrefix, key });
   }
 }

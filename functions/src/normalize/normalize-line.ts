@@ -1,4 +1,4 @@
-import { checkEvent, type EventType } from '@sluice/sdk/protocol';
+import type { EventType } from '@sluice/sdk/protocol';
 import type {
   ColumnSchema,
   FailedEvent,
@@ -13,6 +13,7 @@ import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import { parseJson } from './parse-json.ts';
+import { validateEvent } from './validate-event.ts';
 
 export interface NormalizerOptions {
   names: NameCache;
@@ -56,7 +57,8 @@ function failed(
   };
 }
 
-const MAX_RAW_CHARS = 1024 * 1024;
+/** Longest raw line kept in a failed-event row (the rest is cut; `raw_truncated` says so). */
+const MAX_RAW_CHARS = 256 * 1024;
 
 /**
  * One raw line -> the rows it produces (with the schema changes they need) or a failed event. Pure apart from
@@ -73,7 +75,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
       : failed(line, 'SLUICE_ERR_LOAD_MALFORMED_JSON', (error as Error).message, null);
   }
-  const check = checkEvent(value);
+  const check = validateEvent(value);
   const messageId = (value as { messageId?: unknown } | null)?.messageId;
   const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;
   if (!check.ok) {

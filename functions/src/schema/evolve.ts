@@ -7,7 +7,7 @@ import type {
 } from '../destinations/destination.ts';
 import type { ErrorCode } from '../errors.ts';
 import { stableHash } from '../naming/stable-hash.ts';
-import { type Field, fieldJson, type RowDraft } from '../normalize/field.ts';
+import { type Field, fieldJson, fieldSource, type RowDraft } from '../normalize/field.ts';
 import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
 
 /** JSON column that receives values beyond the column budget and same-row name collisions. */
@@ -19,7 +19,7 @@ export interface EvolveOptions {
   columnBudget: number;
   canWidenIntToFloat: boolean;
   maxColumnNameLength: number;
-  /** Columns every table is created with (`loaded_at`, `_sluice_load_id`). */
+  /** Columns every table is created with, last (`loaded_at`, `_sluice_load_id`). */
   tableColumns: readonly ColumnSchema[];
 }
 
@@ -39,6 +39,151 @@ class Reject {
   ) {}
 }
 
+const metaNamesCache = new WeakMap<readonly ColumnSchema[], ReadonlySet<string>>();
+function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
+  let set = metaNamesCache.get(columns);
+  if (!set) {
+    set = new Set(columns.map((c) => c.name));
+    metaNamesCache.set(columns, set);
+  }
+  return set;
+}
+
+/** Resolution state of one event: the tentative schema overlay, changes, and the row being built. */
+class EventResolver {
+  private overlay: Map<string, Map<string, LogicalType>> | undefined;
+  readonly changes: SchemaChange[] = [];
+  discarded = 0;
+  // Current row.
+  private table = '';
+  private mode: ContractMode = 'evolve';
+  private cols: Map<string, LogicalType> = new Map();
+  private created = false;
+  private values: Record<string, CellValue> = {};
+  private overflow: string[] | undefined;
+
+  constructor(
+    private readonly schema: WarehouseSchema,
+    private readonly options: EvolveOptions,
+  ) {}
+
+  private writable(): Map<string, LogicalType> {
+    this.overlay ??= new Map();
+    let cols = this.overlay.get(this.table);
+    if (cols === undefined) {
+      cols = new Map(this.schema.get(this.table));
+      this.overlay.set(this.table, cols);
+    }
+    this.cols = cols;
+    return cols;
+  }
+
+  /** A schema change is needed: true to go ahead, false when the value is discarded; throws Reject otherwise. */
+  private mayChange(what: string): boolean {
+    if (this.mode === 'evolve') return true;
+    if (this.mode === 'discard_value') {
+      this.discarded++;
+      return false;
+    }
+    throw new Reject(this.mode, `${what} in ${this.table}`);
+  }
+
+  private toOverflow(field: Field): void {
+    this.overflow ??= [];
+    this.overflow.push(`${JSON.stringify(fieldSource(field))}:${fieldJson(field)}`);
+  }
+
+  private addColumn(column: string, type: LogicalType): void {
+    this.writable().set(column, type);
+    this.changes.push({ kind: 'add_column', table: this.table, column, type });
+  }
+
+  row(row: RowDraft): ResolvedRow {
+    const table = row.table;
+    this.table = table;
+    this.mode = contractFor(this.options.contracts, table);
+    this.created = false;
+    this.values = {};
+    this.overflow = undefined;
+    const cols = this.overlay?.get(table) ?? this.schema.get(table);
+    if (cols === undefined) {
+      if (this.mode !== 'evolve') {
+        throw new Reject(this.mode === 'freeze' ? 'freeze' : 'discard_row', `new table ${table}`);
+      }
+      this.changes.push({ kind: 'create_table', table, columns: [] });
+      this.writable();
+      this.created = true;
+    } else {
+      this.cols = cols;
+    }
+    const meta = metaNamesOf(this.options.tableColumns);
+    const fields = row.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i] as Field;
+      if (meta.has(field.column)) this.toOverflow(field);
+      else this.place(field.column, field);
+    }
+    const overflow = this.overflow as string[] | undefined;
+    if (overflow !== undefined) {
+      const text = `{${overflow.join(',')}}`;
+      if (this.cols.get(OVERFLOW_COLUMN) !== undefined) {
+        this.values[OVERFLOW_COLUMN] = text;
+      } else if (this.mayChange(`new column ${OVERFLOW_COLUMN}`)) {
+        this.addColumn(OVERFLOW_COLUMN, 'JSON');
+        this.values[OVERFLOW_COLUMN] = text;
+      }
+    }
+    if (this.created) {
+      // Bookkeeping columns go last in a new table, after the event's own columns.
+      for (const c of this.options.tableColumns) if (!this.cols.has(c.name)) this.addColumn(c.name, c.type);
+    }
+    return { table, values: this.values };
+  }
+
+  private place(column: string, field: Field): void {
+    const { type, value } = field;
+    const values = this.values;
+    const existing = this.cols.get(column);
+    if (values[column] !== undefined) {
+      // A second key of this row mapped to the same column name.
+      this.toOverflow(field);
+      return;
+    }
+    if (existing === undefined) {
+      // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
+      const reserved = 1 + (this.created ? this.options.tableColumns.length : 0);
+      if (this.cols.size >= this.options.columnBudget - reserved) {
+        this.toOverflow(field);
+        return;
+      }
+      if (!this.mayChange(`new column ${column}`)) return;
+      this.addColumn(column, type);
+      values[column] = value;
+      return;
+    }
+    if (existing === type) {
+      values[column] = value;
+    } else if (existing === 'FLOAT64' && type === 'INT64' && typeof value === 'number') {
+      values[column] = value;
+    } else if (existing === 'STRING' && type === 'TIMESTAMP') {
+      values[column] = value;
+    } else if (existing === 'JSON') {
+      values[column] = fieldJson(field);
+    } else if (existing === 'INT64' && type === 'FLOAT64' && this.options.canWidenIntToFloat) {
+      if (!this.mayChange(`widen ${column}`)) return;
+      this.writable().set(column, 'FLOAT64');
+      this.changes.push({ kind: 'widen_column', table: this.table, column, from: 'INT64', to: 'FLOAT64' });
+      values[column] = value;
+    } else {
+      this.place(variantName(column, type, this.options.maxColumnNameLength), field);
+    }
+  }
+
+  commit(): void {
+    if (this.overlay) for (const [table, cols] of this.overlay) this.schema.set(table, cols);
+  }
+}
+
 /**
  * Resolves one event's rows against the schema, all-or-nothing: either every row fits (after the changes it
  * returns, which are then applied to `schema`) or the event is rejected by a contract and `schema` is untouched.
@@ -53,130 +198,10 @@ export function resolveEvent(
   schema: WarehouseSchema,
   options: EvolveOptions,
 ): Resolution {
-  const overlay = new Map<string, Map<string, LogicalType>>();
-  const changes: SchemaChange[] = [];
-  let discarded = 0;
+  const resolver = new EventResolver(schema, options);
   const resolved: ResolvedRow[] = [];
-  const metaNames = new Set(options.tableColumns.map((c) => c.name));
-
-  const writable = (table: string): Map<string, LogicalType> => {
-    let cols = overlay.get(table);
-    if (cols === undefined) {
-      cols = new Map(schema.get(table));
-      overlay.set(table, cols);
-    }
-    return cols;
-  };
-
   try {
-    for (const row of rows) {
-      const table = row.table;
-      const mode = contractFor(options.contracts, table);
-      let cols = overlay.get(table) ?? schema.get(table);
-      let created = false;
-      if (cols === undefined) {
-        if (mode !== 'evolve')
-          throw new Reject(mode === 'freeze' ? 'freeze' : 'discard_row', `new table ${table}`);
-        cols = writable(table);
-        changes.push({ kind: 'create_table', table, columns: [] });
-        created = true;
-      }
-      const values: Record<string, CellValue> = {};
-      let overflow: string[] | undefined;
-
-      const toOverflow = (field: Field): void => {
-        overflow ??= [];
-        overflow.push(`${JSON.stringify(field.source)}:${fieldJson(field)}`);
-      };
-
-      /** A schema change is needed for `what`: true to go ahead, false when the value is discarded. */
-      const mayChange = (what: string): boolean => {
-        if (mode === 'evolve') return true;
-        if (mode === 'discard_value') {
-          discarded++;
-          return false;
-        }
-        throw new Reject(mode, `${what} in ${table}`);
-      };
-
-      const place = (column: string, field: Field): void => {
-        const { type, value } = field;
-        const existing = (cols as Map<string, LogicalType>).get(column);
-        if (existing === undefined) {
-          if (values[column] !== undefined) {
-            toOverflow(field);
-            return;
-          }
-          // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
-          const reserved = 1 + (created ? options.tableColumns.length : 0);
-          if ((cols as Map<string, LogicalType>).size >= options.columnBudget - reserved) {
-            toOverflow(field);
-            return;
-          }
-          if (!mayChange(`new column ${column}`)) return;
-          cols = writable(table);
-          cols.set(column, type);
-          changes.push({ kind: 'add_column', table, column, type });
-          values[column] = value;
-          return;
-        }
-        if (values[column] !== undefined) {
-          toOverflow(field);
-          return;
-        }
-        if (existing === type) {
-          values[column] = value;
-        } else if (existing === 'FLOAT64' && type === 'INT64' && typeof value === 'number') {
-          values[column] = value;
-        } else if (existing === 'STRING' && type === 'TIMESTAMP') {
-          values[column] = value;
-        } else if (existing === 'JSON') {
-          values[column] = fieldJson(field);
-        } else if (existing === 'INT64' && type === 'FLOAT64' && options.canWidenIntToFloat) {
-          if (!mayChange(`widen ${column}`)) return;
-          cols = writable(table);
-          cols.set(column, 'FLOAT64');
-          changes.push({ kind: 'widen_column', table, column, from: 'INT64', to: 'FLOAT64' });
-          values[column] = value;
-        } else {
-          place(variantName(column, type, options.maxColumnNameLength), field);
-        }
-      };
-
-      for (const field of row.fields) {
-        if (metaNames.has(field.column)) toOverflow(field);
-        else place(field.column, field);
-      }
-
-      if (overflow !== undefined) {
-        const field: Field = {
-          column: OVERFLOW_COLUMN,
-          type: 'JSON',
-          value: `{${overflow.join(',')}}`,
-          source: '',
-        };
-        const existing = cols.get(OVERFLOW_COLUMN);
-        if (existing === undefined) {
-          if (mayChange(`new column ${OVERFLOW_COLUMN}`)) {
-            cols = writable(table);
-            cols.set(OVERFLOW_COLUMN, 'JSON');
-            changes.push({ kind: 'add_column', table, column: OVERFLOW_COLUMN, type: 'JSON' });
-            values[OVERFLOW_COLUMN] = field.value;
-          }
-        } else {
-          values[OVERFLOW_COLUMN] = field.value;
-        }
-      }
-      if (created) {
-        // Bookkeeping columns go last in a new table, after the event's own columns.
-        for (const c of options.tableColumns) {
-          if (cols.has(c.name)) continue;
-          cols.set(c.name, c.type);
-          changes.push({ kind: 'add_column', table, column: c.name, type: c.type });
-        }
-      }
-      resolved.push({ table, values });
-    }
+    for (const row of rows) resolved.push(resolver.row(row));
   } catch (error) {
     if (error instanceof Reject) {
       return error.mode === 'freeze'
@@ -185,8 +210,8 @@ export function resolveEvent(
     }
     throw error;
   }
-  for (const [table, cols] of overlay) schema.set(table, cols);
-  return { ok: true, rows: resolved, changes, discarded };
+  resolver.commit();
+  return { ok: true, rows: resolved, changes: resolver.changes, discarded: resolver.discarded };
 }
 
 /** `<column>__v_<type>`, shortened with a hash when it would pass the name limit. */

@@ -9,32 +9,62 @@ export interface TypedValue {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** n-digit decimal at `at`, or -1 when any character is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
 
 /**
  * RFC 3339 date-time with seconds and an explicit offset (`Z` or `+hh:mm`), every field in range (no leap
  * second 60; Feb 29 only in leap years). Returns the value to store (fractions beyond microseconds truncated,
  * which every destination supports), or undefined when the string is not such a timestamp.
+ * Hand-written (no regex): it runs on every string value of every event.
  */
 export function rfc3339(value: string): string | undefined {
-  if (value.length < 20 || value.length > 35 || value.charCodeAt(4) !== 45) return undefined;
-  const m = RFC3339.exec(value);
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
+  const len = value.length;
+  if (len < 20 || len > 35 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return undefined;
+  const t = value.charCodeAt(10);
+  if (t !== 84 && t !== 116) return undefined;
+  if (value.charCodeAt(13) !== 58 || value.charCodeAt(16) !== 58) return undefined;
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > (DAYS[month - 1] ?? 0)) return undefined;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
     return undefined;
-  if (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) return undefined;
-  if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59)) return undefined;
-  const fraction = m[7];
-  if (fraction !== undefined && fraction.length > 7) {
-    const at = value.indexOf(fraction);
-    return value.slice(0, at + 7) + value.slice(at + fraction.length);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  let i = 19;
+  let fractionEnd = 19;
+  if (value.charCodeAt(i) === 46) {
+    i++;
+    while (i < len && value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) i++;
+    const n = i - 20;
+    if (n < 1 || n > 9) return undefined;
+    fractionEnd = i;
   }
+  const zone = value.charCodeAt(i);
+  if (zone === 90 || zone === 122) {
+    if (i + 1 !== len) return undefined;
+  } else if (zone === 43 || zone === 45) {
+    if (i + 6 !== len || value.charCodeAt(i + 3) !== 58) return undefined;
+    const oh = digits(value, i + 1, 2);
+    const om = digits(value, i + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined;
+  } else {
+    return undefined;
+  }
+  if (fractionEnd - 19 > 7) return value.slice(0, 26) + value.slice(fractionEnd);
   return value;
 }
 

@@ -1,0 +1,106 @@
+import { appendFile, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { FailedEvent, StagedRow } from './destination.ts';
+
+/** JSON text of a row's values; bigints (exact INT64 beyond 2^53) are written as bare digits. */
+function valuesJson(values: StagedRow['values']): string {
+  try {
+    return JSON.stringify(values);
+  } catch {
+    return JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000big:${v}` : v)).replace(
+      /"\\u0000big:(-?\d+)"/g,
+      '$1',
+    );
+  }
+}
+
+/** Set of line numbers as a growable bitmap: one bit per line, so a 10M-line file costs 1.25 MB. */
+class LineSet {
+  private bits = new Uint8Array(1024);
+  add(line: number): boolean {
+    const byte = line >>> 3;
+    if (byte >= this.bits.length) {
+      const next = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
+      next.set(this.bits);
+      this.bits = next;
+    }
+    const mask = 1 << (line & 7);
+    const old = this.bits[byte] ?? 0;
+    this.bits[byte] = old | mask;
+    return (old & mask) === 0;
+  }
+}
+
+/**
+ * Staging on disk, like a BigQuery load job's staged NDJSON: each batch is appended to one NDJSON file per table
+ * (plus one for the event list and one for failed events); the commit reads them with DuckDB's `read_json`. Memory
+ * stays bounded by one batch; a crash leaves only files, removed on the next open.
+ */
+export class StageFiles {
+  private readonly files = new Map<string, string>();
+  private readonly seen = new LineSet();
+  private counter = 0;
+
+  constructor(readonly dir: string) {}
+
+  static async create(root: string, loadId: string): Promise<StageFiles> {
+    const dir = path.join(root, loadId.replace(/[^A-Za-z0-9_-]/g, '_'));
+    await mkdir(dir, { recursive: true });
+    return new StageFiles(dir);
+  }
+
+  /** Tables with staged rows, and their files. */
+  tables(): [string, string][] {
+    return [...this.files].filter(([t]) => t !== EVENTS && t !== FAILED);
+  }
+
+  fileOf(table: string): string | undefined {
+    return this.files.get(table);
+  }
+
+  private file(table: string): string {
+    let file = this.files.get(table);
+    if (file === undefined) {
+      file = path.join(this.dir, `${this.counter++}.ndjson`);
+      this.files.set(table, file);
+    }
+    return file;
+  }
+
+  async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
+    let text = '';
+    let events = '';
+    for (const row of rows) {
+      const head = `{"_sluice_event_id":${JSON.stringify(row.eventId)},"_sluice_line":${row.line},"_sluice_received_at":${JSON.stringify(row.receivedAt)}`;
+      const body = valuesJson(row.values);
+      text += body.length > 2 ? `${head},${body.slice(1)}\n` : `${head}}\n`;
+      if (this.seen.add(row.line)) {
+        events += `{"event_id":${JSON.stringify(row.eventId)},"line":${row.line},"received_at":${JSON.stringify(row.receivedAt)}}\n`;
+      }
+    }
+    if (text !== '') await appendFile(this.file(table), text);
+    if (events !== '') await appendFile(this.file(EVENTS), events);
+  }
+
+  async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
+    let text = '';
+    for (const f of failures) {
+      text += `${JSON.stringify({
+        line: f.line,
+        event_id: f.eventId,
+        error_code: f.code,
+        reason: f.reason,
+        raw_line: f.raw,
+        raw_truncated: f.rawTruncated,
+      })}\n`;
+    }
+    if (text !== '') await appendFile(this.file(FAILED), text);
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const EVENTS = '\u0000events';
+export const FAILED = '\u0000failed';

@@ -1,0 +1,243 @@
+// Loader benchmark (`npm run bench -- loader`). Figures beside same-run baselines:
+// 1. Normalization (parse + protocol check + route + flatten + name + infer + schema resolve) of typical events
+//    (~600 bytes, ~40 leaf fields, nested properties, an array of objects) on one core, beside JSON.parse of the same
+//    lines — the practical limit — as a ratio. Target: >= 150,000 events/s.
+// 2. A full DuckDB load of N events (default 1,000,000) through the function's code path, in a child process,
+//    beside DuckDB's own read_json of the same file into one table. The child's peak RSS is reported (the file is
+//    streamed; the issue's budget is < 300 MB for a 1 GB file).
+// Scale with SLUICE_BENCH_LOAD_EVENTS (e.g. 1700000 for a ~1 GB file).
+import { spawnSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { build } from 'esbuild';
+import type { WarehouseSchema } from '../../functions/src/destinations/destination.ts';
+import { DUCKDB_CAPABILITIES, duckdbDestination } from '../../functions/src/destinations/duckdb.ts';
+import { loadObject, TABLE_COLUMNS } from '../../functions/src/load/load-object.ts';
+import { createLogger } from '../../functions/src/logger.ts';
+import { namingRules } from '../../functions/src/naming/identifier.ts';
+import { NameCache } from '../../functions/src/naming/name-cache.ts';
+import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
+import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
+import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
+
+const TARGET_EVENTS_PER_S = 150_000;
+const BUCKET = 'bench';
+const NAME = 'raw/2026-01-01/00_00_00+00:00_00000000-0000-0000-0000-00000000bench.ndjson';
+
+/** A deterministic typical event: ~600 bytes, ~40 leaves, nested context/properties, an array of objects. */
+export function typicalEvent(i: number): string {
+  const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
+  return JSON.stringify({
+    type: 'track',
+    event: i % 3 === 0 ? 'Order Completed' : i % 3 === 1 ? 'Product Viewed' : 'Checkout Started',
+    messageId: `msg-${i.toString(36)}-${(i * 2654435761) % 1e9}`,
+    userId: `user-${i % 5000}`,
+    anonymousId: `anon-${i % 7919}`,
+    receivedAt: t,
+    timestamp: t,
+    sourceId: 'web',
+    context: {
+      ip: `10.${i % 250}.${(i >> 8) % 250}.${i % 199}`,
+      library: { name: 'analytics.js', version: '5.2.0' },
+      page: { path: `/p/${i % 100}`, url: `https://shop.example/p/${i % 100}` },
+      locale: 'en-US',
+      screen: { width: 1440, height: 900 },
+    },
+    properties: {
+      order_id: `o-${i}`,
+      total: (i % 1000) + 0.99,
+      revenue: (i % 900) + 0.5,
+      shipping: 4.5,
+      tax: 1.25,
+      coupon: i % 2 === 0 ? 'SPRING' : null,
+      currency: 'EUR',
+      payment: { method: 'card', installments: 1 + (i % 3) },
+      products: [
+        { product_id: `p-${i % 300}`, sku: `S${i % 300}`, price: 19.99, quantity: 1 + (i % 4) },
+        { product_id: `p-${(i + 7) % 300}`, sku: `S${(i + 7) % 300}`, price: 5, quantity: 1 },
+      ],
+    },
+  });
+}
+
+function leafCount(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 1;
+  return Object.values(value).reduce((n: number, v) => n + leafCount(v), 0);
+}
+
+function normalizationBench(): { eventsPerS: number; parsePerS: number; bytes: number; leaves: number } {
+  const n = 100_000;
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(typicalEvent(i));
+  const bytes = lines.reduce((s, l) => s + l.length, 0) / n;
+  const leaves = leafCount(JSON.parse(lines[0] as string));
+  const options = {
+    names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
+    maxNestingDepth: 5,
+    contracts: DEFAULT_CONTRACTS,
+    columnBudget: 9000,
+    canWidenIntToFloat: true,
+    maxColumnNameLength: 300,
+    tableColumns: TABLE_COLUMNS,
+  };
+  const schema: WarehouseSchema = new Map();
+  // Warm-up (JIT, name cache, schema) on a slice, then timed passes; best of 3 for both.
+  for (let i = 0; i < 5000; i++)
+    normalizeLine(
+      { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
+      schema,
+      options,
+    );
+  let bestNorm = Number.POSITIVE_INFINITY;
+  let bestParse = Number.POSITIVE_INFINITY;
+  let sink = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    let t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const r = normalizeLine(
+        { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
+        schema,
+        options,
+      );
+      if (r.ok) sink += r.rows.length;
+    }
+    bestNorm = Math.min(bestNorm, Number(process.hrtime.bigint() - t) / 1e9);
+    t = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) sink += (JSON.parse(lines[i] as string) as { type: string }).type.length;
+    bestParse = Math.min(bestParse, Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  if (sink === 0) throw new Error('nothing normalized');
+  return { eventsPerS: n / bestNorm, parsePerS: n / bestParse, bytes, leaves };
+}
+
+async function writeFile(file: string, n: number): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const out = createWriteStream(file);
+  let buf = '';
+  for (let i = 0; i < n; i++) {
+    buf += `${typicalEvent(i)}\n`;
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
+      buf = '';
+    }
+  }
+  out.write(buf);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+/** Child-process entry: loads the bench file, prints timing and peak RSS as one JSON line. */
+async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
+  const started = process.hrtime.bigint();
+  const outcome = await loadObject(
+    {
+      store: localDirectoryStore(bucketsDir),
+      destination: duckdbDestination({ path: dbPath, lockTimeoutMs: 5000, memoryLimit: '128MB' }),
+      settings: {
+        batchEvents: 5000,
+        maxLineBytes: 1 << 20,
+        maxNestingDepth: 5,
+        maxColumns: 9000,
+        dedupWindowMs: 72 * 3600 * 1000,
+        contracts: DEFAULT_CONTRACTS,
+      },
+      logger: createLogger('silent'),
+    },
+    { bucket: BUCKET, name: NAME, generation: '1' },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(
+    `${JSON.stringify({ seconds, maxRssKb: process.resourceUsage().maxRSS, record: outcome.record })}\n`,
+  );
+}
+
+export async function run(): Promise<boolean> {
+  let ok = true;
+  const norm = normalizationBench();
+  const ratio = norm.eventsPerS / norm.parsePerS;
+  console.log(
+    `normalization: ${Math.round(norm.eventsPerS).toLocaleString('en-US')} events/s on one core ` +
+      `(events ~${Math.round(norm.bytes)} B, ${norm.leaves} leaves) | JSON.parse of the same lines: ` +
+      `${Math.round(norm.parsePerS).toLocaleString('en-US')} lines/s | ratio ${ratio.toFixed(2)} ` +
+      `| target >= ${TARGET_EVENTS_PER_S.toLocaleString('en-US')}: ${norm.eventsPerS >= TARGET_EVENTS_PER_S ? 'PASS' : 'FAIL'}`,
+  );
+  if (norm.eventsPerS < TARGET_EVENTS_PER_S) ok = false;
+
+  const n = Number(process.env.SLUICE_BENCH_LOAD_EVENTS ?? 1_000_000);
+  const dir = await mkdtemp(path.join(tmpdir(), 'sluice-bench-'));
+  try {
+    const bucketsDir = path.join(dir, 'buckets');
+    const file = path.join(bucketsDir, BUCKET, NAME);
+    await writeFile(file, n);
+    const size = (await stat(file)).size;
+    // The loading process runs what production runs: an esbuild bundle on plain node (no tsx in memory).
+    const bundle = fileURLToPath(new URL('../../functions/dist/bench-loader-child.js', import.meta.url));
+    await build({
+      entryPoints: [fileURLToPath(import.meta.url)],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      outfile: bundle,
+      external: ['@duckdb/node-api', '@google-cloud/*'],
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+      logLevel: 'error',
+    });
+    const child = spawnSync(
+      process.execPath,
+      [bundle, '--loader-child', path.join(dir, 'w.duckdb'), bucketsDir],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      },
+    );
+    if (child.status !== 0) {
+      console.log(`full load: FAILED (${child.status}) ${child.stderr.slice(0, 2000)}`);
+      return false;
+    }
+    const result = JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as {
+      seconds: number;
+      maxRssKb: number;
+      record: { eventsLoaded: number; linesRead: number; rowsWritten: number };
+    };
+    const instance = await DuckDBInstance.create(path.join(dir, 'baseline.duckdb'));
+    const connection = await instance.connect();
+    const t = process.hrtime.bigint();
+    await connection.run(
+      `CREATE TABLE raw AS SELECT * FROM read_json('${file.replace(/'/g, "''")}', format = 'newline_delimited')`,
+    );
+    const readJsonS = Number(process.hrtime.bigint() - t) / 1e9;
+    connection.closeSync();
+    instance.closeSync();
+    const mb = size / 1e6;
+    const rssMb = result.maxRssKb / 1024;
+    console.log(
+      `full DuckDB load: ${n.toLocaleString('en-US')} events (${mb.toFixed(0)} MB) in ${result.seconds.toFixed(1)} s ` +
+        `= ${Math.round(n / result.seconds).toLocaleString('en-US')} events/s, ${result.record.rowsWritten.toLocaleString('en-US')} rows ` +
+        `| DuckDB read_json of the same file into one table: ${readJsonS.toFixed(1)} s ` +
+        `(${Math.round(n / readJsonS).toLocaleString('en-US')} events/s) | ratio ${(readJsonS / result.seconds).toFixed(2)}`,
+    );
+    const rssBudgetMb = 300;
+    console.log(
+      `peak RSS of the loading process: ${rssMb.toFixed(0)} MB for a ${mb.toFixed(0)} MB file ` +
+        `| budget < ${rssBudgetMb} MB: ${rssMb < rssBudgetMb ? 'PASS' : 'FAIL'}`,
+    );
+    if (result.record.eventsLoaded !== n) {
+      console.log(`full load: expected ${n} events loaded, got ${result.record.eventsLoaded}`);
+      ok = false;
+    }
+    if (rssMb >= rssBudgetMb) ok = false;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return ok;
+}
+
+if (process.argv[2] === '--loader-child') {
+  await childLoad(process.argv[3] as string, process.argv[4] as string);
+}
