@@ -38,6 +38,9 @@ export interface CollectorApp {
 export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    // Fastify's two info lines per request cost more than validating an event; /metrics counts requests instead.
+    // They come back with SLUICE_LOG_LEVEL=debug (or trace). Errors are logged by the error handler either way.
+    disableRequestLogging: !(deps.logger?.isLevelEnabled('debug') ?? false),
     trustProxy:
       typeof config.trustProxy === 'number'
         ? (
@@ -81,8 +84,9 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
         throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
     });
   }
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.request(request.routeOptions.url ?? 'unmatched', reply.statusCode);
+    done();
   });
 
   registerEventRoutes(app, ingestDeps);
