@@ -20,46 +20,65 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Adds what the collector knows to a valid event (seam 3): `messageId` if missing, `receivedAt`, the skew-corrected
  * `timestamp` (`receivedAt - (sentAt - originalTimestamp)`) keeping the client's value as `originalTimestamp`,
  * `context.ip` (unless the client set one), and `sourceId`. Removes `writeKey`: it never leaves the collector.
+ * Returns a new object; the event is not modified.
+ *
+ * Everything that is the same for every event of a request (the `receivedAt` string, the batch's `sentAt` instant,
+ * the client address) is computed once by `createEnricher`; the returned function does the per-event work.
  */
-export function enrich(event: SluiceEvent, ctx: EnrichContext): EnrichedEvent {
-  let rest = event;
-  if ('writeKey' in event) {
-    const { writeKey: _dropped, ...others } = event;
-    rest = others as SluiceEvent;
-  }
+export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => EnrichedEvent {
   const receivedAtMs = ctx.receivedAt.getTime();
   const receivedAt = ctx.receivedAt.toISOString();
-  const clientTimestamp = rest.timestamp ?? rest.originalTimestamp;
-  const sentAt = rest.sentAt ?? ctx.batch?.sentAt;
+  const batchContext = isRecord(ctx.batch?.context) ? ctx.batch.context : undefined;
+  const batchIntegrations = ctx.batch?.integrations;
+  const batchSentAt = ctx.batch?.sentAt;
+  const batchSentAtMs = batchSentAt === undefined ? Number.NaN : Date.parse(batchSentAt);
+  const ip = ctx.ip !== undefined && ctx.anonymizeIp ? anonymizeIp(ctx.ip) : ctx.ip;
 
-  let timestamp = receivedAt;
-  if (clientTimestamp !== undefined) {
-    const original = Date.parse(clientTimestamp);
-    const sent = sentAt === undefined ? Number.NaN : Date.parse(sentAt);
-    timestamp = Number.isNaN(sent)
-      ? new Date(original).toISOString()
-      : new Date(receivedAtMs - (sent - original)).toISOString();
-  }
+  return (event) => {
+    const clientTimestamp = event.timestamp ?? event.originalTimestamp;
+    const sentAt = event.sentAt ?? batchSentAt;
+    const sentAtMs = event.sentAt === undefined ? batchSentAtMs : Date.parse(event.sentAt);
 
-  const context: Record<string, unknown> = {
-    ...(isRecord(ctx.batch?.context) ? ctx.batch.context : {}),
-    ...(isRecord(rest.context) ? rest.context : {}),
+    let timestamp = receivedAt;
+    if (clientTimestamp !== undefined) {
+      const original = Date.parse(clientTimestamp);
+      timestamp = new Date(
+        Number.isNaN(sentAtMs) ? original : receivedAtMs - (sentAtMs - original),
+      ).toISOString();
+    }
+
+    const ownContext = isRecord(event.context) ? event.context : undefined;
+    const context: Record<string, unknown> =
+      batchContext === undefined ? { ...ownContext } : { ...batchContext, ...ownContext };
+    if (typeof context.ip === 'string') {
+      if (ctx.anonymizeIp) context.ip = anonymizeIp(context.ip);
+    } else if (ip !== undefined) {
+      context.ip = ip;
+    }
+
+    // Same keys, in the same order, as `{ ...event (without writeKey), messageId, receivedAt, timestamp, ... }`.
+    const enriched: Record<string, unknown> = {};
+    for (const key in event) {
+      const value: unknown = event[key as keyof SluiceEvent];
+      if (key === 'writeKey') continue;
+      // A JSON key "__proto__" stays a plain key, as spread keeps it; assignment would set the prototype.
+      if (key === '__proto__')
+        Object.defineProperty(enriched, key, { value, enumerable: true, writable: true, configurable: true });
+      else enriched[key] = value;
+    }
+    enriched.messageId = event.messageId ?? randomUUID();
+    enriched.receivedAt = receivedAt;
+    enriched.timestamp = timestamp;
+    enriched.sourceId = ctx.sourceId;
+    enriched.context = context;
+    if (clientTimestamp !== undefined) enriched.originalTimestamp = clientTimestamp;
+    if (sentAt !== undefined) enriched.sentAt = sentAt;
+    if (batchIntegrations && event.integrations === undefined) enriched.integrations = batchIntegrations;
+    return enriched as EnrichedEvent;
   };
-  if (typeof context.ip !== 'string' && ctx.ip !== undefined) context.ip = ctx.ip;
-  if (ctx.anonymizeIp && typeof context.ip === 'string') context.ip = anonymizeIp(context.ip);
+}
 
-  const enriched: EnrichedEvent = {
-    ...rest,
-    messageId: rest.messageId ?? randomUUID(),
-    receivedAt,
-    timestamp,
-    sourceId: ctx.sourceId,
-    context,
-  };
-  if (clientTimestamp !== undefined) enriched.originalTimestamp = clientTimestamp;
-  if (sentAt !== undefined) enriched.sentAt = sentAt;
-  if (ctx.batch?.integrations && rest.integrations === undefined) {
-    enriched.integrations = ctx.batch.integrations as EnrichedEvent['integrations'];
-  }
-  return enriched;
+/** `createEnricher(ctx)(event)`: enriches one event. */
+export function enrich(event: SluiceEvent, ctx: EnrichContext): EnrichedEvent {
+  return createEnricher(ctx)(event);
 }

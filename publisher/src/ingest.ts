@@ -4,7 +4,7 @@ import { authenticate } from './auth.ts';
 import type { Clock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
 import { assertOrigin } from './cors.ts';
-import { type EnrichContext, enrich } from './enrich.ts';
+import { createEnricher, type EnrichContext } from './enrich.ts';
 import { CollectorError, type RejectedEvent } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
@@ -74,8 +74,13 @@ export async function ingest(
   const wait = deps.keyLimiter.take(source.writeKey, events.length, nowMs);
   if (wait > 0) throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
 
-  const receivedAt = deps.clock.now();
-  const ip = request.ip;
+  const enrich = createEnricher({
+    receivedAt: deps.clock.now(),
+    sourceId: source.sourceId,
+    ip: request.ip,
+    anonymizeIp: config.anonymizeIp,
+    ...(batch ? { batch } : {}),
+  });
   const messages: OutboundMessage[] = [];
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
@@ -85,13 +90,7 @@ export async function ingest(
       rejected.push({ index, code: 'SLUICE_ERR_PUBLISHER_SCHEMA', issues: checked.issues });
       continue;
     }
-    const enriched = enrich(checked.event, {
-      receivedAt,
-      sourceId: source.sourceId,
-      ip,
-      anonymizeIp: config.anonymizeIp,
-      ...(batch ? { batch } : {}),
-    });
+    const enriched = enrich(checked.event);
     const data = JSON.stringify(enriched);
     // The limit applies to the event as sent. The enriched line is never much smaller than that, so the exact
     // (second) serialization is only needed near the limit.
