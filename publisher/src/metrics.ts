@@ -1,17 +1,20 @@
 /** Latency buckets (seconds) for the publish histogram. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type Labels = Record<string, string>;
-
-function key(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-    .join(',');
+function label(name: string, value: string): string {
+  return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** The collector's counters, rendered as Prometheus text exposition format (no dependency). */
+function increment<K>(counts: Map<K, number>, key: K, n: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+/**
+ * The collector's counters, rendered as Prometheus text exposition format (no dependency). Counters are kept by
+ * raw label value (cheap on the request path); label text is built at render time.
+ */
 export class Metrics {
-  private readonly requests = new Map<string, number>();
+  private readonly requests = new Map<string, Map<number, number>>();
   private readonly accepted = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
   private readonly publishBuckets = BUCKETS.map(() => 0);
@@ -22,18 +25,20 @@ export class Metrics {
   inflightBytes: () => number = () => 0;
 
   request(route: string, status: number): void {
-    const k = key({ route, status: String(status) });
-    this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
+    let byStatus = this.requests.get(route);
+    if (!byStatus) {
+      byStatus = new Map();
+      this.requests.set(route, byStatus);
+    }
+    increment(byStatus, status, 1);
   }
 
   eventAccepted(type: string, n = 1): void {
-    const k = key({ type });
-    this.accepted.set(k, (this.accepted.get(k) ?? 0) + n);
+    increment(this.accepted, type, n);
   }
 
   eventRejected(code: string, n = 1): void {
-    const k = key({ code });
-    this.rejected.set(k, (this.rejected.get(k) ?? 0) + n);
+    increment(this.rejected, code, n);
   }
 
   publish(seconds: number, ok: boolean): void {
@@ -45,13 +50,28 @@ export class Metrics {
 
   render(): string {
     const lines: string[] = [];
-    const counter = (name: string, help: string, values: Map<string, number>): void => {
+    const counter = (name: string, help: string, values: Iterable<[labels: string, value: number]>): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-      for (const [k, v] of values) lines.push(`${name}{${k}} ${v}`);
+      for (const [labels, value] of values) lines.push(`${name}{${labels}} ${value}`);
     };
-    counter('sluice_http_requests_total', 'HTTP requests by route and status.', this.requests);
-    counter('sluice_events_accepted_total', 'Events accepted (published) by type.', this.accepted);
-    counter('sluice_events_rejected_total', 'Events or requests rejected, by error code.', this.rejected);
+    const requests: [string, number][] = [];
+    for (const [route, byStatus] of this.requests) {
+      for (const [status, n] of byStatus)
+        requests.push([`${label('route', route)},${label('status', String(status))}`, n]);
+    }
+    const byLabel = (name: string, values: Map<string, number>): [string, number][] =>
+      [...values].map(([value, n]) => [label(name, value), n]);
+    counter('sluice_http_requests_total', 'HTTP requests by route and status.', requests);
+    counter(
+      'sluice_events_accepted_total',
+      'Events accepted (published) by type.',
+      byLabel('type', this.accepted),
+    );
+    counter(
+      'sluice_events_rejected_total',
+      'Events or requests rejected, by error code.',
+      byLabel('code', this.rejected),
+    );
     lines.push(
       '# HELP sluice_publish_duration_seconds Time for the broker to accept a request’s events.',
       '# TYPE sluice_publish_duration_seconds histogram',
