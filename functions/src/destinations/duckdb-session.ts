@@ -24,6 +24,9 @@ function readStaged(file: string, columns: [string, string][]): string {
   return `read_json(${literal(file)}, format = 'newline_delimited', maximum_object_size = 2097152, columns = {${spec}})`;
 }
 
+/** Lines of this load that are duplicates; created and dropped inside the commit transaction. */
+const REJECTED = '"_sluice_stage_duplicates"';
+
 const ROW_META: [string, string][] = [
   ['_sluice_event_id', 'VARCHAR'],
   ['_sluice_line', 'BIGINT'],
@@ -58,7 +61,7 @@ export async function duckdbLoadSession(
     };
   };
 
-  const mergeUsers = async (file: string): Promise<number> => {
+  const mergeUsers = async (file: string, filter: string): Promise<number> => {
     const { sql, columns } = source(TABLES.users, file);
     const cols = columns.filter(([c]) => c !== 'id');
     const aggregates = cols.map(([c, type], i) => {
@@ -68,7 +71,7 @@ export async function duckdbLoadSession(
     const hasReceived = schema.get(TABLES.users)?.get('received_at') === 'TIMESTAMP';
     const users = `SELECT id, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${
       aggregates.length > 0 ? `, ${aggregates.join(', ')}` : ''
-    } FROM ${sql} s SEMI JOIN _accepted a ON s._sluice_event_id = a.event_id AND s._sluice_line = a.line
+    } FROM ${sql} s${filter}
       GROUP BY id`;
     const updates = cols.map(([c], i) => `${ident(c)} = coalesce(x.c${i}, u.${ident(c)})`);
     const guard = hasReceived ? ' AND (u.received_at IS NULL OR x._sluice_received >= u.received_at)' : '';
@@ -135,36 +138,54 @@ export async function duckdbLoadSession(
               ['received_at', 'VARCHAR'],
             ])
           : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS line, NULL::VARCHAR AS received_at WHERE false)';
+        // De-duplication. A line is one event, so duplicates are identified by line numbers: rows are filtered
+        // with an integer anti-join (or not at all when nothing was a duplicate).
+        const windowMs = Math.trunc(meta.dedupWindowMs);
+        const [staged, minReceived] = eventsFile
+          ? await (async () => {
+              const reader = await connection.runAndReadAll(
+                `SELECT count(*)::DOUBLE, CAST(min(CAST(received_at AS TIMESTAMPTZ)) AS VARCHAR) FROM ${events}`,
+              );
+              const row = reader.getRows()[0];
+              return [Number(row?.[0] ?? 0), String(row?.[1] ?? '1970-01-01 00:00:00+00')] as const;
+            })()
+          : ([0, '1970-01-01 00:00:00+00'] as const);
+        // Lines to drop: later copies of an id within this file, and ids already loaded within the look-back
+        // window. Usually few; built with plain aggregates and hash joins, which DuckDB spills to disk.
         await connection.run(
-          `CREATE OR REPLACE TEMP TABLE _accepted AS
-           SELECT f.event_id, f.line, f.received_at, f.staged FROM (
-             SELECT event_id, line, received_at, count(*) OVER () AS staged,
-                    row_number() OVER (PARTITION BY event_id ORDER BY line) AS rn
-             FROM ${events}) f
-           WHERE f.rn = 1 AND NOT EXISTS (
-             SELECT 1 FROM ${ident(TABLES.eventIds)} e
-             WHERE e.id = f.event_id
-               AND e.received_at >= CAST(f.received_at AS TIMESTAMPTZ) - to_milliseconds(${Math.trunc(meta.dedupWindowMs)}))`,
+          `CREATE TABLE ${REJECTED} AS
+           SELECT DISTINCT line FROM (
+             SELECT e.line FROM ${events} e
+             JOIN (SELECT event_id, min(line) AS first FROM ${events} GROUP BY event_id HAVING count(*) > 1) d
+               ON e.event_id = d.event_id AND e.line > d.first
+             UNION ALL
+             SELECT e.line FROM ${events} e
+             JOIN (SELECT id, received_at FROM ${ident(TABLES.eventIds)}
+                   WHERE received_at >= CAST(${literal(minReceived)} AS TIMESTAMPTZ) - to_milliseconds(${windowMs})) x
+               ON x.id = e.event_id
+             WHERE x.received_at >= CAST(e.received_at AS TIMESTAMPTZ) - to_milliseconds(${windowMs}))`,
         );
-        const staged = eventsFile ? await count(`SELECT count(*) FROM ${events}`) : 0;
-        const eventsLoaded = await count('SELECT count(*) FROM _accepted');
-        await connection.run(
-          `INSERT INTO ${ident(TABLES.eventIds)} (id, received_at, load_id)
-           SELECT event_id, CAST(received_at AS TIMESTAMPTZ), $1 FROM _accepted`,
-          [meta.loadId],
-        );
+        const duplicates = await count(`SELECT count(*) FROM ${REJECTED}`);
+        const eventsLoaded = staged - duplicates;
+        const filter = duplicates === 0 ? '' : ` WHERE s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
+        if (eventsFile) {
+          await connection.run(
+            `INSERT INTO ${ident(TABLES.eventIds)} (id, received_at, load_id)
+             SELECT s.event_id, CAST(s.received_at AS TIMESTAMPTZ), $1 FROM ${events} s${filter.replace(/_sluice_line/g, 'line')}`,
+            [meta.loadId],
+          );
+        }
         let rowsWritten = 0;
         for (const [table, file] of stage.tables()) {
           if (table === TABLES.users) {
-            rowsWritten += await mergeUsers(file);
+            rowsWritten += await mergeUsers(file, filter);
             continue;
           }
           const { sql, columns } = source(table, file);
           const names = columns.map(([c]) => ident(c)).join(', ');
           const values = columns.map(([c, type]) => castFromStage(c, type)).join(', ');
           rowsWritten += await count(
-            `INSERT INTO ${ident(table)} (${names}) SELECT ${values} FROM ${sql} s
-             SEMI JOIN _accepted a ON s._sluice_event_id = a.event_id AND s._sluice_line = a.line`,
+            `INSERT INTO ${ident(table)} (${names}) SELECT ${values} FROM ${sql} s${filter}`,
           );
         }
         const common = [meta.loadId, meta.loadKey, meta.bucket, meta.name, meta.generation];
@@ -207,7 +228,7 @@ export async function duckdbLoadSession(
           linesRead: summary.linesRead,
           bytesRead: summary.bytesRead,
           eventsLoaded,
-          duplicates: staged - eventsLoaded,
+          duplicates,
           failed: summary.failed,
           valuesDiscarded: summary.valuesDiscarded,
           rowsWritten,
@@ -232,8 +253,8 @@ export async function duckdbLoadSession(
             record.finishedAt.toISOString(),
           ],
         );
+        await connection.run(`DROP TABLE ${REJECTED}`);
         await connection.run('COMMIT');
-        await connection.run('DROP TABLE IF EXISTS temp._accepted');
         await stage.remove();
         return record;
       } catch (error) {

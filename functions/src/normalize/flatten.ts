@@ -1,7 +1,7 @@
 import type { NameCache } from '../naming/name-cache.ts';
 import { inferLeaf } from '../schema/infer.ts';
 import type { Field } from './field.ts';
-import { toJsonText } from './parse-json.ts';
+import { hasUnsafeInteger, NeedsExactParse, toJsonText } from './parse-json.ts';
 
 /** An array of objects found while flattening: it becomes rows of a child table. */
 export interface ChildArray {
@@ -17,6 +17,16 @@ export interface FlattenOptions {
   names: NameCache;
   /** Objects nested deeper than this are kept whole as one JSON value. */
   maxDepth: number;
+  /**
+   * The event came from the exact parser (big integers are bigint). When false (a `JSON.parse` result), an
+   * integral number outside the safe range throws `NeedsExactParse` so the caller re-parses the line exactly.
+   */
+  exact?: boolean;
+}
+
+function jsonValue(value: unknown, options: FlattenOptions): string {
+  if (options.exact !== true && hasUnsafeInteger(value)) throw new NeedsExactParse();
+  return toJsonText(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -65,11 +75,25 @@ export function flatten(
           });
         }
       } else if (depth + 1 > options.maxDepth) {
-        out.push({ column: name.column, type: 'JSON', value: toJsonText(value), parent: sourcePrefix, key });
+        out.push({
+          column: name.column,
+          type: 'JSON',
+          value: jsonValue(value, options),
+          parent: sourcePrefix,
+          key,
+        });
       } else {
         flatten(value as Record<string, unknown>, name.base, source, depth + 1, options, out, children);
       }
       continue;
+    }
+    if (
+      typeof value === 'number' &&
+      options.exact !== true &&
+      !Number.isSafeInteger(value) &&
+      Number.isInteger(value)
+    ) {
+      throw new NeedsExactParse();
     }
     const typed = inferLeaf(value as boolean | number | bigint | string);
     out.push({ column: name.column, type: typed.type, value: typed.value, parent: sourcePrefix, key });

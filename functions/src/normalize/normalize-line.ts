@@ -12,7 +12,7 @@ import { routeEvent } from '../route.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
-import { parseJson } from './parse-json.ts';
+import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
 import { validateEvent } from './validate-event.ts';
 
 export interface NormalizerOptions {
@@ -69,7 +69,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   if (line.text.trim() === '') return failed(line, 'SLUICE_ERR_LOAD_BLANK_LINE', 'blank line', null);
   let value: unknown;
   try {
-    value = parseJson(line.text);
+    value = JSON.parse(line.text);
   } catch (error) {
     return line.unterminated
       ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
@@ -89,8 +89,26 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
     );
   }
   if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
-  const event = value as Record<string, unknown> & { type: EventType };
-  const routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth });
+  let event = value as Record<string, unknown> & { type: EventType };
+  let routed: ReturnType<typeof routeEvent>;
+  try {
+    routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth });
+  } catch (error) {
+    if (!(error instanceof NeedsExactParse)) throw error;
+    // An integer beyond 2^53: parse again keeping every digit (bigint), then check and route that.
+    const exact = parseJsonExact(line.text);
+    const recheck = validateEvent(exact);
+    if (!recheck.ok) {
+      const reason = recheck.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
+      return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', reason, eventId);
+    }
+    event = exact as Record<string, unknown> & { type: EventType };
+    routed = routeEvent(event, eventId, {
+      names: options.names,
+      maxDepth: options.maxNestingDepth,
+      exact: true,
+    });
+  }
   const resolution = resolveEvent(routed.rows, schema, options);
   if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
   const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;

@@ -1,14 +1,31 @@
 /**
- * JSON parsing that loses no integer digits. `JSON.parse` rounds integers beyond +-2^53; Node 20 has no
- * source-text access in revivers. Fast path: a line with no run of 16+ digits cannot hold such an integer, so
- * plain `JSON.parse` is exact. Otherwise a small recursive-descent parser returns integers outside the safe range
- * as `bigint` (exact), everything else as `JSON.parse` would.
+ * JSON parsing that loses no integer digits. `JSON.parse` rounds integers beyond +-2^53 and Node 20 has no
+ * source-text access in revivers, so the loader parses with `JSON.parse` (fast) and, when flattening meets an
+ * integral number outside the safe range (`NeedsExactParse`), parses the line again with `parseJsonExact`: a small
+ * recursive-descent parser that returns such integers as `bigint` (every digit), everything else as `JSON.parse`.
  */
-const LONG_DIGITS = /\d{16}/;
-
-export function parseJson(text: string): unknown {
-  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
+export function parseJsonExact(text: string): unknown {
   return new ExactParser(text).parseDocument();
+}
+
+/** `JSON.parse`, or the exact parser when the text holds a run of 16+ digits (used outside the hot path). */
+export function parseJson(text: string): unknown {
+  return /\d{16}/.test(text) ? parseJsonExact(text) : JSON.parse(text);
+}
+
+/** Thrown while flattening a `JSON.parse` result that may have lost integer digits. */
+export class NeedsExactParse extends Error {}
+
+/** True when a `JSON.parse` result holds an integral number outside +-(2^53-1) (digits may be lost). */
+export function hasUnsafeInteger(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasUnsafeInteger(v)) return true;
+    return false;
+  }
+  for (const key in value) if (hasUnsafeInteger((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
@@ -126,6 +143,11 @@ class ExactParser {
 
 /** JSON text of a parsed value, bigint included (as exact digits). */
 export function toJsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    // bigint: written as exact digits below.
+  }
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `\u0000big:${v}` : v)).replace(
     /"\\u0000big:(-?\d+)"/g,
     '$1',

@@ -39,6 +39,32 @@ class Reject {
   ) {}
 }
 
+/**
+ * Column name -> number of the row that last set it: the same-row collision check, without reading back the
+ * row object. Row numbers only grow, so the map never needs clearing for correctness (it is cleared when large).
+ */
+const stamps = new Map<string, number>();
+let rowCounter = 0;
+function nextRowNumber(): number {
+  if (stamps.size > 100_000) stamps.clear();
+  return ++rowCounter;
+}
+
+const modeCache = new WeakMap<Contracts, Map<string, ContractMode>>();
+function modeOf(contracts: Contracts, table: string): ContractMode {
+  let byTable = modeCache.get(contracts);
+  if (!byTable) {
+    byTable = new Map();
+    modeCache.set(contracts, byTable);
+  }
+  let mode = byTable.get(table);
+  if (mode === undefined) {
+    mode = contractFor(contracts, table);
+    if (byTable.size < 100_000) byTable.set(table, mode);
+  }
+  return mode;
+}
+
 const metaNamesCache = new WeakMap<readonly ColumnSchema[], ReadonlySet<string>>();
 function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
   let set = metaNamesCache.get(columns);
@@ -61,6 +87,7 @@ class EventResolver {
   private created = false;
   private values: Record<string, CellValue> = {};
   private overflow: string[] | undefined;
+  private rowNumber = 0;
 
   constructor(
     private readonly schema: WarehouseSchema,
@@ -101,7 +128,8 @@ class EventResolver {
   row(row: RowDraft): ResolvedRow {
     const table = row.table;
     this.table = table;
-    this.mode = contractFor(this.options.contracts, table);
+    this.mode = modeOf(this.options.contracts, table);
+    this.rowNumber = nextRowNumber();
     this.created = false;
     this.values = {};
     this.overflow = undefined;
@@ -144,11 +172,12 @@ class EventResolver {
     const { type, value } = field;
     const values = this.values;
     const existing = this.cols.get(column);
-    if (values[column] !== undefined) {
+    if (stamps.get(column) === this.rowNumber) {
       // A second key of this row mapped to the same column name.
       this.toOverflow(field);
       return;
     }
+    stamps.set(column, this.rowNumber);
     if (existing === undefined) {
       // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
       const reserved = 1 + (this.created ? this.options.tableColumns.length : 0);
