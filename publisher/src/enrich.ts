@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EnrichedEvent, SluiceEvent } from '@sluice/sdk/protocol';
 import { anonymizeIp } from './ip.ts';
+import { formatIsoTime } from './iso-time.ts';
 
 export interface EnrichContext {
   receivedAt: Date;
@@ -42,9 +43,7 @@ export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => Enri
     let timestamp = receivedAt;
     if (clientTimestamp !== undefined) {
       const original = Date.parse(clientTimestamp);
-      timestamp = new Date(
-        Number.isNaN(sentAtMs) ? original : receivedAtMs - (sentAtMs - original),
-      ).toISOString();
+      timestamp = formatIsoTime(Number.isNaN(sentAtMs) ? original : receivedAtMs - (sentAtMs - original));
     }
 
     const ownContext = isRecord(event.context) ? event.context : undefined;
