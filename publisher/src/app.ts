@@ -1,5 +1,5 @@
 import { LIMITS } from '@sluice/sdk/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { registerBodyParser } from './body.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
@@ -40,7 +40,9 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     // Fastify's two info lines per request cost more than validating an event; /metrics counts requests instead.
     // They come back with SLUICE_LOG_LEVEL=debug (or trace). Errors are logged by the error handler either way.
-    disableRequestLogging: !(deps.logger?.isLevelEnabled('debug') ?? false),
+    logController: new LogController({
+      disableRequestLogging: !(deps.logger?.isLevelEnabled('debug') ?? false),
+    }),
     trustProxy:
       typeof config.trustProxy === 'number'
         ? (
