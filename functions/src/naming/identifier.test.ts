@@ -8,6 +8,7 @@ const rules = namingRules(DUCKDB_CAPABILITIES);
 describe('finishIdentifier (capabilities as data)', () => {
   it('suffixes reserved words, prefixes reserved column prefixes, hashes empty names', () => {
     expect(finishIdentifier('select', 'select', rules, 300, true)).toBe('select_');
+    expect(finishIdentifier('constructor', 'constructor', rules, 300, true)).toBe('constructor_');
     expect(finishIdentifier('_table_suffix', '_TABLE_SUFFIX', rules, 300, true)).toBe('x_table_suffix');
     expect(finishIdentifier('', '***', rules, 300, true)).toBe(`_${stableHash('***')}`);
   });

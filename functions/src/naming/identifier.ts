@@ -20,7 +20,8 @@ export function namingRules(caps: DestinationCapabilities): NamingRules {
 
 /**
  * Turns a snake_case base name into a legal identifier:
- * empty -> `_<hash of the raw key>`; a reserved word -> `<word>_`; a reserved prefix -> `x<name>`;
+ * empty -> `_<hash of the raw key>`; a reserved word (or `constructor`, which every JavaScript object answers to,
+ * so a row's `values.constructor` is never ambiguous) -> `<word>_`; a reserved prefix -> `x<name>`;
  * longer than `max` -> the first `max - 9` characters + `_` + 8-hex FNV-1a hash of the full name.
  */
 export function finishIdentifier(
@@ -31,7 +32,7 @@ export function finishIdentifier(
   isColumn: boolean,
 ): string {
   let name = base === '' ? `_${stableHash(rawForEmpty)}` : base;
-  if (rules.reserved.has(name)) name = `${name}_`;
+  if (rules.reserved.has(name) || name === 'constructor') name = `${name}_`;
   if (isColumn && rules.reservedPrefixes.some((p) => name.startsWith(p))) name = `x${name}`;
   if (name.length > max) name = `${name.slice(0, max - 9)}_${stableHash(name)}`;
   return name;
