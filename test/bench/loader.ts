@@ -174,7 +174,9 @@ export async function run(): Promise<boolean> {
     await writeFile(file, n);
     const size = (await stat(file)).size;
     // The loading process runs what production runs: an esbuild bundle on plain node (no tsx in memory).
-    const bundle = fileURLToPath(new URL('../../node_modules/.cache/sluice-bench/loader-child.js', import.meta.url));
+    const bundle = fileURLToPath(
+      new URL('../../node_modules/.cache/sluice-bench/loader-child.js', import.meta.url),
+    );
     await build({
       entryPoints: [fileURLToPath(import.meta.url)],
       bundle: true,
