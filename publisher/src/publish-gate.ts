@@ -1,3 +1,4 @@
+import { Deadlines } from './deadlines.ts';
 import { CollectorError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { OutboundMessage, Transport } from './transports/transport.ts';
@@ -18,6 +19,7 @@ export class PublishGate {
   private inflight = 0;
   private closing = false;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly transport: Transport,
@@ -25,6 +27,13 @@ export class PublishGate {
     private readonly metrics: Metrics,
   ) {
     metrics.inflightBytes = () => this.inflight;
+    this.deadlines = new Deadlines(
+      options.timeoutMs,
+      () =>
+        new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_TIMEOUT', {
+          retryAfterSeconds: options.retryAfterSeconds,
+        }),
+    );
   }
 
   get inflightBytes(): number {
@@ -42,31 +51,27 @@ export class PublishGate {
     }
     this.inflight += bytes;
     const started = performance.now();
-    const settled = this.transport.publish(messages).finally(() => {
-      this.inflight -= bytes;
-    });
-    this.pending.add(settled);
-    settled.then(
-      () => this.pending.delete(settled),
-      () => this.pending.delete(settled),
+    const settled: Promise<void> = this.transport.publish(messages).then(
+      () => this.release(bytes, settled),
+      (error: unknown) => {
+        this.release(bytes, settled);
+        throw error;
+      },
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_TIMEOUT', { retryAfterSeconds })),
-        this.options.timeoutMs,
-      );
-    });
+    this.pending.add(settled);
     try {
-      await Promise.race([settled, timeout]);
+      await this.deadlines.within(settled);
       this.metrics.publish((performance.now() - started) / 1000, true);
     } catch (error) {
       this.metrics.publish((performance.now() - started) / 1000, false);
       if (error instanceof CollectorError) throw error;
       throw new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_FAILED', { retryAfterSeconds, cause: error });
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  private release(bytes: number, settled: Promise<void>): void {
+    this.inflight -= bytes;
+    this.pending.delete(settled);
   }
 
   /** Refuses new publishes and waits (bounded) for those in flight. */
