@@ -13,11 +13,8 @@ declare module 'fastify' {
   }
 }
 
-async function decode(request: FastifyRequest, raw: Buffer, maxBytes: number): Promise<Buffer> {
-  const encoding = String(request.headers['content-encoding'] ?? 'identity')
-    .toLowerCase()
-    .trim();
-  if (encoding === 'identity' || encoding === '') return raw;
+/** Decoded body for a compressed `Content-Encoding` (unknown -> 415, over `maxBytes` -> 413, corrupt -> 400). */
+async function decompress(encoding: string, raw: Buffer, maxBytes: number): Promise<Buffer> {
   const inflater =
     encoding === 'gzip' || encoding === 'x-gzip'
       ? gunzipAsync
@@ -35,10 +32,23 @@ async function decode(request: FastifyRequest, raw: Buffer, maxBytes: number): P
   }
 }
 
+function parseJson(request: FastifyRequest, body: Buffer, maxBytes: number): unknown {
+  if (body.length > maxBytes) throw new CollectorError('SLUICE_ERR_PUBLISHER_BATCH_TOO_LARGE');
+  request.bodyBytes = body.length;
+  if (body.length === 0)
+    throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE', { message: 'empty body' });
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE');
+  }
+}
+
 /**
  * One body parser for every content type: Segment's clients send `application/json` (optionally gzip-encoded),
  * analytics.js sends `text/plain` (to skip CORS preflights) and `sendBeacon` sends whatever the browser picks.
- * All are parsed as JSON, after decompression, within `maxBytes` (decoded).
+ * All are parsed as JSON, after decompression, within `maxBytes` (decoded). An uncompressed body (nearly all) is
+ * parsed synchronously; only decompression goes through a promise.
  */
 export function registerBodyParser(app: FastifyInstance, maxBytes: number): void {
   app.decorateRequest('bodyBytes', 0);
@@ -46,17 +56,20 @@ export function registerBodyParser(app: FastifyInstance, maxBytes: number): void
   app.addContentTypeParser(
     '*',
     { parseAs: 'buffer', bodyLimit: maxBytes },
-    async (request: FastifyRequest, raw: Buffer) => {
-      const body = await decode(request, raw, maxBytes);
-      if (body.length > maxBytes) throw new CollectorError('SLUICE_ERR_PUBLISHER_BATCH_TOO_LARGE');
-      request.bodyBytes = body.length;
-      if (body.length === 0)
-        throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE', { message: 'empty body' });
-      try {
-        return JSON.parse(body.toString('utf8')) as unknown;
-      } catch {
-        throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE');
-      }
+    (request: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
+      const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+      const parse = (body: Buffer): void => {
+        let parsed: unknown;
+        try {
+          parsed = parseJson(request, body, maxBytes);
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        done(null, parsed);
+      };
+      if (encoding === 'identity' || encoding === '') parse(raw);
+      else decompress(encoding, raw, maxBytes).then(parse, done);
     },
   );
 }
