@@ -1,6 +1,7 @@
 import type { EventType } from '@sluice/sdk/protocol';
+import type { NameCache, Rebase } from './naming/name-cache.ts';
 import type { Field, RowDraft } from './normalize/field.ts';
-import { type ChildArray, type FlattenOptions, flatten } from './normalize/flatten.ts';
+import { type ChildArray, type FlattenOptions, flatten, flattenEntry } from './normalize/flatten.ts';
 import { inferLeaf, rfc3339 } from './schema/infer.ts';
 
 /** The Segment table each message type lands in. `Record<EventType, …>`: exhaustive by construction. */
@@ -73,10 +74,7 @@ export interface RoutedEvent {
 
 export interface RouteOptions extends FlattenOptions {}
 
-function hoistRebase(
-  reserved: ReadonlySet<string>,
-  container: 'properties' | 'traits',
-): (base: string) => string | undefined {
+function hoistRebase(reserved: ReadonlySet<string>, container: 'properties' | 'traits'): Rebase {
   return (base) => (reserved.has(base) || base.startsWith('context_') ? container : undefined);
 }
 
@@ -88,10 +86,23 @@ const REBASE = {
   group: hoistRebase(HOISTING_RESERVED.group, 'traits'),
   alias: hoistRebase(HOISTING_RESERVED.alias, 'properties'),
   users: hoistRebase(HOISTING_RESERVED.users, 'traits'),
-} satisfies Record<EventType | 'users', (base: string) => string | undefined>;
+} satisfies Record<EventType | 'users', Rebase>;
+
+/** A constant field (envelope and bookkeeping columns). */
+function constField(
+  names: NameCache,
+  column: string,
+  type: Field['type'],
+  value: Field['value'],
+  key: string,
+): Field {
+  return { column, ref: names.ref(column), type, value, parent: '', key };
+}
 
 function envelopeFields(event: Record<string, unknown>, options: RouteOptions): Field[] {
   const out: Field[] = [];
+  const names = options.names;
+  const top = names.root('');
   for (const key in event) {
     if (DROPPED.has(key)) continue;
     const value = event[key];
@@ -99,14 +110,14 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions): 
     const column = ENVELOPE[key];
     if (column !== undefined && typeof value !== 'object') {
       const typed = inferLeaf(value as boolean | number | bigint | string);
-      out.push({ column, type: typed.type, value: typed.value, parent: '', key });
+      out.push(constField(names, column, typed.type, typed.value, key));
       continue;
     }
-    flatten({ [key]: value }, '', '', 0, options, out, null);
+    flattenEntry(key, value, top, '', 0, options, out, null);
   }
   const context = event.context;
   if (typeof context === 'object' && context !== null && !Array.isArray(context)) {
-    flatten(context as Record<string, unknown>, 'context', 'context', 1, options, out, null);
+    flatten(context as Record<string, unknown>, names.root('context'), 'context', 1, options, out, null);
   }
   return out;
 }
@@ -123,33 +134,16 @@ function childRows(
     const table = options.names.childTable(parentTable, array.base);
     for (let i = 0; i < array.items.length; i++) {
       const id = `${parentId}.${i}`;
+      const names = options.names;
       const fields: Field[] = [
-        {
-          column: CHILD_COLUMNS.rootId,
-          type: 'STRING',
-          value: rootId,
-          parent: '',
-          key: CHILD_COLUMNS.rootId,
-        },
-        {
-          column: CHILD_COLUMNS.parentId,
-          type: 'STRING',
-          value: parentId,
-          parent: '',
-          key: CHILD_COLUMNS.parentId,
-        },
-        { column: CHILD_COLUMNS.id, type: 'STRING', value: id, parent: '', key: CHILD_COLUMNS.id },
-        {
-          column: CHILD_COLUMNS.listIndex,
-          type: 'INT64',
-          value: i,
-          parent: '',
-          key: CHILD_COLUMNS.listIndex,
-        },
+        constField(names, CHILD_COLUMNS.rootId, 'STRING', rootId, CHILD_COLUMNS.rootId),
+        constField(names, CHILD_COLUMNS.parentId, 'STRING', parentId, CHILD_COLUMNS.parentId),
+        constField(names, CHILD_COLUMNS.id, 'STRING', id, CHILD_COLUMNS.id),
+        constField(names, CHILD_COLUMNS.listIndex, 'INT64', i, CHILD_COLUMNS.listIndex),
       ];
       const nested: ChildArray[] = [];
       const item = array.items[i] as Record<string, unknown>;
-      flatten(item, '', `${array.source}[${i}]`, array.depth, options, fields, nested);
+      flatten(item, names.root(''), `${array.source}[${i}]`, array.depth, options, fields, nested);
       rows.push({ table, fields });
       if (nested.length > 0) childRows(table, id, rootId, nested, options, rows);
     }
@@ -167,29 +161,29 @@ export function routeEvent(
   options: RouteOptions,
 ): RoutedEvent {
   const rows: RowDraft[] = [];
+  options.names.maintain();
   const envelope = envelopeFields(event, options);
   const root = ROOT_TABLES[event.type];
   if (event.type === 'track') {
     const name = String(event.event);
     const table = options.names.table(name, RESERVED_TABLES);
     const eventFields: Field[] = [
-      { column: 'event', type: 'STRING', value: table, parent: '', key: 'event' },
-      { column: 'event_text', type: 'STRING', value: name, parent: '', key: 'event' },
+      constField(options.names, 'event', 'STRING', table, 'event'),
+      constField(options.names, 'event_text', 'STRING', name, 'event'),
     ];
-    rows.push({ table: root, fields: [...envelope, ...eventFields] });
-    const fields = [...envelope, ...eventFields];
+    const fields = envelope.concat(eventFields);
+    rows.push({ table: root, fields: fields.slice() });
     const arrays: ChildArray[] = [];
     const properties = event.properties;
     if (typeof properties === 'object' && properties !== null && !Array.isArray(properties)) {
       flatten(
         properties as Record<string, unknown>,
-        '',
+        options.names.root('', REBASE.track),
         'properties',
         1,
         options,
         fields,
         arrays,
-        REBASE.track,
       );
     }
     rows.push({ table, fields });
@@ -203,34 +197,33 @@ export function routeEvent(
   if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
     flatten(
       payload as Record<string, unknown>,
-      '',
+      options.names.root('', REBASE[event.type]),
       container,
       1,
       options,
       fields,
       arrays,
-      REBASE[event.type],
     );
   }
   rows.push({ table: root, fields });
   childRows(root, eventId, eventId, arrays, options, rows);
   if (event.type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
-    const userFields: Field[] = [
-      { column: 'id', type: 'STRING', value: event.userId, parent: '', key: 'userId' },
-    ];
+    const userFields: Field[] = [constField(options.names, 'id', 'STRING', event.userId, 'userId')];
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     if (receivedAt !== undefined) {
-      userFields.push({
-        column: 'received_at',
-        type: 'TIMESTAMP',
-        value: receivedAt,
-        parent: '',
-        key: 'receivedAt',
-      });
+      userFields.push(constField(options.names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt'));
     }
     const traits = event.traits;
     if (typeof traits === 'object' && traits !== null && !Array.isArray(traits)) {
-      flatten(traits as Record<string, unknown>, '', 'traits', 1, options, userFields, null, REBASE.users);
+      flatten(
+        traits as Record<string, unknown>,
+        options.names.root('', REBASE.users),
+        'traits',
+        1,
+        options,
+        userFields,
+        null,
+      );
     }
     rows.push({ table: 'users', fields: userFields });
   }

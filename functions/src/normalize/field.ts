@@ -1,8 +1,11 @@
 import type { CellValue, LogicalType } from '../destinations/destination.ts';
+import type { ColumnRef } from '../naming/name-cache.ts';
 
 /** One column value of a row being built, before schema resolution. */
 export interface Field {
   column: string;
+  /** The interned name `column` (the same-row collision check stamps it). */
+  ref: ColumnRef;
   type: LogicalType;
   value: CellValue;
   /** Dotted path of the raw key's parent (`properties`), and the raw key (`Plan`): see `fieldSource`. */

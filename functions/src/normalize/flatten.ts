@@ -1,5 +1,5 @@
-import type { NameCache } from '../naming/name-cache.ts';
-import { inferLeaf } from '../schema/infer.ts';
+import type { NameCache, NameNode } from '../naming/name-cache.ts';
+import { inferLeaf, rfc3339 } from '../schema/infer.ts';
 import type { Field } from './field.ts';
 import { hasUnsafeInteger, NeedsExactParse, toJsonText } from './parse-json.ts';
 
@@ -33,41 +33,87 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function allPlainObjects(values: unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (!isPlainObject(values[i])) return false;
+  return true;
+}
+
 /**
  * Flattens `object` into `out`: nested objects join their keys with `_` (`context.page.url` -> `context_page_url`);
  * null values and empty objects/arrays are skipped; objects nested deeper than `maxDepth` are one JSON value;
  * a non-empty array whose elements are all objects goes to `children` (a child table) when `children` is given,
  * every other array (scalars, mixed, nested arrays) is one JSON value.
  *
- * `depth` is the depth of `object` itself (a top-level container such as `properties` is depth 1).
+ * `node` is the name-trie node of `object` (`names.root(...)` at the top); `depth` is the depth of `object` itself
+ * (a top-level container such as `properties` is depth 1). Hot path: one trie lookup and one allocation per leaf.
  */
 export function flatten(
   object: Record<string, unknown>,
-  parentBase: string,
+  node: NameNode,
   sourcePrefix: string,
   depth: number,
   options: FlattenOptions,
   out: Field[],
   children: ChildArray[] | null,
-  rebase?: (base: string) => string | undefined,
 ): void {
   for (const key in object) {
     const value = object[key];
     if (value === null || value === undefined) continue;
-    let name = options.names.column(parentBase, key);
-    if (rebase) {
-      const rebased = rebase(name.base);
-      if (rebased !== undefined) name = options.names.column(rebased, key);
+    flattenEntry(key, value, node, sourcePrefix, depth, options, out, children);
+  }
+}
+
+/** One member `key: value` (value not null) of an object at `depth` whose trie node is `node`. */
+export function flattenEntry(
+  key: string,
+  value: unknown,
+  node: NameNode,
+  sourcePrefix: string,
+  depth: number,
+  options: FlattenOptions,
+  out: Field[],
+  children: ChildArray[] | null,
+): void {
+  const name = options.names.child(node, key);
+  switch (typeof value) {
+    case 'string': {
+      // Only a string shaped like `dddd-dd-ddT...` can be a timestamp: skip the check for the rest.
+      const c = value.charCodeAt(0);
+      const ts = c >= 48 && c <= 57 && value.length >= 20 ? rfc3339(value) : undefined;
+      if (ts === undefined) {
+        out.push({ column: name.column, ref: name.ref, type: 'STRING', value, parent: sourcePrefix, key });
+      } else {
+        out.push({
+          column: name.column,
+          ref: name.ref,
+          type: 'TIMESTAMP',
+          value: ts,
+          parent: sourcePrefix,
+          key,
+        });
+      }
+      return;
     }
-    if (typeof value === 'object') {
+    case 'number':
+      if (Number.isSafeInteger(value)) {
+        out.push({ column: name.column, ref: name.ref, type: 'INT64', value, parent: sourcePrefix, key });
+        return;
+      }
+      if (options.exact !== true && Number.isInteger(value)) throw new NeedsExactParse();
+      break;
+    case 'boolean':
+      out.push({ column: name.column, ref: name.ref, type: 'BOOL', value, parent: sourcePrefix, key });
+      return;
+    case 'object': {
       const source = sourcePrefix === '' ? key : `${sourcePrefix}.${key}`;
       if (Array.isArray(value)) {
-        if (value.length === 0) continue;
-        if (children !== null && value.every(isPlainObject)) {
+        if (value.length === 0) return;
+        if (children !== null && allPlainObjects(value)) {
           children.push({ base: name.base, source, items: value, depth: depth + 1 });
         } else {
           out.push({
             column: name.column,
+            ref: name.ref,
             type: 'JSON',
             value: toJsonText(value),
             parent: sourcePrefix,
@@ -77,25 +123,26 @@ export function flatten(
       } else if (depth + 1 > options.maxDepth) {
         out.push({
           column: name.column,
+          ref: name.ref,
           type: 'JSON',
           value: jsonValue(value, options),
           parent: sourcePrefix,
           key,
         });
       } else {
-        flatten(value as Record<string, unknown>, name.base, source, depth + 1, options, out, children);
+        flatten(value as Record<string, unknown>, name, source, depth + 1, options, out, children);
       }
-      continue;
+      return;
     }
-    if (
-      typeof value === 'number' &&
-      options.exact !== true &&
-      !Number.isSafeInteger(value) &&
-      Number.isInteger(value)
-    ) {
-      throw new NeedsExactParse();
-    }
-    const typed = inferLeaf(value as boolean | number | bigint | string);
-    out.push({ column: name.column, type: typed.type, value: typed.value, parent: sourcePrefix, key });
   }
+  // Non-integral or non-finite numbers, bigints: the general rules.
+  const typed = inferLeaf(value as boolean | number | bigint | string);
+  out.push({
+    column: name.column,
+    ref: name.ref,
+    type: typed.type,
+    value: typed.value,
+    parent: sourcePrefix,
+    key,
+  });
 }

@@ -66,7 +66,8 @@ const MAX_RAW_CHARS = 256 * 1024;
  */
 export function normalizeLine(line: Line, schema: WarehouseSchema, options: NormalizerOptions): Normalized {
   if (line.tooLong) return failed(line, 'SLUICE_ERR_LOAD_LINE_TOO_LONG', 'line too long', null);
-  if (line.text.trim() === '') return failed(line, 'SLUICE_ERR_LOAD_BLANK_LINE', 'blank line', null);
+  if (line.text.charCodeAt(0) !== 123 && line.text.trim() === '')
+    return failed(line, 'SLUICE_ERR_LOAD_BLANK_LINE', 'blank line', null);
   let value: unknown;
   try {
     value = JSON.parse(line.text);

@@ -149,7 +149,7 @@ class EventResolver {
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i] as Field;
       if (meta.has(field.column)) this.toOverflow(field);
-      else this.place(field.column, field);
+      else this.place(field.column, field, false);
     }
     const overflow = this.overflow as string[] | undefined;
     if (overflow !== undefined) {
@@ -168,16 +168,27 @@ class EventResolver {
     return { table, values: this.values };
   }
 
-  private place(column: string, field: Field): void {
+  private place(column: string, field: Field, variant: boolean): void {
     const { type, value } = field;
     const values = this.values;
-    const existing = this.cols.get(column);
-    if (stamps.get(column) === this.rowNumber) {
-      // A second key of this row mapped to the same column name.
-      this.toOverflow(field);
-      return;
+    // Same-row collision check: base names are interned (`ColumnRef`), variant names (never equal to a base
+    // name: user keys never yield `__v_`) go through a map.
+    if (!variant) {
+      const ref = field.ref;
+      if (ref.stamp === this.rowNumber) {
+        // A second key of this row mapped to the same column name.
+        this.toOverflow(field);
+        return;
+      }
+      ref.stamp = this.rowNumber;
+    } else {
+      if (stamps.get(column) === this.rowNumber) {
+        this.toOverflow(field);
+        return;
+      }
+      stamps.set(column, this.rowNumber);
     }
-    stamps.set(column, this.rowNumber);
+    const existing = this.cols.get(column);
     if (existing === undefined) {
       // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
       const reserved = 1 + (this.created ? this.options.tableColumns.length : 0);
@@ -204,7 +215,7 @@ class EventResolver {
       this.changes.push({ kind: 'widen_column', table: this.table, column, from: 'INT64', to: 'FLOAT64' });
       values[column] = value;
     } else {
-      this.place(variantName(column, type, this.options.maxColumnNameLength), field);
+      this.place(variantName(column, type, this.options.maxColumnNameLength), field, true);
     }
   }
 
