@@ -18,6 +18,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
+ * `Object.assign`-like copy of a parsed JSON object's keys, with spread's semantics (`{ ...target, ...source }`
+ * without `skip`): same keys in the same order, a later value replacing an earlier one in place, and a JSON key
+ * `"__proto__"` kept as a plain key (assignment would set the prototype). A keyed for-in loop: several times
+ * cheaper than a spread of these objects, whose shapes vary from event to event.
+ */
+function copyFields(target: Record<string, unknown>, source: Record<string, unknown>, skip?: string): void {
+  for (const key in source) {
+    if (key === skip) continue;
+    const value = source[key];
+    if (key === '__proto__')
+      Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    else target[key] = value;
+  }
+}
+
+/**
  * Adds what the collector knows to a valid event (seam 3): `messageId` if missing, `receivedAt`, the skew-corrected
  * `timestamp` (`receivedAt - (sentAt - originalTimestamp)`) keeping the client's value as `originalTimestamp`,
  * `context.ip` (unless the client set one), and `sourceId`. Removes `writeKey`: it never leaves the collector.
@@ -46,9 +62,9 @@ export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => Enri
       timestamp = formatIsoTime(Number.isNaN(sentAtMs) ? original : receivedAtMs - (sentAtMs - original));
     }
 
-    const ownContext = isRecord(event.context) ? event.context : undefined;
-    const context: Record<string, unknown> =
-      batchContext === undefined ? { ...ownContext } : { ...batchContext, ...ownContext };
+    const context: Record<string, unknown> = {};
+    if (batchContext !== undefined) copyFields(context, batchContext);
+    if (isRecord(event.context)) copyFields(context, event.context);
     if (typeof context.ip === 'string') {
       if (ctx.anonymizeIp) context.ip = anonymizeIp(context.ip);
     } else if (ip !== undefined) {
@@ -57,14 +73,7 @@ export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => Enri
 
     // Same keys, in the same order, as `{ ...event (without writeKey), messageId, receivedAt, timestamp, ... }`.
     const enriched: Record<string, unknown> = {};
-    for (const key in event) {
-      const value: unknown = event[key as keyof SluiceEvent];
-      if (key === 'writeKey') continue;
-      // A JSON key "__proto__" stays a plain key, as spread keeps it; assignment would set the prototype.
-      if (key === '__proto__')
-        Object.defineProperty(enriched, key, { value, enumerable: true, writable: true, configurable: true });
-      else enriched[key] = value;
-    }
+    copyFields(enriched, event as Record<string, unknown>, 'writeKey');
     enriched.messageId = event.messageId ?? randomUUID();
     enriched.receivedAt = receivedAt;
     enriched.timestamp = timestamp;
