@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the expected values are Terraform interpolation tokens
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { REQUIRED_APIS } from './constructs/apis.ts';
 import { synthStacks, type TerraformJson, testConfig } from './synth-fixture.ts';
@@ -327,10 +328,14 @@ describe('environments', () => {
 });
 
 describe('snapshots', () => {
-  // The top-level "//" holds cdktf's version metadata; asset hashes change with the packaged code.
+  // The top-level "//" holds cdktf's version metadata; asset hashes change with the packaged code; the local
+  // backend's state path is absolute, so the checkout's location is replaced too.
+  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
   const normalize = (tf: TerraformJson): string => {
     const { '//': _metadata, ...rest } = tf as TerraformJson & { '//'?: unknown };
-    return JSON.stringify(rest, null, 2).replace(/[0-9A-F]{32}/g, '<asset-hash>');
+    return JSON.stringify(rest, null, 2)
+      .replaceAll(repoRoot, '<repo>/')
+      .replace(/[0-9A-F]{32}/g, '<asset-hash>');
   };
 
   it.each([
