@@ -38,6 +38,8 @@ const line = (id: string, extra: Record<string, unknown>): string =>
     ...extra,
   });
 
+if (!live) console.warn(`[live] BigQuery + Cloud Storage live suite SKIPPED: ${why}`);
+
 describe.skipIf(!live)(
   live ? 'BigQuery + Cloud Storage LIVE' : `BigQuery + Cloud Storage LIVE — SKIPPED: ${why}`,
   () => {
