@@ -27,10 +27,11 @@ function readStaged(file: string, columns: [string, string][]): string {
 /** Lines of this load that are duplicates; created and dropped inside the commit transaction. */
 const REJECTED = '"_sluice_stage_duplicates"';
 
-const ROW_META: [string, string][] = [
-  ['_sluice_event_id', 'VARCHAR'],
-  ['_sluice_line', 'BIGINT'],
-  ['_sluice_received_at', 'VARCHAR'],
+/** Row metadata: name in the commit's SQL, staged key, staging type. */
+const ROW_META: [string, string, string][] = [
+  ['_sluice_event_id', '_e', 'VARCHAR'],
+  ['_sluice_line', '_l', 'BIGINT'],
+  ['_sluice_received_at', '_r', 'VARCHAR'],
 ];
 
 /**
@@ -53,12 +54,19 @@ export async function duckdbLoadSession(
     return Number(reader.getRows()[0]?.[0] ?? 0);
   };
 
+  /** The staged rows of `table` with their real column names (staged keys are short aliases). */
   const source = (table: string, file: string): { sql: string; columns: [string, LogicalType][] } => {
     const cols = [...(schema.get(table) ?? new Map<string, LogicalType>())];
-    return {
-      sql: readStaged(file, [...ROW_META, ...cols.map(([c, t]): [string, string] => [c, STAGE_TYPES[t]])]),
-      columns: cols,
-    };
+    const staged: [string, string, string][] = [
+      ...ROW_META,
+      ...cols.map(([c, t]): [string, string, string] => [c, stage.alias(table, c), STAGE_TYPES[t]]),
+    ];
+    const read = readStaged(
+      file,
+      staged.map(([, alias, type]) => [alias, type]),
+    );
+    const renames = staged.map(([name, alias]) => `${ident(alias)} AS ${ident(name)}`).join(', ');
+    return { sql: `(SELECT ${renames} FROM ${read})`, columns: cols };
   };
 
   const mergeUsers = async (file: string, filter: string): Promise<number> => {

@@ -2,29 +2,45 @@ import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { FailedEvent, StagedRow } from './destination.ts';
 
-const quotedKeys = new Map<string, string>();
+/**
+ * Staged rows use short keys: per table, each column gets an alias (`c0`, `c1`, ...) on first use, and the commit
+ * renames them back (`StageFiles.aliases`). Column names repeat on every row and are often longer than the values:
+ * short keys about halve the staged bytes that are written, then read back by `read_json`.
+ */
+class ColumnAliases {
+  /** column name -> `,"cN":` (the member prefix as written). */
+  private readonly members = new Map<string, string>();
+  readonly byColumn = new Map<string, string>();
 
-/** `"key":` for a column name, memoized (the same few hundred names repeat on every row). */
-function quotedKey(key: string): string {
-  let q = quotedKeys.get(key);
-  if (q === undefined) {
-    q = `,${JSON.stringify(key)}:`;
-    if (quotedKeys.size < 100_000) quotedKeys.set(key, q);
+  member(column: string): string {
+    let m = this.members.get(column);
+    if (m === undefined) {
+      const alias = `c${this.byColumn.size}`;
+      this.byColumn.set(column, alias);
+      m = `,"${alias}":`;
+      this.members.set(column, m);
+    }
+    return m;
   }
-  return q;
+
+  alias(column: string): string {
+    this.member(column);
+    return this.byColumn.get(column) as string;
+  }
 }
 
 /**
- * The members of a row's values as JSON text, each preceded by `,` (`,"a":1,"b":"x"`). Hand-rolled: faster than
+ * The members of a row's values as JSON text, each preceded by `,` (`,"c0":1,"c1":"x"`). Hand-rolled: faster than
  * JSON.stringify on these wide, per-row objects, and bigints (exact INT64 beyond 2^53) come out as bare digits.
  * Values are typed by the loader: finite numbers, bigints, booleans, strings, null.
  */
-function valuesMembers(values: StagedRow['values']): string {
+function valuesMembers(values: StagedRow['values'], aliases: ColumnAliases): string {
   let out = '';
   for (const key in values) {
     const v = values[key];
-    out += quotedKey(key);
-    out += typeof v === 'string' ? JSON.stringify(v) : v === null || v === undefined ? 'null' : String(v);
+    if (v === null || v === undefined) continue;
+    out += aliases.member(key);
+    out += typeof v === 'string' ? JSON.stringify(v) : String(v);
   }
   return out;
 }
@@ -53,6 +69,7 @@ class LineSet {
  */
 export class StageFiles {
   private readonly files = new Map<string, string>();
+  private readonly aliasesByTable = new Map<string, ColumnAliases>();
   private readonly seen = new LineSet();
   private counter = 0;
 
@@ -67,6 +84,20 @@ export class StageFiles {
   /** Tables with staged rows, and their files. */
   tables(): [string, string][] {
     return [...this.files].filter(([t]) => t !== EVENTS && t !== FAILED);
+  }
+
+  /** The staged key of `column` in `table`'s file (`c<n>`); row metadata keys are `_e`, `_l`, `_r`. */
+  alias(table: string, column: string): string {
+    return this.aliasesOf(table).alias(column);
+  }
+
+  private aliasesOf(table: string): ColumnAliases {
+    let aliases = this.aliasesByTable.get(table);
+    if (aliases === undefined) {
+      aliases = new ColumnAliases();
+      this.aliasesByTable.set(table, aliases);
+    }
+    return aliases;
   }
 
   fileOf(table: string): string | undefined {
@@ -85,8 +116,9 @@ export class StageFiles {
   async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
     let text = '';
     let events = '';
+    const aliases = this.aliasesOf(table);
     for (const row of rows) {
-      text += `{"_sluice_event_id":${JSON.stringify(row.eventId)},"_sluice_line":${row.line},"_sluice_received_at":${JSON.stringify(row.receivedAt)}${valuesMembers(row.values)}}\n`;
+      text += `{"_e":${JSON.stringify(row.eventId)},"_l":${row.line},"_r":${JSON.stringify(row.receivedAt)}${valuesMembers(row.values, aliases)}}\n`;
       if (this.seen.add(row.line)) {
         events += `{"event_id":${JSON.stringify(row.eventId)},"line":${row.line},"received_at":${JSON.stringify(row.receivedAt)}}\n`;
       }
