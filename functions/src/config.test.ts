@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       bucketsDir: '/data/buckets',
       rawBucket: 'sluice-raw',
       batchEvents: 5000,
+      batchBytes: 8 * 1024 * 1024,
       maxLineBytes: 1048576,
       maxNestingDepth: 5,
       maxColumns: 9000,

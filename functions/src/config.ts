@@ -15,6 +15,8 @@ export interface LoaderConfig {
   rawBucket: string;
   /** Events per batch handed to the destination (memory bound). */
   batchEvents: number;
+  /** A batch is also flushed once its lines reach this many bytes (bounds the JS heap for large events). */
+  batchBytes: number;
   /** Longest line kept; longer lines are failed events holding their first `maxLineBytes` bytes. */
   maxLineBytes: number;
   /** Objects nested deeper than this (properties = 1) are stored as one JSON value. */
@@ -66,6 +68,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const dataDir = path.resolve(env.SLUICE_DATA_DIR || path.join(defaultRoot(), '.sluice'));
   const batchEvents = positiveInt(env, 'SLUICE_BATCH_EVENTS', 5000, problems);
+  const batchBytes = positiveInt(env, 'SLUICE_BATCH_BYTES', 8 * 1024 * 1024, problems);
   const maxLineBytes = positiveInt(env, 'SLUICE_MAX_LINE_BYTES', 1024 * 1024, problems);
   const maxNestingDepth = positiveInt(env, 'SLUICE_MAX_NESTING_DEPTH', 5, problems);
   const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
@@ -104,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     bucketsDir: path.resolve(env.SLUICE_BUCKETS_DIR || path.join(dataDir, 'buckets')),
     rawBucket: env.SLUICE_RAW_BUCKET || 'sluice-raw',
     batchEvents,
+    batchBytes,
     maxLineBytes,
     maxNestingDepth,
     maxColumns,

@@ -70,6 +70,39 @@ describe('loadObject: delivery semantics', () => {
     expect(await wh.query('SELECT count(*) AS n FROM order_completed__items')).toEqual([{ n: '8' }]);
   });
 
+  it('flushes a batch when its lines reach batchBytes, before batchEvents', async () => {
+    wh = await testWarehouse();
+    const text = lines(20);
+    await wh.put(FILE, text);
+    const lineBytes = Math.max(...text.split('\n').map((l) => l.length));
+    let flushes = 0;
+    const inner = wh.destination();
+    const counting: Destination = {
+      ...inner,
+      open: () => inner.open(),
+      close: () => inner.close(),
+      findLoad: (key) => inner.findLoad(key),
+      readSchema: () => inner.readSchema(),
+      async beginLoad(meta) {
+        const session = await inner.beginLoad(meta);
+        return {
+          ...session,
+          async appendRows(table, rows) {
+            if (table === 'tracks') flushes++;
+            await session.appendRows(table, rows);
+          },
+        };
+      },
+    };
+    const outcome = await wh.load(FILE, {
+      settings: { batchEvents: 1000, batchBytes: lineBytes * 5 },
+      destination: counting,
+    });
+    expect(outcome.record).toMatchObject({ linesRead: 20, eventsLoaded: 20 });
+    expect(flushes).toBeGreaterThanOrEqual(4);
+    expect(flushes).toBeLessThanOrEqual(5);
+  });
+
   it('a crash after k staged rows, then a retry, leaves exactly the rows of one complete load', async () => {
     wh = await testWarehouse();
     await wh.put(FILE, lines(50));

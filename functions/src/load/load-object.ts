@@ -20,6 +20,8 @@ import { readLines } from './line-reader.ts';
 
 export interface LoadSettings {
   batchEvents: number;
+  /** Also flush a batch once its lines reach this many bytes (default 8 MiB): memory bounded for large events. */
+  batchBytes?: number;
   maxLineBytes: number;
   maxNestingDepth: number;
   maxColumns: number;
@@ -113,6 +115,8 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
     let batch = new Map<string, StagedRow[]>();
     let failures: FailedEvent[] = [];
     let batchEvents = 0;
+    let batchBytes = 0;
+    const maxBatchBytes = settings.batchBytes ?? 8 * 1024 * 1024;
 
     const flush = async (): Promise<void> => {
       if (pendingChanges.length > 0) await session.applySchemaChanges(compactChanges(pendingChanges));
@@ -122,6 +126,7 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
       batch = new Map();
       failures = [];
       batchEvents = 0;
+      batchBytes = 0;
     };
 
     try {
@@ -153,7 +158,8 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
             rows.push({ eventId: result.eventId, line: line.number, receivedAt, values: row.values });
           }
         }
-        if (++batchEvents >= settings.batchEvents) await flush();
+        batchBytes += line.text.length;
+        if (++batchEvents >= settings.batchEvents || batchBytes >= maxBatchBytes) await flush();
       }
       await flush();
       const record = await session.commit({
