@@ -7,14 +7,30 @@ export interface Source {
 }
 
 /** The write key from HTTP Basic (username; password ignored, as Segment does). */
-function basicUsername(header: string | undefined): string | undefined {
-  if (!header) return undefined;
+function decodeBasicUsername(header: string): string | undefined {
   const match = /^basic\s+(\S+)$/i.exec(header.trim());
   if (!match?.[1]) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const user = colon < 0 ? decoded : decoded.slice(0, colon);
   return user === '' ? undefined : user;
+}
+
+/**
+ * Decoded `Authorization` headers: a client sends the same header on every request, so the regex and base64 work
+ * is done once per distinct header. Bounded: cleared when full (only arbitrary headers could fill it).
+ */
+const decodedHeaders = new Map<string, string | undefined>();
+const MAX_DECODED_HEADERS = 1024;
+
+function basicUsername(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const cached = decodedHeaders.get(header);
+  if (cached !== undefined || decodedHeaders.has(header)) return cached;
+  const user = decodeBasicUsername(header);
+  if (decodedHeaders.size >= MAX_DECODED_HEADERS) decodedHeaders.clear();
+  decodedHeaders.set(header, user);
+  return user;
 }
 
 /**

@@ -70,12 +70,12 @@ export async function ingest(
     events = [body];
   }
 
-  const nowMs = deps.clock.now().getTime();
-  const wait = deps.keyLimiter.take(source.writeKey, events.length, nowMs);
+  const receivedAt = deps.clock.now();
+  const wait = deps.keyLimiter.take(source.writeKey, events.length, receivedAt.getTime());
   if (wait > 0) throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
 
   const enrich = createEnricher({
-    receivedAt: deps.clock.now(),
+    receivedAt,
     sourceId: source.sourceId,
     ip: request.ip,
     anonymizeIp: config.anonymizeIp,

@@ -12,6 +12,9 @@ const SHORT: Record<EventType, string> = {
   alias: 'a',
 };
 
+/** `{ success: true, accepted: 1 }` as the serializer writes it: a single event's answer, serialized once. */
+const ACCEPTED_ONE = JSON.stringify({ success: true, accepted: 1 });
+
 /**
  * `POST /v1/{track,identify,page,screen,group,alias}` and their short forms: one event per request. The
  * route fixes the type: a body without `type` gets it from the path.
@@ -19,13 +22,17 @@ const SHORT: Record<EventType, string> = {
 export function registerEventRoutes(app: FastifyInstance, deps: IngestDeps): void {
   for (const type of EVENT_TYPES) {
     for (const path of [`/v1/${type}`, `/v1/${SHORT[type]}`]) {
-      app.post(path, async (request) => {
+      app.post(path, (request, reply) => {
         const body = request.body;
-        const event =
-          typeof body === 'object' && body !== null && !Array.isArray(body)
-            ? { ...(body as Record<string, unknown>), type }
-            : body;
-        return ingest(deps, request, event, { kind: 'single', bytes: request.bodyBytes });
+        // Set in place: same keys in the same order as `{ ...body, type }` (an existing `type` is replaced where it
+        // stands, a missing one is appended), without copying the parsed body.
+        if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+          (body as Record<string, unknown>).type = type;
+        }
+        return ingest(deps, request, body, { kind: 'single', bytes: request.bodyBytes }).then(() => {
+          reply.header('content-type', 'application/json; charset=utf-8');
+          return ACCEPTED_ONE;
+        });
       });
     }
   }
