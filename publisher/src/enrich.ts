@@ -44,7 +44,7 @@ function copyFields(target: Record<string, unknown>, source: Record<string, unkn
  */
 export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => EnrichedEvent {
   const receivedAtMs = ctx.receivedAt.getTime();
-  const receivedAt = ctx.receivedAt.toISOString();
+  const receivedAt = formatIsoTime(receivedAtMs);
   const batchContext = isRecord(ctx.batch?.context) ? ctx.batch.context : undefined;
   const batchIntegrations = ctx.batch?.integrations;
   const batchSentAt = ctx.batch?.sentAt;

@@ -40,14 +40,20 @@ export class PublishGate {
     return this.inflight;
   }
 
-  async publish(messages: readonly OutboundMessage[]): Promise<void> {
+  /**
+   * A promise chain rather than an async function: one request's publish is on the hot path, and each `await`
+   * costs microtask turns. Refusals (closing, overloaded) reject the returned promise, as an async function's would.
+   */
+  publish(messages: readonly OutboundMessage[]): Promise<void> {
     const retryAfterSeconds = this.options.retryAfterSeconds;
-    if (this.closing) throw new CollectorError('SLUICE_ERR_PUBLISHER_SHUTTING_DOWN', { retryAfterSeconds });
-    if (messages.length === 0) return;
+    if (this.closing) {
+      return Promise.reject(new CollectorError('SLUICE_ERR_PUBLISHER_SHUTTING_DOWN', { retryAfterSeconds }));
+    }
+    if (messages.length === 0) return Promise.resolve();
     let bytes = 0;
     for (const m of messages) bytes += m.data.length;
     if (this.inflight > 0 && this.inflight + bytes > this.options.maxInflightBytes) {
-      throw new CollectorError('SLUICE_ERR_PUBLISHER_OVERLOADED', { retryAfterSeconds });
+      return Promise.reject(new CollectorError('SLUICE_ERR_PUBLISHER_OVERLOADED', { retryAfterSeconds }));
     }
     this.inflight += bytes;
     const started = performance.now();
@@ -59,14 +65,16 @@ export class PublishGate {
       },
     );
     this.pending.add(settled);
-    try {
-      await this.deadlines.within(settled);
-      this.metrics.publish((performance.now() - started) / 1000, true);
-    } catch (error) {
-      this.metrics.publish((performance.now() - started) / 1000, false);
-      if (error instanceof CollectorError) throw error;
-      throw new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_FAILED', { retryAfterSeconds, cause: error });
-    }
+    return this.deadlines.within(settled).then(
+      () => {
+        this.metrics.publish((performance.now() - started) / 1000, true);
+      },
+      (error: unknown) => {
+        this.metrics.publish((performance.now() - started) / 1000, false);
+        if (error instanceof CollectorError) throw error;
+        throw new CollectorError('SLUICE_ERR_PUBLISHER_PUBLISH_FAILED', { retryAfterSeconds, cause: error });
+      },
+    );
   }
 
   private release(bytes: number, settled: Promise<void>): void {
