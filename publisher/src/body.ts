@@ -32,6 +32,22 @@ async function decompress(encoding: string, raw: Buffer, maxBytes: number): Prom
   }
 }
 
+function parseInto(
+  request: FastifyRequest,
+  body: Buffer,
+  maxBytes: number,
+  done: (error: Error | null, body?: unknown) => void,
+): void {
+  let parsed: unknown;
+  try {
+    parsed = parseJson(request, body, maxBytes);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done(null, parsed);
+}
+
 function parseJson(request: FastifyRequest, body: Buffer, maxBytes: number): unknown {
   if (body.length > maxBytes) throw new CollectorError('SLUICE_ERR_PUBLISHER_BATCH_TOO_LARGE');
   request.bodyBytes = body.length;
@@ -53,23 +69,23 @@ function parseJson(request: FastifyRequest, body: Buffer, maxBytes: number): unk
 export function registerBodyParser(app: FastifyInstance, maxBytes: number): void {
   app.decorateRequest('bodyBytes', 0);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: maxBytes },
-    (request: FastifyRequest, raw: Buffer, done: (error: Error | null, body?: unknown) => void) => {
-      const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
-      const parse = (body: Buffer): void => {
-        let parsed: unknown;
-        try {
-          parsed = parseJson(request, body, maxBytes);
-        } catch (error) {
-          done(error as Error);
-          return;
-        }
-        done(null, parsed);
-      };
-      if (encoding === 'identity' || encoding === '') parse(raw);
-      else decompress(encoding, raw, maxBytes).then(parse, done);
-    },
-  );
+  const parser = (
+    request: FastifyRequest,
+    raw: Buffer,
+    done: (error: Error | null, body?: unknown) => void,
+  ): void => {
+    const header = request.headers['content-encoding'];
+    if (header === undefined) {
+      parseInto(request, raw, maxBytes, done);
+      return;
+    }
+    const encoding = header.toLowerCase().trim();
+    if (encoding === 'identity' || encoding === '') parseInto(request, raw, maxBytes, done);
+    else decompress(encoding, raw, maxBytes).then((body) => parseInto(request, body, maxBytes, done), done);
+  };
+  // The same parser under the common types too: Fastify caches the lookup of a registered type, while a type
+  // that only the catch-all matches is parsed and searched for on every request.
+  for (const type of ['application/json', 'text/plain', '*']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: maxBytes }, parser);
+  }
 }
