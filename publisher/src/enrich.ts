@@ -33,6 +33,10 @@ function copyFields(target: Record<string, unknown>, source: Record<string, unkn
   }
 }
 
+/** The last `receivedAt` formatted: requests arriving in the same millisecond share the string. */
+let lastReceivedAtMs = Number.NaN;
+let lastReceivedAt = '';
+
 /**
  * Adds what the collector knows to a valid event (seam 3): `messageId` if missing, `receivedAt`, the skew-corrected
  * `timestamp` (`receivedAt - (sentAt - originalTimestamp)`) keeping the client's value as `originalTimestamp`,
@@ -44,7 +48,11 @@ function copyFields(target: Record<string, unknown>, source: Record<string, unkn
  */
 export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => EnrichedEvent {
   const receivedAtMs = ctx.receivedAt.getTime();
-  const receivedAt = formatIsoTime(receivedAtMs);
+  if (receivedAtMs !== lastReceivedAtMs) {
+    lastReceivedAt = formatIsoTime(receivedAtMs);
+    lastReceivedAtMs = receivedAtMs;
+  }
+  const receivedAt = lastReceivedAt;
   const batchContext = isRecord(ctx.batch?.context) ? ctx.batch.context : undefined;
   const batchIntegrations = ctx.batch?.integrations;
   const batchSentAt = ctx.batch?.sentAt;
