@@ -3,9 +3,8 @@
 // (then only events missing from the warehouse are added; rows are de-duplicated on id).
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
-import { LoaderError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
-import { resolveTarget, runLoads } from './run-loads.ts';
+import { loadAndReport, resolveTarget, runCli } from './run-loads.ts';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,18 +19,7 @@ async function main(): Promise<number> {
   const logger = createLogger(process.env.SLUICE_LOG_LEVEL ?? 'warn');
   const targets = [];
   for (const arg of positionals) targets.push(await resolveTarget(arg, config));
-  const totals = await runLoads(targets, config, logger, {
-    force: values.force ?? false,
-    print: console.log,
-  });
-  console.log(`files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed}`);
-  return totals.failed > 0 ? 1 : 0;
+  return loadAndReport(targets, config, logger, values.force ?? false);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof LoaderError ? `${error.code}: ${error.message}` : error);
-    process.exit(1);
-  },
-);
+runCli(main);

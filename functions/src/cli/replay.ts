@@ -5,14 +5,12 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { loadConfig } from '../config.ts';
-import { LoaderError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { parseRange, selectObjects } from './replay-range.ts';
-import type { Target } from './run-loads.ts';
-import { runLoads } from './run-loads.ts';
+import { loadAndReport, runCli, type Target } from './run-loads.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -55,18 +53,7 @@ async function main(): Promise<number> {
     store,
     ref: { bucket, name: o.name, generation: o.generation },
   }));
-  const totals = await runLoads(targets, config, logger, {
-    force: values.force ?? false,
-    print: console.log,
-  });
-  console.log(`files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed}`);
-  return totals.failed > 0 ? 1 : 0;
+  return loadAndReport(targets, config, logger, values.force ?? false);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof LoaderError ? `${error.code}: ${error.message}` : error);
-    process.exit(1);
-  },
-);
+runCli(main);

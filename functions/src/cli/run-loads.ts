@@ -87,3 +87,26 @@ export async function runLoads(
   }
   return totals;
 }
+
+/** Loads the targets, prints one line per file and the totals; the process exit code (1 if any file failed). */
+export async function loadAndReport(
+  targets: AsyncIterable<Target> | Iterable<Target>,
+  config: LoaderConfig,
+  logger: Logger,
+  force: boolean,
+): Promise<number> {
+  const totals = await runLoads(targets, config, logger, { force, print: console.log });
+  console.log(`files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed}`);
+  return totals.failed > 0 ? 1 : 0;
+}
+
+/** Runs a CLI entry point and exits with its code; a thrown LoaderError prints as `CODE: message`. */
+export function runCli(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof LoaderError ? `${error.code}: ${error.message}` : error);
+      process.exit(1);
+    },
+  );
+}
