@@ -7,7 +7,7 @@ import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-buc
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
-import type { FunctionBuild } from './function-build.ts';
+import { type FunctionBuild, functionBuildConfig } from './function-build.ts';
 import { serviceAccount } from './service-account.ts';
 
 /** The functions-framework HTTP target registered by the collector bundle (package-collector.ts). */
@@ -58,13 +58,11 @@ export function collectorService(scope: Construct, props: CollectorServiceProps)
     name: props.names.collectorFunction,
     description: `Sluice collector (${config.environment}): Segment-compatible HTTP API`,
     labels: { app: 'sluice', environment: config.environment },
-    buildConfig: {
+    buildConfig: functionBuildConfig(props.build, {
       runtime: config.nodeRuntime,
       entryPoint: COLLECTOR_ENTRY_POINT,
-      source: { storageSource: { bucket: props.source.bucket, object: props.source.name } },
-      serviceAccount: props.build.account.id,
-      dockerRepository: props.build.repository.id,
-    },
+      source: props.source,
+    }),
     serviceConfig: {
       availableMemory: config.collector.memory,
       availableCpu: config.collector.cpu,

@@ -1,9 +1,11 @@
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository/index.js';
 import { ArtifactRegistryRepositoryIamMember } from '@cdktf/provider-google/lib/artifact-registry-repository-iam-member/index.js';
+import type { Cloudfunctions2FunctionBuildConfig } from '@cdktf/provider-google/lib/cloudfunctions2-function/index.js';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import type { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index.js';
 import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
+import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
@@ -71,4 +73,18 @@ export function functionBuild(scope: Construct, props: FunctionBuildProps): Func
     }),
   ];
   return { repository, account: account.resource, grants };
+}
+
+/** A function's `buildConfig`: Cloud Build turns `source` (a zip) into an image with this build account and repository. */
+export function functionBuildConfig(
+  build: FunctionBuild,
+  props: { runtime: string; entryPoint: string; source: StorageBucketObject },
+): Cloudfunctions2FunctionBuildConfig {
+  return {
+    runtime: props.runtime,
+    entryPoint: props.entryPoint,
+    source: { storageSource: { bucket: props.source.bucket, object: props.source.name } },
+    serviceAccount: build.account.id,
+    dockerRepository: build.repository.id,
+  };
 }

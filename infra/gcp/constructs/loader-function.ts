@@ -9,7 +9,7 @@ import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-buc
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
-import type { FunctionBuild } from './function-build.ts';
+import { type FunctionBuild, functionBuildConfig } from './function-build.ts';
 import { serviceAccount } from './service-account.ts';
 
 /** The event the loader is triggered by, and the functions-framework target it registers. */
@@ -90,13 +90,11 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
     name: props.names.loaderFunction,
     description: `Sluice loader (${config.environment}): raw window files to BigQuery`,
     labels: { app: 'sluice', environment: config.environment },
-    buildConfig: {
+    buildConfig: functionBuildConfig(props.build, {
       runtime: config.nodeRuntime,
       entryPoint: LOADER_ENTRY_POINT,
-      source: { storageSource: { bucket: props.source.bucket, object: props.source.name } },
-      serviceAccount: props.build.account.id,
-      dockerRepository: props.build.repository.id,
-    },
+      source: props.source,
+    }),
     serviceConfig: {
       availableMemory: config.loader.memory,
       availableCpu: config.loader.cpu,
