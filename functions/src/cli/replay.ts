@@ -7,8 +7,6 @@ import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
-import { localDirectoryStore } from '../storage/local-directory.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
 import { parseRange, selectObjects } from './replay-range.ts';
 import { loadAndReport, runCli, type Target } from './run-loads.ts';
 
@@ -37,10 +35,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger(process.env.SLUICE_LOG_LEVEL ?? 'warn');
   const bucket = values.bucket ?? config.rawBucket;
-  const store: ObjectStore =
-    config.destination === 'duckdb'
-      ? localDirectoryStore(config.bucketsDir)
-      : await createObjectStore(config);
+  const store = await createObjectStore(config);
   const selected = await selectObjects(store, bucket, DEFAULT_RAW_NAMING, range, parseRawObjectTime);
   console.log(
     `${selected.length} file(s) in ${bucket} between ${range.from.toISOString()} and ${range.to.toISOString()}`,
