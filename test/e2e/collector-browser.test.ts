@@ -6,10 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { buildApp, type CollectorApp, InMemoryTransport, loadConfig } from '@sluice/publisher';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const UMD = fileURLToPath(
   new URL('../../node_modules/@segment/analytics-next/dist/umd/index.js', import.meta.url),
 );
@@ -44,17 +44,7 @@ describe.skipIf(!existsSync(CHROMIUM))(
         { transport },
       );
       collectorUrl = await collector.app.listen({ host: '127.0.0.1', port: 0 });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
+      browser = await launchChromium();
     }, 60_000);
 
     afterAll(async () => {

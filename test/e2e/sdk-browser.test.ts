@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { buildApp, InMemoryTransport, loadConfig } from '@sluice/publisher';
 import { snippet } from '@sluice/sdk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium } from './chromium.ts';
 
 const IIFE = fileURLToPath(new URL('../../sdk/dist/sluice.iife.js', import.meta.url));
 const KEY = 'wk_browser';
@@ -43,7 +43,7 @@ const events = (): Record<string, unknown>[] => transport.events();
 const named = (name: string) => events().filter((e) => e.event === name);
 
 beforeAll(async () => {
-  await until('/usr/bin/chromium (apt install in progress?)', () => existsSync('/usr/bin/chromium'), 300_000);
+  await until(`${CHROMIUM} (apt install in progress?)`, () => existsSync(CHROMIUM), 300_000);
   if (!existsSync(IIFE)) throw new Error('sdk/dist/sluice.iife.js missing: run `npm run build -w sdk`');
   transport = new InMemoryTransport();
   collector = buildApp(
@@ -87,17 +87,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
   siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
