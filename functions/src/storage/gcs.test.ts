@@ -50,6 +50,7 @@ describe('gcsObjectStore over the fake Cloud Storage JSON API', () => {
       code: 'SLUICE_ERR_LOAD_OBJECT_READ',
       retryable: true,
     });
+    expect(fake.faults.hits()).toEqual([1]);
   });
 
   it('lists every object under a prefix across pages, in name order, with generation and size', async () => {

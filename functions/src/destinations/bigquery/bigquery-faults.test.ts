@@ -89,6 +89,7 @@ describe('BigQuery destination under injected faults', () => {
       action: { kind: 'drop-after' },
     });
     const record = await deliver(fakeBigQueryDestination(fake));
+    expect(fake.faults.hits()).toEqual([1, 1]);
     expect(record).toMatchObject({ eventsLoaded: 3, duplicates: 0 });
     const inserts = fake.jobInserts().filter((j) => /sluice_(load_\w+_pages|commit)_/.test(j.jobId));
     expect(
@@ -138,6 +139,7 @@ describe('BigQuery destination under injected faults', () => {
       remaining: 1,
     });
     expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
+    expect(fake.bigquery.jobFailures.map((f) => f.remaining)).toEqual([0]);
     const pagesJobs = executedJobs(fake, 'sluice_load_').filter((id) => id.includes('_pages_'));
     expect(pagesJobs.map((id) => id.replace(/[0-9a-f]{24}/, 'H').replace(/_\d{13,}_/, '_T_'))).toEqual([
       'sluice_load_H_pages_T_0',
@@ -155,6 +157,7 @@ describe('BigQuery destination under injected faults', () => {
     });
     expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
     expect(executedJobs(fake, 'sluice_commit_').map((id) => id.slice(-2))).toEqual(['_0', '_1']);
+    const commitsBefore = executedJobs(fake, 'sluice_commit_').length;
     fake.bigquery.jobFailures.push({
       jobId: /^sluice_commit_/,
       reason: 'invalidQuery',
@@ -166,6 +169,9 @@ describe('BigQuery destination under injected faults', () => {
     ).rejects.toMatchObject({
       code: 'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
     });
+    // The injected syntax error was hit, and its commit job ran once: not retried under a next id.
+    expect(fake.bigquery.jobFailures.map((f) => f.remaining)).toEqual([0, 0]);
+    expect(executedJobs(fake, 'sluice_commit_')).toHaveLength(commitsBefore + 1);
   });
 
   it('400 invalid is not retried: a non-retryable REJECTED error, nothing committed', async () => {
@@ -187,6 +193,8 @@ describe('BigQuery destination under injected faults', () => {
     ).rejects.toMatchObject({
       code: 'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
     });
+    expect(fake.bigquery.jobFailures.map((f) => f.remaining)).toEqual([0]);
+    expect(await pageIds(fake)).toEqual([]);
   });
 
   it('persistent 503 past the time budget: a retryable UNAVAILABLE error', async () => {
@@ -233,6 +241,7 @@ describe('BigQuery destination under injected faults', () => {
         },
       );
       await expect(deliver(first, M, crash)).rejects.toMatchObject({ retryable: true });
+      expect(fake.faults.hits()[0]).toBeGreaterThan(0);
       const pagesLoads = (): string[] =>
         executedJobs(fake, 'sluice_load_').filter((id) => id.includes('_pages_'));
       expect(pagesLoads()).toHaveLength(1);
