@@ -55,7 +55,7 @@ export interface RetryPolicy {
   maxDelayMs: number;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
-  /** 0..1; multiplies the delay (full jitter). Default Math.random. */
+  /** 0..1; each delay is the capped exponential step times 0.5 + random/2. Default Math.random. */
   random: () => number;
 }
 
