@@ -1,7 +1,8 @@
-import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import type { StorageBucket, StorageBucketConfig } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
+import { privateBucket } from './private-bucket.ts';
 
 export interface RawBucketProps {
   config: Pick<
@@ -19,7 +20,7 @@ export interface RawBucketProps {
  */
 export function rawBucket(scope: Construct, props: RawBucketProps): StorageBucket {
   const { config } = props;
-  const lifecycleRule: NonNullable<ConstructorParameters<typeof StorageBucket>[2]['lifecycleRule']> = [
+  const lifecycleRule: NonNullable<StorageBucketConfig['lifecycleRule']> = [
     {
       condition: { age: config.coldAfterDays, matchesStorageClass: ['STANDARD'] },
       action: { type: 'SetStorageClass', storageClass: 'COLDLINE' },
@@ -28,16 +29,13 @@ export function rawBucket(scope: Construct, props: RawBucketProps): StorageBucke
   if (config.retentionDays > 0) {
     lifecycleRule.push({ condition: { age: config.retentionDays }, action: { type: 'Delete' } });
   }
-  return new StorageBucket(scope, 'raw-bucket', {
-    project: config.project,
+  return privateBucket(scope, 'raw-bucket', {
+    config,
     name: props.name,
-    location: config.region,
+    role: 'raw',
     storageClass: 'STANDARD',
-    uniformBucketLevelAccess: true,
-    publicAccessPrevention: 'enforced',
     forceDestroy: config.forceDestroy,
     lifecycleRule,
-    labels: { app: 'sluice', environment: config.environment, role: 'raw' },
     dependsOn: props.dependsOn,
   });
 }

@@ -1,8 +1,9 @@
-import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
 import { AssetType, type ITerraformDependable, TerraformAsset } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
+import { privateBucket } from './private-bucket.ts';
 
 export interface SourceBucketProps {
   config: Pick<GcpConfig, 'project' | 'region' | 'environment'>;
@@ -12,15 +13,11 @@ export interface SourceBucketProps {
 
 /** Holds the functions' source zips. Terraform replaces (deletes) a zip when its hash changes. */
 export function sourceBucket(scope: Construct, props: SourceBucketProps): StorageBucket {
-  const { config } = props;
-  return new StorageBucket(scope, 'source-bucket', {
-    project: config.project,
+  return privateBucket(scope, 'source-bucket', {
+    config: props.config,
     name: props.name,
-    location: config.region,
-    uniformBucketLevelAccess: true,
-    publicAccessPrevention: 'enforced',
+    role: 'source',
     forceDestroy: true,
-    labels: { app: 'sluice', environment: config.environment, role: 'source' },
     dependsOn: props.dependsOn,
   });
 }

@@ -1,7 +1,8 @@
-import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
+import { privateBucket } from './private-bucket.ts';
 
 export interface StagingBucketProps {
   config: Pick<GcpConfig, 'project' | 'region' | 'environment' | 'stagingRetentionDays'>;
@@ -15,17 +16,13 @@ export interface StagingBucketProps {
  * needs write here but only read on raw. The loader deletes what it staged; lifecycle removes leftovers.
  */
 export function stagingBucket(scope: Construct, props: StagingBucketProps): StorageBucket {
-  const { config } = props;
-  return new StorageBucket(scope, 'staging-bucket', {
-    project: config.project,
+  return privateBucket(scope, 'staging-bucket', {
+    config: props.config,
     name: props.name,
-    location: config.region,
+    role: 'staging',
     storageClass: 'STANDARD',
-    uniformBucketLevelAccess: true,
-    publicAccessPrevention: 'enforced',
     forceDestroy: true,
-    lifecycleRule: [{ condition: { age: config.stagingRetentionDays }, action: { type: 'Delete' } }],
-    labels: { app: 'sluice', environment: config.environment, role: 'staging' },
+    lifecycleRule: [{ condition: { age: props.config.stagingRetentionDays }, action: { type: 'Delete' } }],
     dependsOn: props.dependsOn,
   });
 }
