@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type CollectorApp } from './app.ts';
 import { basic, fixedClock, testConfig } from './test-support.ts';
@@ -7,11 +8,19 @@ import { InMemoryTransport } from './transports/in-memory.ts';
 const NOW = '2024-05-01T12:00:10.000Z';
 let current: CollectorApp | undefined;
 
+const auth = { authorization: basic('wk_test') };
+
 function setup(env: Record<string, string> = {}) {
   const transport = new InMemoryTransport();
-  const clock = fixedClock(NOW);
-  current = buildApp(testConfig(env), { transport, clock });
-  return { app: current.app, transport, clock, gate: current.gate, metrics: current.metrics };
+  current = buildApp(testConfig(env), { transport, clock: fixedClock(NOW) });
+  const app = current.app;
+  /** POSTs `payload` to `url`, authenticated as `wk_test` unless `options.headers` says otherwise. */
+  const post = (
+    url: string,
+    payload: InjectOptions['payload'],
+    options: Pick<InjectOptions, 'headers' | 'remoteAddress'> = {},
+  ) => app.inject({ method: 'POST', url, payload, ...options, headers: options.headers ?? auth });
+  return { transport, post };
 }
 
 afterEach(async () => {
@@ -31,12 +40,9 @@ const track = {
 
 describe('POST /v1/track', () => {
   it('publishes the enriched event and answers 200 only after the transport accepted it', async () => {
-    const { app, transport } = setup();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('wk_test'), 'content-type': 'application/json' },
-      payload: track,
+    const { post, transport } = setup();
+    const res = await post('/v1/track', track, {
+      headers: { ...auth, 'content-type': 'application/json' },
       remoteAddress: '203.0.113.7',
     });
     expect(res.statusCode).toBe(200);
@@ -57,13 +63,9 @@ describe('POST /v1/track', () => {
   });
 
   it('adds a messageId when missing, and never forwards the write key', async () => {
-    const { app, transport } = setup();
+    const { post, transport } = setup();
     const { messageId: _m, ...noId } = track;
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      payload: { ...noId, writeKey: 'wk_test' },
-    });
+    const res = await post('/v1/track', { ...noId, writeKey: 'wk_test' }, { headers: {} });
     expect(res.statusCode).toBe(200);
     const event = transport.events()[0] ?? {};
     expect(event.messageId).toMatch(/^[0-9a-f-]{36}$/);
@@ -72,29 +74,19 @@ describe('POST /v1/track', () => {
   });
 
   it('answers 401 with a code for missing and unknown keys, publishing nothing', async () => {
-    const { app, transport } = setup();
-    const missing = await app.inject({ method: 'POST', url: '/v1/track', payload: track });
+    const { post, transport } = setup();
+    const missing = await post('/v1/track', track, { headers: {} });
     expect(missing.statusCode).toBe(401);
     expect(missing.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_AUTH_MISSING' });
-    const unknown = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('nope') },
-      payload: track,
-    });
+    const unknown = await post('/v1/track', track, { headers: { authorization: basic('nope') } });
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN' });
     expect(transport.messages).toHaveLength(0);
   });
 
   it('answers 400 naming the field path for schema errors', async () => {
-    const { app, transport } = setup();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('wk_test') },
-      payload: { ...track, event: 42 },
-    });
+    const { post, transport } = setup();
+    const res = await post('/v1/track', { ...track, event: 42 });
     expect(res.statusCode).toBe(400);
     const body = res.json();
     expect(body.code).toBe('SLUICE_ERR_PUBLISHER_SCHEMA');
@@ -105,26 +97,18 @@ describe('POST /v1/track', () => {
   });
 
   it('answers 400 for a body that is not JSON', async () => {
-    const { app } = setup();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('wk_test'), 'content-type': 'application/json' },
-      payload: '{"type": "track", ',
+    const { post } = setup();
+    const res = await post('/v1/track', '{"type": "track", ', {
+      headers: { ...auth, 'content-type': 'application/json' },
     });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_BODY_PARSE', retryable: false });
   });
 
   it('answers 503 with Retry-After when the transport fails, and 503 within the timeout when it hangs', async () => {
-    const { app, transport } = setup();
+    const { post, transport } = setup();
     transport.failWith = new Error('broker down');
-    const failed = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('wk_test') },
-      payload: track,
-    });
+    const failed = await post('/v1/track', track);
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBe('5');
     expect(failed.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_PUBLISH_FAILED', retryable: true });
@@ -133,12 +117,7 @@ describe('POST /v1/track', () => {
     transport.failWith = undefined;
     transport.delayMs = 1500;
     const started = Date.now();
-    const slow = await app.inject({
-      method: 'POST',
-      url: '/v1/track',
-      headers: { authorization: basic('wk_test') },
-      payload: track,
-    });
+    const slow = await post('/v1/track', track);
     expect(slow.statusCode).toBe(503);
     expect(slow.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_PUBLISH_TIMEOUT' });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -147,20 +126,15 @@ describe('POST /v1/track', () => {
 
 describe('POST /v1/batch', () => {
   it('publishes every event with batch-level context, integrations and sentAt applied', async () => {
-    const { app, transport } = setup();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: { authorization: basic('wk_test') },
-      payload: {
-        batch: [
-          { type: 'identify', userId: 'u1', traits: { plan: 'pro' }, timestamp: '2024-05-01T12:00:00.000Z' },
-          { type: 'page', anonymousId: 'a1', name: 'Home', context: { page: { path: '/' } } },
-        ],
-        context: { library: { name: 'analytics-node', version: '3' } },
-        integrations: { All: true },
-        sentAt: '2024-05-01T12:00:02.000Z',
-      },
+    const { post, transport } = setup();
+    const res = await post('/v1/batch', {
+      batch: [
+        { type: 'identify', userId: 'u1', traits: { plan: 'pro' }, timestamp: '2024-05-01T12:00:00.000Z' },
+        { type: 'page', anonymousId: 'a1', name: 'Home', context: { page: { path: '/' } } },
+      ],
+      context: { library: { name: 'analytics-node', version: '3' } },
+      integrations: { All: true },
+      sentAt: '2024-05-01T12:00:02.000Z',
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true, accepted: 2 });
@@ -181,17 +155,14 @@ describe('POST /v1/batch', () => {
   });
 
   it('accepts gzip-encoded bodies (Segment Node client)', async () => {
-    const { app, transport } = setup();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/v1/batch',
-      headers: {
-        authorization: basic('wk_test'),
-        'content-type': 'application/json',
-        'content-encoding': 'gzip',
+    const { post, transport } = setup();
+    const res = await post(
+      '/v1/batch',
+      gzipSync(JSON.stringify({ batch: [track, { ...track, messageId: 'm-2' }] })),
+      {
+        headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' },
       },
-      payload: gzipSync(JSON.stringify({ batch: [track, { ...track, messageId: 'm-2' }] })),
-    });
+    );
     expect(res.statusCode).toBe(200);
     expect(transport.events().map((e) => e.messageId)).toEqual(['m-1', 'm-2']);
   });
