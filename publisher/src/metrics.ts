@@ -5,8 +5,8 @@ function label(name: string, value: string): string {
   return `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function increment<K>(counts: Map<K, number>, key: K, n: number): void {
-  counts.set(key, (counts.get(key) ?? 0) + n);
+function increment<K>(counts: Map<K, number>, key: K): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /**
@@ -30,15 +30,15 @@ export class Metrics {
       byStatus = new Map();
       this.requests.set(route, byStatus);
     }
-    increment(byStatus, status, 1);
+    increment(byStatus, status);
   }
 
-  eventAccepted(type: string, n = 1): void {
-    increment(this.accepted, type, n);
+  eventAccepted(type: string): void {
+    increment(this.accepted, type);
   }
 
-  eventRejected(code: string, n = 1): void {
-    increment(this.rejected, code, n);
+  eventRejected(code: string): void {
+    increment(this.rejected, code);
   }
 
   publish(seconds: number, ok: boolean): void {

@@ -36,10 +36,6 @@ export class PublishGate {
     );
   }
 
-  get inflightBytes(): number {
-    return this.inflight;
-  }
-
   /**
    * A promise chain rather than an async function: one request's publish is on the hot path, and each `await`
    * costs microtask turns. Refusals (closing, overloaded) reject the returned promise, as an async function's would.
