@@ -1,7 +1,13 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { NameCache, Rebase } from './naming/name-cache.ts';
+import type { NameCache, NameNode, Rebase } from './naming/name-cache.ts';
 import type { Field, RowDraft } from './normalize/field.ts';
-import { type ChildArray, type FlattenOptions, flatten, flattenEntry } from './normalize/flatten.ts';
+import {
+  type ChildArray,
+  type FlattenOptions,
+  flatten,
+  flattenEntry,
+  isPlainObject,
+} from './normalize/flatten.ts';
 import { inferLeaf, rfc3339 } from './schema/infer.ts';
 
 /** The Segment table each message type lands in. `Record<EventType, …>`: exhaustive by construction. */
@@ -99,6 +105,18 @@ function constField(
   return { column, ref: names.ref(column), type, value, parent: '', key };
 }
 
+/** A top-level container (`properties`, `traits`, `context`) at depth 1, when it is an object (else nothing). */
+function flattenContainer(
+  value: unknown,
+  node: NameNode,
+  source: string,
+  options: RouteOptions,
+  out: Field[],
+  children: ChildArray[] | null,
+): void {
+  if (isPlainObject(value)) flatten(value, node, source, 1, options, out, children);
+}
+
 function envelopeFields(event: Record<string, unknown>, options: RouteOptions): Field[] {
   const out: Field[] = [];
   const names = options.names;
@@ -115,10 +133,7 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions): 
     }
     flattenEntry(key, value, top, '', 0, options, out, null);
   }
-  const context = event.context;
-  if (typeof context === 'object' && context !== null && !Array.isArray(context)) {
-    flatten(context as Record<string, unknown>, names.root('context'), 'context', 1, options, out, null);
-  }
+  flattenContainer(event.context, names.root('context'), 'context', options, out, null);
   return out;
 }
 
@@ -174,18 +189,14 @@ export function routeEvent(
     const fields = envelope.concat(eventFields);
     rows.push({ table: root, fields: fields.slice() });
     const arrays: ChildArray[] = [];
-    const properties = event.properties;
-    if (typeof properties === 'object' && properties !== null && !Array.isArray(properties)) {
-      flatten(
-        properties as Record<string, unknown>,
-        options.names.root('', REBASE.track),
-        'properties',
-        1,
-        options,
-        fields,
-        arrays,
-      );
-    }
+    flattenContainer(
+      event.properties,
+      options.names.root('', REBASE.track),
+      'properties',
+      options,
+      fields,
+      arrays,
+    );
     rows.push({ table, fields });
     childRows(table, eventId, eventId, arrays, options, rows);
     return { rows };
@@ -194,17 +205,7 @@ export function routeEvent(
   const fields = envelope;
   const arrays: ChildArray[] = [];
   const payload = event.type === 'alias' ? undefined : event[container];
-  if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) {
-    flatten(
-      payload as Record<string, unknown>,
-      options.names.root('', REBASE[event.type]),
-      container,
-      1,
-      options,
-      fields,
-      arrays,
-    );
-  }
+  flattenContainer(payload, options.names.root('', REBASE[event.type]), container, options, fields, arrays);
   rows.push({ table: root, fields });
   childRows(root, eventId, eventId, arrays, options, rows);
   if (event.type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
@@ -213,18 +214,7 @@ export function routeEvent(
     if (receivedAt !== undefined) {
       userFields.push(constField(options.names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt'));
     }
-    const traits = event.traits;
-    if (typeof traits === 'object' && traits !== null && !Array.isArray(traits)) {
-      flatten(
-        traits as Record<string, unknown>,
-        options.names.root('', REBASE.users),
-        'traits',
-        1,
-        options,
-        userFields,
-        null,
-      );
-    }
+    flattenContainer(event.traits, options.names.root('', REBASE.users), 'traits', options, userFields, null);
     rows.push({ table: 'users', fields: userFields });
   }
   return { rows };

@@ -29,7 +29,7 @@ function jsonValue(value: unknown, options: FlattenOptions): string {
   return toJsonText(value);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
