@@ -18,15 +18,12 @@ export type ApiErrorKind = 'retryable' | 'duplicate' | 'not-found' | 'rejected';
 
 /** Classifies by HTTP status and `errors[].reason` (never by message text). Network errors are retryable. */
 export function classifyApiError(error: unknown): ApiErrorKind {
-  const e = error as { code?: unknown; errors?: { reason?: string }[]; response?: unknown };
-  const reasons = (Array.isArray(e.errors) ? e.errors : []).map((x) => x.reason ?? '');
+  const e = error as { code?: unknown; errors?: { reason?: string; message?: string }[] };
   if (typeof e.code === 'number') {
     if (e.code === 409) return 'duplicate';
     if (e.code === 404) return 'not-found';
-    if (RETRYABLE_STATUS.has(e.code) || reasons.some((r) => RETRYABLE_REASONS.has(r))) return 'retryable';
     const details = Array.isArray(e.errors) ? e.errors : [];
-    if (details.some((d) => isRetryableJobError(d as { reason?: string; message?: string })))
-      return 'retryable';
+    if (RETRYABLE_STATUS.has(e.code) || details.some(isRetryableJobError)) return 'retryable';
     return 'rejected';
   }
   // No HTTP status: socket reset, DNS, timeout — the request may or may not have been processed.
