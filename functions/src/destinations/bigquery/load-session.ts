@@ -17,15 +17,9 @@ import type { BigQueryContext } from './bigquery-context.ts';
 import { commitScript, intParam, type StagedTarget, stringParam } from './commit-sql.ts';
 import { findLoad } from './find-load.ts';
 import { withRetry } from './retry.ts';
-import { applySchemaChanges, ensureTable, tableFields } from './schema-ops.ts';
+import { applySchemaChanges, columnTypes, ensureTable, tableFields } from './schema-ops.ts';
 import { bigQueryTimestamp, idFragment, loadHash, plainLine, stagedLine } from './staging.ts';
-import {
-  type BigQueryField,
-  fromFieldType,
-  STAGE_FIELDS,
-  STAGING_TABLE_PREFIX,
-  toFields,
-} from './table-layout.ts';
+import { type BigQueryField, STAGE_FIELDS, STAGING_TABLE_PREFIX, toFields } from './table-layout.ts';
 
 interface StagedTable {
   objects: string[];
@@ -99,7 +93,7 @@ export class BigQueryLoadSession implements LoadSession {
   }
 
   async commit(summary: LoadSummary): Promise<LoadRecord> {
-    const { ctx } = { ctx: this.#ctx };
+    const ctx = this.#ctx;
     const { projectId, datasetId } = ctx.settings;
     if (summary.schemaChanges.length > 0) {
       const changedAt = this.#meta.startedAt.toISOString();
@@ -228,11 +222,7 @@ export class BigQueryLoadSession implements LoadSession {
     if (known) return known;
     const fields = await tableFields(this.#ctx, table);
     if (!fields) return undefined;
-    const columns = new Map<string, LogicalType>();
-    for (const f of fields) {
-      const type = fromFieldType(f.type);
-      if (type) columns.set(f.name.toLowerCase(), type);
-    }
+    const columns = columnTypes(fields);
     this.#schema.set(table, columns);
     return columns;
   }

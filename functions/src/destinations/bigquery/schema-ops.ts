@@ -61,6 +61,16 @@ export async function tableFields(ctx: BigQueryContext, table: string): Promise<
   return got.value.schema?.fields ?? [];
 }
 
+/** A table's columns as Sluice types, names lower-cased (fields of types Sluice never writes are left out). */
+export function columnTypes(fields: readonly BigQueryField[]): Map<string, LogicalType> {
+  const columns = new Map<string, LogicalType>();
+  for (const f of fields) {
+    const type = fromFieldType(f.type);
+    if (type) columns.set(f.name.toLowerCase(), type);
+  }
+  return columns;
+}
+
 /** Names of the tables in the dataset, staging tables excluded (one paged tables.list). */
 export async function listTables(ctx: BigQueryContext): Promise<string[]> {
   const listed = await withRetry(ctx.policy(), 'tables.list', async () => {
@@ -79,12 +89,7 @@ export async function readWarehouseSchema(ctx: BigQueryContext): Promise<Warehou
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
       const fields = await tableFields(ctx, name);
       if (!fields) continue; // dropped between list and get
-      const columns = new Map<string, LogicalType>();
-      for (const f of fields) {
-        const type = fromFieldType(f.type);
-        if (type) columns.set(f.name.toLowerCase(), type);
-      }
-      schema.set(name.toLowerCase(), columns);
+      schema.set(name.toLowerCase(), columnTypes(fields));
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, names.length) }, worker));
