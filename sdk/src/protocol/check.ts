@@ -34,15 +34,24 @@ function checkers(): Record<EventType, TypeCheck<TSchema>> {
   return compiled;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The "userId or anonymousId" rule: a string in either. */
+const hasIdentity = (event: Record<string, unknown>): boolean =>
+  typeof event.userId === 'string' || typeof event.anonymousId === 'string';
+
 /**
  * Validates one message against the protocol, including the "userId or anonymousId" rule.
- * Pure: no side effects beyond compiling the schemas on first use.
+ * Pure: no side effects beyond compiling the schemas on first use. Valid events take the boolean fast path
+ * (`isValidEvent`); only failures walk TypeBox's error iterator to collect field paths.
  */
 export function checkEvent(value: unknown): CheckResult {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (isValidEvent(value)) return { ok: true, event: value };
+  if (!isObject(value)) {
     return { ok: false, issues: [{ path: '', message: 'event must be a JSON object' }] };
   }
-  const type = (value as { type?: unknown }).type;
+  const type = value.type;
   if (!isEventType(type)) {
     return {
       ok: false,
@@ -55,21 +64,16 @@ export function checkEvent(value: unknown): CheckResult {
     issues.push({ path: error.path, message: error.message });
     if (issues.length >= 10) break;
   }
-  const { userId, anonymousId } = value as { userId?: unknown; anonymousId?: unknown };
-  if (typeof userId !== 'string' && typeof anonymousId !== 'string') {
-    issues.push({ path: '/userId', message: 'userId or anonymousId is required' });
-  }
+  if (!hasIdentity(value)) issues.push({ path: '/userId', message: 'userId or anonymousId is required' });
   return issues.length === 0 ? { ok: true, event: value as SluiceEvent } : { ok: false, issues };
 }
 
 /**
- * Boolean fast path of `checkEvent` (same rules): the compiled `Check` builds no error objects, so a consumer that
- * validates millions of events (the loader) only calls `checkEvent` for the few that fail, to get field paths.
+ * Boolean form of `checkEvent` (same rules): the compiled `Check` builds no error objects, so validating millions
+ * of events costs a type test per field, not an error walk.
  */
 export function isValidEvent(value: unknown): value is SluiceEvent {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { type, userId, anonymousId } = value as { type?: unknown; userId?: unknown; anonymousId?: unknown };
-  if (!isEventType(type)) return false;
-  if (typeof userId !== 'string' && typeof anonymousId !== 'string') return false;
-  return checkers()[type].Check(value);
+  if (!isObject(value)) return false;
+  const type = value.type;
+  return isEventType(type) && hasIdentity(value) && checkers()[type].Check(value);
 }
