@@ -2,27 +2,18 @@
  * Official client libraries, unchanged, pointed at the local pipeline (embedded spool mode: collector -> window
  * file -> loader -> DuckDB): their events must land in the warehouse tables correctly, not just be accepted.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
-import { type Cell, type LocalStack, loadConfig, queryWarehouse, startStack } from '@sluice/infra/local';
-import { pino } from 'pino';
+import type { Cell, LocalStack } from '@sluice/infra/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil, startSpoolStack, warehouseRows } from './local-pipeline.ts';
 
 let dir: string;
 let stack: LocalStack | undefined;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sluice-compat-wh-'));
-  const config = loadConfig({ ...process.env, SLUICE_DATA_DIR: dir, SLUICE_WINDOW_SECONDS: '1' });
-  stack = await startStack({
-    config,
-    logger: pino({ level: 'error' }),
-    collectorPort: 0,
-    transport: 'spool',
-  });
+  ({ dir, stack } = await startSpoolStack('sluice-compat-wh-'));
 });
 
 afterAll(async () => {
@@ -30,21 +21,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function rows(sql: string): Promise<Record<string, Cell>[]> {
-  const result = await queryWarehouse(stack!.duckdbPath, sql);
-  return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i] ?? null])));
-}
-
 /** Polls a query until it returns `n` rows (the window closes, then the loader runs) or the deadline passes. */
-async function waitForRows(sql: string, n: number, ms = 60_000): Promise<Record<string, Cell>[]> {
-  const deadline = Date.now() + ms;
-  let last: Record<string, Cell>[] = [];
-  while (Date.now() < deadline) {
-    last = await rows(sql).catch(() => last);
-    if (last.length >= n) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
+function waitForRows(sql: string, n: number): Promise<Record<string, Cell>[]> {
+  return pollUntil(
+    () => warehouseRows(stack!.duckdbPath, sql),
+    (rows) => rows.length >= n,
+    { initial: [] },
+  );
 }
 
 describe('official clients -> collector -> warehouse', () => {

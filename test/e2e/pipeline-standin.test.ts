@@ -17,6 +17,7 @@ import {
 import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from './local-pipeline.ts';
 
 const FAKE_LOADER = `
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -53,16 +54,6 @@ async function readDeliveries(dataDir: string): Promise<Delivery[]> {
     .map((l) => JSON.parse(l) as Delivery);
 }
 
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('local topology with the Pub/Sub emulator (fake loader)', () => {
   let dir: string;
   let stack: LocalStack | undefined;
@@ -94,11 +85,11 @@ describe('local topology with the Pub/Sub emulator (fake loader)', () => {
     const s = stack!;
     const events = syntheticEvents({ count: 120, runId: 'standin', now: new Date() });
     await sendEvents(events, { collectorUrl: s.collectorUrl, writeKey: s.writeKey, batchSize: 40 });
-    const deliveries = await until(async () => {
-      const d = await readDeliveries(s.dataDir);
-      const lines = d.reduce((n, x) => n + x.content.split('\n').length - 1, 0);
-      return lines >= events.length ? d : undefined;
-    }, 60_000);
+    const deliveries = await pollUntil(
+      () => readDeliveries(s.dataDir),
+      (d) => d.reduce((n, x) => n + x.content.split('\n').length - 1, 0) >= events.length,
+      { initial: [], intervalMs: 100 },
+    );
 
     const lines = deliveries.flatMap((d) => d.content.split('\n').slice(0, -1));
     expect(lines).toHaveLength(events.length);

@@ -7,17 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type Cell,
   countRowsByIdPrefix,
   groupAlive,
   type LocalStack,
   loadConfig,
-  queryWarehouse,
   startStack,
 } from '@sluice/infra/local';
 import { finalizedCloudEvent, type SluiceEvent } from '@sluice/sdk/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil, warehouseRows } from './local-pipeline.ts';
 
 const WRITE_KEY = 'e2e-write-key';
 const T = '2024-05-01T12:00:00.000Z';
@@ -124,10 +123,7 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
   let dir: string;
   let stack: LocalStack | undefined;
   let counts: Record<string, number> = {};
-  const rows = async (sql: string): Promise<Record<string, Cell>[]> => {
-    const result = await queryWarehouse(stack!.duckdbPath, sql);
-    return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i] ?? null])));
-  };
+  const rows = (sql: string) => warehouseRows(stack!.duckdbPath, sql);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sluice-pipeline-e2e-'));
@@ -141,12 +137,12 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
     stack = await startStack({ config, logger: pino({ level: 'error' }), collectorPort: 0 });
     expect(await post(`${stack.collectorUrl}/v1/batch`, { batch: BATCH })).toBe(200);
     expect(await post(`${stack.collectorUrl}/v1/track`, SINGLE_TRACK)).toBe(200);
-    const deadline = Date.now() + 60_000;
-    const done = (): boolean => Object.entries(EXPECTED_COUNTS).every(([t, n]) => (counts[t] ?? 0) >= n);
-    while (!done() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      counts = await countRowsByIdPrefix(stack.duckdbPath, 'e2e-').catch(() => counts);
-    }
+    const duckdbPath = stack.duckdbPath;
+    counts = await pollUntil(
+      () => countRowsByIdPrefix(duckdbPath, 'e2e-'),
+      (c) => Object.entries(EXPECTED_COUNTS).every(([t, n]) => (c[t] ?? 0) >= n),
+      { initial: counts },
+    );
   });
 
   afterAll(async () => {
