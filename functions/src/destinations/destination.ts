@@ -159,6 +159,38 @@ export interface LoadRecord {
   schemaChanges: SchemaChange[];
 }
 
+/**
+ * A loads-table row as a destination reads it back (snake_case columns; counts as numbers or numeric strings,
+ * null -> 0) -> the LoadRecord of a complete load. Times and schema changes arrive decoded: each destination
+ * returns them in its own form.
+ */
+export function completeLoadRecord(
+  row: Record<string, unknown>,
+  startedAt: Date,
+  finishedAt: Date,
+  schemaChanges: SchemaChange[],
+): LoadRecord {
+  const num = (k: string): number => Number(row[k] ?? 0);
+  return {
+    loadId: String(row.load_id),
+    loadKey: String(row.load_key),
+    bucket: String(row.bucket),
+    name: String(row.name),
+    generation: String(row.generation),
+    status: 'complete',
+    startedAt,
+    finishedAt,
+    linesRead: num('lines_read'),
+    bytesRead: num('bytes_read'),
+    eventsLoaded: num('events_loaded'),
+    duplicates: num('duplicates'),
+    failed: num('failed'),
+    valuesDiscarded: num('values_discarded'),
+    rowsWritten: num('rows_written'),
+    schemaChanges,
+  };
+}
+
 export interface LoadSession {
   /** Applies changes before rows that need them are appended. May take effect now or at commit (see above). */
   applySchemaChanges(changes: readonly SchemaChange[]): Promise<void>;

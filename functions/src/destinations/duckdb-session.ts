@@ -10,7 +10,7 @@ import type {
   StagedRow,
   WarehouseSchema,
 } from './destination.ts';
-import { TABLES } from './destination.ts';
+import { completeLoadRecord, TABLES } from './destination.ts';
 import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './duckdb-sql.ts';
 import { EVENTS, FAILED, StageFiles } from './duckdb-stage-files.ts';
 
@@ -278,32 +278,12 @@ export async function duckdbLoadSession(
   return session;
 }
 
-export function loadRecordFromRow(row: Record<string, unknown>): LoadRecord {
-  const num = (k: string): number => Number(row[k] ?? 0);
-  let schemaChanges: SchemaChange[] = [];
+function parseSchemaChanges(text: unknown): SchemaChange[] {
   try {
-    schemaChanges = JSON.parse(String(row.schema_changes ?? '[]')) as SchemaChange[];
+    return JSON.parse(String(text ?? '[]')) as SchemaChange[];
   } catch {
-    schemaChanges = [];
+    return [];
   }
-  return {
-    loadId: String(row.load_id),
-    loadKey: String(row.load_key),
-    bucket: String(row.bucket),
-    name: String(row.name),
-    generation: String(row.generation),
-    status: 'complete',
-    startedAt: new Date(num('started_ms')),
-    finishedAt: new Date(num('finished_ms')),
-    linesRead: num('lines_read'),
-    bytesRead: num('bytes_read'),
-    eventsLoaded: num('events_loaded'),
-    duplicates: num('duplicates'),
-    failed: num('failed'),
-    valuesDiscarded: num('values_discarded'),
-    rowsWritten: num('rows_written'),
-    schemaChanges,
-  };
 }
 
 export async function findLoadIn(
@@ -321,5 +301,11 @@ export async function findLoadIn(
     [loadKey],
   );
   const row = reader.getRowObjectsJS()[0];
-  return row ? loadRecordFromRow(row) : undefined;
+  if (!row) return undefined;
+  return completeLoadRecord(
+    row,
+    new Date(Number(row.started_ms ?? 0)),
+    new Date(Number(row.finished_ms ?? 0)),
+    parseSchemaChanges(row.schema_changes),
+  );
 }
