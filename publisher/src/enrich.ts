@@ -13,7 +13,8 @@ export interface EnrichContext {
   batch?: { context?: Record<string, unknown>; integrations?: Record<string, unknown>; sentAt?: string };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -4,7 +4,7 @@ import { authenticate } from './auth.ts';
 import type { Clock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
 import { assertOrigin } from './cors.ts';
-import { createEnricher, type EnrichContext } from './enrich.ts';
+import { createEnricher, type EnrichContext, isRecord } from './enrich.ts';
 import { CollectorError, type RejectedEvent } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
@@ -23,10 +23,6 @@ export interface IngestDeps {
 export interface IngestResult {
   success: true;
   accepted: number;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

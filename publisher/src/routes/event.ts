@@ -1,5 +1,6 @@
 import { EVENT_TYPES, type EventType } from '@sluice/sdk/protocol';
 import type { FastifyInstance } from 'fastify';
+import { isRecord } from '../enrich.ts';
 import { type IngestDeps, ingest } from '../ingest.ts';
 
 /** The one-letter paths analytics.js posts to (`/v1/t` ...), as `text/plain`. */
@@ -26,9 +27,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: IngestDeps): voi
         const body = request.body;
         // Set in place: same keys in the same order as `{ ...body, type }` (an existing `type` is replaced where it
         // stands, a missing one is appended), without copying the parsed body.
-        if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
-          (body as Record<string, unknown>).type = type;
-        }
+        if (isRecord(body)) body.type = type;
         return ingest(deps, request, body, { kind: 'single', bytes: request.bodyBytes }).then(() => {
           reply.header('content-type', 'application/json; charset=utf-8');
           return ACCEPTED_ONE;
