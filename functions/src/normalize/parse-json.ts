@@ -8,11 +8,6 @@ export function parseJsonExact(text: string): unknown {
   return new ExactParser(text).parseDocument();
 }
 
-/** `JSON.parse`, or the exact parser when the text holds a run of 16+ digits (used outside the hot path). */
-export function parseJson(text: string): unknown {
-  return /\d{16}/.test(text) ? parseJsonExact(text) : JSON.parse(text);
-}
-
 /** Thrown while flattening a `JSON.parse` result that may have lost integer digits. */
 export class NeedsExactParse extends Error {}
 
