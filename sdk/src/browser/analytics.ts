@@ -1,3 +1,4 @@
+import { takeBatch } from '../core/batch.ts';
 import { identifyArgs, message, pageArgs } from '../core/message.ts';
 import { runPlugins } from '../core/plugins.ts';
 import { backoff, type Outcome, outcome } from '../core/retry.ts';
@@ -81,19 +82,9 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
   let keepBytes = 0;
   let current: Promise<boolean> | undefined;
 
-  /** Oldest-first events not already in flight, up to `max` bytes of request body. */
-  const take = (max: number, skip: readonly SluiceEvent[]): SluiceEvent[] => {
-    const out: SluiceEvent[] = [];
-    let n = 80;
-    for (const e of q.items) {
-      if (skip.includes(e)) continue;
-      const s = bytes(JSON.stringify(e)) + 1;
-      if (n + s > max || out.length >= 500) break;
-      out.push(e);
-      n += s;
-    }
-    return out;
-  };
+  /** Oldest-first events not already in flight, up to `max` bytes of request body and 500 events. */
+  const take = (max: number, skip?: readonly SluiceEvent[]): SluiceEvent[] =>
+    takeBatch(q.items, max, 500, bytes, skip);
 
   const post = async (batch: SluiceEvent[]): Promise<boolean> => {
     const body = JSON.stringify({ batch, sentAt: new Date().toISOString() });
@@ -138,7 +129,7 @@ export function createAnalytics(o: BrowserOptions): BrowserAnalytics {
   /** One request at a time, so a batch is never in two requests at once. */
   function send(): Promise<boolean> {
     if (!current && on && !left && q.items.length && Date.now() >= until) {
-      const batch = take(LIMITS.maxBatchBytes, []);
+      const batch = take(LIMITS.maxBatchBytes);
       current = post(batch).finally(() => {
         current = undefined;
       });

@@ -1,3 +1,4 @@
+import { takeBatch } from '../core/batch.ts';
 import { identifyArgs, message, pageArgs } from '../core/message.ts';
 import { runPlugins } from '../core/plugins.ts';
 import { backoff } from '../core/retry.ts';
@@ -127,14 +128,11 @@ export function createNodeAnalytics(o: NodeOptions): NodeAnalytics {
   /** Cuts the queue into batches of at most `flushAt` events and 500 KB, and starts sending each. */
   function flushQueue(): void {
     while (queue.length) {
-      const batch: SluiceEvent[] = [];
-      let n = 80;
-      while (queue.length && batch.length < Math.max(flushAt, 1)) {
-        const s = bytes(JSON.stringify(queue[0])) + 1;
-        if (batch.length && n + s > LIMITS.maxBatchBytes) break;
-        batch.push(queue.shift()!);
-        n += s;
-      }
+      // at least one event per batch, so the loop always progresses
+      const batch = queue.splice(
+        0,
+        takeBatch(queue, LIMITS.maxBatchBytes, Math.max(flushAt, 1), bytes).length || 1,
+      );
       const p: Promise<void> = deliver(batch)
         .catch((err: unknown) => log(ERR_INTERNAL, err))
         .finally(() => inFlight.delete(p));
