@@ -39,7 +39,8 @@ export interface CommitScriptInput {
   copies: readonly StagedTarget[];
 }
 
-const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
+/** A GoogleSQL quoted identifier or path (backticks; a backtick inside a name is dropped). */
+export const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
 
 /**
  * The commit of one load as ONE BigQuery multi-statement transaction (a single query job with a deterministic id):
@@ -50,7 +51,8 @@ const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
  * (`@window_start` = the earliest staged received_at minus the window); the per-event bound
  * `i.received_at >= e.dedup_from` then applies the exact window.
  *
- * Parameters: load_key, load_id, window_start, events_staged and the loads-row values (see `loadRowParams`).
+ * Parameters: load_key, load_id, window_start, events_staged and the loads-row values (built in load-session.ts,
+ * `commit`).
  */
 export function commitScript(input: CommitScriptInput): string {
   const t = (table: string): string => q(`${input.projectId}.${input.datasetId}.${table}`);

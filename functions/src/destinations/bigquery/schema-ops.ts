@@ -3,6 +3,7 @@ import { LoaderError } from '../../errors.ts';
 import type { LogicalType, SchemaChange, WarehouseSchema } from '../destination.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
+import { q } from './commit-sql.ts';
 import { withRetry } from './retry.ts';
 import { idFragment } from './staging.ts';
 import {
@@ -12,8 +13,6 @@ import {
   STAGING_TABLE_PREFIX,
   toFields,
 } from './table-layout.ts';
-
-const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
 
 /**
  * Creates a table unless it exists (a 409 from a concurrent creator is success). Returns the table's
