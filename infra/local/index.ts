@@ -5,5 +5,6 @@ export { isLocalError, LOCAL_ERRORS, LocalError, type LocalErrorCode } from './e
 export { sendEvents } from './send-events.ts';
 export { type LocalStack, type StackOptions, type StackProcess, startStack } from './stack.ts';
 export { expectedCounts, SYNTHETIC_TRACK_EVENTS, syntheticEvents, TABLE_OF } from './synthetic-events.ts';
+export { pollUntil } from './wait-for.ts';
 export { countRowsByIdPrefix } from './warehouse-counts.ts';
 export { type Cell, formatTable, type QueryResult, queryWarehouse } from './warehouse-query.ts';

@@ -36,6 +36,24 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, options: W
   }
 }
 
+/**
+ * Reads until `done` holds for the value read or `timeoutMs` has passed, and returns the last value either way (the
+ * caller reports or asserts on it). A failed read keeps the previous value (`initial` before the first success).
+ */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { initial: T; timeoutMs: number; intervalMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let value = options.initial;
+  for (;;) {
+    value = await read().catch(() => value);
+    if (done(value) || Date.now() >= deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+  }
+}
+
 /** Whether something accepts TCP connections on host:port. */
 export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -5,9 +5,9 @@
 import { rm } from 'node:fs/promises';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
-import type { Cell, LocalStack } from '@sluice/infra/local';
+import { type Cell, type LocalStack, pollUntil } from '@sluice/infra/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil, startSpoolStack, warehouseRows } from './local-pipeline.ts';
+import { startSpoolStack, warehouseRows } from './local-pipeline.ts';
 
 let dir: string;
 let stack: LocalStack | undefined;
@@ -26,7 +26,7 @@ function waitForRows(sql: string, n: number): Promise<Record<string, Cell>[]> {
   return pollUntil(
     () => warehouseRows(stack!.duckdbPath, sql),
     (rows) => rows.length >= n,
-    { initial: [] },
+    { initial: [], timeoutMs: 60_000 },
   );
 }
 

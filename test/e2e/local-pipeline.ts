@@ -1,4 +1,4 @@
-/** Shared by the local-pipeline end-to-end tests: an embedded stack in a temp dir, warehouse rows, polling. */
+/** Shared by the local-pipeline end-to-end tests: an embedded stack in a temp dir, warehouse rows. */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,22 +22,4 @@ export async function startSpoolStack(prefix: string): Promise<{ dir: string; st
 export async function warehouseRows(duckdbPath: string, sql: string): Promise<Record<string, Cell>[]> {
   const result = await queryWarehouse(duckdbPath, sql);
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i] ?? null])));
-}
-
-/**
- * Reads until `done` holds for the value read or `timeoutMs` has passed, and returns the last value either way (the
- * caller asserts on it). A failed read keeps the previous value (`initial` before the first success).
- */
-export async function pollUntil<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  options: { initial: T; timeoutMs?: number; intervalMs?: number },
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let value = options.initial;
-  for (;;) {
-    value = await read().catch(() => value);
-    if (done(value) || Date.now() >= deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
-  }
 }

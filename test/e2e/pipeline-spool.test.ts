@@ -8,11 +8,12 @@ import {
   expectedCounts,
   groupAlive,
   type LocalStack,
+  pollUntil,
   sendEvents,
   syntheticEvents,
 } from '@sluice/infra/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil, startSpoolStack } from './local-pipeline.ts';
+import { startSpoolStack } from './local-pipeline.ts';
 
 describe('local pipeline, spool transport (no emulator)', () => {
   let dir: string;
@@ -37,7 +38,7 @@ describe('local pipeline, spool transport (no emulator)', () => {
     const counts = await pollUntil(
       () => countRowsByIdPrefix(s.duckdbPath, 'spool-'),
       (c) => Object.entries(expected).every(([t, n]) => (c[t] ?? 0) >= n),
-      { initial: {} as Record<string, number> },
+      { initial: {} as Record<string, number>, timeoutMs: 60_000 },
     );
     expect(counts).toMatchObject(expected);
   }, 90_000);

@@ -10,6 +10,7 @@ import {
   groupAlive,
   type LocalStack,
   loadConfig,
+  pollUntil,
   sendEvents,
   startStack,
   syntheticEvents,
@@ -17,7 +18,6 @@ import {
 import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil } from './local-pipeline.ts';
 
 const FAKE_LOADER = `
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -88,7 +88,7 @@ describe('local topology with the Pub/Sub emulator (fake loader)', () => {
     const deliveries = await pollUntil(
       () => readDeliveries(s.dataDir),
       (d) => d.reduce((n, x) => n + x.content.split('\n').length - 1, 0) >= events.length,
-      { initial: [], intervalMs: 100 },
+      { initial: [], intervalMs: 100, timeoutMs: 60_000 },
     );
 
     const lines = deliveries.flatMap((d) => d.content.split('\n').slice(0, -1));

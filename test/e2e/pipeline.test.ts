@@ -11,12 +11,13 @@ import {
   groupAlive,
   type LocalStack,
   loadConfig,
+  pollUntil,
   startStack,
 } from '@sluice/infra/local';
 import { finalizedCloudEvent, type SluiceEvent } from '@sluice/sdk/protocol';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pollUntil, warehouseRows } from './local-pipeline.ts';
+import { warehouseRows } from './local-pipeline.ts';
 
 const WRITE_KEY = 'e2e-write-key';
 const T = '2024-05-01T12:00:00.000Z';
@@ -141,7 +142,7 @@ describe('local pipeline end to end (emulator → stand-in → loader → DuckDB
     counts = await pollUntil(
       () => countRowsByIdPrefix(duckdbPath, 'e2e-'),
       (c) => Object.entries(EXPECTED_COUNTS).every(([t, n]) => (c[t] ?? 0) >= n),
-      { initial: counts },
+      { initial: counts, timeoutMs: 60_000 },
     );
   });
 

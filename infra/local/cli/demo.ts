@@ -12,6 +12,7 @@ import { isLocalError } from '../errors.ts';
 import { sendEvents } from '../send-events.ts';
 import { type LocalStack, startStack } from '../stack.ts';
 import { expectedCounts, syntheticEvents } from '../synthetic-events.ts';
+import { pollUntil } from '../wait-for.ts';
 import { countRowsByIdPrefix } from '../warehouse-counts.ts';
 import { formatTable, queryWarehouse } from '../warehouse-query.ts';
 
@@ -59,14 +60,15 @@ try {
     `Sent ${events.length} events (run ${runId}) in batches of 100 at ${elapsed()}; window ${config.windowSeconds} s.`,
   );
 
-  const deadline = Date.now() + Math.max(120_000, config.windowSeconds * 3000);
-  let counts: Record<string, number> = {};
-  const complete = (): boolean => Object.entries(expected).every(([table, n]) => counts[table] === n);
-  while (!complete() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    counts = await countRowsByIdPrefix(stack.duckdbPath, `${runId}-`).catch(() => counts);
-  }
-  ok = complete();
+  const duckdbPath = stack.duckdbPath;
+  const complete = (counts: Record<string, number>): boolean =>
+    Object.entries(expected).every(([table, n]) => counts[table] === n);
+  const counts = await pollUntil(() => countRowsByIdPrefix(duckdbPath, `${runId}-`), complete, {
+    initial: {} as Record<string, number>,
+    timeoutMs: Math.max(120_000, config.windowSeconds * 3000),
+    intervalMs: 500,
+  });
+  ok = complete(counts);
   console.log(ok ? `All loaded at ${elapsed()}.` : `\nNOT all loaded before the deadline (${elapsed()}).`);
 
   console.log('\nRows per table (this run):');
