@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type LoadRecord, type SchemaChange, TABLES } from '../destination.ts';
+import { completeLoadRecord, type LoadRecord, type SchemaChange, TABLES } from '../destination.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
 import { stringParam } from './commit-sql.ts';
 import { loadHash } from './staging.ts';
 
-const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const time = (v: unknown): Date => {
   const value = (v as { value?: unknown } | null)?.value ?? v;
   return new Date(String(value));
@@ -34,22 +33,10 @@ LIMIT 1`;
   const [row] = await ctx.jobs.rows(job.jobId, ctx.policy());
   if (!row) return undefined;
   const changes = row.schema_changes;
-  return {
-    loadId: String(row.load_id),
-    loadKey: String(row.load_key),
-    bucket: String(row.bucket),
-    name: String(row.name),
-    generation: String(row.generation),
-    status: 'complete',
-    startedAt: time(row.started_at),
-    finishedAt: time(row.finished_at),
-    linesRead: num(row.lines_read),
-    bytesRead: num(row.bytes_read),
-    eventsLoaded: num(row.events_loaded),
-    duplicates: num(row.duplicates),
-    failed: num(row.failed),
-    valuesDiscarded: num(row.values_discarded),
-    rowsWritten: num(row.rows_written),
-    schemaChanges: typeof changes === 'string' ? (JSON.parse(changes) as SchemaChange[]) : [],
-  };
+  return completeLoadRecord(
+    row,
+    time(row.started_at),
+    time(row.finished_at),
+    typeof changes === 'string' ? (JSON.parse(changes) as SchemaChange[]) : [],
+  );
 }
