@@ -1,8 +1,7 @@
 // The Node SDK against the real collector (HTTP, gzip) and straight into the real gcloud Pub/Sub emulator.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { PubSub } from '@google-cloud/pubsub';
 import { buildApp, InMemoryTransport, loadConfig } from '@sluice/publisher';
+import { type PubSubEmulator, startPubSubEmulator } from '@sluice/publisher/testing';
 import { createNodeAnalytics } from '@sluice/sdk/node';
 import { checkEvent, type EnrichedEvent } from '@sluice/sdk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,53 +66,18 @@ describe('node SDK -> collector (HTTP)', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('node SDK -> Pub/Sub emulator (direct transport)', () => {
-  let emulator: ChildProcess | undefined;
+  let emulator: PubSubEmulator | undefined;
   let apiEndpoint = '';
   let client: PubSub;
   beforeAll(async () => {
-    apiEndpoint = `127.0.0.1:${await freePort()}`;
-    emulator = spawn(
-      'gcloud',
-      ['beta', 'emulators', 'pubsub', 'start', `--host-port=${apiEndpoint}`, '--project=demo'],
-      {
-        detached: true,
-        stdio: 'ignore',
-      },
-    );
-    await until(
-      'pubsub emulator',
-      async () => {
-        try {
-          return (await fetch(`http://${apiEndpoint}/`, { signal: AbortSignal.timeout(1000) })).ok;
-        } catch {
-          return false;
-        }
-      },
-      90_000,
-    );
+    emulator = await startPubSubEmulator({ readyTimeoutMs: 90_000 });
+    apiEndpoint = emulator.host;
     client = new PubSub({ projectId: 'demo', apiEndpoint, emulatorMode: true });
   });
   afterAll(async () => {
     await client?.close();
-    if (emulator?.pid) {
-      try {
-        process.kill(-emulator.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    await emulator?.stop();
   });
 
   it("publishes messages matching the collector's Pub/Sub contract", async () => {
