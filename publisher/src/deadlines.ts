@@ -69,3 +69,15 @@ export class Deadlines {
     this.arm((this.waiters[this.head] as Waiter).deadline);
   }
 }
+
+/** Waits until every promise has settled, or `timeoutMs` have passed, whichever is first. Never rejects. */
+export async function settledWithin(promises: Iterable<Promise<unknown>>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}

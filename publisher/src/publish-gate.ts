@@ -1,4 +1,4 @@
-import { Deadlines } from './deadlines.ts';
+import { Deadlines, settledWithin } from './deadlines.ts';
 import { CollectorError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { OutboundMessage, Transport } from './transports/transport.ts';
@@ -81,13 +81,6 @@ export class PublishGate {
   /** Refuses new publishes and waits (bounded) for those in flight. */
   async drain(timeoutMs: number): Promise<void> {
     this.closing = true;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.pending]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin([...this.pending], timeoutMs);
   }
 }

@@ -9,6 +9,7 @@ import {
   rawObjectName,
 } from '@sluice/sdk/protocol';
 import { type Clock, systemClock } from '../clock.ts';
+import { settledWithin } from '../deadlines.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboundMessage, Transport } from './transport.ts';
 
@@ -117,14 +118,7 @@ export class SpoolTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     await this.enqueue(() => this.rotate());
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.notifications]),
-      new Promise((r) => {
-        timer = setTimeout(r, 15_000);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settledWithin([...this.notifications], 15_000);
   }
 
   /** Finalizes the current window now (tests, and the time/size triggers). */
