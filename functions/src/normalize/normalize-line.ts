@@ -1,4 +1,4 @@
-import type { EventType } from '@sluice/sdk/protocol';
+import { checkEvent, type EventType } from '@sluice/sdk/protocol';
 import type {
   ColumnSchema,
   FailedEvent,
@@ -13,7 +13,6 @@ import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
-import { validateEvent } from './validate-event.ts';
 
 export interface NormalizerOptions {
   names: NameCache;
@@ -76,7 +75,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
       : failed(line, 'SLUICE_ERR_LOAD_MALFORMED_JSON', (error as Error).message, null);
   }
-  const check = validateEvent(value);
+  const check = checkEvent(value);
   const messageId = (value as { messageId?: unknown } | null)?.messageId;
   const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;
   if (!check.ok) {
@@ -98,7 +97,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
     if (!(error instanceof NeedsExactParse)) throw error;
     // An integer beyond 2^53: parse again keeping every digit (bigint), then check and route that.
     const exact = parseJsonExact(line.text);
-    const recheck = validateEvent(exact);
+    const recheck = checkEvent(exact);
     if (!recheck.ok) {
       const reason = recheck.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
       return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', reason, eventId);
