@@ -2,7 +2,7 @@ import type { Dict } from '../core/types.ts';
 import { type BrowserAnalytics, type BrowserOptions, createAnalytics } from './analytics.ts';
 
 /** Methods a page may call before `load()`; queued and replayed in order once loaded. */
-export const METHODS = [
+const METHODS = [
   'track',
   'identify',
   'page',

@@ -4,7 +4,7 @@ import type { SluiceEvent } from '../protocol/messages.ts';
 import type { Store } from './store.ts';
 
 /** A tab whose heartbeat is older than this is presumed gone and its queue may be adopted. */
-export const STALE_MS = 180_000;
+const STALE_MS = 180_000;
 /** How long a claimer waits before re-reading its claim (lets other tabs' writes land). */
 export const SETTLE_MS = 100;
 const CLAIM_TTL = 10_000;
@@ -98,5 +98,3 @@ export function queue(store: Store, p: string, max: number, log: Logger) {
   };
   return q;
 }
-
-export type Queue = ReturnType<typeof queue>;
