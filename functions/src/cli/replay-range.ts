@@ -1,4 +1,4 @@
-import type { RawObjectNaming } from '@sluice/sdk/protocol';
+import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 
 export interface TimeRange {
@@ -23,17 +23,18 @@ export function parseRange(
   return { ok: true, from: start, to: end };
 }
 
-/** Objects under the naming prefix whose window start lies in [from, to), in name (= time) order. */
+/**
+ * Raw files (DEFAULT_RAW_NAMING) whose window start (parseRawObjectTime) lies in [from, to), in name (= time)
+ * order.
+ */
 export async function selectObjects(
   store: ObjectStore,
   bucket: string,
-  naming: RawObjectNaming,
   range: TimeRange,
-  parseTime: (naming: RawObjectNaming, name: string) => Date | undefined,
 ): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
-  for await (const object of store.list(bucket, naming.prefix)) {
-    const at = parseTime(naming, object.name);
+  for await (const object of store.list(bucket, DEFAULT_RAW_NAMING.prefix)) {
+    const at = parseRawObjectTime(DEFAULT_RAW_NAMING, object.name);
     if (at && at >= range.from && at < range.to) out.push(object);
   }
   return out;

@@ -3,7 +3,6 @@
 // time in their names (parseRawObjectTime). Safe to run twice: loaded files are skipped; with --force they are
 // loaded again and rows are de-duplicated on event id, so nothing doubles.
 import { parseArgs } from 'node:util';
-import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
@@ -36,7 +35,7 @@ async function main(): Promise<number> {
   const logger = createLogger(process.env.SLUICE_LOG_LEVEL ?? 'warn');
   const bucket = values.bucket ?? config.rawBucket;
   const store = await createObjectStore(config);
-  const selected = await selectObjects(store, bucket, DEFAULT_RAW_NAMING, range, parseRawObjectTime);
+  const selected = await selectObjects(store, bucket, range);
   console.log(
     `${selected.length} file(s) in ${bucket} between ${range.from.toISOString()} and ${range.to.toISOString()}`,
   );
