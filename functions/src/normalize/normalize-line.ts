@@ -1,4 +1,4 @@
-import { checkEvent, type EventType } from '@sluice/sdk/protocol';
+import { type CheckIssue, checkEvent, type EventType } from '@sluice/sdk/protocol';
 import type {
   ColumnSchema,
   FailedEvent,
@@ -56,6 +56,11 @@ function failed(
   };
 }
 
+/** A failed check's issues as one `reason` (`/path: message; ...`). */
+function issuesText(issues: readonly CheckIssue[]): string {
+  return issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
+}
+
 /** Longest raw line kept in a failed-event row (the rest is cut; `raw_truncated` says so). */
 const MAX_RAW_CHARS = 256 * 1024;
 
@@ -80,7 +85,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;
   if (!check.ok) {
     const unroutable = check.issues.some((i) => i.path === '' || i.path === '/type');
-    const reason = check.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
+    const reason = issuesText(check.issues);
     return failed(
       line,
       unroutable ? 'SLUICE_ERR_LOAD_UNROUTABLE' : 'SLUICE_ERR_LOAD_INVALID_EVENT',
@@ -99,8 +104,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
     const exact = parseJsonExact(line.text);
     const recheck = checkEvent(exact);
     if (!recheck.ok) {
-      const reason = recheck.issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
-      return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', reason, eventId);
+      return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', issuesText(recheck.issues), eventId);
     }
     event = exact as Record<string, unknown> & { type: EventType };
     routed = routeEvent(event, eventId, {
