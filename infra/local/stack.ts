@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { type Child, startChild } from './child-process.ts';
 import { systemClock } from './clock.ts';
 import type { LocalConfig, LocalTransport } from './config.ts';
-import { createTopicAndSubscription, type Emulator, startEmulator } from './emulator.ts';
+import { createTopicAndSubscription, type Emulator, emulatorDataDir, startEmulator } from './emulator.ts';
 import { LocalError } from './errors.ts';
 import { freePort } from './free-port.ts';
 import { localBucket } from './local-bucket.ts';
@@ -185,7 +185,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         env: config.childEnv,
         cwd: config.repoRoot,
         logFile: join(config.logsDir, 'pubsub-emulator.log'),
-        dataDir: join(config.dataDir, 'pubsub-emulator'),
+        dataDir: emulatorDataDir(config.dataDir),
         startTimeoutMs: timeoutMs,
       });
       const [emulatorStart, loaderStart] = await Promise.allSettled([

@@ -1,7 +1,7 @@
 import { EVENT_TYPES, type EventType, type SluiceEvent } from '@sluice/sdk/protocol';
 
 /** Track event names the generator uses (each becomes a per-event table: `order_completed`, ...). */
-export const SYNTHETIC_TRACK_EVENTS = ['Product Viewed', 'Order Completed', 'Signed Up'] as const;
+const SYNTHETIC_TRACK_EVENTS = ['Product Viewed', 'Order Completed', 'Signed Up'] as const;
 
 export interface SyntheticOptions {
   count: number;
@@ -109,7 +109,7 @@ function eventOf(
 }
 
 /** The Segment table each message type lands in. */
-export const TABLE_OF: Record<EventType, string> = {
+const TABLE_OF: Record<EventType, string> = {
   track: 'tracks',
   identify: 'identifies',
   page: 'pages',

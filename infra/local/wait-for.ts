@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { LocalError } from './errors.ts';
 
 export interface WaitOptions {
@@ -52,19 +51,4 @@ export async function pollUntil<T>(
     if (done(value) || Date.now() >= deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
   }
-}
-
-/** Whether something accepts TCP connections on host:port. */
-export function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000);
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }
