@@ -94,8 +94,3 @@ export function createEnricher(ctx: EnrichContext): (event: SluiceEvent) => Enri
     return enriched as EnrichedEvent;
   };
 }
-
-/** `createEnricher(ctx)(event)`: enriches one event. */
-export function enrich(event: SluiceEvent, ctx: EnrichContext): EnrichedEvent {
-  return createEnricher(ctx)(event);
-}

@@ -7,7 +7,6 @@ export {
   type RateLimit,
   type TransportKind,
 } from './config.ts';
-export { enrich } from './enrich.ts';
 export { CollectorError, ERRORS, type ErrorCode, type RejectedEvent } from './errors.ts';
 export { anonymizeIp } from './ip.ts';
 export {
