@@ -90,6 +90,26 @@ describe('node SDK', () => {
     expect(s.calls.map((b) => b.length)).toEqual([2, 2, 1]);
   });
 
+  it('cuts batches at 500 KB of request body, keeping order', async () => {
+    const s = scripted();
+    const a = createNodeAnalytics({ transport: s.t, flushAt: 100 });
+    const pad = 'x'.repeat(30 * 1024);
+    for (let i = 0; i < 40; i++) a.track(`e${i}`, { pad }, { userId: 'u' });
+    await a.flush();
+    const size = (batch: SluiceEvent[]): number =>
+      Buffer.byteLength(JSON.stringify({ batch, sentAt: new Date().toISOString() }));
+    expect(s.calls.length).toBeGreaterThan(1);
+    for (const [i, batch] of s.calls.entries()) {
+      expect(size(batch)).toBeLessThanOrEqual(500 * 1024);
+      // as full as the limit allows: the next batch's first event would not have fitted
+      const next = s.calls[i + 1];
+      if (next) expect(size([...batch, next[0]!])).toBeGreaterThan(500 * 1024);
+    }
+    expect(s.calls.flat().map((e) => (e as { event: string }).event)).toEqual(
+      Array.from({ length: 40 }, (_, i) => `e${i}`),
+    );
+  });
+
   it('retries 5xx with Retry-After, does not retry 4xx', async () => {
     const s = scripted([fail503(3000), { ok: false, retry: false, status: 400 }]);
     const log = fakeLogger();
