@@ -1,6 +1,7 @@
 import type { EventType } from '@sluice/sdk/protocol';
+import type { CellValue, LogicalType } from './destinations/destination.ts';
 import type { NameCache, NameNode, Rebase } from './naming/name-cache.ts';
-import type { Field, RowDraft } from './normalize/field.ts';
+import type { Fields, RowDraft } from './normalize/field.ts';
 import {
   type ChildArray,
   type FlattenOptions,
@@ -75,6 +76,7 @@ export const CHILD_COLUMNS = {
 } as const;
 
 export interface RoutedEvent {
+  /** The event's rows, as ranges of `fields`. */
   rows: RowDraft[];
 }
 
@@ -96,13 +98,14 @@ const REBASE = {
 
 /** A constant field (envelope and bookkeeping columns). */
 function constField(
+  out: Fields,
   names: NameCache,
   column: string,
-  type: Field['type'],
-  value: Field['value'],
+  type: LogicalType,
+  value: CellValue,
   key: string,
-): Field {
-  return { column, ref: names.ref(column), type, value, parent: '', key };
+): void {
+  out.push(names.ref(column), type, value, '', key);
 }
 
 /** A top-level container (`properties`, `traits`, `context`) at depth 1, when it is an object (else nothing). */
@@ -111,14 +114,13 @@ function flattenContainer(
   node: NameNode,
   source: string,
   options: RouteOptions,
-  out: Field[],
+  out: Fields,
   children: ChildArray[] | null,
 ): void {
   if (isPlainObject(value)) flatten(value, node, source, 1, options, out, children);
 }
 
-function envelopeFields(event: Record<string, unknown>, options: RouteOptions): Field[] {
-  const out: Field[] = [];
+function envelopeFields(event: Record<string, unknown>, options: RouteOptions, out: Fields): void {
   const names = options.names;
   const top = names.root('');
   for (const key in event) {
@@ -128,13 +130,12 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions): 
     const column = ENVELOPE[key];
     if (column !== undefined && typeof value !== 'object') {
       const typed = inferLeaf(value as boolean | number | bigint | string);
-      out.push(constField(names, column, typed.type, typed.value, key));
+      constField(out, names, column, typed.type, typed.value, key);
       continue;
     }
     flattenEntry(key, value, top, '', 0, options, out, null);
   }
   flattenContainer(event.context, names.root('context'), 'context', options, out, null);
-  return out;
 }
 
 function childRows(
@@ -143,24 +144,24 @@ function childRows(
   rootId: string,
   arrays: ChildArray[],
   options: RouteOptions,
+  out: Fields,
   rows: RowDraft[],
 ): void {
+  const names = options.names;
   for (const array of arrays) {
-    const table = options.names.childTable(parentTable, array.base);
+    const table = names.childTable(parentTable, array.base);
     for (let i = 0; i < array.items.length; i++) {
       const id = `${parentId}.${i}`;
-      const names = options.names;
-      const fields: Field[] = [
-        constField(names, CHILD_COLUMNS.rootId, 'STRING', rootId, CHILD_COLUMNS.rootId),
-        constField(names, CHILD_COLUMNS.parentId, 'STRING', parentId, CHILD_COLUMNS.parentId),
-        constField(names, CHILD_COLUMNS.id, 'STRING', id, CHILD_COLUMNS.id),
-        constField(names, CHILD_COLUMNS.listIndex, 'INT64', i, CHILD_COLUMNS.listIndex),
-      ];
+      const start = out.length;
+      constField(out, names, CHILD_COLUMNS.rootId, 'STRING', rootId, CHILD_COLUMNS.rootId);
+      constField(out, names, CHILD_COLUMNS.parentId, 'STRING', parentId, CHILD_COLUMNS.parentId);
+      constField(out, names, CHILD_COLUMNS.id, 'STRING', id, CHILD_COLUMNS.id);
+      constField(out, names, CHILD_COLUMNS.listIndex, 'INT64', i, CHILD_COLUMNS.listIndex);
       const nested: ChildArray[] = [];
       const item = array.items[i] as Record<string, unknown>;
-      flatten(item, names.root(''), `${array.source}[${i}]`, array.depth, options, fields, nested);
-      rows.push({ table, fields });
-      if (nested.length > 0) childRows(table, id, rootId, nested, options, rows);
+      flatten(item, names.root(''), `${array.source}[${i}]`, array.depth, options, out, nested);
+      rows.push({ table, start, end: out.length });
+      if (nested.length > 0) childRows(table, id, rootId, nested, options, out, rows);
     }
   }
 }
@@ -169,53 +170,48 @@ function childRows(
  * Routes one valid event to its rows: the type's Segment table (`tracks` with common columns only, `identifies`,
  * `pages`, ...), for `track` also the event's own table with properties as top-level columns, child tables for
  * arrays of objects in properties/traits, and for `identify` with a userId a `users` row (traits; arrays as JSON).
+ * The rows' values are written to `out` (cleared first); a row is a range of it (`tracks` is a prefix of the
+ * event table's range: the same envelope fields).
  */
 export function routeEvent(
   event: Record<string, unknown> & { type: EventType },
   eventId: string,
   options: RouteOptions,
+  out: Fields,
 ): RoutedEvent {
   const rows: RowDraft[] = [];
-  options.names.maintain();
-  const envelope = envelopeFields(event, options);
+  const names = options.names;
+  names.maintain();
+  out.clear();
+  envelopeFields(event, options, out);
   const root = ROOT_TABLES[event.type];
   if (event.type === 'track') {
     const name = String(event.event);
-    const table = options.names.table(name, RESERVED_TABLES);
-    const eventFields: Field[] = [
-      constField(options.names, 'event', 'STRING', table, 'event'),
-      constField(options.names, 'event_text', 'STRING', name, 'event'),
-    ];
-    const fields = envelope.concat(eventFields);
-    rows.push({ table: root, fields: fields.slice() });
+    const table = names.table(name, RESERVED_TABLES);
+    constField(out, names, 'event', 'STRING', table, 'event');
+    constField(out, names, 'event_text', 'STRING', name, 'event');
+    rows.push({ table: root, start: 0, end: out.length });
     const arrays: ChildArray[] = [];
-    flattenContainer(
-      event.properties,
-      options.names.root('', REBASE.track),
-      'properties',
-      options,
-      fields,
-      arrays,
-    );
-    rows.push({ table, fields });
-    childRows(table, eventId, eventId, arrays, options, rows);
+    flattenContainer(event.properties, names.root('', REBASE.track), 'properties', options, out, arrays);
+    rows.push({ table, start: 0, end: out.length });
+    childRows(table, eventId, eventId, arrays, options, out, rows);
     return { rows };
   }
   const container = event.type === 'identify' || event.type === 'group' ? 'traits' : 'properties';
-  const fields = envelope;
   const arrays: ChildArray[] = [];
   const payload = event.type === 'alias' ? undefined : event[container];
-  flattenContainer(payload, options.names.root('', REBASE[event.type]), container, options, fields, arrays);
-  rows.push({ table: root, fields });
-  childRows(root, eventId, eventId, arrays, options, rows);
+  flattenContainer(payload, names.root('', REBASE[event.type]), container, options, out, arrays);
+  rows.push({ table: root, start: 0, end: out.length });
+  childRows(root, eventId, eventId, arrays, options, out, rows);
   if (event.type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
-    const userFields: Field[] = [constField(options.names, 'id', 'STRING', event.userId, 'userId')];
+    const start = out.length;
+    constField(out, names, 'id', 'STRING', event.userId, 'userId');
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     if (receivedAt !== undefined) {
-      userFields.push(constField(options.names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt'));
+      constField(out, names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt');
     }
-    flattenContainer(event.traits, options.names.root('', REBASE.users), 'traits', options, userFields, null);
-    rows.push({ table: 'users', fields: userFields });
+    flattenContainer(event.traits, names.root('', REBASE.users), 'traits', options, out, null);
+    rows.push({ table: 'users', start, end: out.length });
   }
   return { rows };
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BOOKKEEPING_SCHEMAS } from '../src/destinations/bookkeeping-tables.ts';
 import {
+  cellsOf,
   type Destination,
   LOGICAL_TYPES,
   type LoadMeta,
@@ -8,6 +9,7 @@ import {
   type SchemaChange,
   type StagedRow,
   TABLES,
+  valuesOf,
 } from '../src/destinations/destination.ts';
 
 /**
@@ -73,11 +75,11 @@ function row(
   n: number | bigint | null,
   receivedAt = '2026-01-01T00:00:00Z',
 ): StagedRow {
-  return { eventId: id, line, receivedAt, values: { id, received_at: receivedAt, n } };
+  return { eventId: id, line, receivedAt, ...cellsOf({ id, received_at: receivedAt, n }) };
 }
 
 function childRow(id: string, line: number, i: number): StagedRow {
-  return { eventId: id, line, receivedAt: '2026-01-01T00:00:00Z', values: { _sluice_root_id: id, i } };
+  return { eventId: id, line, receivedAt: '2026-01-01T00:00:00Z', ...cellsOf({ _sluice_root_id: id, i }) };
 }
 
 const sortBy = (key: string) => (a: Record<string, unknown>, b: Record<string, unknown>) =>
@@ -248,7 +250,7 @@ export function describeDestinationContract(name: string, factory: () => Promise
         [
           {
             table: 'clicks',
-            rows: [{ ...row('b', 1, 2.5), values: { ...row('b', 1, 2.5).values, tag: 't' } }],
+            rows: [{ ...row('b', 1, 2.5), ...cellsOf({ ...valuesOf(row('b', 1, 2.5)), tag: 't' }) }],
           },
         ],
         changes,
@@ -296,7 +298,12 @@ export function describeDestinationContract(name: string, factory: () => Promise
         d,
         'k1',
         'L1',
-        [{ table: 'typed', rows: [{ eventId: 'x', line: 1, receivedAt: '2026-01-01T00:00:00Z', values }] }],
+        [
+          {
+            table: 'typed',
+            rows: [{ eventId: 'x', line: 1, receivedAt: '2026-01-01T00:00:00Z', ...cellsOf(values) }],
+          },
+        ],
         [create],
       );
       const [r] = await h.readTable('typed');
@@ -329,7 +336,7 @@ export function describeDestinationContract(name: string, factory: () => Promise
         eventId,
         line,
         receivedAt: at,
-        values: { id: 'u1', received_at: at, email, plan },
+        ...cellsOf({ id: 'u1', received_at: at, email, plan }),
       });
       await load(
         d,

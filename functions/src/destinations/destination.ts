@@ -87,7 +87,11 @@ export type SchemaChange =
   | { kind: 'add_column'; table: string; column: string; type: LogicalType }
   | { kind: 'widen_column'; table: string; column: string; from: 'INT64'; to: 'FLOAT64' };
 
-/** One row staged for a table: the cells keyed by column name, and the event it came from (for dedup). */
+/**
+ * One row staged for a table: the event it came from (for dedup) and its cells by position. `cells[k]` is the value
+ * of column `columns[at[k]]`; columns not listed are NULL. `columns` is shared by the rows of a table in a load and
+ * only grows (a position never changes meaning), so a destination can map positions to its own column keys once.
+ */
 export interface StagedRow {
   /** The event's id (messageId) — the de-duplication key, also for child-table rows. */
   eventId: string;
@@ -95,8 +99,27 @@ export interface StagedRow {
   line: number;
   /** The event's received_at (RFC 3339), for the dedup look-back window. */
   receivedAt: string;
-  /** Column name -> value. Columns absent here are NULL. Every column must exist in the table's schema. */
-  values: Record<string, CellValue>;
+  /** Column names by position. Every column a row sets must exist in the table's schema. */
+  columns: readonly string[];
+  /** Positions in `columns` of the row's cells, each at most once. */
+  at: readonly number[];
+  cells: readonly CellValue[];
+}
+
+/** The `columns`/`at`/`cells` of a row given as an object keyed by column name (tests, small tools). */
+export function cellsOf(
+  values: Readonly<Record<string, CellValue>>,
+): Pick<StagedRow, 'columns' | 'at' | 'cells'> {
+  const columns = Object.keys(values);
+  return { columns, at: columns.map((_c, i) => i), cells: Object.values(values) };
+}
+
+/** A staged row's cells as an object keyed by column name (NULL cells included as null). */
+export function valuesOf(row: Pick<StagedRow, 'columns' | 'at' | 'cells'>): Record<string, CellValue> {
+  const out: Record<string, CellValue> = {};
+  for (let k = 0; k < row.at.length; k++)
+    out[row.columns[row.at[k] as number] as string] = row.cells[k] as CellValue;
+  return out;
 }
 
 /** A line that could not be loaded; written to `TABLES.failedEvents`. */

@@ -11,6 +11,7 @@ class ColumnAliases {
   /** column name -> `,"cN":` (the member prefix as written). */
   private readonly members = new Map<string, string>();
   readonly byColumn = new Map<string, string>();
+  private readonly byLayout = new WeakMap<readonly string[], string[]>();
 
   member(column: string): string {
     let m = this.members.get(column);
@@ -23,6 +24,16 @@ class ColumnAliases {
     return m;
   }
 
+  /** Member prefixes by position of a `StagedRow.columns` array (filled as positions are first written). */
+  membersOf(columns: readonly string[]): string[] {
+    let members = this.byLayout.get(columns);
+    if (members === undefined) {
+      members = [];
+      this.byLayout.set(columns, members);
+    }
+    return members;
+  }
+
   alias(column: string): string {
     this.member(column);
     return this.byColumn.get(column) as string;
@@ -30,16 +41,23 @@ class ColumnAliases {
 }
 
 /**
- * The members of a row's values as JSON text, each preceded by `,` (`,"c0":1,"c1":"x"`). Hand-rolled: faster than
- * JSON.stringify on these wide, per-row objects, and bigints (exact INT64 beyond 2^53) come out as bare digits.
- * Values are typed by the loader: finite numbers, bigints, booleans, strings, null.
+ * The members of a row's cells as JSON text, each preceded by `,` (`,"c0":1,"c1":"x"`). Hand-rolled: faster than
+ * JSON.stringify on these wide rows, and bigints (exact INT64 beyond 2^53) come out as bare digits. Values are
+ * typed by the loader: finite numbers, bigints, booleans, strings, null. `members` caches each position's prefix.
  */
-function valuesMembers(values: StagedRow['values'], aliases: ColumnAliases): string {
+function cellsMembers(row: StagedRow, members: string[], aliases: ColumnAliases): string {
   let out = '';
-  for (const key in values) {
-    const v = values[key];
+  const { at, cells, columns } = row;
+  for (let k = 0; k < at.length; k++) {
+    const v = cells[k];
     if (v === null || v === undefined) continue;
-    out += aliases.member(key);
+    const pos = at[k] as number;
+    let member = members[pos];
+    if (member === undefined) {
+      member = aliases.member(columns[pos] as string);
+      members[pos] = member;
+    }
+    out += member;
     out += typeof v === 'string' ? JSON.stringify(v) : String(v);
   }
   return out;
@@ -117,8 +135,14 @@ export class StageFiles {
     let text = '';
     let events = '';
     const aliases = this.aliasesOf(table);
+    let columns: readonly string[] | undefined;
+    let members: string[] = [];
     for (const row of rows) {
-      text += `{"_e":${JSON.stringify(row.eventId)},"_l":${row.line},"_r":${JSON.stringify(row.receivedAt)}${valuesMembers(row.values, aliases)}}\n`;
+      if (row.columns !== columns) {
+        columns = row.columns;
+        members = aliases.membersOf(columns);
+      }
+      text += `{"_e":${JSON.stringify(row.eventId)},"_l":${row.line},"_r":${JSON.stringify(row.receivedAt)}${cellsMembers(row, members, aliases)}}\n`;
       if (this.seen.add(row.line)) {
         events += `{"event_id":${JSON.stringify(row.eventId)},"line":${row.line},"received_at":${JSON.stringify(row.receivedAt)}}\n`;
       }

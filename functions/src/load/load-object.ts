@@ -95,6 +95,7 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
       canWidenIntToFloat: caps.canWidenIntToFloat,
       maxColumnNameLength: caps.maxColumnNameLength,
       tableColumns: TABLE_COLUMNS,
+      tableValues: [loadedAt, loadId],
     };
     const session = await destination.beginLoad({
       loadId,
@@ -148,14 +149,19 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
           }
           const receivedAt = result.receivedAt ?? loadedAt;
           for (const row of result.rows) {
-            row.values[ROW_META_COLUMNS.loadedAt] = loadedAt;
-            row.values[ROW_META_COLUMNS.loadId] = loadId;
             let rows = batch.get(row.table);
             if (rows === undefined) {
               rows = [];
               batch.set(row.table, rows);
             }
-            rows.push({ eventId: result.eventId, line: line.number, receivedAt, values: row.values });
+            rows.push({
+              eventId: result.eventId,
+              line: line.number,
+              receivedAt,
+              columns: row.columns,
+              at: row.at,
+              cells: row.cells,
+            });
           }
         }
         batchBytes += line.text.length;

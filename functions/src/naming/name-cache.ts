@@ -10,6 +10,11 @@ export interface ColumnRef {
   readonly name: string;
   /** Number of the row that last set this column (see `schema/evolve.ts`). */
   stamp: number;
+  /**
+   * Small integer, unique among the refs of one `NameCache.epoch`: lets a table layout find a column's position
+   * with an array index instead of a map lookup (see `schema/table-layout.ts`).
+   */
+  readonly id: number;
 }
 
 /**
@@ -62,6 +67,8 @@ export class NameCache {
   private readonly roots = new Map<string, NameNode>();
   private readonly rebasedRoots = new Map<Rebase, NameNode>();
   private nodes = 0;
+  /** Changes whenever the refs are dropped (`maintain`): ref ids are only unique within one epoch. */
+  epoch = 0;
 
   constructor(
     readonly rules: NamingRules,
@@ -97,7 +104,7 @@ export class NameCache {
   ref(column: string): ColumnRef {
     let found = this.refs.get(column);
     if (found === undefined) {
-      found = { name: column, stamp: 0 };
+      found = { name: column, stamp: 0, id: this.refs.size };
       this.refs.set(column, found);
     }
     return found;
@@ -148,6 +155,7 @@ export class NameCache {
   maintain(): void {
     if (this.nodes <= this.limit && this.refs.size <= this.limit) return;
     this.nodes = 0;
+    this.epoch++;
     this.refs.clear();
     this.roots.clear();
     this.rebasedRoots.clear();

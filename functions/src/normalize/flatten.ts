@@ -1,6 +1,6 @@
 import type { NameCache, NameNode } from '../naming/name-cache.ts';
 import { inferLeaf, rfc3339 } from '../schema/infer.ts';
-import type { Field } from './field.ts';
+import type { Fields } from './field.ts';
 import { hasUnsafeInteger, NeedsExactParse, toJsonText } from './parse-json.ts';
 
 /** An array of objects found while flattening: it becomes rows of a child table. */
@@ -45,7 +45,7 @@ function allPlainObjects(values: unknown[]): boolean {
  * every other array (scalars, mixed, nested arrays) is one JSON value.
  *
  * `node` is the name-trie node of `object` (`names.root(...)` at the top); `depth` is the depth of `object` itself
- * (a top-level container such as `properties` is depth 1). Hot path: one trie lookup and one allocation per leaf.
+ * (a top-level container such as `properties` is depth 1). Hot path: one trie lookup per key and no allocation per leaf.
  */
 export function flatten(
   object: Record<string, unknown>,
@@ -53,7 +53,7 @@ export function flatten(
   sourcePrefix: string,
   depth: number,
   options: FlattenOptions,
-  out: Field[],
+  out: Fields,
   children: ChildArray[] | null,
 ): void {
   for (const key in object) {
@@ -71,7 +71,7 @@ export function flattenEntry(
   sourcePrefix: string,
   depth: number,
   options: FlattenOptions,
-  out: Field[],
+  out: Fields,
   children: ChildArray[] | null,
 ): void {
   const name = options.names.child(node, key);
@@ -81,28 +81,21 @@ export function flattenEntry(
       const c = value.charCodeAt(0);
       const ts = c >= 48 && c <= 57 && value.length >= 20 ? rfc3339(value) : undefined;
       if (ts === undefined) {
-        out.push({ column: name.column, ref: name.ref, type: 'STRING', value, parent: sourcePrefix, key });
+        out.push(name.ref, 'STRING', value, sourcePrefix, key);
       } else {
-        out.push({
-          column: name.column,
-          ref: name.ref,
-          type: 'TIMESTAMP',
-          value: ts,
-          parent: sourcePrefix,
-          key,
-        });
+        out.push(name.ref, 'TIMESTAMP', ts, sourcePrefix, key);
       }
       return;
     }
     case 'number':
       if (Number.isSafeInteger(value)) {
-        out.push({ column: name.column, ref: name.ref, type: 'INT64', value, parent: sourcePrefix, key });
+        out.push(name.ref, 'INT64', value, sourcePrefix, key);
         return;
       }
       if (options.exact !== true && Number.isInteger(value)) throw new NeedsExactParse();
       break;
     case 'boolean':
-      out.push({ column: name.column, ref: name.ref, type: 'BOOL', value, parent: sourcePrefix, key });
+      out.push(name.ref, 'BOOL', value, sourcePrefix, key);
       return;
     case 'object': {
       const source = sourcePrefix === '' ? key : `${sourcePrefix}.${key}`;
@@ -111,24 +104,10 @@ export function flattenEntry(
         if (children !== null && allPlainObjects(value)) {
           children.push({ base: name.base, source, items: value, depth: depth + 1 });
         } else {
-          out.push({
-            column: name.column,
-            ref: name.ref,
-            type: 'JSON',
-            value: toJsonText(value),
-            parent: sourcePrefix,
-            key,
-          });
+          out.push(name.ref, 'JSON', toJsonText(value), sourcePrefix, key);
         }
       } else if (depth + 1 > options.maxDepth) {
-        out.push({
-          column: name.column,
-          ref: name.ref,
-          type: 'JSON',
-          value: jsonValue(value, options),
-          parent: sourcePrefix,
-          key,
-        });
+        out.push(name.ref, 'JSON', jsonValue(value, options), sourcePrefix, key);
       } else {
         flatten(value as Record<string, unknown>, name, source, depth + 1, options, out, children);
       }
@@ -137,12 +116,5 @@ export function flattenEntry(
   }
   // Non-integral or non-finite numbers, bigints: the general rules.
   const typed = inferLeaf(value as boolean | number | bigint | string);
-  out.push({
-    column: name.column,
-    ref: name.ref,
-    type: typed.type,
-    value: typed.value,
-    parent: sourcePrefix,
-    key,
-  });
+  out.push(name.ref, typed.type, typed.value, sourcePrefix, key);
 }

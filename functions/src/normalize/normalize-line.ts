@@ -1,5 +1,6 @@
 import { type CheckIssue, checkEvent, type EventType } from '@sluice/sdk/protocol';
 import type {
+  CellValue,
   ColumnSchema,
   FailedEvent,
   SchemaChange,
@@ -12,6 +13,7 @@ import { routeEvent } from '../route.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
+import { Fields } from './field.ts';
 import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
 
 export interface NormalizerOptions {
@@ -22,7 +24,12 @@ export interface NormalizerOptions {
   canWidenIntToFloat: boolean;
   maxColumnNameLength: number;
   tableColumns: readonly ColumnSchema[];
+  /** Values of `tableColumns` for every row (load time, load id); omitted, the rows carry none. */
+  tableValues?: readonly CellValue[];
 }
+
+/** The field buffer every event is routed into (normalization is synchronous: one buffer serves all calls). */
+const scratch = new Fields();
 
 export type Normalized =
   | {
@@ -97,7 +104,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   let event = value as Record<string, unknown> & { type: EventType };
   let routed: ReturnType<typeof routeEvent>;
   try {
-    routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth });
+    routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth }, scratch);
   } catch (error) {
     if (!(error instanceof NeedsExactParse)) throw error;
     // An integer beyond 2^53: parse again keeping every digit (bigint), then check and route that.
@@ -107,13 +114,14 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', issuesText(recheck.issues), eventId);
     }
     event = exact as Record<string, unknown> & { type: EventType };
-    routed = routeEvent(event, eventId, {
-      names: options.names,
-      maxDepth: options.maxNestingDepth,
-      exact: true,
-    });
+    routed = routeEvent(
+      event,
+      eventId,
+      { names: options.names, maxDepth: options.maxNestingDepth, exact: true },
+      scratch,
+    );
   }
-  const resolution = resolveEvent(routed.rows, schema, options);
+  const resolution = resolveEvent(scratch, routed.rows, schema, options);
   if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
   const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
   return {

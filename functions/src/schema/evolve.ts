@@ -6,9 +6,11 @@ import type {
   WarehouseSchema,
 } from '../destinations/destination.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
 import { stableHash } from '../naming/stable-hash.ts';
-import { type Field, fieldJson, fieldSource, type RowDraft } from '../normalize/field.ts';
+import type { Fields, RowDraft } from '../normalize/field.ts';
 import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
+import { layoutOf, TableLayout } from './table-layout.ts';
 
 /** JSON column that receives values beyond the column budget and same-row name collisions. */
 export const OVERFLOW_COLUMN = '_sluice_overflow';
@@ -21,11 +23,21 @@ export interface EvolveOptions {
   maxColumnNameLength: number;
   /** Columns every table is created with, last (`loaded_at`, `_sluice_load_id`). */
   tableColumns: readonly ColumnSchema[];
+  /** Values of `tableColumns` written to every row, by position (the loader's load time and id), or none. */
+  tableValues?: readonly CellValue[];
+  /** The names of `fields` (their ref ids index the table layouts). */
+  names: NameCache;
 }
 
+/**
+ * One table row: `cells[k]` is the value of column `columns[at[k]]`; columns not listed are NULL. `columns` is
+ * the table's layout (see `table-layout.ts`), shared by the table's rows.
+ */
 export interface ResolvedRow {
   table: string;
-  values: Record<string, CellValue>;
+  columns: readonly string[];
+  at: number[];
+  cells: CellValue[];
 }
 
 export type Resolution =
@@ -40,8 +52,9 @@ class Reject {
 }
 
 /**
- * Column name -> number of the row that last set it: the same-row collision check, without reading back the
- * row object. Row numbers only grow, so the map never needs clearing for correctness (it is cleared when large).
+ * Column name -> number of the row that last set it: the same-row collision check for variant columns, which
+ * have no interned ref. Row numbers only grow, so the map never needs clearing for correctness (it is cleared
+ * when large).
  */
 const stamps = new Map<string, number>();
 let rowCounter = 0;
@@ -84,15 +97,22 @@ class EventResolver {
   private table = '';
   private mode: ContractMode = 'evolve';
   private cols: Map<string, LogicalType> = new Map();
+  /** `cols` is the committed schema's map, mirrored by `layout.types` (else a tentative copy: read the map). */
+  private committed = true;
+  private layout: TableLayout = new TableLayout(new Set());
   private created = false;
-  private values: Record<string, CellValue> = {};
+  private at: number[] = [];
+  private cells: CellValue[] = [];
   private overflow: string[] | undefined;
   private rowNumber = 0;
+  private readonly meta: ReadonlySet<string>;
 
   constructor(
     private readonly schema: WarehouseSchema,
     private readonly options: EvolveOptions,
-  ) {}
+  ) {
+    this.meta = metaNamesOf(options.tableColumns);
+  }
 
   private writable(): Map<string, LogicalType> {
     this.overlay ??= new Map();
@@ -102,6 +122,7 @@ class EventResolver {
       this.overlay.set(this.table, cols);
     }
     this.cols = cols;
+    this.committed = false;
     return cols;
   }
 
@@ -115,9 +136,9 @@ class EventResolver {
     throw new Reject(this.mode, `${what} in ${this.table}`);
   }
 
-  private toOverflow(field: Field): void {
+  private toOverflow(fields: Fields, i: number): void {
     this.overflow ??= [];
-    this.overflow.push(`${JSON.stringify(fieldSource(field))}:${fieldJson(field)}`);
+    this.overflow.push(`${JSON.stringify(fields.source(i))}:${fields.json(i)}`);
   }
 
   private addColumn(column: string, type: LogicalType): void {
@@ -125,15 +146,24 @@ class EventResolver {
     this.changes.push({ kind: 'add_column', table: this.table, column, type });
   }
 
-  row(row: RowDraft): ResolvedRow {
+  private set(column: string, value: CellValue): void {
+    this.at.push(this.layout.position(column));
+    this.cells.push(value);
+  }
+
+  row(fields: Fields, row: RowDraft): ResolvedRow {
     const table = row.table;
     this.table = table;
     this.mode = modeOf(this.options.contracts, table);
     this.rowNumber = nextRowNumber();
     this.created = false;
-    this.values = {};
+    this.at = [];
+    this.cells = [];
     this.overflow = undefined;
-    const cols = this.overlay?.get(table) ?? this.schema.get(table);
+    const layout = layoutOf(this.schema, table, this.meta);
+    this.layout = layout;
+    const tentative = this.overlay?.get(table);
+    const cols = tentative ?? this.schema.get(table);
     if (cols === undefined) {
       if (this.mode !== 'evolve') {
         throw new Reject(this.mode === 'freeze' ? 'freeze' : 'discard_row', `new table ${table}`);
@@ -143,79 +173,100 @@ class EventResolver {
       this.created = true;
     } else {
       this.cols = cols;
+      this.committed = tentative === undefined;
+      if (this.committed) layout.sync(cols);
     }
-    const meta = metaNamesOf(this.options.tableColumns);
-    const fields = row.fields;
-    for (let i = 0; i < fields.length; i++) {
-      const field = fields[i] as Field;
-      if (meta.has(field.column)) this.toOverflow(field);
-      else this.place(field.column, field, false);
+    const refs = fields.refs;
+    const names = this.options.names;
+    for (let i = row.start; i < row.end; i++) {
+      const pos = layout.positionOf(refs[i] as ColumnRef, names);
+      if (layout.reserved[pos] === true) this.toOverflow(fields, i);
+      else this.place(fields, i, pos);
     }
     const overflow = this.overflow as string[] | undefined;
     if (overflow !== undefined) {
       const text = `{${overflow.join(',')}}`;
       if (this.cols.get(OVERFLOW_COLUMN) !== undefined) {
-        this.values[OVERFLOW_COLUMN] = text;
+        this.set(OVERFLOW_COLUMN, text);
       } else if (this.mayChange(`new column ${OVERFLOW_COLUMN}`)) {
         this.addColumn(OVERFLOW_COLUMN, 'JSON');
-        this.values[OVERFLOW_COLUMN] = text;
+        this.set(OVERFLOW_COLUMN, text);
       }
     }
+    const tableColumns = this.options.tableColumns;
     if (this.created) {
       // Bookkeeping columns go last in a new table, after the event's own columns.
-      for (const c of this.options.tableColumns) if (!this.cols.has(c.name)) this.addColumn(c.name, c.type);
+      for (const c of tableColumns) if (!this.cols.has(c.name)) this.addColumn(c.name, c.type);
     }
-    return { table, values: this.values };
+    const tableValues = this.options.tableValues;
+    if (tableValues !== undefined) {
+      for (let j = 0; j < tableColumns.length; j++) {
+        this.set((tableColumns[j] as ColumnSchema).name, tableValues[j] as CellValue);
+      }
+    }
+    return { table, columns: layout.columns, at: this.at, cells: this.cells };
   }
 
-  private place(column: string, field: Field, variant: boolean): void {
-    const { type, value } = field;
-    const values = this.values;
-    // Same-row collision check: base names are interned (`ColumnRef`), variant names (never equal to a base
-    // name: user keys never yield `__v_`) go through a map.
-    if (!variant) {
-      const ref = field.ref;
-      if (ref.stamp === this.rowNumber) {
-        // A second key of this row mapped to the same column name.
-        this.toOverflow(field);
-        return;
-      }
-      ref.stamp = this.rowNumber;
-    } else {
-      if (stamps.get(column) === this.rowNumber) {
-        this.toOverflow(field);
-        return;
-      }
-      stamps.set(column, this.rowNumber);
+  /** Field `i` of the row into its base column, at `pos` (interned: the collision check is a stamp). */
+  private place(fields: Fields, i: number, pos: number): void {
+    const ref = fields.refs[i] as ColumnRef;
+    if (ref.stamp === this.rowNumber) {
+      // A second key of this row mapped to the same column name.
+      this.toOverflow(fields, i);
+      return;
     }
+    ref.stamp = this.rowNumber;
+    const type = fields.types[i] as LogicalType;
+    if (this.committed) {
+      // The common case: the column exists with this type. An array read, no map lookup.
+      if (this.layout.types[pos] === type) {
+        this.at.push(pos);
+        this.cells.push(fields.values[i] as CellValue);
+        return;
+      }
+    }
+    this.placeAs(ref.name, fields, i);
+  }
+
+  /** Field `i` of the row into `column` (its base column or a variant), changing the schema when needed. */
+  private placeAs(column: string, fields: Fields, i: number): void {
+    const type = fields.types[i] as LogicalType;
+    const value = fields.values[i] as CellValue;
     const existing = this.cols.get(column);
     if (existing === undefined) {
       // Keep one slot for the overflow column, and room for the bookkeeping columns of a new table.
       const reserved = 1 + (this.created ? this.options.tableColumns.length : 0);
       if (this.cols.size >= this.options.columnBudget - reserved) {
-        this.toOverflow(field);
+        this.toOverflow(fields, i);
         return;
       }
       if (!this.mayChange(`new column ${column}`)) return;
       this.addColumn(column, type);
-      values[column] = value;
+      this.set(column, value);
       return;
     }
     if (existing === type) {
-      values[column] = value;
+      this.set(column, value);
     } else if (existing === 'FLOAT64' && type === 'INT64' && typeof value === 'number') {
-      values[column] = value;
+      this.set(column, value);
     } else if (existing === 'STRING' && type === 'TIMESTAMP') {
-      values[column] = value;
+      this.set(column, value);
     } else if (existing === 'JSON') {
-      values[column] = fieldJson(field);
+      this.set(column, fields.json(i));
     } else if (existing === 'INT64' && type === 'FLOAT64' && this.options.canWidenIntToFloat) {
       if (!this.mayChange(`widen ${column}`)) return;
       this.writable().set(column, 'FLOAT64');
       this.changes.push({ kind: 'widen_column', table: this.table, column, from: 'INT64', to: 'FLOAT64' });
-      values[column] = value;
+      this.set(column, value);
     } else {
-      this.place(variantName(column, type, this.options.maxColumnNameLength), field, true);
+      // A variant name never equals a base name (user keys never yield `__v_`): its own collision check.
+      const variant = variantName(column, type, this.options.maxColumnNameLength);
+      if (stamps.get(variant) === this.rowNumber) {
+        this.toOverflow(fields, i);
+        return;
+      }
+      stamps.set(variant, this.rowNumber);
+      this.placeAs(variant, fields, i);
     }
   }
 
@@ -234,6 +285,7 @@ class EventResolver {
  * goes into the overflow JSON column; so does the second of two keys that map to one column name in one row.
  */
 export function resolveEvent(
+  fields: Fields,
   rows: readonly RowDraft[],
   schema: WarehouseSchema,
   options: EvolveOptions,
@@ -241,7 +293,7 @@ export function resolveEvent(
   const resolver = new EventResolver(schema, options);
   const resolved: ResolvedRow[] = [];
   try {
-    for (const row of rows) resolved.push(resolver.row(row));
+    for (const row of rows) resolved.push(resolver.row(fields, row));
   } catch (error) {
     if (error instanceof Reject) {
       return error.mode === 'freeze'

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBigQueryDestination } from '../../../test/fakes/fake-bigquery-destination.ts';
 import { type FakeGcp, startFakeGcp } from '../../../test/fakes/fake-gcp-server.ts';
-import type { Destination, LoadMeta, LoadSummary, SchemaChange, StagedRow } from '../destination.ts';
+import {
+  cellsOf,
+  type Destination,
+  type LoadMeta,
+  type LoadSummary,
+  type SchemaChange,
+  type StagedRow,
+} from '../destination.ts';
 
 const HOUR = 3600 * 1000;
 
@@ -36,7 +43,7 @@ function track(id: string, line: number, extra: Record<string, string | number |
     eventId: id,
     line,
     receivedAt: '2024-05-01T09:59:00.000Z',
-    values: {
+    ...cellsOf({
       id,
       event: 'Order Completed',
       user_id: 'u1',
@@ -45,7 +52,7 @@ function track(id: string, line: number, extra: Record<string, string | number |
       loaded_at: '2024-05-01T10:00:00.000Z',
       _sluice_load_id: 'L',
       ...extra,
-    },
+    }),
   };
 }
 

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBigQueryDestination } from '../../../test/fakes/fake-bigquery-destination.ts';
 import { type FakeGcp, startFakeGcp } from '../../../test/fakes/fake-gcp-server.ts';
-import type { Destination, LoadMeta, LoadRecord, SchemaChange, StagedRow } from '../destination.ts';
+import {
+  cellsOf,
+  type Destination,
+  type LoadMeta,
+  type LoadRecord,
+  type SchemaChange,
+  type StagedRow,
+} from '../destination.ts';
 
 const M: LoadMeta = {
   loadId: 'load-1',
@@ -27,7 +34,7 @@ const ROWS: StagedRow[] = ['p1', 'p2', 'p3'].map((id, i) => ({
   eventId: id,
   line: i + 1,
   receivedAt: '2024-05-01T09:00:00.000Z',
-  values: { id, timestamp: '2024-05-01T08:59:00.000Z', received_at: '2024-05-01T09:00:00.000Z' },
+  ...cellsOf({ id, timestamp: '2024-05-01T08:59:00.000Z', received_at: '2024-05-01T09:00:00.000Z' }),
 }));
 
 /** The loader's lifecycle for one delivery (open, findLoad, readSchema, beginLoad, apply, append, commit). */

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBigQueryDestination } from '../../../test/fakes/fake-bigquery-destination.ts';
 import { type FakeGcp, startFakeGcp } from '../../../test/fakes/fake-gcp-server.ts';
-import type { Destination, LoadMeta, LoadRecord, SchemaChange, StagedRow } from '../destination.ts';
+import {
+  cellsOf,
+  type Destination,
+  type LoadMeta,
+  type LoadRecord,
+  type SchemaChange,
+  type StagedRow,
+} from '../destination.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
 
 function meta(n: number): LoadMeta {
@@ -52,7 +59,7 @@ const user = (
   eventId,
   line,
   receivedAt,
-  values: { id, received_at: receivedAt, ...traits },
+  ...cellsOf({ id, received_at: receivedAt, ...traits }),
 });
 
 async function rows(fake: FakeGcp, sql: string): Promise<unknown[][]> {
@@ -103,7 +110,7 @@ describe('BigQuery schema evolution and users upsert (over the fake)', () => {
       eventId: id,
       line: 1,
       receivedAt: '2026-02-01T00:00:00.000Z',
-      values: { id, timestamp: '2026-02-01T00:00:00.000Z', ...values },
+      ...cellsOf({ id, timestamp: '2026-02-01T00:00:00.000Z', ...values }),
     });
     await deliver(dest, meta(1), [create], { signup: [row('a', { amount: 3 })] });
     const evolve: SchemaChange[] = [

@@ -39,7 +39,10 @@ export function stagedLine(
   dedupWindowMs: number,
 ): string {
   const out: Record<string, unknown> = {};
-  for (const [column, value] of Object.entries(row.values)) out[column] = cell(value, types?.get(column));
+  for (let k = 0; k < row.at.length; k++) {
+    const column = row.columns[row.at[k] as number] as string;
+    out[column] = cell(row.cells[k] as CellValue, types?.get(column));
+  }
   const received = new Date(row.receivedAt);
   out[STAGE_COLUMNS.eventId] = row.eventId;
   out[STAGE_COLUMNS.line] = row.line;

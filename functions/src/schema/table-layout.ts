@@ -1,0 +1,88 @@
+import type { LogicalType, WarehouseSchema } from '../destinations/destination.ts';
+import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
+
+/**
+ * Column positions of one table during a load: a column gets a position the first time a row of the table uses
+ * it, and keeps it, so rows are cells by position (`StagedRow.at` / `cells`) instead of objects keyed by column
+ * name. `columns` only ever grows and is shared by every row of the table; a position may name a column that the
+ * schema never took (a rejected event's), which no row then uses.
+ *
+ * `types` mirrors the committed schema's type per position, so the common case (the column exists with the
+ * value's type) is two array reads. The mirror is re-read whenever the table's map in the schema is replaced or
+ * changes size (every schema change replaces it, see `evolve.ts`).
+ */
+export class TableLayout {
+  readonly columns: string[] = [];
+  /** The committed type of each position's column, or undefined when the schema lacks it. */
+  readonly types: (LogicalType | undefined)[] = [];
+  /** Whether each position's column is one the loader writes itself (`loaded_at`, ...): no event key may. */
+  readonly reserved: boolean[] = [];
+  private readonly index = new Map<string, number>();
+  /** Position + 1 by `ColumnRef.id` (a hole: not looked up yet in this epoch). */
+  private byRef: number[] = [];
+  private names: NameCache | undefined;
+  private epoch = -1;
+  private synced: ReadonlyMap<string, LogicalType> | undefined;
+  private syncedSize = -1;
+
+  constructor(private readonly reservedNames: ReadonlySet<string>) {}
+
+  /** Makes `types` match `cols`, the table's committed columns. */
+  sync(cols: ReadonlyMap<string, LogicalType>): void {
+    if (cols === this.synced && cols.size === this.syncedSize) return;
+    this.synced = cols;
+    this.syncedSize = cols.size;
+    for (let i = 0; i < this.columns.length; i++) this.types[i] = cols.get(this.columns[i] as string);
+  }
+
+  /** Position of a column by name, assigned on first use. */
+  position(column: string): number {
+    let pos = this.index.get(column);
+    if (pos === undefined) {
+      pos = this.columns.length;
+      this.columns.push(column);
+      this.types.push(this.synced?.get(column));
+      this.reserved.push(this.reservedNames.has(column));
+      this.index.set(column, pos);
+    }
+    return pos;
+  }
+
+  /** Position of an interned column name: an array read once the ref has been seen. */
+  positionOf(ref: ColumnRef, names: NameCache): number {
+    if (names !== this.names || names.epoch !== this.epoch) {
+      this.names = names;
+      this.epoch = names.epoch;
+      this.byRef = [];
+    }
+    const known = this.byRef[ref.id];
+    if (known !== undefined) return known - 1;
+    const pos = this.position(ref.name);
+    this.byRef[ref.id] = pos + 1;
+    return pos;
+  }
+}
+
+const layoutsBySchema = new WeakMap<WarehouseSchema, Map<string, TableLayout>>();
+
+/**
+ * The layout of `table` for rows resolved against `schema` (one set of layouts per schema, i.e. per load), whose
+ * `reservedNames` are the columns the loader writes itself.
+ */
+export function layoutOf(
+  schema: WarehouseSchema,
+  table: string,
+  reservedNames: ReadonlySet<string>,
+): TableLayout {
+  let layouts = layoutsBySchema.get(schema);
+  if (layouts === undefined) {
+    layouts = new Map();
+    layoutsBySchema.set(schema, layouts);
+  }
+  let layout = layouts.get(table);
+  if (layout === undefined) {
+    layout = new TableLayout(reservedNames);
+    layouts.set(table, layout);
+  }
+  return layout;
+}
