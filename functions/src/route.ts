@@ -24,16 +24,19 @@ export const ROOT_TABLES: Record<EventType, string> = {
 /** Table names an event table may not take (`tracks` event -> `tracks_event`). */
 export const RESERVED_TABLES: ReadonlySet<string> = new Set([...Object.values(ROOT_TABLES), 'users']);
 
-/** Envelope keys with Segment's column names. */
-const ENVELOPE: Readonly<Record<string, string>> = {
-  messageId: 'id',
-  receivedAt: 'received_at',
-  sentAt: 'sent_at',
-  originalTimestamp: 'original_timestamp',
-  timestamp: 'timestamp',
-  userId: 'user_id',
-  anonymousId: 'anonymous_id',
-};
+/**
+ * Envelope keys with Segment's column names. A Map: event keys are user data, and a plain object would answer
+ * `constructor` or `__proto__` from its prototype.
+ */
+const ENVELOPE: ReadonlyMap<string, string> = new Map([
+  ['messageId', 'id'],
+  ['receivedAt', 'received_at'],
+  ['sentAt', 'sent_at'],
+  ['originalTimestamp', 'original_timestamp'],
+  ['timestamp', 'timestamp'],
+  ['userId', 'user_id'],
+  ['anonymousId', 'anonymous_id'],
+]);
 
 /** Keys never stored as columns (`writeKey` is a secret; `integrations` are delivery switches, as in Segment). */
 const DROPPED = new Set(['type', 'properties', 'traits', 'integrations', 'writeKey', 'context', 'event']);
@@ -127,7 +130,7 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions, o
     if (DROPPED.has(key)) continue;
     const value = event[key];
     if (value === null || value === undefined) continue;
-    const column = ENVELOPE[key];
+    const column = ENVELOPE.get(key);
     if (column !== undefined && typeof value !== 'object') {
       const typed = inferLeaf(value as boolean | number | bigint | string);
       constField(out, names, column, typed.type, typed.value, key);

@@ -69,12 +69,10 @@ export function readContractsFile(path: string): Contracts {
 }
 
 export function contractFor(contracts: Contracts, table: string): ContractMode {
-  const own = contracts.tables[table];
-  if (own !== undefined) return own;
+  // Own keys only: a table may be named `constructor`, which a plain object answers from its prototype.
+  const tables = contracts.tables;
+  if (Object.hasOwn(tables, table)) return tables[table] as ContractMode;
   const cut = table.indexOf('__');
-  if (cut > 0) {
-    const root = contracts.tables[table.slice(0, cut)];
-    if (root !== undefined) return root;
-  }
+  if (cut > 0 && Object.hasOwn(tables, table.slice(0, cut))) return tables[table.slice(0, cut)] as ContractMode;
   return contracts.default;
 }
