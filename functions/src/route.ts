@@ -132,8 +132,15 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions, o
     if (value === null || value === undefined) continue;
     const column = ENVELOPE.get(key);
     if (column !== undefined && typeof value !== 'object') {
-      const typed = inferLeaf(value as boolean | number | bigint | string);
-      constField(out, names, column, typed.type, typed.value, key);
+      if (typeof value === 'string') {
+        // The protocol check made these strings (ids, RFC 3339 times): no TypedValue allocated per field.
+        const ts = rfc3339(value);
+        if (ts === undefined) constField(out, names, column, 'STRING', value, key);
+        else constField(out, names, column, 'TIMESTAMP', ts, key);
+      } else {
+        const typed = inferLeaf(value as boolean | number | bigint);
+        constField(out, names, column, typed.type, typed.value, key);
+      }
       continue;
     }
     flattenEntry(key, value, top, '', 0, options, out, null);

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.ts';
 import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
 import { stableHash } from '../naming/stable-hash.ts';
 import type { Fields, RowDraft } from '../normalize/field.ts';
-import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
+import type { ContractMode, Contracts } from './contracts.ts';
 import { layoutOf, TableLayout } from './table-layout.ts';
 
 /** JSON column that receives values beyond the column budget and same-row name collisions. */
@@ -63,21 +63,6 @@ function nextRowNumber(): number {
   return ++rowCounter;
 }
 
-const modeCache = new WeakMap<Contracts, Map<string, ContractMode>>();
-function modeOf(contracts: Contracts, table: string): ContractMode {
-  let byTable = modeCache.get(contracts);
-  if (!byTable) {
-    byTable = new Map();
-    modeCache.set(contracts, byTable);
-  }
-  let mode = byTable.get(table);
-  if (mode === undefined) {
-    mode = contractFor(contracts, table);
-    if (byTable.size < 100_000) byTable.set(table, mode);
-  }
-  return mode;
-}
-
 const metaNamesCache = new WeakMap<readonly ColumnSchema[], ReadonlySet<string>>();
 function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
   let set = metaNamesCache.get(columns);
@@ -99,7 +84,7 @@ class EventResolver {
   private cols: Map<string, LogicalType> = new Map();
   /** `cols` is the committed schema's map, mirrored by `layout.types` (else a tentative copy: read the map). */
   private committed = true;
-  private layout: TableLayout = new TableLayout(new Set());
+  private layout: TableLayout = new TableLayout('', new Set());
   private created = false;
   private at: number[] = [];
   private cells: CellValue[] = [];
@@ -153,15 +138,15 @@ class EventResolver {
 
   row(fields: Fields, row: RowDraft): ResolvedRow {
     const table = row.table;
+    const layout = layoutOf(this.schema, table, this.meta);
+    this.layout = layout;
     this.table = table;
-    this.mode = modeOf(this.options.contracts, table);
+    this.mode = layout.modeUnder(this.options.contracts);
     this.rowNumber = nextRowNumber();
     this.created = false;
     this.at = [];
     this.cells = [];
     this.overflow = undefined;
-    const layout = layoutOf(this.schema, table, this.meta);
-    this.layout = layout;
     const tentative = this.overlay?.get(table);
     const cols = tentative ?? this.schema.get(table);
     if (cols === undefined) {
@@ -200,8 +185,10 @@ class EventResolver {
     }
     const tableValues = this.options.tableValues;
     if (tableValues !== undefined) {
-      for (let j = 0; j < tableColumns.length; j++) {
-        this.set((tableColumns[j] as ColumnSchema).name, tableValues[j] as CellValue);
+      const positions = layout.positionsOf(tableColumns);
+      for (let j = 0; j < positions.length; j++) {
+        this.at.push(positions[j] as number);
+        this.cells.push(tableValues[j] as CellValue);
       }
     }
     return { table, columns: layout.columns, at: this.at, cells: this.cells };

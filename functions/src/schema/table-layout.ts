@@ -1,5 +1,6 @@
-import type { LogicalType, WarehouseSchema } from '../destinations/destination.ts';
+import type { ColumnSchema, LogicalType, WarehouseSchema } from '../destinations/destination.ts';
 import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
+import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
 
 /**
  * Column positions of one table during a load: a column gets a position the first time a row of the table uses
@@ -24,8 +25,15 @@ export class TableLayout {
   private epoch = -1;
   private synced: ReadonlyMap<string, LogicalType> | undefined;
   private syncedSize = -1;
+  private bookkeeping: readonly ColumnSchema[] | undefined;
+  private bookkeepingPositions: readonly number[] = [];
+  private contracts: Contracts | undefined;
+  private mode: ContractMode = 'evolve';
 
-  constructor(private readonly reservedNames: ReadonlySet<string>) {}
+  constructor(
+    readonly table: string,
+    private readonly reservedNames: ReadonlySet<string>,
+  ) {}
 
   /** Makes `types` match `cols`, the table's committed columns. */
   sync(cols: ReadonlyMap<string, LogicalType>): void {
@@ -46,6 +54,24 @@ export class TableLayout {
       this.index.set(column, pos);
     }
     return pos;
+  }
+
+  /** Positions of `columns` (the bookkeeping columns every row carries), looked up once. */
+  positionsOf(columns: readonly ColumnSchema[]): readonly number[] {
+    if (columns !== this.bookkeeping) {
+      this.bookkeeping = columns;
+      this.bookkeepingPositions = columns.map((c) => this.position(c.name));
+    }
+    return this.bookkeepingPositions;
+  }
+
+  /** The contract mode of the table under `contracts` (cached: it is read for every row). */
+  modeUnder(contracts: Contracts): ContractMode {
+    if (contracts !== this.contracts) {
+      this.contracts = contracts;
+      this.mode = contractFor(contracts, this.table);
+    }
+    return this.mode;
   }
 
   /** Position of an interned column name: an array read once the ref has been seen. */
@@ -81,7 +107,7 @@ export function layoutOf(
   }
   let layout = layouts.get(table);
   if (layout === undefined) {
-    layout = new TableLayout(reservedNames);
+    layout = new TableLayout(table, reservedNames);
     layouts.set(table, layout);
   }
   return layout;
