@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkEvent, isValidEvent } from './check.ts';
+import { checkEvent, isDateTime, isValidEvent } from './check.ts';
 
 const base = { messageId: 'm1', anonymousId: 'a1', timestamp: '2024-05-01T12:00:00.000Z' };
 
@@ -63,5 +64,45 @@ describe('isValidEvent (boolean fast path of checkEvent)', () => {
       null,
     ];
     for (const s of samples) expect(isValidEvent(s)).toBe(checkEvent(s).ok);
+  });
+});
+
+describe('isDateTime', () => {
+  // The definition, without the hand-written fast path for Date#toISOString's form.
+  const reference = (v: string): boolean =>
+    /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?$/.test(v) &&
+    !Number.isNaN(Date.parse(v));
+
+  it('agrees with RFC3339 + Date.parse on ISO strings and on every digit changed (impossible dates too)', () => {
+    const iso = fc
+      .date({
+        min: new Date('0000-01-01T00:00:00.000Z'),
+        max: new Date(Date.UTC(9999, 11, 31)),
+      })
+      .filter((d) => !Number.isNaN(d.getTime()))
+      .map((d) => d.toISOString())
+      .filter((s) => s.length === 24);
+    const mutated = fc
+      .tuple(
+        iso,
+        fc.array(fc.tuple(fc.nat(23), fc.constantFrom(...'0123456789:-.TZtz +'.split(''))), { maxLength: 3 }),
+      )
+      .map(([s, edits]) => edits.reduce((t, [at, ch]) => t.slice(0, at) + ch + t.slice(at + 1), s));
+    fc.assert(
+      fc.property(fc.oneof(iso, mutated), (s) => {
+        expect(isDateTime(s)).toBe(reference(s));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const s of [
+      '2026-02-29T00:00:00.000Z',
+      '2024-02-29T00:00:00.000Z',
+      '2026-04-31T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '2026-01-01T24:00:00.000Z',
+      '2026-01-01 00:00:00.000Z',
+    ]) {
+      expect(isDateTime(s)).toBe(reference(s));
+    }
   });
 });
