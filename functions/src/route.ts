@@ -126,7 +126,9 @@ function flattenContainer(
 function envelopeFields(event: Record<string, unknown>, options: RouteOptions, out: Fields): void {
   const names = options.names;
   const top = names.root('');
+  let slot = -1;
   for (const key in event) {
+    slot++;
     if (DROPPED.has(key)) continue;
     const value = event[key];
     if (value === null || value === undefined) continue;
@@ -143,7 +145,7 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions, o
       }
       continue;
     }
-    flattenEntry(key, value, top, '', 0, options, out, null);
+    flattenEntry(key, value, top, '', 0, options, out, null, slot);
   }
   flattenContainer(event.context, names.root('context'), 'context', options, out, null);
 }

@@ -27,6 +27,9 @@ function internalized(text: string): string {
   return Object.keys(holder)[0] ?? text;
 }
 
+/** Member positions per node with a cached child (wider objects fall back to the map past this). */
+const MAX_SEQ = 64;
+
 /** `base` -> container base to hoist under (`properties`), or undefined to keep it (see `route.ts`). */
 export type Rebase = (base: string) => string | undefined;
 
@@ -36,6 +39,13 @@ export type Rebase = (base: string) => string | undefined;
  */
 export class NameNode {
   children: Map<string, NameNode> | undefined = undefined;
+  /**
+   * The child last found at each member position of this node's objects: events of one kind repeat their keys in
+   * the same order, so `seqKeys[i] === key` (a pointer compare: parsed keys are internalized) usually replaces the
+   * map lookup.
+   */
+  seqKeys: string[] | undefined = undefined;
+  seqNodes: NameNode[] | undefined = undefined;
   constructor(
     /** The joined snake_case path before identifier rules (parent of nested keys, child table names). */
     readonly base: string,
@@ -128,8 +138,25 @@ export class NameCache {
     return found;
   }
 
-  /** The node of raw `key` under `node`: same names as `column(node.base, key)` (after the root's rebase). */
-  child(node: NameNode, key: string): NameNode {
+  /**
+   * The node of raw `key` under `node`: same names as `column(node.base, key)` (after the root's rebase). `slot` is
+   * the member's position in its object (-1: unknown), for the per-position cache.
+   */
+  child(node: NameNode, key: string, slot = -1): NameNode {
+    if (slot >= 0 && node.seqKeys !== undefined && node.seqKeys[slot] === key) {
+      return (node.seqNodes as NameNode[])[slot] as NameNode;
+    }
+    const found = this.lookup(node, key);
+    if (slot >= 0 && slot < MAX_SEQ) {
+      node.seqKeys ??= [];
+      node.seqNodes ??= [];
+      node.seqKeys[slot] = key;
+      node.seqNodes[slot] = found;
+    }
+    return found;
+  }
+
+  private lookup(node: NameNode, key: string): NameNode {
     let children = node.children;
     if (children === undefined) {
       children = new Map();

@@ -56,14 +56,20 @@ export function flatten(
   out: Fields,
   children: ChildArray[] | null,
 ): void {
+  let slot = 0;
   for (const key in object) {
     const value = object[key];
-    if (value === null || value === undefined) continue;
-    flattenEntry(key, value, node, sourcePrefix, depth, options, out, children);
+    if (value !== null && value !== undefined) {
+      flattenEntry(key, value, node, sourcePrefix, depth, options, out, children, slot);
+    }
+    slot++;
   }
 }
 
-/** One member `key: value` (value not null) of an object at `depth` whose trie node is `node`. */
+/**
+ * One member `key: value` (value not null) of an object at `depth` whose trie node is `node`, at position `slot`
+ * among the object's members (-1: unknown).
+ */
 export function flattenEntry(
   key: string,
   value: unknown,
@@ -73,8 +79,9 @@ export function flattenEntry(
   options: FlattenOptions,
   out: Fields,
   children: ChildArray[] | null,
+  slot = -1,
 ): void {
-  const name = options.names.child(node, key);
+  const name = options.names.child(node, key, slot);
   switch (typeof value) {
     case 'string': {
       // Only a string shaped like `dddd-dd-ddT...` can be a timestamp: skip the check for the rest.
