@@ -28,7 +28,7 @@ export const RESERVED_TABLES: ReadonlySet<string> = new Set([...Object.values(RO
  * Envelope keys with Segment's column names. A Map: event keys are user data, and a plain object would answer
  * `constructor` or `__proto__` from its prototype.
  */
-const ENVELOPE: ReadonlyMap<string, string> = new Map([
+export const ENVELOPE: ReadonlyMap<string, string> = new Map([
   ['messageId', 'id'],
   ['receivedAt', 'received_at'],
   ['sentAt', 'sent_at'],
@@ -39,7 +39,15 @@ const ENVELOPE: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Keys never stored as columns (`writeKey` is a secret; `integrations` are delivery switches, as in Segment). */
-const DROPPED = new Set(['type', 'properties', 'traits', 'integrations', 'writeKey', 'context', 'event']);
+export const DROPPED: ReadonlySet<string> = new Set([
+  'type',
+  'properties',
+  'traits',
+  'integrations',
+  'writeKey',
+  'context',
+  'event',
+]);
 
 /**
  * Column names that properties/traits may not take when hoisted to top level, per message type: a key whose
@@ -89,7 +97,7 @@ function hoistRebase(reserved: ReadonlySet<string>, container: 'properties' | 't
   return (base) => (reserved.has(base) || base.startsWith('context_') ? container : undefined);
 }
 
-const REBASE = {
+export const REBASE = {
   track: hoistRebase(HOISTING_RESERVED.track, 'properties'),
   identify: hoistRebase(HOISTING_RESERVED.identify, 'traits'),
   page: hoistRebase(HOISTING_RESERVED.page, 'properties'),

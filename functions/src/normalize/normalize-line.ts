@@ -13,6 +13,7 @@ import { routeEvent } from '../route.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
+import { fastNormalize } from './fast-path.ts';
 import { Fields } from './field.ts';
 import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
 
@@ -26,7 +27,11 @@ export interface NormalizerOptions {
   tableColumns: readonly ColumnSchema[];
   /** Values of `tableColumns` for every row (load time, load id); omitted, the rows carry none. */
   tableValues?: readonly CellValue[];
+  /** Try the one-pass common case first (`fast-path.ts`); default true. Tests turn it off to compare. */
+  fastPath?: boolean;
 }
+
+const NO_CHANGES: SchemaChange[] = [];
 
 /** The field buffer every event is routed into (normalization is synchronous: one buffer serves all calls). */
 const scratch = new Fields();
@@ -102,6 +107,13 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   }
   if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
   let event = value as Record<string, unknown> & { type: EventType };
+  if (options.fastPath !== false) {
+    const rows = fastNormalize(event, eventId, schema, options);
+    if (rows !== undefined) {
+      const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
+      return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
+    }
+  }
   let routed: ReturnType<typeof routeEvent>;
   try {
     routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth }, scratch);

@@ -58,13 +58,15 @@ class Reject {
  */
 const stamps = new Map<string, number>();
 let rowCounter = 0;
-function nextRowNumber(): number {
+/** A row number never used before (stamps compare against it). */
+export function nextRowNumber(): number {
   if (stamps.size > 100_000) stamps.clear();
   return ++rowCounter;
 }
 
 const metaNamesCache = new WeakMap<readonly ColumnSchema[], ReadonlySet<string>>();
-function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
+/** The names of `columns` as a set (cached per array). */
+export function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
   let set = metaNamesCache.get(columns);
   if (!set) {
     set = new Set(columns.map((c) => c.name));

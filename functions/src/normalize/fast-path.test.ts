@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { valuesOf, type WarehouseSchema } from '../destinations/destination.ts';
+import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
+import { TABLE_COLUMNS } from '../load/load-object.ts';
+import { namingRules } from '../naming/identifier.ts';
+import { NameCache } from '../naming/name-cache.ts';
+import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
+import { fastNormalize } from './fast-path.ts';
+import { type Normalized, type NormalizerOptions, normalizeLine } from './normalize-line.ts';
+
+function normalizer(fastPath: boolean): { schema: WarehouseSchema; options: NormalizerOptions } {
+  return {
+    schema: new Map(),
+    options: {
+      names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
+      maxNestingDepth: 3,
+      contracts: DEFAULT_CONTRACTS,
+      columnBudget: 60,
+      canWidenIntToFloat: true,
+      maxColumnNameLength: 64,
+      tableColumns: TABLE_COLUMNS,
+      tableValues: ['2026-01-01T00:00:00.000Z', 'load-1'],
+      fastPath,
+    },
+  };
+}
+
+/** What a normalization produced, with rows as column -> value maps (positions differ between layouts). */
+function comparable(result: Normalized): unknown {
+  if (!result.ok) return { failed: result.failure.code, reason: result.failure.reason };
+  return {
+    receivedAt: result.receivedAt,
+    rows: result.rows.map((r) => [r.table, valuesOf(r)]),
+    changes: result.changes,
+    discarded: result.discarded,
+  };
+}
+
+// Keys that meet: case and snake_case collisions, reserved and bookkeeping names, hoisting clashes.
+const KEYS = [
+  'a',
+  'b',
+  'Plan',
+  'plan',
+  'userId',
+  'user_id',
+  'loaded_at',
+  'context_x',
+  'price',
+  'items',
+  'x y',
+];
+const scalar = fc.oneof(
+  fc.constantFrom('s', '2026-01-01T00:00:00.000Z', '2026-02-30T00:00:00Z', '2026-01-01T00:00:00.1234567Z'),
+  fc.integer({ min: -5, max: 5 }),
+  fc.constantFrom(12.5, -0.25, 2 ** 53 + 2, 1e300),
+  fc.boolean(),
+  fc.constant(null),
+);
+const { value } = fc.letrec<{ value: unknown; object: Record<string, unknown> }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    tie('object'),
+    fc.array(scalar, { maxLength: 2 }),
+    fc.array(tie('object'), { maxLength: 2 }),
+  ),
+  object: fc.dictionary(fc.constantFrom(...KEYS), tie('value'), { maxKeys: 4 }),
+}));
+const object = fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 5 });
+
+const event = fc
+  .record({
+    type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias'),
+    event: fc.constantFrom('Order Completed', 'tracks', 'A'),
+    payload: object,
+    context: object,
+    extra: fc.option(fc.constantFrom('sourceId', 'channel', 'event_text', 'loaded_at'), { nil: undefined }),
+  })
+  .map(({ type, event, payload, context, extra }) => {
+    const out: Record<string, unknown> = {
+      type,
+      userId: 'u1',
+      receivedAt: '2026-01-01T00:00:01.000Z',
+      timestamp: '2026-01-01T00:00:00.000Z',
+      context,
+    };
+    if (type === 'track') out.event = event;
+    if (type === 'group') out.groupId = 'g1';
+    if (type === 'alias') out.previousId = 'p1';
+    if (type === 'identify' || type === 'group') out.traits = payload;
+    else out.properties = payload;
+    if (extra !== undefined) out[extra] = 'x';
+    return out;
+  });
+
+/** `value` with every integer made a float and every float an integer, plain strings and timestamps swapped. */
+function retyped(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isInteger(value) ? value + 0.5 : Math.round(value);
+  if (value === 's') return '2026-01-01T00:00:00.000Z';
+  if (value === '2026-01-01T00:00:00.000Z') return 's';
+  if (Array.isArray(value)) return value.map(retyped);
+  if (typeof value === 'object' && value !== null) {
+    // The envelope stays as it is (protocol-checked strings); only the payload and context are re-typed.
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, k === 'receivedAt' || k === 'timestamp' ? v : retyped(v)]),
+    );
+  }
+  return value;
+}
+
+describe('fast path', () => {
+  it('gives the same rows, changes and schema as the general path, and takes many of the repeated events', () => {
+    let taken = 0;
+    let events = 0;
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 12 }), (generated) => {
+        const fast = normalizer(true);
+        const general = normalizer(false);
+        // Each event twice (a new id): the second meets the schema the first made, the fast path's case. Then
+        // once re-typed: the same keys with integers and floats swapped, strings and timestamps swapped.
+        const sequence = generated.flatMap((e) => [e, e, retyped(e) as Record<string, unknown>]);
+        sequence.forEach((e, i) => {
+          const text = JSON.stringify({ ...e, messageId: `m${i}` });
+          const line = { number: i + 1, text, tooLong: false, unterminated: false };
+          const parsed = JSON.parse(text) as Parameters<typeof fastNormalize>[0];
+          if (fastNormalize(parsed, `m${i}`, fast.schema, fast.options) !== undefined) taken++;
+          events++;
+          expect(comparable(normalizeLine(line, fast.schema, fast.options))).toEqual(
+            comparable(normalizeLine(line, general.schema, general.options)),
+          );
+        });
+        expect(fast.schema).toEqual(general.schema);
+      }),
+      { numRuns: 300 },
+    );
+    // Not vacuous: the fast path really ran on a good share of the events.
+    expect(taken).toBeGreaterThan(events / 10);
+  });
+});
