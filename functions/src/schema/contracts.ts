@@ -73,6 +73,7 @@ export function contractFor(contracts: Contracts, table: string): ContractMode {
   const tables = contracts.tables;
   if (Object.hasOwn(tables, table)) return tables[table] as ContractMode;
   const cut = table.indexOf('__');
-  if (cut > 0 && Object.hasOwn(tables, table.slice(0, cut))) return tables[table.slice(0, cut)] as ContractMode;
+  if (cut > 0 && Object.hasOwn(tables, table.slice(0, cut)))
+    return tables[table.slice(0, cut)] as ContractMode;
   return contracts.default;
 }
