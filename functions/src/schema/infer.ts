@@ -1,3 +1,4 @@
+import { digitsAt, isCalendarDate, isTimeOfDay } from '@sluice/sdk/protocol';
 import type { CellValue, LogicalType } from '../destinations/destination.ts';
 
 /** A leaf value typed for the warehouse. */
@@ -8,19 +9,6 @@ export interface TypedValue {
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** n-digit decimal at `at`, or -1 when any character is not a digit. */
-function digits(s: string, at: number, n: number): number {
-  let v = 0;
-  for (let i = at; i < at + n; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
 
 /**
  * RFC 3339 date-time with seconds and an explicit offset (`Z` or `+hh:mm`), every field in range (no leap
@@ -34,16 +22,13 @@ export function rfc3339(value: string): string | undefined {
   const t = value.charCodeAt(10);
   if (t !== 84 && t !== 116) return undefined;
   if (value.charCodeAt(13) !== 58 || value.charCodeAt(16) !== 58) return undefined;
-  const year = digits(value, 0, 4);
-  const month = digits(value, 5, 2);
-  const day = digits(value, 8, 2);
-  const hour = digits(value, 11, 2);
-  const minute = digits(value, 14, 2);
-  const second = digits(value, 17, 2);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > (DAYS[month - 1] ?? 0)) return undefined;
-  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)))
-    return undefined;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  const year = digitsAt(value, 0, 4);
+  const month = digitsAt(value, 5, 2);
+  const day = digitsAt(value, 8, 2);
+  const hour = digitsAt(value, 11, 2);
+  const minute = digitsAt(value, 14, 2);
+  const second = digitsAt(value, 17, 2);
+  if (year < 1 || !isCalendarDate(year, month, day) || !isTimeOfDay(hour, minute, second)) return undefined;
   let i = 19;
   let fractionEnd = 19;
   if (value.charCodeAt(i) === 46) {
@@ -58,8 +43,8 @@ export function rfc3339(value: string): string | undefined {
     if (i + 1 !== len) return undefined;
   } else if (zone === 43 || zone === 45) {
     if (i + 6 !== len || value.charCodeAt(i + 3) !== 58) return undefined;
-    const oh = digits(value, i + 1, 2);
-    const om = digits(value, i + 4, 2);
+    const oh = digitsAt(value, i + 1, 2);
+    const om = digitsAt(value, i + 4, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined;
   } else {
     return undefined;

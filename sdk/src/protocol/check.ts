@@ -1,5 +1,6 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
 import { EVENT_SCHEMAS, type EventType, isEventType, type SluiceEvent } from './messages.ts';
 
 export interface CheckIssue {
@@ -12,19 +13,6 @@ export type CheckResult = { ok: true; event: SluiceEvent } | { ok: false; issues
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:?\d{2})?$/;
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The n-digit number at `at`, or -1 when a character is not a digit. */
-function digitsAt(s: string, at: number, n: number): number {
-  let v = 0;
-  for (let i = at; i < at + n; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 /**
  * `YYYY-MM-DDTHH:MM:SS.sssZ` (Date#toISOString's form, what SDKs and the collector write) naming a real calendar
  * date and time: such a string matches RFC3339 and Date.parse reads it, so neither needs to run. Checked by hand,
@@ -34,22 +22,9 @@ function isIsoStringForm(v: string): boolean {
   if (v.length !== 24 || v.charCodeAt(23) !== 90) return false; // Z
   if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84) return false; // - - T
   if (v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58 || v.charCodeAt(19) !== 46) return false; // : : .
-  const year = digitsAt(v, 0, 4);
-  const month = digitsAt(v, 5, 2);
-  const day = digitsAt(v, 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > (DAYS_IN_MONTH[month - 1] as number))
-    return false;
-  if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
-  const hour = digitsAt(v, 11, 2);
-  const minute = digitsAt(v, 14, 2);
-  const second = digitsAt(v, 17, 2);
   return (
-    hour >= 0 &&
-    hour <= 23 &&
-    minute >= 0 &&
-    minute <= 59 &&
-    second >= 0 &&
-    second <= 59 &&
+    isCalendarDate(digitsAt(v, 0, 4), digitsAt(v, 5, 2), digitsAt(v, 8, 2)) &&
+    isTimeOfDay(digitsAt(v, 11, 2), digitsAt(v, 14, 2), digitsAt(v, 17, 2)) &&
     digitsAt(v, 20, 3) >= 0
   );
 }

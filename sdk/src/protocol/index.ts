@@ -1,4 +1,5 @@
 export { type CheckIssue, type CheckResult, checkEvent, isDateTime, isValidEvent } from './check.ts';
+export { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
 export { type EnrichedEvent, LIMITS, type MessageAttributes } from './enriched.ts';
 export {
   DateTimeString,
