@@ -74,7 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
   const dedupHours = positiveInt(env, 'SLUICE_DEDUP_WINDOW_HOURS', 72, problems);
   const lockTimeoutMs = positiveInt(env, 'SLUICE_DUCKDB_LOCK_TIMEOUT_MS', 30_000, problems);
-  const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || '128MB';
+  const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || '96MB';
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(duckdbMemoryLimit)) {
     problems.push(
       `SLUICE_DUCKDB_MEMORY_LIMIT must look like 128MB or 1GB (got ${JSON.stringify(duckdbMemoryLimit)})`,

@@ -24,8 +24,10 @@ function readStaged(file: string, columns: [string, string][]): string {
   return `read_json(${literal(file)}, format = 'newline_delimited', maximum_object_size = 2097152, columns = {${spec}})`;
 }
 
-/** Lines of this load that are duplicates; created and dropped inside the commit transaction. */
+/** Lines of this load that are duplicates (a line may be listed twice); created and dropped inside the commit. */
 const REJECTED = '"_sluice_stage_duplicates"';
+/** Hashes of the event ids that occur more than once in this load's file; created and dropped inside the commit. */
+const REPEATED_HASHES = '"_sluice_stage_repeated_hashes"';
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
@@ -159,21 +161,30 @@ export async function duckdbLoadSession(
             })()
           : ([0, '1970-01-01 00:00:00+00'] as const);
         // Lines to drop: later copies of an id within this file, and ids already loaded within the look-back
-        // window. Usually few; built with plain aggregates and hash joins, which DuckDB spills to disk.
+        // window. Usually few. Found in steps that each hold little in memory: ids repeated in the file are first
+        // found by their 64-bit hash (an integer aggregate, far smaller than one over the id strings), then
+        // confirmed on the ids themselves among those few lines (a hash collision only adds a candidate).
+        await connection.run(
+          `CREATE TABLE ${REPEATED_HASHES} AS
+           SELECT hash(event_id) AS h FROM ${events} GROUP BY h HAVING count(*) > 1`,
+        );
         await connection.run(
           `CREATE TABLE ${REJECTED} AS
-           SELECT DISTINCT line FROM (
-             SELECT e.line FROM ${events} e
-             JOIN (SELECT event_id, min(line) AS first FROM ${events} GROUP BY event_id HAVING count(*) > 1) d
-               ON e.event_id = d.event_id AND e.line > d.first
-             UNION ALL
-             SELECT e.line FROM ${events} e
-             JOIN (SELECT id, received_at FROM ${ident(TABLES.eventIds)}
-                   WHERE received_at >= CAST(${literal(minReceived)} AS TIMESTAMPTZ) - to_milliseconds(${windowMs})) x
-               ON x.id = e.event_id
-             WHERE x.received_at >= CAST(e.received_at AS TIMESTAMPTZ) - to_milliseconds(${windowMs}))`,
+           WITH c AS MATERIALIZED (
+             SELECT event_id, line FROM ${events} WHERE hash(event_id) IN (SELECT h FROM ${REPEATED_HASHES}))
+           SELECT c.line FROM c
+           JOIN (SELECT event_id, min(line) AS first FROM c GROUP BY event_id HAVING count(*) > 1) d
+             ON c.event_id = d.event_id AND c.line > d.first`,
         );
-        const duplicates = await count(`SELECT count(*) FROM ${REJECTED}`);
+        await connection.run(
+          `INSERT INTO ${REJECTED}
+           SELECT e.line FROM ${events} e
+           JOIN (SELECT id, received_at FROM ${ident(TABLES.eventIds)}
+                 WHERE received_at >= CAST(${literal(minReceived)} AS TIMESTAMPTZ) - to_milliseconds(${windowMs})) x
+             ON x.id = e.event_id
+           WHERE x.received_at >= CAST(e.received_at AS TIMESTAMPTZ) - to_milliseconds(${windowMs})`,
+        );
+        const duplicates = await count(`SELECT count(DISTINCT line) FROM ${REJECTED}`);
         const eventsLoaded = staged - duplicates;
         const filter = duplicates === 0 ? '' : ` WHERE s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
         if (eventsFile) {
@@ -262,6 +273,7 @@ export async function duckdbLoadSession(
           ],
         );
         await connection.run(`DROP TABLE ${REJECTED}`);
+        await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
         await connection.run('COMMIT');
         await stage.remove();
         return record;
