@@ -176,6 +176,7 @@ describe('functions', () => {
         SLUICE_BQ_LOCATION: 'us-central1',
         SLUICE_RAW_BUCKET: '${google_storage_bucket.raw-bucket.name}',
         SLUICE_STAGING_BUCKET: '${google_storage_bucket.staging-bucket.name}',
+        NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=128',
       },
     });
   });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../loader-process.ts';
 import { type Child, startChild } from './child-process.ts';
 import { systemClock } from './clock.ts';
 import type { LocalConfig, LocalTransport } from './config.ts';
@@ -172,7 +173,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         '--signature-type=cloudevent',
         `--port=${loaderPort}`,
       ],
-      env: { ...baseEnv, PORT: String(loaderPort) },
+      env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS, PORT: String(loaderPort) },
       cwd: config.repoRoot,
       logFile: join(config.logsDir, 'loader.log'),
     });

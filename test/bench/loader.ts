@@ -7,7 +7,8 @@
 //    streamed; the issue's budget is < 300 MB for a 1 GB file).
 // Scale with SLUICE_BENCH_LOAD_EVENTS (e.g. 1400000 for a ~1 GB file). Both measures run in child processes built
 // from this file with esbuild (plain node, no tsx): normalization with `--single-threaded` (one core: no concurrent
-// GC or compiler threads), the load with LOADER_NODE_OPTIONS (override with SLUICE_BENCH_NODE_OPTIONS).
+// GC or compiler threads), the load with the loader's process settings (infra/loader-process.ts; override its node
+// flags with SLUICE_BENCH_NODE_OPTIONS).
 import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -26,14 +27,9 @@ import { NameCache } from '../../functions/src/naming/name-cache.ts';
 import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
+import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../infra/loader-process.ts';
 
 const TARGET_EVENTS_PER_S = 150_000;
-/**
- * V8 heap settings of the loading process, as the deployable should run with (`NODE_OPTIONS`, see
- * docs/warehouse-schema.md): a small young generation and a capped old generation keep the JS side near its live
- * data (a batch is bounded by SLUICE_BATCH_EVENTS and SLUICE_BATCH_BYTES) instead of letting the heap grow lazily.
- */
-export const LOADER_NODE_OPTIONS = ['--max-semi-space-size=8', '--max-old-space-size=128'];
 const BUCKET = 'bench';
 const NAME = 'raw/2026-01-01/00_00_00+00:00_00000000-0000-0000-0000-00000000bench.ndjson';
 
@@ -218,15 +214,14 @@ export async function run(): Promise<boolean> {
     const file = path.join(bucketsDir, BUCKET, NAME);
     await writeFile(file, n);
     const size = (await stat(file)).size;
-    const nodeOptions =
-      process.env.SLUICE_BENCH_NODE_OPTIONS?.split(' ').filter(Boolean) ?? LOADER_NODE_OPTIONS;
+    const nodeOptions = (process.env.SLUICE_BENCH_NODE_OPTIONS ?? LOADER_NODE_OPTIONS)
+      .split(' ')
+      .filter(Boolean);
     const child = spawnSync(
       process.execPath,
       [...nodeOptions, bundle, '--loader-child', path.join(dir, 'w.duckdb'), bucketsDir],
-      {
-        encoding: 'utf8',
-        maxBuffer: 1 << 24,
-      },
+      // The loader's process settings, as the local stack sets them (infra/loader-process.ts).
+      { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...LOADER_DUCKDB_ENV } },
     );
     if (child.status !== 0) {
       console.log(`full load: FAILED (${child.status}) ${child.stderr.slice(0, 2000)}`);
@@ -257,7 +252,9 @@ export async function run(): Promise<boolean> {
     const rssBudgetMb = 300;
     console.log(
       `peak RSS of the loading process: ${rssMb.toFixed(0)} MB for a ${mb.toFixed(0)} MB file ` +
-        `(node ${nodeOptions.join(' ') || '(no flags)'}) ` +
+        `(node ${nodeOptions.join(' ') || '(no flags)'}; ${Object.entries(LOADER_DUCKDB_ENV)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}) ` +
         `| budget < ${rssBudgetMb} MB: ${rssMb < rssBudgetMb ? 'PASS' : 'FAIL'}`,
     );
     if (result.record.eventsLoaded !== n) {

@@ -8,6 +8,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
+import { LOADER_NODE_OPTIONS } from '../../loader-process.ts';
 import type { GcpConfig } from '../config.ts';
 import { type FunctionBuild, functionBuildConfig } from './function-build.ts';
 import { serviceAccount } from './service-account.ts';
@@ -112,6 +113,7 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
         SLUICE_RAW_BUCKET: props.rawBucket.name,
         SLUICE_STAGING_BUCKET: props.stagingBucket.name,
         LOG_EXECUTION_ID: 'true',
+        NODE_OPTIONS: LOADER_NODE_OPTIONS,
       },
     },
     eventTrigger: {
