@@ -6,6 +6,7 @@ import { metaNamesOf, nextRowNumber, type ResolvedRow } from '../schema/evolve.t
 import { rfc3339 } from '../schema/infer.ts';
 import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
 import { jsonText } from './field.ts';
+import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
 import { toJsonText } from './parse-json.ts';
 
@@ -47,7 +48,7 @@ export function fastNormalize(
     if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
     const arrays: PendingArray[] = [];
     const properties = event.properties;
-    if (isObject(properties) && !w.walk(properties, names.root('', REBASE.track), 1, own, null, arrays)) {
+    if (isPlainObject(properties) && !w.walk(properties, names.root('', REBASE.track), 1, own, null, arrays)) {
       return undefined;
     }
     if (!w.children(table, eventId, eventId, arrays)) return undefined;
@@ -57,7 +58,7 @@ export function fastNormalize(
   const container = type === 'identify' || type === 'group' ? 'traits' : 'properties';
   const payload = type === 'alias' ? undefined : event[container];
   const arrays: PendingArray[] = [];
-  if (isObject(payload) && !w.walk(payload, names.root('', REBASE[type]), 1, root, null, arrays)) {
+  if (isPlainObject(payload) && !w.walk(payload, names.root('', REBASE[type]), 1, root, null, arrays)) {
     return undefined;
   }
   if (!w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
@@ -71,14 +72,10 @@ export function fastNormalize(
       return undefined;
     }
     const traits = event.traits;
-    if (isObject(traits) && !w.walk(traits, names.root('', REBASE.users), 1, users, null, null))
+    if (isPlainObject(traits) && !w.walk(traits, names.root('', REBASE.users), 1, users, null, null))
       return undefined;
   }
   return w.finish();
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A row being filled: cells by layout position, and the stamp that detects two keys meeting in one column. */
@@ -153,7 +150,7 @@ class Walk {
       if (!this.entry(key, value, top, slot, 0, a, b, null)) return false;
     }
     const context = event.context;
-    return !isObject(context) || this.walk(context, names.root('context'), 1, a, b, null);
+    return !isPlainObject(context) || this.walk(context, names.root('context'), 1, a, b, null);
   }
 
   /** The members of `object` at `depth` (see `flatten`). */
@@ -206,7 +203,7 @@ class Walk {
       case 'object': {
         if (Array.isArray(value)) {
           if (value.length === 0) return true;
-          if (arrays !== null && value.every(isObject)) {
+          if (arrays !== null && value.every(isPlainObject)) {
             arrays.push({ base: name.base, items: value, depth: depth + 1 });
             return true;
           }
