@@ -48,7 +48,10 @@ export function fastNormalize(
     if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
     const arrays: PendingArray[] = [];
     const properties = event.properties;
-    if (isPlainObject(properties) && !w.walk(properties, names.root('', REBASE.track), 1, own, null, arrays)) {
+    if (
+      isPlainObject(properties) &&
+      !w.walk(properties, names.root('', REBASE.track), 1, own, null, arrays)
+    ) {
       return undefined;
     }
     if (!w.children(table, eventId, eventId, arrays)) return undefined;
