@@ -190,8 +190,7 @@ class Walk {
     const name = this.names.child(node, key, slot);
     switch (typeof value) {
       case 'string': {
-        const c = value.charCodeAt(0);
-        const ts = c >= 48 && c <= 57 && value.length >= 20 ? rfc3339(value) : undefined;
+        const ts = rfc3339(value);
         return ts === undefined
           ? this.put(a, b, name.ref, 'STRING', value)
           : this.put(a, b, name.ref, 'TIMESTAMP', ts);

@@ -84,9 +84,7 @@ export function flattenEntry(
   const name = options.names.child(node, key, slot);
   switch (typeof value) {
     case 'string': {
-      // Only a string shaped like `dddd-dd-ddT...` can be a timestamp: skip the check for the rest.
-      const c = value.charCodeAt(0);
-      const ts = c >= 48 && c <= 57 && value.length >= 20 ? rfc3339(value) : undefined;
+      const ts = rfc3339(value);
       if (ts === undefined) {
         out.push(name.ref, 'STRING', value, sourcePrefix, key);
       } else {

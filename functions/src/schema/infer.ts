@@ -17,6 +17,9 @@ const INT64_MAX = 2n ** 63n - 1n;
  * Hand-written (no regex): it runs on every string value of every event.
  */
 export function rfc3339(value: string): string | undefined {
+  // Most strings fail on the first character: a timestamp starts with a digit.
+  const first = value.charCodeAt(0);
+  if (first < 48 || first > 57) return undefined;
   const len = value.length;
   if (len < 20 || len > 35 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return undefined;
   const t = value.charCodeAt(10);
