@@ -3,6 +3,12 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The n-digit decimal at `at` in `s`, or -1 when any of those characters is not a digit. */
 export function digitsAt(s: string, at: number, n: number): number {
+  if (n === 2) {
+    // The common case (month, day, hours, ...) without a loop: it runs several times per timestamp.
+    const hi = s.charCodeAt(at) - 48;
+    const lo = s.charCodeAt(at + 1) - 48;
+    return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
+  }
   let v = 0;
   for (let i = at; i < at + n; i++) {
     const d = s.charCodeAt(i) - 48;
