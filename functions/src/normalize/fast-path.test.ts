@@ -8,6 +8,7 @@ import { NameCache } from '../naming/name-cache.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
 import { fastNormalize } from './fast-path.ts';
 import { type Normalized, type NormalizerOptions, normalizeLine } from './normalize-line.ts';
+import { planStats } from './shape-plan.ts';
 
 function normalizer(fastPath: boolean): { schema: WarehouseSchema; options: NormalizerOptions } {
   return {
@@ -22,6 +23,8 @@ function normalizer(fastPath: boolean): { schema: WarehouseSchema; options: Norm
       tableColumns: TABLE_COLUMNS,
       tableValues: ['2026-01-01T00:00:00.000Z', 'load-1'],
       fastPath,
+      // Compile a shape after its first fast-path event, so the compiled shapes run on most repeated events.
+      compileAfter: 1,
     },
   };
 }
@@ -95,8 +98,13 @@ const event = fc
     return out;
   });
 
-/** `value` with every integer made a float and every float an integer, plain strings and timestamps swapped. */
+/**
+ * `value` with every integer made a float and every float an integer, plain strings and timestamps swapped, nulls
+ * made strings and empty arrays given an object.
+ */
 function retyped(value: unknown): unknown {
+  if (value === null) return 's';
+  if (Array.isArray(value) && value.length === 0) return [{ a: 1 }];
   if (typeof value === 'number') return Number.isInteger(value) ? value + 0.5 : Math.round(value);
   if (value === 's') return '2026-01-01T00:00:00.000Z';
   if (value === '2026-01-01T00:00:00.000Z') return 's';
@@ -110,17 +118,57 @@ function retyped(value: unknown): unknown {
   return value;
 }
 
+// Track events without colliding keys or arrays of scalars: the shapes that get compiled.
+const cleanScalar = fc.oneof(
+  fc.constantFrom('s', 't', '2026-01-01T00:00:00.000Z'),
+  fc.integer({ min: -5, max: 5 }),
+  fc.constantFrom(12.5, -0.25),
+  fc.boolean(),
+  fc.constant(null),
+);
+const CLEAN_KEYS = ['a', 'b', 'c', 'total', 'sku'];
+const { cleanValue } = fc.letrec<{ cleanValue: unknown; cleanObject: Record<string, unknown> }>((tie) => ({
+  cleanValue: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    cleanScalar,
+    tie('cleanObject'),
+    fc.array(tie('cleanObject'), { maxLength: 3 }),
+  ),
+  cleanObject: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), tie('cleanValue'), { maxKeys: 3 }),
+}));
+const cleanTrack = fc
+  .record({
+    event: fc.constantFrom('Order Completed', 'A'),
+    properties: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
+    context: fc.dictionary(fc.constantFrom('ip', 'locale'), cleanScalar, { maxKeys: 2 }),
+  })
+  .map(({ event, properties, context }) => ({
+    type: 'track',
+    event,
+    userId: 'u1',
+    receivedAt: '2026-01-01T00:00:01.000Z',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    context,
+    properties,
+  }));
+
 describe('fast path', () => {
   it('gives the same rows, changes and schema as the general path, and takes many of the repeated events', () => {
     let taken = 0;
     let events = 0;
+    const hitsBefore = planStats.hits;
+    const compiledBefore = planStats.compiled;
     fc.assert(
-      fc.property(fc.array(event, { minLength: 1, maxLength: 12 }), (generated) => {
+      fc.property(fc.array(fc.oneof(event, cleanTrack), { minLength: 1, maxLength: 12 }), (generated) => {
         const fast = normalizer(true);
         const general = normalizer(false);
-        // Each event twice (a new id): the second meets the schema the first made, the fast path's case. Then
-        // once re-typed: the same keys with integers and floats swapped, strings and timestamps swapped.
-        const sequence = generated.flatMap((e) => [e, e, retyped(e) as Record<string, unknown>]);
+        // Each event three times (new ids): the second meets the schema the first made, the fast path's case, and
+        // compiles its shape, which the third then runs. Then twice re-typed: the same keys with integers and floats
+        // swapped, strings and timestamps swapped (a compiled shape must refuse what its columns do not take).
+        const sequence = generated.flatMap((e) => {
+          const r = retyped(e) as Record<string, unknown>;
+          return [e, e, e, r, r];
+        });
         sequence.forEach((e, i) => {
           const text = JSON.stringify({ ...e, messageId: `m${i}` });
           const line = { number: i + 1, text, tooLong: false, unterminated: false };
@@ -135,7 +183,12 @@ describe('fast path', () => {
       }),
       { numRuns: 300 },
     );
-    // Not vacuous: the fast path really ran on a good share of the events.
+    // Not vacuous: the fast path really ran on a good share of the events, and compiled shapes on some.
     expect(taken).toBeGreaterThan(events / 10);
+    console.log(
+      `fast path ${taken}/${events}; compiled shapes ${planStats.compiled - compiledBefore}, used ${planStats.hits - hitsBefore} times`,
+    );
+    expect(planStats.compiled - compiledBefore).toBeGreaterThan(20);
+    expect(planStats.hits - hitsBefore).toBeGreaterThan(events / 20);
   });
 });

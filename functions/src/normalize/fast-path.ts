@@ -9,6 +9,14 @@ import { jsonText } from './field.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
 import { toJsonText } from './parse-json.ts';
+import {
+  emptyShape,
+  type ObjectShape,
+  type RowRole,
+  type ShapeMember,
+  type ShapeTarget,
+  sameShape,
+} from './shape.ts';
 
 /**
  * The common case of normalization in one pass. Once a kind of event has been loaded, the next ones need no schema
@@ -27,17 +35,56 @@ export function fastNormalize(
   schema: WarehouseSchema,
   options: NormalizerOptions,
 ): ResolvedRow[] | undefined {
-  const names = options.names;
-  names.maintain();
+  return normalizeWith(new Walk(schema, options), event, eventId);
+}
+
+/** A track event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
+export interface TrackShape {
+  top: ObjectShape;
+  root: TableLayout;
+  own: TableLayout;
+  /** The event's table and its `event_text`. */
+  table: string;
+  name: string;
+}
+
+/**
+ * Runs the fast path on a track event while recording its shape: every object's keys in order, where each value
+ * went and the column types that took it. Undefined when the fast path does not take the event or the shape has
+ * something a compiled shape does not cover (JSON values, array items of differing shapes).
+ */
+export function recordShape(
+  event: Record<string, unknown> & { type: EventType },
+  eventId: string,
+  schema: WarehouseSchema,
+  options: NormalizerOptions,
+): TrackShape | undefined {
+  if (event.type !== 'track') return undefined;
   const w = new Walk(schema, options);
+  const top = emptyShape();
+  w.rec = top;
+  const rows = normalizeWith(w, event, eventId);
+  const [root, own] = w.rows;
+  if (rows === undefined || w.unrecordable || root === undefined || own === undefined) return undefined;
+  return { top, root: root.layout, own: own.layout, table: own.table, name: String(event.event) };
+}
+
+function normalizeWith(
+  w: Walk,
+  event: Record<string, unknown> & { type: EventType },
+  eventId: string,
+): ResolvedRow[] | undefined {
+  const names = w.names;
+  names.maintain();
   const type = event.type;
-  const root = w.row(ROOT_TABLES[type]);
+  const root = w.row(ROOT_TABLES[type], 'root');
   if (root === undefined) return undefined;
   w.rows.push(root);
+  const top = w.rec;
   if (type === 'track') {
     const name = String(event.event);
     const table = names.table(name, RESERVED_TABLES);
-    const own = w.row(table);
+    const own = w.row(table, 'own');
     if (own === undefined) return undefined;
     // One stamp for both rows: a property meeting an envelope column is a collision in the event's own table.
     own.stamp = root.stamp;
@@ -48,11 +95,11 @@ export function fastNormalize(
     if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
     const arrays: PendingArray[] = [];
     const properties = event.properties;
-    if (
-      isPlainObject(properties) &&
-      !w.walk(properties, names.root('', REBASE.track), 1, own, null, arrays)
-    ) {
-      return undefined;
+    if (isPlainObject(properties)) {
+      const shape = top === null ? null : w.recordContainer(top, 'properties', emptyShape());
+      if (!w.walkAs(shape, properties, names.root('', REBASE.track), 1, own, null, arrays)) return undefined;
+    } else if (top !== null && properties !== undefined) {
+      w.recordContainer(top, 'properties', null);
     }
     if (!w.children(table, eventId, eventId, arrays)) return undefined;
     return w.finish();
@@ -66,7 +113,7 @@ export function fastNormalize(
   }
   if (!w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
   if (type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
-    const users = w.row('users');
+    const users = w.row('users', 'users');
     if (users === undefined) return undefined;
     w.rows.push(users);
     if (!w.put(users, null, names.ref('id'), 'STRING', event.userId)) return undefined;
@@ -88,6 +135,7 @@ interface Row {
   stamp: number;
   at: number[];
   cells: CellValue[];
+  role: RowRole;
 }
 
 /** An array of objects met while walking: it becomes child rows once its parent row is done. */
@@ -95,11 +143,13 @@ interface PendingArray {
   base: string;
   items: Record<string, unknown>[];
   depth: number;
+  /** Recording: the member that gets the items' shape. */
+  member?: ShapeMember | undefined;
 }
 
 class Walk {
   readonly rows: Row[] = [];
-  private readonly names: NameCache;
+  readonly names: NameCache;
   private readonly reserved: ReadonlySet<string>;
 
   constructor(
@@ -111,12 +161,28 @@ class Walk {
   }
 
   /** A new row of `table`, or undefined when the table does not exist yet. */
-  row(table: string): Row | undefined {
+  row(table: string, role: RowRole): Row | undefined {
     const cols = this.schema.get(table);
     if (cols === undefined) return undefined;
     const layout = layoutOf(this.schema, table, this.reserved);
     layout.sync(cols);
-    return { table, layout, stamp: nextRowNumber(), at: [], cells: [] };
+    return { table, layout, stamp: nextRowNumber(), at: [], cells: [], role };
+  }
+
+  /** Recording (`recordShape`): the plan of the object being walked, or null when not recording. */
+  rec: ObjectShape | null = null;
+  /** Recording found something a compiled shape does not cover (JSON values, differing array items...). */
+  unrecordable = false;
+
+  /** Records a leaf member: where its value went (after `put` accepted it) and the columns' types. */
+  private recordLeaf(a: Row, b: Row | null, ref: ColumnRef, envelope: boolean): void {
+    const rec = this.rec;
+    if (rec === null) return;
+    const target = (row: Row): ShapeTarget => {
+      const pos = row.layout.positionOf(ref, this.names);
+      return { role: row.role, pos, type: row.layout.types[pos] as LogicalType };
+    };
+    rec.members.push({ kind: 'leaf', a: target(a), b: b === null ? null : target(b), envelope });
   }
 
   /**
@@ -133,27 +199,64 @@ class Walk {
   envelope(event: Record<string, unknown>, a: Row, b: Row | null): boolean {
     const names = this.names;
     const top = names.root('');
+    const rec = this.rec;
     let slot = -1;
     for (const key in event) {
       slot++;
-      if (DROPPED.has(key)) continue;
+      rec?.keys.push(key);
+      if (DROPPED.has(key)) {
+        rec?.members.push({ kind: 'skip' });
+        continue;
+      }
       const value = event[key];
-      if (value === null || value === undefined) continue;
+      if (value === null || value === undefined) {
+        rec?.members.push({ kind: 'null' });
+        continue;
+      }
       const column = ENVELOPE.get(key);
       if (column !== undefined && typeof value !== 'object') {
         if (typeof value !== 'string') return false;
         const ts = rfc3339(value);
+        const ref = names.ref(column);
         const ok =
-          ts === undefined
-            ? this.put(a, b, names.ref(column), 'STRING', value)
-            : this.put(a, b, names.ref(column), 'TIMESTAMP', ts);
+          ts === undefined ? this.put(a, b, ref, 'STRING', value) : this.put(a, b, ref, 'TIMESTAMP', ts);
         if (!ok) return false;
+        this.recordLeaf(a, b, ref, true);
         continue;
       }
       if (!this.entry(key, value, top, slot, 0, a, b, null)) return false;
     }
     const context = event.context;
-    return !isPlainObject(context) || this.walk(context, names.root('context'), 1, a, b, null);
+    if (!isPlainObject(context)) {
+      if (rec !== null && context !== undefined) this.recordContainer(rec, 'context', null);
+      return true;
+    }
+    const shape = rec === null ? null : this.recordContainer(rec, 'context', emptyShape());
+    return this.walkAs(shape, context, names.root('context'), 1, a, b, null);
+  }
+
+  /** Recording: the member of top-level `key` (first recorded as skipped) becomes `shape`, or must stay null. */
+  recordContainer(rec: ObjectShape, key: string, shape: ObjectShape | null): ObjectShape | null {
+    const at = rec.keys.indexOf(key);
+    if (at >= 0) rec.members[at] = shape === null ? { kind: 'null' } : { kind: 'object', shape };
+    return shape;
+  }
+
+  /** `walk` with `shape` as the recorded plan of `object` (null: not recording). */
+  walkAs(
+    shape: ObjectShape | null,
+    object: Record<string, unknown>,
+    node: NameNode,
+    depth: number,
+    a: Row,
+    b: Row | null,
+    arrays: PendingArray[] | null,
+  ): boolean {
+    const outer = this.rec;
+    this.rec = shape;
+    const ok = this.walk(object, node, depth, a, b, arrays);
+    this.rec = outer;
+    return ok;
   }
 
   /** The members of `object` at `depth` (see `flatten`). */
@@ -165,11 +268,15 @@ class Walk {
     b: Row | null,
     arrays: PendingArray[] | null,
   ): boolean {
+    const rec = this.rec;
     let slot = 0;
     for (const key in object) {
       const value = object[key];
-      if (value !== null && value !== undefined && !this.entry(key, value, node, slot, depth, a, b, arrays)) {
-        return false;
+      rec?.keys.push(key);
+      if (value !== null && value !== undefined) {
+        if (!this.entry(key, value, node, slot, depth, a, b, arrays)) return false;
+      } else {
+        rec?.members.push({ kind: 'null' });
       }
       slot++;
     }
@@ -188,35 +295,54 @@ class Walk {
     arrays: PendingArray[] | null,
   ): boolean {
     const name = this.names.child(node, key, slot);
+    let ok: boolean;
     switch (typeof value) {
       case 'string': {
         const ts = rfc3339(value);
-        return ts === undefined
-          ? this.put(a, b, name.ref, 'STRING', value)
-          : this.put(a, b, name.ref, 'TIMESTAMP', ts);
+        ok =
+          ts === undefined
+            ? this.put(a, b, name.ref, 'STRING', value)
+            : this.put(a, b, name.ref, 'TIMESTAMP', ts);
+        break;
       }
       case 'number':
-        if (Number.isSafeInteger(value)) return this.put(a, b, name.ref, 'INT64', value);
-        return (
-          Number.isFinite(value) && !Number.isInteger(value) && this.put(a, b, name.ref, 'FLOAT64', value)
-        );
+        if (Number.isSafeInteger(value)) ok = this.put(a, b, name.ref, 'INT64', value);
+        else
+          ok =
+            Number.isFinite(value) && !Number.isInteger(value) && this.put(a, b, name.ref, 'FLOAT64', value);
+        break;
       case 'boolean':
-        return this.put(a, b, name.ref, 'BOOL', value);
+        ok = this.put(a, b, name.ref, 'BOOL', value);
+        break;
       case 'object': {
+        const rec = this.rec;
         if (Array.isArray(value)) {
-          if (value.length === 0) return true;
-          if (arrays !== null && value.every(isPlainObject)) {
-            arrays.push({ base: name.base, items: value, depth: depth + 1 });
+          if (value.length === 0) {
+            rec?.members.push({ kind: 'empty' });
             return true;
           }
-          return this.put(a, b, name.ref, 'JSON', toJsonText(value));
+          if (arrays !== null && value.every(isPlainObject)) {
+            const member: ShapeMember | undefined =
+              rec === null ? undefined : { kind: 'children', table: '', layout: undefined, item: undefined };
+            if (member !== undefined) rec?.members.push(member);
+            arrays.push({ base: name.base, items: value, depth: depth + 1, member });
+            return true;
+          }
+          if (rec !== null) this.unrecordable = true;
+          ok = this.put(a, b, name.ref, 'JSON', toJsonText(value));
+          break;
         }
         if (depth + 1 > this.options.maxNestingDepth) return false;
-        return this.walk(value as Record<string, unknown>, name, depth + 1, a, b, arrays);
+        if (rec === null) return this.walk(value as Record<string, unknown>, name, depth + 1, a, b, arrays);
+        const shape = emptyShape();
+        rec.members.push({ kind: 'object', shape });
+        return this.walkAs(shape, value as Record<string, unknown>, name, depth + 1, a, b, arrays);
       }
       default:
         return false;
     }
+    if (ok && this.rec !== null) this.recordLeaf(a, b, name.ref, false);
+    return ok;
   }
 
   /** Child rows of `arrays` under a parent row (see `childRows` in route.ts). */
@@ -225,7 +351,7 @@ class Walk {
     for (const array of arrays) {
       const table = names.childTable(parentTable, array.base);
       for (let i = 0; i < array.items.length; i++) {
-        const row = this.row(table);
+        const row = this.row(table, 'item');
         if (row === undefined) return false;
         this.rows.push(row);
         const id = `${parentId}.${i}`;
@@ -238,19 +364,21 @@ class Walk {
           return false;
         }
         const nested: PendingArray[] = [];
-        if (
-          !this.walk(
-            array.items[i] as Record<string, unknown>,
-            names.root(''),
-            array.depth,
-            row,
-            null,
-            nested,
-          )
-        ) {
-          return false;
-        }
+        const member = array.member;
+        const shape = member === undefined ? null : emptyShape();
+        const item = array.items[i] as Record<string, unknown>;
+        if (!this.walkAs(shape, item, names.root(''), array.depth, row, null, nested)) return false;
         if (nested.length > 0 && !this.children(table, id, rootId, nested)) return false;
+        if (member?.kind === 'children' && shape !== null) {
+          // Every item must have the first one's shape for the array to be compiled.
+          if (member.item === undefined) {
+            member.table = table;
+            member.layout = row.layout;
+            member.item = shape;
+          } else if (!sameShape(member.item, shape)) {
+            this.unrecordable = true;
+          }
+        }
       }
     }
     return true;

@@ -16,6 +16,7 @@ import { rfc3339 } from '../schema/infer.ts';
 import { fastNormalize } from './fast-path.ts';
 import { Fields } from './field.ts';
 import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
+import { maybeCompile, runCompiled } from './shape-plan.ts';
 
 export interface NormalizerOptions {
   names: NameCache;
@@ -29,6 +30,8 @@ export interface NormalizerOptions {
   tableValues?: readonly CellValue[];
   /** Try the one-pass common case first (`fast-path.ts`); default true. Tests turn it off to compare. */
   fastPath?: boolean;
+  /** Compile a track event name's shape after this many fast-path events of it (`shape-plan.ts`; default 64). */
+  compileAfter?: number;
 }
 
 const NO_CHANGES: SchemaChange[] = [];
@@ -107,10 +110,14 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   }
   if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
   let event = value as Record<string, unknown> & { type: EventType };
+  const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
   if (options.fastPath !== false) {
-    const rows = fastNormalize(event, eventId, schema, options);
+    let rows = runCompiled(event, eventId, receivedAt, schema, options);
+    if (rows === undefined) {
+      rows = fastNormalize(event, eventId, schema, options);
+      if (rows !== undefined) maybeCompile(event, eventId, schema, options);
+    }
     if (rows !== undefined) {
-      const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
       return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
     }
   }
@@ -135,7 +142,6 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   }
   const resolution = resolveEvent(scratch, routed.rows, schema, options);
   if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
-  const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
   return {
     ok: true,
     eventId,

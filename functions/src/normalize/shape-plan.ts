@@ -1,0 +1,292 @@
+import type { EventType } from '@sluice/sdk/protocol';
+import type { CellValue, ColumnSchema, WarehouseSchema } from '../destinations/destination.ts';
+import { CHILD_COLUMNS } from '../route.ts';
+import type { ResolvedRow } from '../schema/evolve.ts';
+import { rfc3339 } from '../schema/infer.ts';
+import type { TableLayout } from '../schema/table-layout.ts';
+import { recordShape, type TrackShape } from './fast-path.ts';
+import type { NormalizerOptions } from './normalize-line.ts';
+import type { ObjectShape, ShapeMember, ShapeTarget } from './shape.ts';
+
+/**
+ * Compiled shapes: the next step after the fast path for the events that make up most of a file, track events of
+ * one name with the same keys. When the fast path has taken such an event, its shape is recorded (every object's
+ * keys in order, where each value went, the column types) and compiled into a function that checks an event has
+ * exactly that shape and writes its cells at fixed positions, with no name lookups and no per-value decisions.
+ *
+ * A compiled shape only accepts what the fast path would have written the same way: each value is checked against
+ * the type of the column it goes to (the rules of `place`), a key order or set that differs, a null where a
+ * value or object was, an array item of another shape, anything else returns undefined and the fast path runs.
+ * The code is generated from the shape's structure only: keys and names are never part of the source (they are
+ * read from arrays), so event data cannot inject code. Equality with the general path is property-tested.
+ */
+type Compiled = (
+  event: Record<string, unknown>,
+  eventId: string,
+  receivedAt: string | undefined,
+) => ResolvedRow[] | undefined;
+
+interface PlanSet {
+  plans: Compiled[];
+  /** Fast-path events of this name since the last compile: a shape is compiled once they reach `every`. */
+  misses: number;
+}
+
+/** Shapes kept per event name (most recently used first). */
+const MAX_PLANS = 4;
+
+const plansBySchema = new WeakMap<WarehouseSchema, Map<string, PlanSet>>();
+/** Plans are compiled for one set of options (positions of the bookkeeping columns, their values). */
+const optionsOfSchema = new WeakMap<WarehouseSchema, NormalizerOptions>();
+
+/** The plans looked up last (a load uses one schema and one options object for every event). */
+let last: {
+  schema: WarehouseSchema | undefined;
+  options: NormalizerOptions | undefined;
+  byName: Map<string, PlanSet> | undefined;
+} = { schema: undefined, options: undefined, byName: undefined };
+
+/** Counters for tests and logs. */
+export const planStats = { compiled: 0, hits: 0 };
+
+function planSet(schema: WarehouseSchema, options: NormalizerOptions, name: string): PlanSet {
+  let byName = plansBySchema.get(schema);
+  if (byName === undefined || optionsOfSchema.get(schema) !== options) {
+    byName = new Map();
+    plansBySchema.set(schema, byName);
+    optionsOfSchema.set(schema, options);
+    last = { schema: undefined, options: undefined, byName: undefined };
+  }
+  let set = byName.get(name);
+  if (set === undefined) {
+    if (byName.size >= 1000) byName.clear();
+    set = { plans: [], misses: 0 };
+    byName.set(name, set);
+  }
+  return set;
+}
+
+/**
+ * The rows of a track event by one of its name's compiled shapes, or undefined. `receivedAt` is
+ * `rfc3339(event.receivedAt)`, which the caller has already computed.
+ */
+export function runCompiled(
+  event: Record<string, unknown> & { type: EventType },
+  eventId: string,
+  receivedAt: string | undefined,
+  schema: WarehouseSchema,
+  options: NormalizerOptions,
+): ResolvedRow[] | undefined {
+  if (event.type !== 'track' || typeof event.event !== 'string') return undefined;
+  if (schema !== last.schema || options !== last.options) {
+    if (optionsOfSchema.get(schema) !== options) return undefined;
+    last = { schema, options, byName: plansBySchema.get(schema) };
+  }
+  const set = last.byName?.get(event.event);
+  if (set === undefined) return undefined;
+  const plans = set.plans;
+  for (let i = 0; i < plans.length; i++) {
+    const rows = (plans[i] as Compiled)(event, eventId, receivedAt);
+    if (rows !== undefined) {
+      if (i > 0) plans.unshift(...plans.splice(i, 1));
+      planStats.hits++;
+      return rows;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * After the fast path took a track event: every `every` such events of one name (default 64), record this one's
+ * shape and compile it, so a steady stream of one shape moves to the compiled path while a stream of ever new
+ * shapes costs one recording per `every` events.
+ */
+export function maybeCompile(
+  event: Record<string, unknown> & { type: EventType },
+  eventId: string,
+  schema: WarehouseSchema,
+  options: NormalizerOptions,
+): void {
+  if (event.type !== 'track' || typeof event.event !== 'string') return;
+  const set = planSet(schema, options, event.event);
+  if (++set.misses < (options.compileAfter ?? 64)) return;
+  set.misses = 0;
+  const shape = recordShape(event, eventId, schema, options);
+  if (shape === undefined) return;
+  const compiled = compileShape(shape, options);
+  if (compiled === undefined) return;
+  set.plans.unshift(compiled);
+  if (set.plans.length > MAX_PLANS) set.plans.length = MAX_PLANS;
+  planStats.compiled++;
+}
+
+/** Source text of the checks that make `v` a cell of a column of `target.type` as `place` would (into `x`). */
+function check(target: ShapeTarget, envelope: boolean): string | undefined {
+  switch (target.type) {
+    case 'STRING':
+      // A timestamp-shaped string into a STRING column is stored as rfc3339 gives it (as `place` does); only a
+      // string that starts with a digit can be one, which saves the call for almost every value.
+      return "if (typeof v !== 'string') return; x = v; if (v.length >= 20 && v.charCodeAt(0) <= 57 && v.charCodeAt(0) >= 48) { const t = rfc3339(v); if (t !== undefined) x = t; }";
+    case 'TIMESTAMP':
+      return "if (typeof v !== 'string') return; x = rfc3339(v); if (x === undefined) return;";
+    case 'INT64':
+      return envelope ? undefined : 'if (!Number.isSafeInteger(v)) return; x = v;';
+    case 'FLOAT64':
+      return envelope
+        ? undefined
+        : "if (typeof v !== 'number' || !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return; x = v;";
+    case 'BOOL':
+      return envelope ? undefined : "if (typeof v !== 'boolean') return; x = v;";
+    default:
+      return undefined; // JSON columns: left to the fast path.
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+class Emitter {
+  readonly lines: string[] = [];
+  /** Keys, tables and layouts the code reads by index (never spliced into the source). */
+  readonly keys: string[] = [];
+  readonly layouts: TableLayout[] = [];
+  readonly tables: string[] = [];
+  private n = 0;
+  failed = false;
+
+  fresh(prefix: string): string {
+    return `${prefix}${this.n++}`;
+  }
+
+  /** Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's arrays. */
+  object(o: string, shape: ObjectShape, rows: Record<string, string>, parentId: string): void {
+    const base = this.keys.length;
+    this.keys.push(...shape.keys);
+    const j = this.fresh('j');
+    this.lines.push(
+      `let ${j} = 0; for (const k in ${o}) { if (k !== K[${base} + ${j}]) return; ${j}++; } if (${j} !== ${shape.keys.length}) return;`,
+    );
+    for (let i = 0; i < shape.members.length; i++) {
+      // A key made only of identifier characters is read as `o.key` (it cannot change the code's meaning);
+      // any other key through the K array.
+      const key = shape.keys[i] as string;
+      const read = IDENTIFIER.test(key) && key !== '__proto__' ? `${o}.${key}` : `${o}[K[${base + i}]]`;
+      this.member(read, shape.members[i] as ShapeMember, rows, parentId, o === 'ev' && key === 'receivedAt');
+    }
+  }
+
+  private target(t: ShapeTarget, rows: Record<string, string>): string {
+    const row = rows[t.role];
+    if (row === undefined) {
+      this.failed = true;
+      return '';
+    }
+    return `${row}a.push(${t.pos}); ${row}c.push(x);`;
+  }
+
+  /** `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). */
+  private member(
+    read: string,
+    m: ShapeMember,
+    rows: Record<string, string>,
+    parentId: string,
+    receivedAt: boolean,
+  ): void {
+    if (m.kind === 'skip') return;
+    const v = this.fresh('v');
+    this.lines.push(`const ${v} = ${read};`);
+    switch (m.kind) {
+      case 'null':
+        this.lines.push(`if (${v} !== null) return;`);
+        return;
+      case 'empty':
+        this.lines.push(`if (${v} !== null && !(Array.isArray(${v}) && ${v}.length === 0)) return;`);
+        return;
+      case 'leaf': {
+        const test =
+          receivedAt && m.envelope && m.a.type === 'TIMESTAMP'
+            ? 'x = RA; if (x === undefined) return;'
+            : check(m.a, m.envelope);
+        if (test === undefined || (m.b !== null && m.b.type !== m.a.type)) {
+          this.failed = true;
+          return;
+        }
+        const second = m.b === null ? '' : this.target(m.b, rows);
+        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${this.target(m.a, rows)} ${second} }`);
+        return;
+      }
+      case 'object':
+        this.lines.push(`if (${v} !== null) { if (typeof ${v} !== 'object' || Array.isArray(${v})) return;`);
+        this.object(v, m.shape, rows, parentId);
+        this.lines.push('}');
+        return;
+      case 'children': {
+        if (m.item === undefined || m.layout === undefined) {
+          this.failed = true;
+          return;
+        }
+        const t = this.tables.push(m.table) - 1;
+        const l = this.layouts.push(m.layout) - 1;
+        const layout = m.layout;
+        const i = this.fresh('i');
+        const it = this.fresh('it');
+        const r = this.fresh('r');
+        const id = this.fresh('id');
+        this.lines.push(
+          `if (${v} !== null) { if (!Array.isArray(${v})) return; for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`,
+          `const ${it} = ${v}[${i}]; if (typeof ${it} !== 'object' || ${it} === null || Array.isArray(${it})) return;`,
+          `const ${r}a = [], ${r}c = []; const ${id} = ${parentId} + '.' + ${i};`,
+          `out.push({ table: T[${t}], columns: L[${l}].columns, at: ${r}a, cells: ${r}c });`,
+          `${r}a.push(${layout.position(CHILD_COLUMNS.rootId)}, ${layout.position(CHILD_COLUMNS.parentId)}, ${layout.position(CHILD_COLUMNS.id)}, ${layout.position(CHILD_COLUMNS.listIndex)});`,
+          `${r}c.push(eventId, ${parentId}, ${id}, ${i});`,
+        );
+        this.object(it, m.item, { ...rows, item: r }, id);
+        this.lines.push(`meta(${r}a, ${r}c, L[${l}]); } }`);
+        return;
+      }
+    }
+  }
+}
+
+/** Compiles a recorded track shape, or undefined when it has a member the generated code does not cover. */
+function compileShape(shape: TrackShape, options: NormalizerOptions): Compiled | undefined {
+  const e = new Emitter();
+  e.tables.push(shape.table);
+  e.layouts.push(shape.root, shape.own);
+  e.lines.push(
+    'const raa = [], rac = [], rba = [], rbc = []; let v, x;',
+    'const out = [{ table: T0, columns: L[0].columns, at: raa, cells: rac }, { table: T[0], columns: L[1].columns, at: rba, cells: rbc }];',
+  );
+  e.object('ev', shape.top, { root: 'ra', own: 'rb' }, 'eventId');
+  if (e.failed) return undefined;
+  const event = shape.root.position('event');
+  const eventText = shape.root.position('event_text');
+  const ownEvent = shape.own.position('event');
+  const ownEventText = shape.own.position('event_text');
+  e.lines.push(
+    `raa.push(${event}, ${eventText}); rac.push(T[0], NAME); rba.push(${ownEvent}, ${ownEventText}); rbc.push(T[0], NAME);`,
+    'meta(raa, rac, L[0]); meta(rba, rbc, L[1]);',
+    'return out;',
+  );
+  const tableColumns: readonly ColumnSchema[] = options.tableColumns;
+  const tableValues = options.tableValues;
+  const meta = (at: number[], cells: CellValue[], layout: TableLayout): void => {
+    if (tableValues === undefined) return;
+    const positions = layout.positionsOf(tableColumns);
+    for (let j = 0; j < positions.length; j++) {
+      at.push(positions[j] as number);
+      cells.push(tableValues[j] as CellValue);
+    }
+  };
+  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts) and helpers.
+  const factory = new Function(
+    'K',
+    'T',
+    'L',
+    'T0',
+    'NAME',
+    'rfc3339',
+    'meta',
+    `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
+  ) as (...args: unknown[]) => Compiled;
+  return factory(e.keys, e.tables, e.layouts, 'tracks', shape.name, rfc3339, meta);
+}

@@ -1,0 +1,58 @@
+import type { LogicalType } from '../destinations/destination.ts';
+import type { TableLayout } from '../schema/table-layout.ts';
+
+/** Which row of an event a value goes to: the type's table, a track's own table, a child-table item. */
+export type RowRole = 'root' | 'own' | 'item' | 'users';
+
+/** Where a recorded leaf's value went: the row, the column's position and its type when recorded. */
+export interface ShapeTarget {
+  role: RowRole;
+  pos: number;
+  type: LogicalType;
+}
+
+/**
+ * One member of a recorded object, by position: ignored (`skip`), null when recorded (must stay null), a leaf, a
+ * nested object, an array that was empty (must stay empty or null), or an array of objects (child rows).
+ */
+export type ShapeMember =
+  | { kind: 'skip' }
+  | { kind: 'null' }
+  | { kind: 'leaf'; a: ShapeTarget; b: ShapeTarget | null; envelope: boolean }
+  | { kind: 'object'; shape: ObjectShape }
+  | { kind: 'empty' }
+  | { kind: 'children'; table: string; layout: TableLayout | undefined; item: ObjectShape | undefined };
+
+/** The recorded shape of one object: its keys in order and what each member was. */
+export interface ObjectShape {
+  keys: string[];
+  members: ShapeMember[];
+}
+
+export function emptyShape(): ObjectShape {
+  return { keys: [], members: [] };
+}
+
+function sameTarget(x: ShapeTarget | null, y: ShapeTarget | null): boolean {
+  return x === y || (x !== null && y !== null && x.role === y.role && x.pos === y.pos && x.type === y.type);
+}
+
+/** Whether two recorded shapes are the same (keys, member kinds, targets). */
+export function sameShape(x: ObjectShape, y: ObjectShape): boolean {
+  if (x.keys.length !== y.keys.length) return false;
+  for (let i = 0; i < x.keys.length; i++) {
+    if (x.keys[i] !== y.keys[i]) return false;
+    const m = x.members[i] as ShapeMember;
+    const n = y.members[i] as ShapeMember;
+    if (m.kind !== n.kind) return false;
+    if (m.kind === 'leaf' && n.kind === 'leaf') {
+      if (m.envelope !== n.envelope || !sameTarget(m.a, n.a) || !sameTarget(m.b, n.b)) return false;
+    } else if (m.kind === 'object' && n.kind === 'object') {
+      if (!sameShape(m.shape, n.shape)) return false;
+    } else if (m.kind === 'children' && n.kind === 'children') {
+      if (m.table !== n.table || m.item === undefined || n.item === undefined || !sameShape(m.item, n.item))
+        return false;
+    }
+  }
+  return true;
+}
