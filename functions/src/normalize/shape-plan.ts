@@ -1,5 +1,5 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { CellValue, ColumnSchema, WarehouseSchema } from '../destinations/destination.ts';
+import type { WarehouseSchema } from '../destinations/destination.ts';
 import { CHILD_COLUMNS } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
@@ -150,14 +150,42 @@ class Emitter {
   readonly keys: string[] = [];
   readonly layouts: TableLayout[] = [];
   readonly tables: string[] = [];
+  /**
+   * Each row's positions, in the order its cells are pushed: the same for every event of the shape (a null value
+   * pushes a null cell), so one array serves as every row's `at`.
+   */
+  readonly positions: number[][] = [];
+  /** Row variable (`ra`, `r12`...) -> index in `positions`. */
+  private readonly rowIndex = new Map<string, number>();
   private n = 0;
   failed = false;
+
+  constructor(private readonly options: NormalizerOptions) {}
 
   fresh(prefix: string): string {
     return `${prefix}${this.n++}`;
   }
 
-  /** Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's arrays. */
+  /** A row variable whose cells are `<row>c` and whose positions are `P[<index>]`. */
+  row(name: string): number {
+    const index = this.positions.push([]) - 1;
+    this.rowIndex.set(name, index);
+    return index;
+  }
+
+  private cellsOf(row: string): number[] {
+    return this.positions[this.rowIndex.get(row) as number] as number[];
+  }
+
+  /** The bookkeeping cells (load time, load id) every row ends with. */
+  meta(row: string, layout: TableLayout): void {
+    const values = this.options.tableValues;
+    if (values === undefined) return;
+    this.cellsOf(row).push(...layout.positionsOf(this.options.tableColumns));
+    this.lines.push(`${row}c.push(...TV);`);
+  }
+
+  /** Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's row. */
   object(o: string, shape: ObjectShape, rows: Record<string, string>, parentId: string): void {
     const base = this.keys.length;
     this.keys.push(...shape.keys);
@@ -174,13 +202,15 @@ class Emitter {
     }
   }
 
-  private target(t: ShapeTarget, rows: Record<string, string>): string {
+  /** Pushes `value` as the cell of `t` (and records its position). */
+  private target(t: ShapeTarget, rows: Record<string, string>, value: string): string {
     const row = rows[t.role];
     if (row === undefined) {
       this.failed = true;
       return '';
     }
-    return `${row}a.push(${t.pos}); ${row}c.push(x);`;
+    this.cellsOf(row).push(t.pos);
+    return `${row}c.push(${value});`;
   }
 
   /** `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). */
@@ -210,15 +240,27 @@ class Emitter {
           this.failed = true;
           return;
         }
-        const second = m.b === null ? '' : this.target(m.b, rows);
-        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${this.target(m.a, rows)} ${second} }`);
+        const first = this.target(m.a, rows, 'x');
+        const second = m.b === null ? '' : this.target(m.b, rows, 'x');
+        const nulls = `${rows[m.a.role]}c.push(null);${m.b === null ? '' : ` ${rows[m.b.role]}c.push(null);`}`;
+        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${first} ${second} } else { ${nulls} }`);
         return;
       }
-      case 'object':
+      case 'object': {
+        // A null object gives a null cell for every leaf below it, so the rows keep their positions.
+        const before = new Map(
+          [...this.rowIndex].map(([row, index]) => [row, this.positions[index]?.length ?? 0]),
+        );
         this.lines.push(`if (${v} !== null) { if (typeof ${v} !== 'object' || Array.isArray(${v})) return;`);
         this.object(v, m.shape, rows, parentId);
-        this.lines.push('}');
+        const nulls: string[] = [];
+        for (const [row, count] of before) {
+          const added = this.cellsOf(row).length - count;
+          if (added > 0) nulls.push(`${row}c.push(${Array(added).fill('null').join(', ')});`);
+        }
+        this.lines.push(`} else { ${nulls.join(' ')} }`);
         return;
+      }
       case 'children': {
         if (m.item === undefined || m.layout === undefined) {
           this.failed = true;
@@ -231,16 +273,22 @@ class Emitter {
         const it = this.fresh('it');
         const r = this.fresh('r');
         const id = this.fresh('id');
+        const p = this.row(r);
+        this.cellsOf(r).push(
+          layout.position(CHILD_COLUMNS.rootId),
+          layout.position(CHILD_COLUMNS.parentId),
+          layout.position(CHILD_COLUMNS.id),
+          layout.position(CHILD_COLUMNS.listIndex),
+        );
         this.lines.push(
           `if (${v} !== null) { if (!Array.isArray(${v})) return; for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`,
           `const ${it} = ${v}[${i}]; if (typeof ${it} !== 'object' || ${it} === null || Array.isArray(${it})) return;`,
-          `const ${r}a = [], ${r}c = []; const ${id} = ${parentId} + '.' + ${i};`,
-          `out.push({ table: T[${t}], columns: L[${l}].columns, at: ${r}a, cells: ${r}c });`,
-          `${r}a.push(${layout.position(CHILD_COLUMNS.rootId)}, ${layout.position(CHILD_COLUMNS.parentId)}, ${layout.position(CHILD_COLUMNS.id)}, ${layout.position(CHILD_COLUMNS.listIndex)});`,
-          `${r}c.push(eventId, ${parentId}, ${id}, ${i});`,
+          `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = [eventId, ${parentId}, ${id}, ${i}];`,
+          `out.push({ table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ${r}c });`,
         );
         this.object(it, m.item, { ...rows, item: r }, id);
-        this.lines.push(`meta(${r}a, ${r}c, L[${l}]); } }`);
+        this.meta(r, layout);
+        this.lines.push('} }');
         return;
       }
     }
@@ -249,44 +297,43 @@ class Emitter {
 
 /** Compiles a recorded track shape, or undefined when it has a member the generated code does not cover. */
 function compileShape(shape: TrackShape, options: NormalizerOptions): Compiled | undefined {
-  const e = new Emitter();
+  const e = new Emitter(options);
   e.tables.push(shape.table);
   e.layouts.push(shape.root, shape.own);
+  const root = e.row('ra');
+  const own = e.row('rb');
   e.lines.push(
-    'const raa = [], rac = [], rba = [], rbc = []; let v, x;',
-    'const out = [{ table: T0, columns: L[0].columns, at: raa, cells: rac }, { table: T[0], columns: L[1].columns, at: rba, cells: rbc }];',
+    'const rac = [], rbc = []; let v, x;',
+    `const out = [{ table: T0, columns: L[0].columns, at: P[${root}], cells: rac }, { table: T[0], columns: L[1].columns, at: P[${own}], cells: rbc }];`,
   );
   e.object('ev', shape.top, { root: 'ra', own: 'rb' }, 'eventId');
   if (e.failed) return undefined;
-  const event = shape.root.position('event');
-  const eventText = shape.root.position('event_text');
-  const ownEvent = shape.own.position('event');
-  const ownEventText = shape.own.position('event_text');
-  e.lines.push(
-    `raa.push(${event}, ${eventText}); rac.push(T[0], NAME); rba.push(${ownEvent}, ${ownEventText}); rbc.push(T[0], NAME);`,
-    'meta(raa, rac, L[0]); meta(rba, rbc, L[1]);',
-    'return out;',
-  );
-  const tableColumns: readonly ColumnSchema[] = options.tableColumns;
-  const tableValues = options.tableValues;
-  const meta = (at: number[], cells: CellValue[], layout: TableLayout): void => {
-    if (tableValues === undefined) return;
-    const positions = layout.positionsOf(tableColumns);
-    for (let j = 0; j < positions.length; j++) {
-      at.push(positions[j] as number);
-      cells.push(tableValues[j] as CellValue);
-    }
-  };
-  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts) and helpers.
+  (e.positions[root] as number[]).push(shape.root.position('event'), shape.root.position('event_text'));
+  (e.positions[own] as number[]).push(shape.own.position('event'), shape.own.position('event_text'));
+  e.lines.push('rac.push(T[0], NAME); rbc.push(T[0], NAME);');
+  e.meta('ra', shape.root);
+  e.meta('rb', shape.own);
+  e.lines.push('return out;');
+  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), helpers.
   const factory = new Function(
     'K',
     'T',
     'L',
+    'P',
     'T0',
     'NAME',
+    'TV',
     'rfc3339',
-    'meta',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
-  return factory(e.keys, e.tables, e.layouts, 'tracks', shape.name, rfc3339, meta);
+  return factory(
+    e.keys,
+    e.tables,
+    e.layouts,
+    e.positions,
+    'tracks',
+    shape.name,
+    options.tableValues,
+    rfc3339,
+  );
 }
