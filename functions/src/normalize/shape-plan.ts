@@ -181,8 +181,10 @@ class Emitter {
   meta(row: string, layout: TableLayout): void {
     const values = this.options.tableValues;
     if (values === undefined) return;
-    this.cellsOf(row).push(...layout.positionsOf(this.options.tableColumns));
-    this.lines.push(`${row}c.push(...TV);`);
+    const cells = this.cellsOf(row);
+    const writes = values.map((_v, j) => `${row}c[${cells.length + j}] = TV[${j}];`);
+    cells.push(...layout.positionsOf(this.options.tableColumns));
+    this.lines.push(writes.join(' '));
   }
 
   /** Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's row. */
@@ -209,8 +211,9 @@ class Emitter {
       this.failed = true;
       return '';
     }
-    this.cellsOf(row).push(t.pos);
-    return `${row}c.push(${value});`;
+    const cells = this.cellsOf(row);
+    cells.push(t.pos);
+    return `${row}c[${cells.length - 1}] = ${value};`;
   }
 
   /** `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). */
@@ -242,7 +245,7 @@ class Emitter {
         }
         const first = this.target(m.a, rows, 'x');
         const second = m.b === null ? '' : this.target(m.b, rows, 'x');
-        const nulls = `${rows[m.a.role]}c.push(null);${m.b === null ? '' : ` ${rows[m.b.role]}c.push(null);`}`;
+        const nulls = `${first.replace(/= x;$/, '= null;')} ${second.replace(/= x;$/, '= null;')}`;
         this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${first} ${second} } else { ${nulls} }`);
         return;
       }
@@ -255,8 +258,8 @@ class Emitter {
         this.object(v, m.shape, rows, parentId);
         const nulls: string[] = [];
         for (const [row, count] of before) {
-          const added = this.cellsOf(row).length - count;
-          if (added > 0) nulls.push(`${row}c.push(${Array(added).fill('null').join(', ')});`);
+          const total = this.cellsOf(row).length;
+          for (let k = count; k < total; k++) nulls.push(`${row}c[${k}] = null;`);
         }
         this.lines.push(`} else { ${nulls.join(' ')} }`);
         return;
@@ -283,11 +286,15 @@ class Emitter {
         this.lines.push(
           `if (${v} !== null) { if (!Array.isArray(${v})) return; for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`,
           `const ${it} = ${v}[${i}]; if (typeof ${it} !== 'object' || ${it} === null || Array.isArray(${it})) return;`,
-          `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = [eventId, ${parentId}, ${id}, ${i}];`,
+          '', // the item's cells, sized once the item's code is emitted (below)
           `out.push({ table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ${r}c });`,
         );
+        const sized = this.lines.length - 2;
         this.object(it, m.item, { ...rows, item: r }, id);
         this.meta(r, layout);
+        this.lines[sized] =
+          `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = new Array(${this.cellsOf(r).length});` +
+          ` ${r}c[0] = eventId; ${r}c[1] = ${parentId}; ${r}c[2] = ${id}; ${r}c[3] = ${i};`;
         this.lines.push('} }');
         return;
       }
@@ -303,16 +310,21 @@ function compileShape(shape: TrackShape, options: NormalizerOptions): Compiled |
   const root = e.row('ra');
   const own = e.row('rb');
   e.lines.push(
-    'const rac = [], rbc = []; let v, x;',
+    '', // the rows' cells, sized once the code is emitted (below)
     `const out = [{ table: T0, columns: L[0].columns, at: P[${root}], cells: rac }, { table: T[0], columns: L[1].columns, at: P[${own}], cells: rbc }];`,
   );
   e.object('ev', shape.top, { root: 'ra', own: 'rb' }, 'eventId');
   if (e.failed) return undefined;
   (e.positions[root] as number[]).push(shape.root.position('event'), shape.root.position('event_text'));
   (e.positions[own] as number[]).push(shape.own.position('event'), shape.own.position('event_text'));
-  e.lines.push('rac.push(T[0], NAME); rbc.push(T[0], NAME);');
+  const rootCells = e.positions[root] as number[];
+  const ownCells = e.positions[own] as number[];
+  e.lines.push(
+    `rac[${rootCells.length - 2}] = T[0]; rac[${rootCells.length - 1}] = NAME; rbc[${ownCells.length - 2}] = T[0]; rbc[${ownCells.length - 1}] = NAME;`,
+  );
   e.meta('ra', shape.root);
   e.meta('rb', shape.own);
+  e.lines[0] = `const rac = new Array(${rootCells.length}), rbc = new Array(${ownCells.length}); let v, x;`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), helpers.
   const factory = new Function(
