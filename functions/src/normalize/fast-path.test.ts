@@ -122,7 +122,7 @@ function retyped(value: unknown): unknown {
   return value;
 }
 
-// Track events without colliding keys or arrays of scalars: the shapes that get compiled.
+// Events (not identify) without colliding keys or arrays of scalars: the shapes that get compiled.
 const cleanScalar = fc.oneof(
   fc.constantFrom('s', 't', '2026-01-01T00:00:00.000Z'),
   fc.integer({ min: -5, max: 5 }),
@@ -140,21 +140,28 @@ const { cleanValue } = fc.letrec<{ cleanValue: unknown; cleanObject: Record<stri
   ),
   cleanObject: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), tie('cleanValue'), { maxKeys: 3 }),
 }));
-const cleanTrack = fc
+const cleanEvent = fc
   .record({
+    type: fc.constantFrom('track', 'track', 'page', 'screen', 'group', 'alias'),
     event: fc.constantFrom('Order Completed', 'A'),
-    properties: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
+    payload: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
     context: fc.dictionary(fc.constantFrom('ip', 'locale'), cleanScalar, { maxKeys: 2 }),
   })
-  .map(({ event, properties, context }) => ({
-    type: 'track',
-    event,
-    userId: 'u1',
-    receivedAt: '2026-01-01T00:00:01.000Z',
-    timestamp: '2026-01-01T00:00:00.000Z',
-    context,
-    properties,
-  }));
+  .map(({ type, event, payload, context }) => {
+    const out: Record<string, unknown> = {
+      type,
+      userId: 'u1',
+      receivedAt: '2026-01-01T00:00:01.000Z',
+      timestamp: '2026-01-01T00:00:00.000Z',
+      context,
+    };
+    if (type === 'track') out.event = event;
+    if (type === 'group') out.groupId = 'g1';
+    if (type === 'alias') out.previousId = 'p1';
+    if (type === 'group') out.traits = payload;
+    else out.properties = payload;
+    return out;
+  });
 
 /** `event` with every nested object of its payload and context made null (one level below them). */
 function nulled(event: Record<string, unknown>): Record<string, unknown> {
@@ -182,7 +189,7 @@ describe('fast path', () => {
     const hitsBefore = planStats.hits;
     const compiledBefore = planStats.compiled;
     fc.assert(
-      fc.property(fc.array(fc.oneof(event, cleanTrack), { minLength: 1, maxLength: 12 }), (generated) => {
+      fc.property(fc.array(fc.oneof(event, cleanEvent), { minLength: 1, maxLength: 12 }), (generated) => {
         const fast = normalizer(true);
         const general = normalizer(false);
         // Each event three times (new ids): the second meets the schema the first made, the fast path's case, and

@@ -38,18 +38,18 @@ export function fastNormalize(
   return normalizeWith(new Walk(schema, options), event, eventId);
 }
 
-/** A track event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
-export interface TrackShape {
+/** An event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
+export interface EventShape {
   top: ObjectShape;
+  /** The type's table (`tracks`, `pages`...). */
   root: TableLayout;
-  own: TableLayout;
-  /** The event's table and its `event_text`. */
-  table: string;
-  name: string;
+  rootTable: string;
+  /** A track's own table, its name and `event_text`. */
+  own?: { layout: TableLayout; table: string; name: string } | undefined;
 }
 
 /**
- * Runs the fast path on a track event while recording its shape: every object's keys in order, where each value
+ * Runs the fast path on an event (not an identify) while recording its shape: every object's keys in order, where each value
  * went and the column types that took it. Undefined when the fast path does not take the event or the shape has
  * something a compiled shape does not cover (JSON values, array items of differing shapes).
  */
@@ -58,15 +58,23 @@ export function recordShape(
   eventId: string,
   schema: WarehouseSchema,
   options: NormalizerOptions,
-): TrackShape | undefined {
-  if (event.type !== 'track') return undefined;
+): EventShape | undefined {
+  // An identify also writes a users row from the same traits: left to the fast path.
+  if (event.type === 'identify') return undefined;
   const w = new Walk(schema, options);
   const top = emptyShape();
   w.rec = top;
   const rows = normalizeWith(w, event, eventId);
   const [root, own] = w.rows;
-  if (rows === undefined || w.unrecordable || root === undefined || own === undefined) return undefined;
-  return { top, root: root.layout, own: own.layout, table: own.table, name: String(event.event) };
+  if (rows === undefined || w.unrecordable || root === undefined) return undefined;
+  if (event.type !== 'track') return { top, root: root.layout, rootTable: root.table };
+  if (own === undefined) return undefined;
+  return {
+    top,
+    root: root.layout,
+    rootTable: root.table,
+    own: { layout: own.layout, table: own.table, name: String(event.event) },
+  };
 }
 
 function normalizeWith(
@@ -108,8 +116,11 @@ function normalizeWith(
   const container = type === 'identify' || type === 'group' ? 'traits' : 'properties';
   const payload = type === 'alias' ? undefined : event[container];
   const arrays: PendingArray[] = [];
-  if (isPlainObject(payload) && !w.walk(payload, names.root('', REBASE[type]), 1, root, null, arrays)) {
-    return undefined;
+  if (isPlainObject(payload)) {
+    const shape = top === null ? null : w.recordContainer(top, container, emptyShape());
+    if (!w.walkAs(shape, payload, names.root('', REBASE[type]), 1, root, null, arrays)) return undefined;
+  } else if (top !== null && payload !== undefined) {
+    w.recordContainer(top, container, null);
   }
   if (!w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
   if (type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {

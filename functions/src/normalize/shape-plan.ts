@@ -4,15 +4,16 @@ import { CHILD_COLUMNS } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
-import { recordShape, type TrackShape } from './fast-path.ts';
+import { type EventShape, recordShape } from './fast-path.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
 import type { ObjectShape, ShapeMember, ShapeTarget } from './shape.ts';
 
 /**
- * Compiled shapes: the next step after the fast path for the events that make up most of a file, track events of
- * one name with the same keys. When the fast path has taken such an event, its shape is recorded (every object's
- * keys in order, where each value went, the column types) and compiled into a function that checks an event has
- * exactly that shape and writes its cells at fixed positions, with no name lookups and no per-value decisions.
+ * Compiled shapes: the next step after the fast path for the events that make up most of a file, events of one
+ * kind (a track event's name, or another type; not identify) with the same keys. When the fast path has taken
+ * such an event, its shape is recorded (every object's keys in order, where each value went, the column types)
+ * and compiled into a function that checks an event has exactly that shape and writes its cells at fixed
+ * positions, with no name lookups and no per-value decisions.
  *
  * A compiled shape only accepts what the fast path would have written the same way: each value is checked against
  * the type of the column it goes to (the rules of `place`), a key order or set that differs, a null where a
@@ -38,6 +39,15 @@ const MAX_PLANS = 4;
 const plansBySchema = new WeakMap<WarehouseSchema, Map<string, PlanSet>>();
 /** Plans are compiled for one set of options (positions of the bookkeeping columns, their values). */
 const optionsOfSchema = new WeakMap<WarehouseSchema, NormalizerOptions>();
+
+/**
+ * Which set of compiled shapes an event uses: a track's by its name (`t:Order Completed`), other types by type
+ * (`page`); identify events are not compiled (see `recordShape`).
+ */
+function shapeKey(event: Record<string, unknown> & { type: EventType }): string | undefined {
+  if (event.type === 'track') return typeof event.event === 'string' ? `t:${event.event}` : undefined;
+  return event.type === 'identify' ? undefined : event.type;
+}
 
 /** The plans looked up last (a load uses one schema and one options object for every event). */
 let last: {
@@ -67,7 +77,7 @@ function planSet(schema: WarehouseSchema, options: NormalizerOptions, name: stri
 }
 
 /**
- * The rows of a track event by one of its name's compiled shapes, or undefined. `receivedAt` is
+ * The rows of an event by one of its kind's compiled shapes, or undefined. `receivedAt` is
  * `rfc3339(event.receivedAt)`, which the caller has already computed.
  */
 export function runCompiled(
@@ -77,12 +87,13 @@ export function runCompiled(
   schema: WarehouseSchema,
   options: NormalizerOptions,
 ): ResolvedRow[] | undefined {
-  if (event.type !== 'track' || typeof event.event !== 'string') return undefined;
+  const key = shapeKey(event);
+  if (key === undefined) return undefined;
   if (schema !== last.schema || options !== last.options) {
     if (optionsOfSchema.get(schema) !== options) return undefined;
     last = { schema, options, byName: plansBySchema.get(schema) };
   }
-  const set = last.byName?.get(event.event);
+  const set = last.byName?.get(key);
   if (set === undefined) return undefined;
   const plans = set.plans;
   for (let i = 0; i < plans.length; i++) {
@@ -97,7 +108,7 @@ export function runCompiled(
 }
 
 /**
- * After the fast path took a track event: every `every` such events of one name (default 64), record this one's
+ * After the fast path took an event: every `compileAfter` events of one kind (default 64), record this one's
  * shape and compile it, so a steady stream of one shape moves to the compiled path while a stream of ever new
  * shapes costs one recording per `every` events.
  */
@@ -107,8 +118,9 @@ export function maybeCompile(
   schema: WarehouseSchema,
   options: NormalizerOptions,
 ): void {
-  if (event.type !== 'track' || typeof event.event !== 'string') return;
-  const set = planSet(schema, options, event.event);
+  const key = shapeKey(event);
+  if (key === undefined) return;
+  const set = planSet(schema, options, key);
   if (++set.misses < (options.compileAfter ?? 64)) return;
   set.misses = 0;
   const shape = recordShape(event, eventId, schema, options);
@@ -302,29 +314,37 @@ class Emitter {
   }
 }
 
-/** Compiles a recorded track shape, or undefined when it has a member the generated code does not cover. */
-function compileShape(shape: TrackShape, options: NormalizerOptions): Compiled | undefined {
+/** Compiles a recorded shape, or undefined when it has a member the generated code does not cover. */
+function compileShape(shape: EventShape, options: NormalizerOptions): Compiled | undefined {
   const e = new Emitter(options);
-  e.tables.push(shape.table);
-  e.layouts.push(shape.root, shape.own);
-  const root = e.row('ra');
-  const own = e.row('rb');
+  const own = shape.own;
+  e.tables.push(shape.rootTable, own?.table ?? '');
+  e.layouts.push(shape.root, own?.layout ?? shape.root);
+  const rootRow = e.row('ra');
+  const ownRow = own === undefined ? -1 : e.row('rb');
   e.lines.push(
     '', // the rows' cells, sized once the code is emitted (below)
-    `const out = [{ table: T0, columns: L[0].columns, at: P[${root}], cells: rac }, { table: T[0], columns: L[1].columns, at: P[${own}], cells: rbc }];`,
+    own === undefined
+      ? `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }];`
+      : `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }, { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rbc }];`,
   );
-  e.object('ev', shape.top, { root: 'ra', own: 'rb' }, 'eventId');
+  e.object('ev', shape.top, own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' }, 'eventId');
   if (e.failed) return undefined;
-  (e.positions[root] as number[]).push(shape.root.position('event'), shape.root.position('event_text'));
-  (e.positions[own] as number[]).push(shape.own.position('event'), shape.own.position('event_text'));
-  const rootCells = e.positions[root] as number[];
-  const ownCells = e.positions[own] as number[];
-  e.lines.push(
-    `rac[${rootCells.length - 2}] = T[0]; rac[${rootCells.length - 1}] = NAME; rbc[${ownCells.length - 2}] = T[0]; rbc[${ownCells.length - 1}] = NAME;`,
-  );
-  e.meta('ra', shape.root);
-  e.meta('rb', shape.own);
-  e.lines[0] = `const rac = new Array(${rootCells.length}), rbc = new Array(${ownCells.length}); let v, x;`;
+  const rootCells = e.positions[rootRow] as number[];
+  if (own !== undefined) {
+    const ownCells = e.positions[ownRow] as number[];
+    rootCells.push(shape.root.position('event'), shape.root.position('event_text'));
+    ownCells.push(own.layout.position('event'), own.layout.position('event_text'));
+    e.lines.push(
+      `rac[${rootCells.length - 2}] = T[1]; rac[${rootCells.length - 1}] = NAME; rbc[${ownCells.length - 2}] = T[1]; rbc[${ownCells.length - 1}] = NAME;`,
+    );
+    e.meta('ra', shape.root);
+    e.meta('rb', own.layout);
+    e.lines[0] = `const rac = new Array(${rootCells.length}), rbc = new Array(${ownCells.length}); let v, x;`;
+  } else {
+    e.meta('ra', shape.root);
+    e.lines[0] = `const rac = new Array(${rootCells.length}); let v, x;`;
+  }
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), helpers.
   const factory = new Function(
@@ -332,20 +352,10 @@ function compileShape(shape: TrackShape, options: NormalizerOptions): Compiled |
     'T',
     'L',
     'P',
-    'T0',
     'NAME',
     'TV',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
-  return factory(
-    e.keys,
-    e.tables,
-    e.layouts,
-    e.positions,
-    'tracks',
-    shape.name,
-    options.tableValues,
-    rfc3339,
-  );
+  return factory(e.keys, e.tables, e.layouts, e.positions, own?.name, options.tableValues, rfc3339);
 }
