@@ -18,8 +18,9 @@ import type { ObjectShape, ShapeMember, ShapeTarget } from './shape.ts';
  * A compiled shape only accepts what the fast path would have written the same way: each value is checked against
  * the type of the column it goes to (the rules of `place`), a key order or set that differs, a null where a
  * value or object was, an array item of another shape, anything else returns undefined and the fast path runs.
- * The code is generated from the shape's structure only: keys and names are never part of the source (they are
- * read from arrays), so event data cannot inject code. Equality with the general path is property-tested.
+ * The code is generated from the shape's structure only: names, and keys with any character outside
+ * [A-Za-z0-9_$], are never part of the source (they are read from arrays); an identifier-only key is read as
+ * `o.key`, which cannot change the code's meaning. Equality with the general path is property-tested.
  */
 type Compiled = (
   event: Record<string, unknown>,
@@ -29,11 +30,11 @@ type Compiled = (
 
 interface PlanSet {
   plans: Compiled[];
-  /** Fast-path events of this name since the last compile: a shape is compiled once they reach `every`. */
+  /** Fast-path events of this kind since the last compile: one is recorded and compiled at `compileAfter`. */
   misses: number;
 }
 
-/** Shapes kept per event name (most recently used first). */
+/** Shapes kept per kind of event (most recently used first). */
 const MAX_PLANS = 4;
 
 const plansBySchema = new WeakMap<WarehouseSchema, Map<string, PlanSet>>();
@@ -110,7 +111,7 @@ export function runCompiled(
 /**
  * After the fast path took an event: every `compileAfter` events of one kind (default 64), record this one's
  * shape and compile it, so a steady stream of one shape moves to the compiled path while a stream of ever new
- * shapes costs one recording per `every` events.
+ * shapes costs one recording per `compileAfter` events.
  */
 export function maybeCompile(
   event: Record<string, unknown> & { type: EventType },
