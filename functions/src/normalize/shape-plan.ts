@@ -37,10 +37,6 @@ interface PlanSet {
 /** Shapes kept per kind of event (most recently used first). */
 const MAX_PLANS = 4;
 
-const plansBySchema = new WeakMap<WarehouseSchema, Map<string, PlanSet>>();
-/** Plans are compiled for one set of options (positions of the bookkeeping columns, their values). */
-const optionsOfSchema = new WeakMap<WarehouseSchema, NormalizerOptions>();
-
 /**
  * Which set of compiled shapes an event uses: a track's by its name (`t:Order Completed`), other types by type
  * (`page`); identify events are not compiled (see `recordShape`).
@@ -50,32 +46,39 @@ function shapeKey(event: Record<string, unknown> & { type: EventType }): string 
   return event.type === 'identify' ? undefined : event.type;
 }
 
-/** The plans looked up last (a load uses one schema and one options object for every event). */
-let last: {
-  schema: WarehouseSchema | undefined;
-  options: NormalizerOptions | undefined;
-  byName: Map<string, PlanSet> | undefined;
-} = { schema: undefined, options: undefined, byName: undefined };
+/**
+ * The shapes compiled for one load: its schema (the layouts give the positions) and its options (the bookkeeping
+ * columns and values every row ends with). Keyed by kind of event (`shapeKey`).
+ */
+interface Compilations {
+  schema: WarehouseSchema;
+  options: NormalizerOptions;
+  byKey: Map<string, PlanSet>;
+}
+
+const compilationsByOptions = new WeakMap<NormalizerOptions, Compilations>();
+/** The compilations used last: a load normalizes every event with the same schema and options. */
+let current: Compilations | undefined;
+
+/** The compilations of this schema and options; created only when `create` is set. */
+function compilationsOf(
+  schema: WarehouseSchema,
+  options: NormalizerOptions,
+  create: boolean,
+): Compilations | undefined {
+  if (current?.schema === schema && current.options === options) return current;
+  let found = compilationsByOptions.get(options);
+  if (found === undefined || found.schema !== schema) {
+    if (!create) return undefined;
+    found = { schema, options, byKey: new Map() };
+    compilationsByOptions.set(options, found);
+  }
+  current = found;
+  return found;
+}
 
 /** Counters for tests and logs. */
 export const planStats = { compiled: 0, hits: 0 };
-
-function planSet(schema: WarehouseSchema, options: NormalizerOptions, name: string): PlanSet {
-  let byName = plansBySchema.get(schema);
-  if (byName === undefined || optionsOfSchema.get(schema) !== options) {
-    byName = new Map();
-    plansBySchema.set(schema, byName);
-    optionsOfSchema.set(schema, options);
-    last = { schema: undefined, options: undefined, byName: undefined };
-  }
-  let set = byName.get(name);
-  if (set === undefined) {
-    if (byName.size >= 1000) byName.clear();
-    set = { plans: [], misses: 0 };
-    byName.set(name, set);
-  }
-  return set;
-}
 
 /**
  * The rows of an event by one of its kind's compiled shapes, or undefined. `receivedAt` is
@@ -90,11 +93,7 @@ export function runCompiled(
 ): ResolvedRow[] | undefined {
   const key = shapeKey(event);
   if (key === undefined) return undefined;
-  if (schema !== last.schema || options !== last.options) {
-    if (optionsOfSchema.get(schema) !== options) return undefined;
-    last = { schema, options, byName: plansBySchema.get(schema) };
-  }
-  const set = last.byName?.get(key);
+  const set = compilationsOf(schema, options, false)?.byKey.get(key);
   if (set === undefined) return undefined;
   const plans = set.plans;
   for (let i = 0; i < plans.length; i++) {
@@ -121,7 +120,13 @@ export function maybeCompile(
 ): void {
   const key = shapeKey(event);
   if (key === undefined) return;
-  const set = planSet(schema, options, key);
+  const byKey = (compilationsOf(schema, options, true) as Compilations).byKey;
+  let set = byKey.get(key);
+  if (set === undefined) {
+    if (byKey.size >= 1000) byKey.clear();
+    set = { plans: [], misses: 0 };
+    byKey.set(key, set);
+  }
   if (++set.misses < (options.compileAfter ?? 64)) return;
   set.misses = 0;
   const shape = recordShape(event, eventId, schema, options);
