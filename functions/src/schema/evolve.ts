@@ -75,6 +75,13 @@ export function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<strin
   return set;
 }
 
+/**
+ * Placeholders until the first row sets the table's layout and columns (a resolver is made per event: nothing is
+ * allocated for them; the columns placeholder is never written, `writable()` replaces it first).
+ */
+const NO_LAYOUT = new TableLayout('', new Set());
+const NO_COLUMNS: Map<string, LogicalType> = new Map();
+
 /** Resolution state of one event: the tentative schema overlay, changes, and the row being built. */
 class EventResolver {
   private overlay: Map<string, Map<string, LogicalType>> | undefined;
@@ -83,10 +90,10 @@ class EventResolver {
   // Current row.
   private table = '';
   private mode: ContractMode = 'evolve';
-  private cols: Map<string, LogicalType> = new Map();
+  private cols: Map<string, LogicalType> = NO_COLUMNS;
   /** `cols` is the committed schema's map, mirrored by `layout.types` (else a tentative copy: read the map). */
   private committed = true;
-  private layout: TableLayout = new TableLayout('', new Set());
+  private layout: TableLayout = NO_LAYOUT;
   private created = false;
   private at: number[] = [];
   private cells: CellValue[] = [];
