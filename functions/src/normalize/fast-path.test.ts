@@ -77,6 +77,23 @@ const { value } = fc.letrec<{ value: unknown; object: Record<string, unknown> }>
 }));
 const object = fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 5 });
 
+/** A valid event of `type` with `payload` as its properties or traits (identify and group). */
+function eventOf(type: string, event: string, payload: unknown, context: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type,
+    userId: 'u1',
+    receivedAt: '2026-01-01T00:00:01.000Z',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    context,
+  };
+  if (type === 'track') out.event = event;
+  if (type === 'group') out.groupId = 'g1';
+  if (type === 'alias') out.previousId = 'p1';
+  if (type === 'identify' || type === 'group') out.traits = payload;
+  else out.properties = payload;
+  return out;
+}
+
 const event = fc
   .record({
     type: fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias'),
@@ -86,18 +103,7 @@ const event = fc
     extra: fc.option(fc.constantFrom('sourceId', 'channel', 'event_text', 'loaded_at'), { nil: undefined }),
   })
   .map(({ type, event, payload, context, extra }) => {
-    const out: Record<string, unknown> = {
-      type,
-      userId: 'u1',
-      receivedAt: '2026-01-01T00:00:01.000Z',
-      timestamp: '2026-01-01T00:00:00.000Z',
-      context,
-    };
-    if (type === 'track') out.event = event;
-    if (type === 'group') out.groupId = 'g1';
-    if (type === 'alias') out.previousId = 'p1';
-    if (type === 'identify' || type === 'group') out.traits = payload;
-    else out.properties = payload;
+    const out = eventOf(type, event, payload, context);
     if (extra !== undefined) out[extra] = 'x';
     return out;
   });
@@ -147,21 +153,7 @@ const cleanEvent = fc
     payload: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
     context: fc.dictionary(fc.constantFrom('ip', 'locale'), cleanScalar, { maxKeys: 2 }),
   })
-  .map(({ type, event, payload, context }) => {
-    const out: Record<string, unknown> = {
-      type,
-      userId: 'u1',
-      receivedAt: '2026-01-01T00:00:01.000Z',
-      timestamp: '2026-01-01T00:00:00.000Z',
-      context,
-    };
-    if (type === 'track') out.event = event;
-    if (type === 'group') out.groupId = 'g1';
-    if (type === 'alias') out.previousId = 'p1';
-    if (type === 'group') out.traits = payload;
-    else out.properties = payload;
-    return out;
-  });
+  .map(({ type, event, payload, context }) => eventOf(type, event, payload, context));
 
 /** `event` with every nested object of its payload and context made null (one level below them). */
 function nulled(event: Record<string, unknown>): Record<string, unknown> {
