@@ -1,4 +1,4 @@
-import { type ColumnSchema, TABLES } from './destination.ts';
+import { type ColumnSchema, type FailedEvent, TABLES } from './destination.ts';
 
 /**
  * Fixed schemas of the bookkeeping tables. Every destination creates them on first use (idempotently) with these
@@ -60,3 +60,22 @@ export const ROW_META_COLUMNS = {
   loadedAt: 'loaded_at',
   loadId: '_sluice_load_id',
 } as const;
+
+/** A failed event's own columns in `TABLES.failedEvents` (the load's columns and `loaded_at` come from the load). */
+export function failedEventColumns(f: FailedEvent): {
+  line: number;
+  event_id: string | null;
+  error_code: string;
+  reason: string;
+  raw_line: string | null;
+  raw_truncated: boolean;
+} {
+  return {
+    line: f.line,
+    event_id: f.eventId,
+    error_code: f.code,
+    reason: f.reason,
+    raw_line: f.raw,
+    raw_truncated: f.rawTruncated,
+  };
+}

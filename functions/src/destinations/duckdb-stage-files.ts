@@ -1,5 +1,6 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { failedEventColumns } from './bookkeeping-tables.ts';
 import type { FailedEvent, StagedRow } from './destination.ts';
 
 /**
@@ -154,14 +155,7 @@ export class StageFiles {
   async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
     let text = '';
     for (const f of failures) {
-      text += `${JSON.stringify({
-        line: f.line,
-        event_id: f.eventId,
-        error_code: f.code,
-        reason: f.reason,
-        raw_line: f.raw,
-        raw_truncated: f.rawTruncated,
-      })}\n`;
+      text += `${JSON.stringify(failedEventColumns(f))}\n`;
     }
     if (text !== '') await appendFile(this.file(FAILED), text);
   }

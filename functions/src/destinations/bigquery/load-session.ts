@@ -1,5 +1,5 @@
 import { LoaderError } from '../../errors.ts';
-import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
+import { BOOKKEEPING_SCHEMAS, failedEventColumns } from '../bookkeeping-tables.ts';
 import {
   type CellValue,
   type FailedEvent,
@@ -80,12 +80,7 @@ export class BigQueryLoadSession implements LoadSession {
         bucket: this.#meta.bucket,
         name: this.#meta.name,
         generation: this.#meta.generation,
-        line: f.line,
-        event_id: f.eventId,
-        error_code: f.code,
-        reason: f.reason,
-        raw_line: f.raw,
-        raw_truncated: f.rawTruncated,
+        ...failedEventColumns(f),
         loaded_at: loadedAt,
       }),
     );
