@@ -103,6 +103,10 @@ export interface StagedRow {
   columns: readonly string[];
   /** Positions in `columns` of the row's cells, each at most once. */
   at: readonly number[];
+  /**
+   * The row's values: `cells[k]` for `k < at.length`. The array may be longer and shared with another row of the
+   * event (a compiled track shape's `tracks` row is the first cells of its own table's row).
+   */
   cells: readonly CellValue[];
 }
 

@@ -6,7 +6,7 @@ import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
 import { type EventShape, recordShape } from './fast-path.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
-import type { ObjectShape, ShapeMember, ShapeTarget } from './shape.ts';
+import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts';
 
 /**
  * Compiled shapes: the next step after the fast path for the events that make up most of a file, events of one
@@ -169,12 +169,14 @@ class Emitter {
   readonly layouts: TableLayout[] = [];
   readonly tables: string[] = [];
   /**
-   * Each row's positions, in the order its cells are pushed: the same for every event of the shape (a null value
-   * pushes a null cell), so one array serves as every row's `at`.
+   * Each row's positions, in the order of its cells: the same for every event of the shape (a null value writes a
+   * null cell), so one array serves as every row's `at`.
    */
   readonly positions: number[][] = [];
-  /** Row variable (`ra`, `r12`...) -> index in `positions`. */
-  private readonly rowIndex = new Map<string, number>();
+  /** Row variable (`ra`, `r12`...) -> where its cells go. */
+  private readonly rows = new Map<string, RowCells>();
+  /** Every cell write emitted so far (`rac[3]`), with its array: a null object writes null to those it added. */
+  private readonly writes: { array: string; cell: string }[] = [];
   private n = 0;
   failed = false;
 
@@ -184,24 +186,104 @@ class Emitter {
     return `${prefix}${this.n++}`;
   }
 
-  /** A row variable whose cells are `<row>c` and whose positions are `P[<index>]`. */
+  /** A row variable with cells of its own (`<row>c`), whose positions are `P[<index>]`. */
   row(name: string): number {
     const index = this.positions.push([]) - 1;
-    this.rowIndex.set(name, index);
+    this.rows.set(name, { array: `${name}c`, at: this.positions[index] as number[] });
     return index;
   }
 
-  private cellsOf(row: string): number[] {
-    return this.positions[this.rowIndex.get(row) as number] as number[];
+  /**
+   * A track's rows: its `tracks` row (`ra`) and its own table's row (`rb`) share one cells array (`rac`). The
+   * cells both rows have (envelope, event names, bookkeeping; `shared` of them) come first, so the `tracks` row
+   * is the array's first `shared` cells; the own row's properties follow.
+   */
+  sharedRows(shared: number): [number, number] {
+    const root = this.positions.push([]) - 1;
+    const own = this.positions.push([]) - 1;
+    const pair: SharedPair = { shared, next: 0, own: [] };
+    this.rows.set('ra', { array: 'rac', at: this.positions[root] as number[], pair, role: 'root' });
+    this.rows.set('rb', { array: 'rac', at: this.positions[own] as number[], pair, role: 'own' });
+    return [root, own];
   }
 
-  /** The bookkeeping cells (load time, load id) every row ends with. */
-  meta(row: string, layout: TableLayout): void {
+  /** The own row's positions complete: the shared cells' then the own cells'; false if the count was wrong. */
+  closeShared(own: number): boolean {
+    const pair = this.rows.get('rb')?.pair;
+    if (pair === undefined || pair.next !== pair.shared) return false;
+    (this.positions[own] as number[]).push(...pair.own);
+    return true;
+  }
+
+  cellCount(row: string): number {
+    const cells = this.rows.get(row) as RowCells;
+    return cells.pair === undefined ? cells.at.length : cells.pair.shared + cells.pair.own.length;
+  }
+
+  /**
+   * The cells `value` goes to as targets `a` (and `b`), with their positions recorded; '' when a target's row
+   * does not exist. In a track's shared array a value of both rows takes one cell, and one of the own row only
+   * takes a cell after the shared ones.
+   */
+  private write(rows: Record<string, string>, a: ShapeTarget, b: ShapeTarget | null, value: string): string {
+    const rowA = rows[a.role] === undefined ? undefined : this.rows.get(rows[a.role] as string);
+    const rowB = b === null || rows[b.role] === undefined ? undefined : this.rows.get(rows[b.role] as string);
+    if (rowA === undefined || (b !== null && rowB === undefined)) return '';
+    const pair = rowA.pair;
+    if (pair !== undefined) {
+      let index: number;
+      if (rowA.role === 'root' && rowB?.role === 'own' && b !== null) {
+        index = pair.next++;
+        rowA.at.push(a.pos);
+        rowB.at.push(b.pos);
+      } else if (rowA.role === 'own' && b === null) {
+        index = pair.shared + pair.own.push(a.pos) - 1;
+      } else {
+        return ''; // a value of the tracks row only: not recorded for tracks (see `recordShape`)
+      }
+      return this.cell(rowA.array, index, value);
+    }
+    let out = this.cell(rowA.array, rowA.at.push(a.pos) - 1, value);
+    if (b !== null && rowB !== undefined) out += ` ${this.cell(rowB.array, rowB.at.push(b.pos) - 1, value)}`;
+    return out;
+  }
+
+  private cell(array: string, index: number, value: string): string {
+    const cell = `${array}[${index}]`;
+    this.writes.push({ array, cell });
+    return `${cell} = ${value};`;
+  }
+
+  /** The cells every row of the track has (`event`, `event_text`), or of one row; undefined if not writable. */
+  pairCells(root: TableLayout, own: TableLayout, column: string, value: string): void {
+    const rows = { root: 'ra', own: 'rb' };
+    const line = this.write(
+      rows,
+      { role: 'root', pos: root.position(column), type: 'STRING' },
+      { role: 'own', pos: own.position(column), type: 'STRING' },
+      value,
+    );
+    if (line === '') this.failed = true;
+    this.lines.push(line);
+  }
+
+  /** The bookkeeping cells (load time, load id) every row ends with: `rows` maps roles to row variables. */
+  meta(rows: Record<string, string>, a: TableLayout, b: TableLayout | null): void {
     const values = this.options.tableValues;
     if (values === undefined) return;
-    const cells = this.cellsOf(row);
-    const writes = values.map((_v, j) => `${row}c[${cells.length + j}] = TV[${j}];`);
-    cells.push(...layout.positionsOf(this.options.tableColumns));
+    const roleA = Object.keys(rows)[0] as RowRole;
+    const roleB = b === null ? undefined : (Object.keys(rows)[1] as RowRole);
+    const at = a.positionsOf(this.options.tableColumns);
+    const bt = b === null ? [] : b.positionsOf(this.options.tableColumns);
+    const writes = values.map((_v, j) =>
+      this.write(
+        rows,
+        { role: roleA, pos: at[j] as number, type: 'STRING' },
+        roleB === undefined ? null : { role: roleB, pos: bt[j] as number, type: 'STRING' },
+        `TV[${j}]`,
+      ),
+    );
+    if (writes.includes('')) this.failed = true;
     this.lines.push(writes.join(' '));
   }
 
@@ -220,18 +302,6 @@ class Emitter {
       const read = IDENTIFIER.test(key) && key !== '__proto__' ? `${o}.${key}` : `${o}[K[${base + i}]]`;
       this.member(read, shape.members[i] as ShapeMember, rows, parentId, o === 'ev' && key === 'receivedAt');
     }
-  }
-
-  /** Pushes `value` as the cell of `t` (and records its position). */
-  private target(t: ShapeTarget, rows: Record<string, string>, value: string): string {
-    const row = rows[t.role];
-    if (row === undefined) {
-      this.failed = true;
-      return '';
-    }
-    const cells = this.cellsOf(row);
-    cells.push(t.pos);
-    return `${row}c[${cells.length - 1}] = ${value};`;
   }
 
   /** `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). */
@@ -261,24 +331,30 @@ class Emitter {
           this.failed = true;
           return;
         }
-        const first = this.target(m.a, rows, 'x');
-        const second = m.b === null ? '' : this.target(m.b, rows, 'x');
-        const nulls = `${first.replace(/= x;$/, '= null;')} ${second.replace(/= x;$/, '= null;')}`;
-        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${first} ${second} } else { ${nulls} }`);
+        const before = this.writes.length;
+        const writes = this.write(rows, m.a, m.b, 'x');
+        if (writes === '') {
+          this.failed = true;
+          return;
+        }
+        const nulls = this.writes
+          .slice(before)
+          .map((w) => `${w.cell} = null;`)
+          .join(' ');
+        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${writes} } else { ${nulls} }`);
         return;
       }
       case 'object': {
-        // A null object gives a null cell for every leaf below it, so the rows keep their positions.
-        const before = new Map(
-          [...this.rowIndex].map(([row, index]) => [row, this.positions[index]?.length ?? 0]),
-        );
+        // A null object gives a null cell for every leaf below it (in the rows that exist outside it), so the
+        // rows keep their positions.
+        const before = this.writes.length;
+        const outside = new Set([...this.rows.values()].map((r) => r.array));
         this.lines.push(`if (${v} !== null) { if (typeof ${v} !== 'object' || Array.isArray(${v})) return;`);
         this.object(v, m.shape, rows, parentId);
-        const nulls: string[] = [];
-        for (const [row, count] of before) {
-          const total = this.cellsOf(row).length;
-          for (let k = count; k < total; k++) nulls.push(`${row}c[${k}] = null;`);
-        }
+        const nulls = this.writes
+          .slice(before)
+          .filter((w) => outside.has(w.array))
+          .map((w) => `${w.cell} = null;`);
         this.lines.push(`} else { ${nulls.join(' ')} }`);
         return;
       }
@@ -295,7 +371,7 @@ class Emitter {
         const r = this.fresh('r');
         const id = this.fresh('id');
         const p = this.row(r);
-        this.cellsOf(r).push(
+        this.positions[p]?.push(
           layout.position(CHILD_COLUMNS.rootId),
           layout.position(CHILD_COLUMNS.parentId),
           layout.position(CHILD_COLUMNS.id),
@@ -309,9 +385,9 @@ class Emitter {
         );
         const sized = this.lines.length - 2;
         this.object(it, m.item, { ...rows, item: r }, id);
-        this.meta(r, layout);
+        this.meta({ item: r }, layout, null);
         this.lines[sized] =
-          `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = new Array(${this.cellsOf(r).length});` +
+          `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = new Array(${this.cellCount(r)});` +
           ` ${r}c[0] = eventId; ${r}c[1] = ${parentId}; ${r}c[2] = ${id}; ${r}c[3] = ${i};`;
         this.lines.push('} }');
         return;
@@ -320,37 +396,61 @@ class Emitter {
   }
 }
 
+/** A track's two rows sharing one cells array: `shared` cells of both rows, then the own row's (`own`). */
+interface SharedPair {
+  shared: number;
+  /** Index of the next shared cell. */
+  next: number;
+  /** Positions of the own row's cells after the shared ones. */
+  own: number[];
+}
+
+interface RowCells {
+  /** The variable of the cells array. */
+  array: string;
+  /** The row's positions (`P[...]`). */
+  at: number[];
+  pair?: SharedPair;
+  role?: 'root' | 'own';
+}
+
+/** How many leaves of `shape` (outside child tables) go to the type's table. */
+function rootLeaves(shape: ObjectShape): number {
+  let n = 0;
+  for (const m of shape.members) {
+    if (m.kind === 'leaf' && (m.a.role === 'root' || m.b?.role === 'root')) n++;
+    else if (m.kind === 'object') n += rootLeaves(m.shape);
+  }
+  return n;
+}
+
 /** Compiles a recorded shape, or undefined when it has a member the generated code does not cover. */
 function compileShape(shape: EventShape, options: NormalizerOptions): Compiled | undefined {
   const e = new Emitter(options);
   const own = shape.own;
   e.tables.push(shape.rootTable, own?.table ?? '');
   e.layouts.push(shape.root, own?.layout ?? shape.root);
-  const rootRow = e.row('ra');
-  const ownRow = own === undefined ? -1 : e.row('rb');
+  const meta = options.tableValues?.length ?? 0;
+  const [rootRow, ownRow] =
+    own === undefined ? [e.row('ra'), -1] : e.sharedRows(rootLeaves(shape.top) + 2 + meta);
   e.lines.push(
-    '', // the rows' cells, sized once the code is emitted (below)
+    '', // the cells, sized once the code is emitted (below)
     own === undefined
       ? `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }];`
-      : `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }, { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rbc }];`,
+      : `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }, { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rac }];`,
   );
-  e.object('ev', shape.top, own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' }, 'eventId');
-  if (e.failed) return undefined;
-  const rootCells = e.positions[rootRow] as number[];
+  const rows: Record<string, string> = own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' };
+  e.object('ev', shape.top, rows, 'eventId');
   if (own !== undefined) {
-    const ownCells = e.positions[ownRow] as number[];
-    rootCells.push(shape.root.position('event'), shape.root.position('event_text'));
-    ownCells.push(own.layout.position('event'), own.layout.position('event_text'));
-    e.lines.push(
-      `rac[${rootCells.length - 2}] = T[1]; rac[${rootCells.length - 1}] = NAME; rbc[${ownCells.length - 2}] = T[1]; rbc[${ownCells.length - 1}] = NAME;`,
-    );
-    e.meta('ra', shape.root);
-    e.meta('rb', own.layout);
-    e.lines[0] = `const rac = new Array(${rootCells.length}), rbc = new Array(${ownCells.length}); let v, x;`;
+    e.pairCells(shape.root, own.layout, 'event', 'T[1]');
+    e.pairCells(shape.root, own.layout, 'event_text', 'NAME');
+    e.meta(rows, shape.root, own.layout);
+    if (!e.closeShared(ownRow)) return undefined;
   } else {
-    e.meta('ra', shape.root);
-    e.lines[0] = `const rac = new Array(${rootCells.length}); let v, x;`;
+    e.meta(rows, shape.root, null);
   }
+  if (e.failed) return undefined;
+  e.lines[0] = `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), helpers.
   const factory = new Function(
