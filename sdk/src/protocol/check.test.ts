@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkEvent, isDateTime, isValidEvent } from './check.ts';
+import { checkEvent, hasIdentity, isDateTime, isValidEvent, memberRules } from './check.ts';
+import { EVENT_SCHEMAS, EVENT_TYPES, isEventType } from './messages.ts';
 
 const base = { messageId: 'm1', anonymousId: 'a1', timestamp: '2024-05-01T12:00:00.000Z' };
 
@@ -64,6 +65,74 @@ describe('isValidEvent (boolean fast path of checkEvent)', () => {
       null,
     ];
     for (const s of samples) expect(isValidEvent(s)).toBe(checkEvent(s).ok);
+  });
+});
+
+describe('memberRules (the check member by member)', () => {
+  /** isValidEvent rebuilt from the member rules, as the loader's compiled shapes apply them. */
+  function byRules(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const event = value as Record<string, unknown>;
+    if (!isEventType(event.type) || !hasIdentity(event)) return false;
+    const { rules, required } = memberRules(event.type);
+    if (!required.every((key) => key in event)) return false;
+    return Object.entries(event).every(([key, v]) => rules.get(key)?.(v) ?? true);
+  }
+
+  const keys = [...new Set(Object.values(EVENT_SCHEMAS).flatMap((s) => Object.keys(s.properties))), 'extra'];
+  const values: unknown[] = [
+    '',
+    'x',
+    'x'.repeat(16),
+    'x'.repeat(17),
+    'x'.repeat(64),
+    'x'.repeat(65),
+    'x'.repeat(256),
+    'x'.repeat(257),
+    'x'.repeat(1024),
+    'x'.repeat(1025),
+    '2024-05-01T12:00:00.000Z',
+    '2024-05-01 12:00',
+    '2024-02-30T00:00:00Z',
+    '2024-13-01T00:00:00Z',
+    `2024-05-01T12:00:00.${'1'.repeat(50)}Z`,
+    null,
+    0,
+    1.5,
+    true,
+    {},
+    { a: 1 },
+    { All: true, Mixpanel: { x: 1 } },
+    { Mixpanel: 1 },
+    [],
+    ...EVENT_TYPES,
+    'nope',
+  ];
+
+  it('agree with isValidEvent on generated events of every type (valid and not)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...EVENT_TYPES, 'nope'),
+        fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), { maxKeys: 12 }),
+        fc.boolean(),
+        (type, members, withIdentity) => {
+          const event: Record<string, unknown> = { ...members, type };
+          if (withIdentity && !hasIdentity(event)) event.anonymousId = 'a1';
+          expect(byRules(event)).toBe(isValidEvent(event));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+    for (const s of [null, [], 'track', 1]) expect(byRules(s)).toBe(isValidEvent(s));
+  });
+
+  it('are not vacuous: the generated events include valid ones of every type', () => {
+    const base = { messageId: 'm', anonymousId: 'a' };
+    expect(isValidEvent({ ...base, type: 'track', event: 'E' })).toBe(true);
+    expect(memberRules('track').required).toEqual(expect.arrayContaining(['type', 'event']));
+    expect(memberRules('track').rules.get('event')?.('')).toBe(false);
+    expect(memberRules('alias').rules.get('userId')?.(null)).toBe(false);
+    expect(memberRules('page').rules.get('userId')?.(null)).toBe(true);
   });
 });
 

@@ -1,7 +1,7 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
-import { EVENT_SCHEMAS, type EventType, isEventType, type SluiceEvent } from './messages.ts';
+import { EVENT_SCHEMAS, EVENT_TYPES, type EventType, isEventType, type SluiceEvent } from './messages.ts';
 
 export interface CheckIssue {
   /** JSON pointer of the offending field, e.g. `/properties/price` or `/type`. */
@@ -55,8 +55,39 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The "userId or anonymousId" rule: a string in either. */
-const hasIdentity = (event: Record<string, unknown>): boolean =>
+export const hasIdentity = (event: Record<string, unknown>): boolean =>
   typeof event.userId === 'string' || typeof event.anonymousId === 'string';
+
+/**
+ * One message type's rules member by member, for code that checks events of known keys (the loader's compiled
+ * shapes): an object `v` of that type passes `isValidEvent` exactly when `hasIdentity(v)`, every `required` key is
+ * present and every present key with a rule satisfies it (other keys are free). Each rule is the TypeBox schema of
+ * that member, compiled on its own.
+ */
+export interface MemberRules {
+  rules: ReadonlyMap<string, (value: unknown) => boolean>;
+  required: readonly string[];
+}
+
+let memberRulesByType: Record<EventType, MemberRules> | undefined;
+
+export function memberRules(type: EventType): MemberRules {
+  if (!memberRulesByType) {
+    checkers(); // registers the date-time format the rules use
+    const byType: Partial<Record<EventType, MemberRules>> = {};
+    for (const t of EVENT_TYPES) {
+      const schema = EVENT_SCHEMAS[t];
+      const rules = new Map<string, (value: unknown) => boolean>();
+      for (const [key, member] of Object.entries(schema.properties)) {
+        const compiled = TypeCompiler.Compile(member);
+        rules.set(key, (value) => compiled.Check(value));
+      }
+      byType[t] = { rules, required: schema.required ?? [] };
+    }
+    memberRulesByType = byType as Record<EventType, MemberRules>;
+  }
+  return memberRulesByType[type];
+}
 
 /**
  * Validates one message against the protocol, including the "userId or anonymousId" rule.

@@ -1,4 +1,13 @@
-export { type CheckIssue, type CheckResult, checkEvent, isDateTime, isValidEvent } from './check.ts';
+export {
+  type CheckIssue,
+  type CheckResult,
+  checkEvent,
+  hasIdentity,
+  isDateTime,
+  isValidEvent,
+  type MemberRules,
+  memberRules,
+} from './check.ts';
 export { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
 export { type EnrichedEvent, LIMITS, type MessageAttributes } from './enriched.ts';
 export {
