@@ -174,6 +174,29 @@ function nulled(event: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/**
+ * `event` made invalid by the protocol in ways a compiled shape's column checks alone would let through (same keys,
+ * same types): an empty or overlong id, no identity, an overlong channel, a null timestamp. The compiled shape must refuse them
+ * (it checks the protocol's rules itself), so they fail as on the general path.
+ */
+function invalid(event: Record<string, unknown>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [
+    { ...event, userId: '' },
+    { ...event, userId: null },
+    { ...event, userId: 'u'.repeat(1025) },
+    { ...event, messageId: LONG_ID },
+    // Null where a TIMESTAMP column would take it but the protocol wants a date-time.
+    { ...event, timestamp: null },
+    { ...event, receivedAt: null },
+  ];
+  if (event.type === 'group') out.push({ ...event, groupId: '' });
+  if (event.type === 'alias') out.push({ ...event, previousId: '' });
+  if ('channel' in event) out.push({ ...event, channel: 'c'.repeat(65) });
+  return out;
+}
+/** Stands for a messageId over the protocol's 256 characters. */
+const LONG_ID = 'LONG';
+
 describe('fast path', () => {
   it('gives the same rows, changes and schema as the general path, and takes many of the repeated events', () => {
     let taken = 0;
@@ -185,15 +208,19 @@ describe('fast path', () => {
         const fast = normalizer(true);
         const general = normalizer(false);
         // Each event three times (new ids): the second meets the schema the first made, the fast path's case, and
-        // compiles its shape, which the third then runs. Then twice re-typed: the same keys with integers and floats
-        // swapped, strings and timestamps swapped (a compiled shape must refuse what its columns do not take); then
-        // with its nested objects null (a compiled shape must keep every other cell in its column).
+        // compiles its shape, which the third then runs. Then made invalid (`invalid`); then twice re-typed: the
+        // same keys with integers and floats swapped, strings and timestamps swapped (a compiled shape must refuse
+        // what its columns do not take); then with its nested objects null (a compiled shape must keep every other
+        // cell in its column).
         const sequence = generated.flatMap((e) => {
           const r = retyped(e) as Record<string, unknown>;
-          return [e, e, e, r, r, nulled(e) as Record<string, unknown>];
+          return [e, e, e, ...invalid(e), r, r, nulled(e) as Record<string, unknown>];
         });
         sequence.forEach((e, i) => {
-          const text = JSON.stringify({ ...e, messageId: `m${i}` });
+          const text = JSON.stringify({
+            ...e,
+            messageId: e.messageId === LONG_ID ? `m${i}`.padEnd(257, 'x') : `m${i}`,
+          });
           const line = { number: i + 1, text, tooLong: false, unterminated: false };
           const parsed = JSON.parse(text) as Parameters<typeof fastNormalize>[0];
           if (fastNormalize(parsed, `m${i}`, fast.schema, fast.options) !== undefined) taken++;

@@ -40,6 +40,7 @@ export function fastNormalize(
 
 /** An event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
 export interface EventShape {
+  type: EventType;
   top: ObjectShape;
   /** The type's table (`tracks`, `pages`...). */
   root: TableLayout;
@@ -67,9 +68,10 @@ export function recordShape(
   const rows = normalizeWith(w, event, eventId);
   const [root, own] = w.rows;
   if (rows === undefined || w.unrecordable || root === undefined) return undefined;
-  if (event.type !== 'track') return { top, root: root.layout, rootTable: root.table };
+  if (event.type !== 'track') return { type: event.type, top, root: root.layout, rootTable: root.table };
   if (own === undefined) return undefined;
   return {
+    type: event.type,
     top,
     root: root.layout,
     rootTable: root.table,

@@ -1,4 +1,4 @@
-import type { EventType } from '@sluice/sdk/protocol';
+import { type EventType, hasIdentity, type MemberRules, memberRules } from '@sluice/sdk/protocol';
 import type { WarehouseSchema } from '../destinations/destination.ts';
 import { CHILD_COLUMNS } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
@@ -15,9 +15,11 @@ import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts'
  * and compiled into a function that checks an event has exactly that shape and writes its cells at fixed
  * positions, with no name lookups and no per-value decisions.
  *
- * A compiled shape only accepts what the fast path would have written the same way: each value is checked against
- * the type of the column it goes to (the rules of `place`), a key order or set that differs, a null where a
- * value or object was, an array item of another shape, anything else returns undefined and the fast path runs.
+ * A compiled shape only accepts a valid event that the fast path would have written the same way: the protocol's
+ * rules are checked member by member (`memberRules`, so the caller runs no separate protocol check first), each
+ * value is checked against the type of the column it goes to (the rules of `place`); a key order or set that
+ * differs, a null where a value or object was, an array item of another shape, anything else returns undefined
+ * and the caller goes on with the protocol check and the fast path.
  * The code is generated from the shape's structure only: names, and keys with any character outside
  * [A-Za-z0-9_$], are never part of the source (they are read from arrays); an identifier-only key is read as
  * `o.key`, which cannot change the code's meaning. Equality with the general path is property-tested.
@@ -38,22 +40,28 @@ interface PlanSet {
 const MAX_PLANS = 4;
 
 /**
- * Which set of compiled shapes an event uses: a track's by its name (`t:Order Completed`), other types by type
- * (`page`); identify events are not compiled (see `recordShape`).
+ * The key of an event's set of compiled shapes in `setsOf(...)`: a track's name, another type's type; undefined
+ * for identify events (not compiled, see `recordShape`). `event` may be any object (not yet checked).
  */
-function shapeKey(event: Record<string, unknown> & { type: EventType }): string | undefined {
-  if (event.type === 'track') return typeof event.event === 'string' ? `t:${event.event}` : undefined;
-  return event.type === 'identify' ? undefined : event.type;
+function shapeKey(event: Record<string, unknown>): string | undefined {
+  const type = event.type;
+  if (type === 'track') return typeof event.event === 'string' ? event.event : undefined;
+  return typeof type === 'string' && type !== 'identify' ? type : undefined;
 }
 
 /**
  * The shapes compiled for one load: its schema (the layouts give the positions) and its options (the bookkeeping
- * columns and values every row ends with). Keyed by kind of event (`shapeKey`).
+ * columns and values every row ends with). Track events' sets by name, other types' by type (`shapeKey`).
  */
 interface Compilations {
   schema: WarehouseSchema;
   options: NormalizerOptions;
-  byKey: Map<string, PlanSet>;
+  tracks: Map<string, PlanSet>;
+  types: Map<string, PlanSet>;
+}
+
+function setsOf(c: Compilations, event: Record<string, unknown>): Map<string, PlanSet> {
+  return event.type === 'track' ? c.tracks : c.types;
 }
 
 const compilationsByOptions = new WeakMap<NormalizerOptions, Compilations>();
@@ -70,7 +78,7 @@ function compilationsOf(
   let found = compilationsByOptions.get(options);
   if (found === undefined || found.schema !== schema) {
     if (!create) return undefined;
-    found = { schema, options, byKey: new Map() };
+    found = { schema, options, tracks: new Map(), types: new Map() };
     compilationsByOptions.set(options, found);
   }
   current = found;
@@ -81,11 +89,12 @@ function compilationsOf(
 export const planStats = { compiled: 0, hits: 0 };
 
 /**
- * The rows of an event by one of its kind's compiled shapes, or undefined. `receivedAt` is
- * `rfc3339(event.receivedAt)`, which the caller has already computed.
+ * The rows of an event by one of its kind's compiled shapes, or undefined; rows only for a valid event (the
+ * shapes check the protocol). `event` is any object, not yet checked; `receivedAt` is `rfc3339(event.receivedAt)`,
+ * which the caller has already computed.
  */
 export function runCompiled(
-  event: Record<string, unknown> & { type: EventType },
+  event: Record<string, unknown>,
   eventId: string,
   receivedAt: string | undefined,
   schema: WarehouseSchema,
@@ -93,7 +102,8 @@ export function runCompiled(
 ): ResolvedRow[] | undefined {
   const key = shapeKey(event);
   if (key === undefined) return undefined;
-  const set = compilationsOf(schema, options, false)?.byKey.get(key);
+  const compilations = compilationsOf(schema, options, false);
+  const set = compilations === undefined ? undefined : setsOf(compilations, event).get(key);
   if (set === undefined) return undefined;
   const plans = set.plans;
   for (let i = 0; i < plans.length; i++) {
@@ -120,7 +130,7 @@ export function maybeCompile(
 ): void {
   const key = shapeKey(event);
   if (key === undefined) return;
-  const byKey = (compilationsOf(schema, options, true) as Compilations).byKey;
+  const byKey = setsOf(compilationsOf(schema, options, true) as Compilations, event);
   let set = byKey.get(key);
   if (set === undefined) {
     if (byKey.size >= 1000) byKey.clear();
@@ -168,6 +178,8 @@ class Emitter {
   readonly keys: string[] = [];
   readonly layouts: TableLayout[] = [];
   readonly tables: string[] = [];
+  /** The protocol's rules of the event's members, read by index (`memberRules`). */
+  readonly rules: ((value: unknown) => boolean)[] = [];
   /**
    * Each row's positions, in the order of its cells: the same for every event of the shape (a null value writes a
    * null cell), so one array serves as every row's `at`.
@@ -287,8 +299,17 @@ class Emitter {
     this.lines.push(writes.join(' '));
   }
 
-  /** Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's row. */
-  object(o: string, shape: ObjectShape, rows: Record<string, string>, parentId: string): void {
+  /**
+   * Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's row. `rules`
+   * (the event's own members): the protocol's rule of each member that has one is checked first.
+   */
+  object(
+    o: string,
+    shape: ObjectShape,
+    rows: Record<string, string>,
+    parentId: string,
+    rules?: MemberRules,
+  ): void {
     const base = this.keys.length;
     this.keys.push(...shape.keys);
     const j = this.fresh('j');
@@ -299,8 +320,20 @@ class Emitter {
       // A key made only of identifier characters is read as `o.key` (it cannot change the code's meaning);
       // any other key through the K array.
       const key = shape.keys[i] as string;
-      const read = IDENTIFIER.test(key) && key !== '__proto__' ? `${o}.${key}` : `${o}[K[${base + i}]]`;
-      this.member(read, shape.members[i] as ShapeMember, rows, parentId, o === 'ev' && key === 'receivedAt');
+      let read = IDENTIFIER.test(key) && key !== '__proto__' ? `${o}.${key}` : `${o}[K[${base + i}]]`;
+      const member = shape.members[i] as ShapeMember;
+      const rule = rules?.rules.get(key);
+      if (rule !== undefined) {
+        const p = this.fresh('p');
+        // A date-time member read into a TIMESTAMP column needs no rule of its own: what rfc3339 accepts, the
+        // protocol does (property-tested in infer.test.ts); only null, which the column takes, is not a date-time.
+        const timestamp =
+          rules?.dateTimes.has(key) && member.kind === 'leaf' && member.a.type === 'TIMESTAMP';
+        const test = timestamp ? `${p} === null` : `!R[${this.rules.push(rule) - 1}](${p})`;
+        this.lines.push(`const ${p} = ${read}; if (${test}) return;`);
+        read = p;
+      }
+      this.member(read, member, rows, parentId, o === 'ev' && key === 'receivedAt');
     }
   }
 
@@ -439,8 +472,13 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
       ? `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }];`
       : `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }, { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rac }];`,
   );
+  // The protocol's check, member by member (what `isValidEvent` checks, see `memberRules`): a compiled shape
+  // only accepts a valid event, so the caller need not check it first.
+  const protocol = memberRules(shape.type);
+  if (!protocol.required.every((key) => shape.top.keys.includes(key))) return undefined;
+  e.lines.push('if (!HAS_IDENTITY(ev)) return;');
   const rows: Record<string, string> = own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' };
-  e.object('ev', shape.top, rows, 'eventId');
+  e.object('ev', shape.top, rows, 'eventId', protocol);
   if (own !== undefined) {
     e.pairCells(shape.root, own.layout, 'event', 'T[1]');
     e.pairCells(shape.root, own.layout, 'event_text', 'NAME');
@@ -452,7 +490,8 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   if (e.failed) return undefined;
   e.lines[0] = `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;`;
   e.lines.push('return out;');
-  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), helpers.
+  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
+  // (protocol rules), helpers.
   const factory = new Function(
     'K',
     'T',
@@ -460,8 +499,20 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     'P',
     'NAME',
     'TV',
+    'R',
+    'HAS_IDENTITY',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
-  return factory(e.keys, e.tables, e.layouts, e.positions, own?.name, options.tableValues, rfc3339);
+  return factory(
+    e.keys,
+    e.tables,
+    e.layouts,
+    e.positions,
+    own?.name,
+    options.tableValues,
+    e.rules,
+    hasIdentity,
+    rfc3339,
+  );
 }

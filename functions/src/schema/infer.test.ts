@@ -1,3 +1,5 @@
+import { isDateTime } from '@sluice/sdk/protocol';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inferLeaf, rfc3339 } from './infer.ts';
 
@@ -31,5 +33,43 @@ describe('inferLeaf', () => {
     ]) {
       expect(rfc3339(not), not).toBeUndefined();
     }
+  });
+
+  // Compiled shapes rely on this: a TIMESTAMP value (rfc3339 accepts it) needs no protocol date-time check.
+  it('accepts only what the protocol takes as a date-time (at most 64 characters, isDateTime)', () => {
+    const digit = fc.constantFrom(...'0123456789');
+    const stamp = fc
+      .tuple(
+        fc.date({
+          min: new Date('0001-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        fc.constantFrom('T', 't'),
+        fc.constantFrom('', '.1', '.123', '.123456', '.123456789', '.1234567891'),
+        fc.constantFrom('Z', 'z', '+00:00', '-23:59', '+14:00', '+24:00', '+05:60', '+0530'),
+      )
+      .map(
+        ([d, t, fraction, zone]) =>
+          `${d.toISOString().slice(0, 10)}${t}${d.toISOString().slice(11, 19)}${fraction}${zone}`,
+      );
+    // Accepted stamps, and every one of them with up to three characters changed (impossible dates among them).
+    const changed = fc
+      .tuple(
+        stamp,
+        fc.array(fc.tuple(fc.nat(34), fc.oneof(digit, fc.constantFrom(...':-.TZtz +'))), { maxLength: 3 }),
+      )
+      .map(([s, edits]) => edits.reduce((v, [at, c]) => v.slice(0, at) + c + v.slice(at + 1), s));
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(stamp, changed), (value) => {
+        if (rfc3339(value) === undefined) return;
+        accepted++;
+        expect(value.length).toBeLessThanOrEqual(64);
+        expect(isDateTime(value), value).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(accepted).toBeGreaterThan(5_000);
   });
 });

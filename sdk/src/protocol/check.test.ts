@@ -133,6 +133,16 @@ describe('memberRules (the check member by member)', () => {
     expect(memberRules('track').rules.get('event')?.('')).toBe(false);
     expect(memberRules('alias').rules.get('userId')?.(null)).toBe(false);
     expect(memberRules('page').rules.get('userId')?.(null)).toBe(true);
+    expect([...memberRules('track').dateTimes].sort()).toEqual([
+      'originalTimestamp',
+      'receivedAt',
+      'sentAt',
+      'timestamp',
+    ]);
+    const rule = memberRules('track').rules.get('timestamp');
+    for (const v of values) {
+      expect(rule?.(v)).toBe(typeof v === 'string' && v.length <= 64 && isDateTime(v));
+    }
   });
 });
 

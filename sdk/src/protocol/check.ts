@@ -67,6 +67,8 @@ export const hasIdentity = (event: Record<string, unknown>): boolean =>
 export interface MemberRules {
   rules: ReadonlyMap<string, (value: unknown) => boolean>;
   required: readonly string[];
+  /** Members whose rule is a date-time (`DateTimeString`): a string of at most 64 characters that `isDateTime` accepts. */
+  dateTimes: ReadonlySet<string>;
 }
 
 let memberRulesByType: Record<EventType, MemberRules> | undefined;
@@ -78,11 +80,14 @@ export function memberRules(type: EventType): MemberRules {
     for (const t of EVENT_TYPES) {
       const schema = EVENT_SCHEMAS[t];
       const rules = new Map<string, (value: unknown) => boolean>();
+      const dateTimes = new Set<string>();
       for (const [key, member] of Object.entries(schema.properties)) {
         const compiled = TypeCompiler.Compile(member);
         rules.set(key, (value) => compiled.Check(value));
+        if (member.type === 'string' && member.format === 'date-time' && member.maxLength === 64)
+          dateTimes.add(key);
       }
-      byType[t] = { rules, required: schema.required ?? [] };
+      byType[t] = { rules, required: schema.required ?? [], dateTimes };
     }
     memberRulesByType = byType as Record<EventType, MemberRules>;
   }
