@@ -178,6 +178,8 @@ class Emitter {
   readonly keys: string[] = [];
   readonly layouts: TableLayout[] = [];
   readonly tables: string[] = [];
+  /** How to read each array of child rows outside child rows (`ev?.properties?.products`): `out` is sized by them. */
+  readonly childArrays: string[] = [];
   /** The protocol's rules of the event's members, read by index (`memberRules`). */
   readonly rules: ((value: unknown) => boolean)[] = [];
   /**
@@ -301,7 +303,8 @@ class Emitter {
 
   /**
    * Code that fills rows from the object in variable `o` of shape `shape`; `rows` names each role's row. `rules`
-   * (the event's own members): the protocol's rule of each member that has one is checked first.
+   * (the event's own members): the protocol's rule of each member that has one is checked first. `path`: how to
+   * read `o` from the event without failing (`ev?.properties`), for objects outside child rows.
    */
   object(
     o: string,
@@ -309,6 +312,7 @@ class Emitter {
     rows: Record<string, string>,
     parentId: string,
     rules?: MemberRules,
+    path?: string,
   ): void {
     const base = this.keys.length;
     this.keys.push(...shape.keys);
@@ -320,7 +324,9 @@ class Emitter {
       // A key made only of identifier characters is read as `o.key` (it cannot change the code's meaning);
       // any other key through the K array.
       const key = shape.keys[i] as string;
-      let read = IDENTIFIER.test(key) && key !== '__proto__' ? `${o}.${key}` : `${o}[K[${base + i}]]`;
+      const plain = IDENTIFIER.test(key) && key !== '__proto__';
+      let read = plain ? `${o}.${key}` : `${o}[K[${base + i}]]`;
+      const at = path === undefined ? undefined : plain ? `${path}?.${key}` : `${path}?.[K[${base + i}]]`;
       const member = shape.members[i] as ShapeMember;
       const rule = rules?.rules.get(key);
       if (rule !== undefined) {
@@ -333,17 +339,21 @@ class Emitter {
         this.lines.push(`const ${p} = ${read}; if (${test}) return;`);
         read = p;
       }
-      this.member(read, member, rows, parentId, o === 'ev' && key === 'receivedAt');
+      this.member(read, member, rows, parentId, o === 'ev' && key === 'receivedAt', at);
     }
   }
 
-  /** `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). */
+  /**
+   * `receivedAt`: the member is the event's receivedAt, already checked by the caller (`RA`). `path`: see
+   * `object`.
+   */
   private member(
     read: string,
     m: ShapeMember,
     rows: Record<string, string>,
     parentId: string,
     receivedAt: boolean,
+    path: string | undefined,
   ): void {
     if (m.kind === 'skip') return;
     const v = this.fresh('v');
@@ -383,7 +393,7 @@ class Emitter {
         const before = this.writes.length;
         const outside = new Set([...this.rows.values()].map((r) => r.array));
         this.lines.push(`if (${v} !== null) { if (typeof ${v} !== 'object' || Array.isArray(${v})) return;`);
-        this.object(v, m.shape, rows, parentId);
+        this.object(v, m.shape, rows, parentId, undefined, path);
         const nulls = this.writes
           .slice(before)
           .filter((w) => outside.has(w.array))
@@ -414,9 +424,10 @@ class Emitter {
           `if (${v} !== null) { if (!Array.isArray(${v})) return; for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`,
           `const ${it} = ${v}[${i}]; if (typeof ${it} !== 'object' || ${it} === null || Array.isArray(${it})) return;`,
           '', // the item's cells, sized once the item's code is emitted (below)
-          `out.push({ table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ${r}c });`,
+          `out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ${r}c };`,
         );
         const sized = this.lines.length - 2;
+        if (path !== undefined) this.childArrays.push(path);
         this.object(it, m.item, { ...rows, item: r }, id);
         this.meta({ item: r }, layout, null);
         this.lines[sized] =
@@ -467,10 +478,10 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   const [rootRow, ownRow] =
     own === undefined ? [e.row('ra'), -1] : e.sharedRows(rootLeaves(shape.top) + 2 + meta);
   e.lines.push(
-    '', // the cells, sized once the code is emitted (below)
+    '', // the cells and the rows, sized once the code is emitted (below)
     own === undefined
-      ? `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }];`
-      : `const out = [{ table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }, { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rac }];`,
+      ? `out[0] = { table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac };`
+      : `out[0] = { table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }; out[1] = { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rac };`,
   );
   // The protocol's check, member by member (what `isValidEvent` checks, see `memberRules`): a compiled shape
   // only accepts a valid event, so the caller need not check it first.
@@ -478,7 +489,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   if (!protocol.required.every((key) => shape.top.keys.includes(key))) return undefined;
   e.lines.push('if (!HAS_IDENTITY(ev)) return;');
   const rows: Record<string, string> = own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' };
-  e.object('ev', shape.top, rows, 'eventId', protocol);
+  e.object('ev', shape.top, rows, 'eventId', protocol, 'ev');
   if (own !== undefined) {
     e.pairCells(shape.root, own.layout, 'event', 'T[1]');
     e.pairCells(shape.root, own.layout, 'event_text', 'NAME');
@@ -488,7 +499,15 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     e.meta(rows, shape.root, null);
   }
   if (e.failed) return undefined;
-  e.lines[0] = `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;`;
+  // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
+  // are appended).
+  const first = own === undefined ? 1 : 2;
+  const counts = e.childArrays.map(
+    (path, i) => `const n${i} = ${path}; if (Array.isArray(n${i})) no += n${i}.length;`,
+  );
+  e.lines[0] =
+    `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;` +
+    ` let no = ${first}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
   // (protocol rules), helpers.
