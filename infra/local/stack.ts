@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../loader-process.ts';
+import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/loader-process.ts';
 import { type Child, startChild } from './child-process.ts';
 import { systemClock } from './clock.ts';
 import type { LocalConfig, LocalTransport } from './config.ts';

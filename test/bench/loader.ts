@@ -7,7 +7,7 @@
 //    streamed; the issue's budget is < 300 MB for a 1 GB file).
 // Scale with SLUICE_BENCH_LOAD_EVENTS (e.g. 1400000 for a ~1 GB file). Both measures run in child processes built
 // from this file with esbuild (plain node, no tsx): normalization with `--single-threaded` (one core: no concurrent
-// GC or compiler threads), the load with the loader's process settings (infra/loader-process.ts; override its node
+// GC or compiler threads), the load with the loader's process settings (functions/src/loader-process.ts; override its node
 // flags with SLUICE_BENCH_NODE_OPTIONS).
 import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -21,13 +21,13 @@ import { loadConfig } from '../../functions/src/config.ts';
 import type { WarehouseSchema } from '../../functions/src/destinations/destination.ts';
 import { DUCKDB_CAPABILITIES, duckdbDestination } from '../../functions/src/destinations/duckdb.ts';
 import { loadObject, TABLE_COLUMNS } from '../../functions/src/load/load-object.ts';
+import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/loader-process.ts';
 import { createLogger } from '../../functions/src/logger.ts';
 import { namingRules } from '../../functions/src/naming/identifier.ts';
 import { NameCache } from '../../functions/src/naming/name-cache.ts';
 import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
-import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../infra/loader-process.ts';
 
 const TARGET_EVENTS_PER_S = 150_000;
 const BUCKET = 'bench';
@@ -247,7 +247,7 @@ export async function run(): Promise<boolean> {
     const child = spawnSync(
       process.execPath,
       [...nodeOptions, bundle, '--loader-child', path.join(dir, 'w.duckdb'), bucketsDir],
-      // The loader's process settings, as the local stack sets them (infra/loader-process.ts).
+      // The loader's process settings, as the local stack sets them (functions/src/loader-process.ts).
       { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...LOADER_DUCKDB_ENV } },
     );
     if (child.status !== 0) {

@@ -67,6 +67,22 @@ describe('npm run load / npm run replay', () => {
     }
   }
 
+  it("run with the loader's process settings (they run themselves again in a child with them)", () => {
+    for (const script of ['load', 'replay'] as const) {
+      const help = cli(script, ['--help'], dir);
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toContain(
+        'process settings: node --max-semi-space-size=8 --max-old-space-size=128; DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0',
+      );
+    }
+    const asStarted = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'functions/src/cli/load.ts'), '--help'],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, SLUICE_LOADER_PROCESS: '1' } },
+    );
+    expect(asStarted.stdout).toContain('process settings: node (none)');
+  });
+
   it('replay loads the files of a date range, and running it twice changes nothing', () => {
     const first = cli('replay', ['--from', '2026-01-01', '--to', '2026-01-02'], dir);
     expect(first.status, first.stderr).toBe(0);

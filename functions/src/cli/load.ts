@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { loadAndReport, resolveTarget, runCli } from './run-loads.ts';
+import { loadAndReport, processSettings, resolveTarget, runCli } from './run-loads.ts';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -13,6 +13,7 @@ async function main(): Promise<number> {
   });
   if (values.help || positionals.length === 0) {
     console.log('usage: npm run load -- [--force] <file|gs://bucket/name>...');
+    console.log(processSettings());
     return positionals.length === 0 && !values.help ? 2 : 0;
   }
   const config = loadConfig();

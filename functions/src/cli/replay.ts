@@ -7,7 +7,7 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
 import { parseRange, selectObjects } from './replay-range.ts';
-import { loadAndReport, runCli, type Target } from './run-loads.ts';
+import { loadAndReport, processSettings, runCli, type Target } from './run-loads.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ async function main(): Promise<number> {
     console.log(
       'usage: npm run replay -- --from <YYYY-MM-DD[Thh:mm:ssZ]> --to <date> [--bucket b] [--force] [--dry-run]',
     );
+    console.log(processSettings());
     return values.help ? 0 : 2;
   }
   const range = parseRange(values.from, values.to);

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { LoaderConfig } from '../config.ts';
 import { createDestination } from '../destinations/create-destination.ts';
 import { LoaderError } from '../errors.ts';
 import { type LoadOutcome, loadObject, type ObjectRef } from '../load/load-object.ts';
+import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../loader-process.ts';
 import type { Logger } from '../logger.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
@@ -100,8 +102,31 @@ export async function loadAndReport(
   return totals.failed > 0 ? 1 : 0;
 }
 
-/** Runs a CLI entry point and exits with its code; a thrown LoaderError prints as `CODE: message`. */
+/** Set in a CLI process that runs with the loader's settings; set it yourself to run a CLI as it is started. */
+const LOADER_PROCESS = 'SLUICE_LOADER_PROCESS';
+
+/** The loader's settings this process runs with (node flags and DuckDB environment), for `--help`. */
+export function processSettings(): string {
+  const flags = process.execArgv.filter((a) => LOADER_NODE_OPTIONS.split(' ').includes(a));
+  const env = Object.keys(LOADER_DUCKDB_ENV).map((k) => `${k}=${process.env[k] ?? '(unset)'}`);
+  return `process settings: node ${flags.join(' ') || '(none)'}; ${env.join(' ')}`;
+}
+
+/**
+ * Runs a CLI entry point and exits with its code; a thrown LoaderError prints as `CODE: message`. The entry point
+ * runs with the loader's process settings (`loader-process.ts`), as in the function and the local stack: unless
+ * SLUICE_LOADER_PROCESS is set, the command runs itself again once, in a child with those settings.
+ */
 export function runCli(main: () => Promise<number>): void {
+  if (process.env[LOADER_PROCESS] === undefined) {
+    const child = spawnSync(
+      process.execPath,
+      [...LOADER_NODE_OPTIONS.split(' '), ...process.execArgv, ...process.argv.slice(1)],
+      { stdio: 'inherit', env: { ...process.env, ...LOADER_DUCKDB_ENV, [LOADER_PROCESS]: '1' } },
+    );
+    if (child.error) throw child.error;
+    process.exit(child.status ?? 1);
+  }
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -8,7 +8,7 @@ import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucke
 import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
 import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { LOADER_NODE_OPTIONS } from '../../loader-process.ts';
+import { LOADER_NODE_OPTIONS } from '../../../functions/src/loader-process.ts';
 import type { GcpConfig } from '../config.ts';
 import { type FunctionBuild, functionBuildConfig } from './function-build.ts';
 import { serviceAccount } from './service-account.ts';
