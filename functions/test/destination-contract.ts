@@ -332,11 +332,12 @@ export function describeDestinationContract(name: string, factory: () => Promise
         at: string,
         email: string | null,
         plan: string | null,
+        id = 'u1',
       ): StagedRow => ({
         eventId,
         line,
         receivedAt: at,
-        ...cellsOf({ id: 'u1', received_at: at, email, plan }),
+        ...cellsOf({ id, received_at: at, email, plan }),
       });
       await load(
         d,
@@ -348,6 +349,14 @@ export function describeDestinationContract(name: string, factory: () => Promise
             rows: [
               u('e1', 1, '2026-01-01T00:00:00Z', 'old@x', 'free'),
               u('e2', 2, '2026-01-01T00:01:00Z', 'new@x', null),
+              // Ids with one row and ids with several, interleaved.
+              u('e4', 3, '2026-01-01T00:02:00Z', 'two@x', 'pro', 'u2'),
+              u('e5', 4, '2026-01-01T00:03:00Z', null, 'team', 'u3'),
+              u('e6', 5, '2026-01-01T00:04:00Z', 'three@x', null, 'u3'),
+              u('e7', 6, '2026-01-01T00:05:00Z', null, null, 'u3'),
+              u('e8', 7, '2026-01-01T00:06:00Z', 'four@x', null, 'u4'),
+              u('e9', 8, '2026-01-01T00:07:00Z', 'five@x', 'free', 'u5'),
+              u('e10', 9, '2026-01-01T00:08:00Z', null, 'pro', 'u5'),
             ],
           },
         ],
@@ -357,11 +366,27 @@ export function describeDestinationContract(name: string, factory: () => Promise
         d,
         'k2',
         'L2',
-        [{ table: TABLES.users, rows: [u('e3', 1, '2025-12-31T00:00:00Z', 'stale@x', 'pro')] }],
+        [
+          {
+            table: TABLES.users,
+            rows: [
+              u('e3', 1, '2025-12-31T00:00:00Z', 'stale@x', 'pro'),
+              u('e11', 2, '2026-01-02T00:00:00Z', null, 'free', 'u2'),
+              u('e12', 3, '2026-01-02T00:01:00Z', 'new4@x', null, 'u4'),
+              u('e13', 4, '2026-01-02T00:02:00Z', null, 'pro', 'u4'),
+            ],
+          },
+        ],
         [],
       );
       const rows = await h.readTable(TABLES.users);
-      expect(rows.map((r) => [r.id, r.email, r.plan])).toEqual([['u1', 'new@x', 'free']]);
+      expect(rows.map((r) => [r.id, r.email, r.plan]).sort()).toEqual([
+        ['u1', 'new@x', 'free'],
+        ['u2', 'two@x', 'free'],
+        ['u3', 'three@x', 'team'],
+        ['u4', 'new4@x', 'pro'],
+        ['u5', 'five@x', 'pro'],
+      ]);
     });
 
     it('writes failed events and the loads row in the same commit', async () => {

@@ -28,6 +28,14 @@ function readStaged(file: string, columns: [string, string][]): string {
 const REJECTED = '"_sluice_stage_duplicates"';
 /** Hashes of the event ids that occur more than once in this load's file; created and dropped inside the commit. */
 const REPEATED_HASHES = '"_sluice_stage_repeated_hashes"';
+/** Hashes of the user ids with more than one users row in this load (and their rows); dropped inside the commit. */
+const REPEATED_USERS = '"_sluice_stage_repeated_users"';
+
+/**
+ * Users rows aggregated per id in one statement, at most (about): DuckDB cannot spill `arg_max` over strings to
+ * disk, and 1,000,000 ids in one aggregate exceed a 96 MB memory limit.
+ */
+export const USERS_PER_AGGREGATE = 100_000;
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
@@ -46,6 +54,7 @@ export async function duckdbLoadSession(
   meta: LoadMeta,
   initialSchema: WarehouseSchema,
   stageRoot: string,
+  usersPerAggregate = USERS_PER_AGGREGATE,
 ): Promise<LoadSession> {
   const schema: WarehouseSchema = new Map([...initialSchema].map(([t, c]) => [t, new Map(c)]));
   const ddl: string[] = [];
@@ -71,24 +80,50 @@ export async function duckdbLoadSession(
     return { sql: `(SELECT ${renames} FROM ${read})`, columns: cols };
   };
 
-  const mergeUsers = async (file: string, filter: string): Promise<number> => {
+  /**
+   * Upserts the load's users rows (`keep`: the condition on a staged row `s` that it is not a duplicate): one row
+   * per id with the latest non-null value of each column (by line). Ids with one row in the file, usually most,
+   * are merged as they are, in one statement whose join DuckDB can spill; the rows of repeated ids are aggregated
+   * in partitions of their id hashes of about `usersPerAggregate` rows each.
+   */
+  const mergeUsers = async (file: string, keep: string): Promise<number> => {
     const { sql, columns } = source(TABLES.users, file);
     const cols = columns.filter(([c]) => c !== 'id');
-    const aggregates = cols.map(([c, type], i) => {
-      const agg = `arg_max(${ident(c)}, _sluice_line) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
-      return `${type === 'TIMESTAMP' || type === 'JSON' ? `CAST(${agg} AS ${DUCKDB_TYPES[type]})` : agg} AS c${i}`;
-    });
+    const typed = (value: string, type: LogicalType) =>
+      type === 'TIMESTAMP' || type === 'JSON' ? `CAST(${value} AS ${DUCKDB_TYPES[type]})` : value;
     const hasReceived = schema.get(TABLES.users)?.get('received_at') === 'TIMESTAMP';
-    const users = `SELECT id, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${
-      aggregates.length > 0 ? `, ${aggregates.join(', ')}` : ''
-    } FROM ${sql} s${filter}
-      GROUP BY id`;
     const updates = cols.map(([c], i) => `${ident(c)} = coalesce(x.c${i}, u.${ident(c)})`);
     const guard = hasReceived ? ' AND (u.received_at IS NULL OR x._sluice_received >= u.received_at)' : '';
-    return count(`MERGE INTO ${ident(TABLES.users)} AS u USING (${users}) AS x ON u.id = x.id
+    const merge = (users: string) =>
+      count(`MERGE INTO ${ident(TABLES.users)} AS u USING (${users}) AS x ON u.id = x.id
       ${updates.length > 0 ? `WHEN MATCHED${guard} THEN UPDATE SET ${updates.join(', ')}` : ''}
       WHEN NOT MATCHED THEN INSERT (id${cols.map(([c]) => `, ${ident(c)}`).join('')})
         VALUES (x.id${cols.map((_c, i) => `, x.c${i}`).join('')})`);
+    await connection.run(
+      `CREATE TABLE ${REPEATED_USERS} AS
+       SELECT hash(id) AS h, count(*) AS n FROM ${sql} s WHERE ${keep} GROUP BY h HAVING count(*) > 1`,
+    );
+    const once = cols.map(([c, type], i) => `${typed(ident(c), type)} AS c${i}`);
+    let written = await merge(
+      `SELECT id, CAST(_sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
+       FROM ${sql} s WHERE ${keep} AND hash(id) NOT IN (SELECT h FROM ${REPEATED_USERS})`,
+    );
+    const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${REPEATED_USERS}`);
+    const parts = Math.max(1, Math.ceil(repeatedRows / usersPerAggregate));
+    const latest = cols.map(([c, type], i) => {
+      const agg = `arg_max(${ident(c)}, _sluice_line) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
+      return `${typed(agg, type)} AS c${i}`;
+    });
+    for (let part = 0; repeatedRows > 0 && part < parts; part++) {
+      written += await merge(
+        `SELECT id, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
+         FROM ${sql} s
+         WHERE ${keep} AND hash(id) IN (SELECT h FROM ${REPEATED_USERS} WHERE h % ${parts} = ${part})
+         GROUP BY id`,
+      );
+    }
+    await connection.run(`DROP TABLE ${REPEATED_USERS}`);
+    return written;
   };
 
   const session: LoadSession = {
@@ -186,7 +221,8 @@ export async function duckdbLoadSession(
         );
         const duplicates = await count(`SELECT count(DISTINCT line) FROM ${REJECTED}`);
         const eventsLoaded = staged - duplicates;
-        const filter = duplicates === 0 ? '' : ` WHERE s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
+        const keep = duplicates === 0 ? 'true' : `s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
+        const filter = duplicates === 0 ? '' : ` WHERE ${keep}`;
         if (eventsFile) {
           await connection.run(
             `INSERT INTO ${ident(TABLES.eventIds)} (id, received_at, load_id)
@@ -197,7 +233,7 @@ export async function duckdbLoadSession(
         let rowsWritten = 0;
         for (const [table, file] of stage.tables()) {
           if (table === TABLES.users) {
-            rowsWritten += await mergeUsers(file, filter);
+            rowsWritten += await mergeUsers(file, keep);
             continue;
           }
           const { sql, columns } = source(table, file);

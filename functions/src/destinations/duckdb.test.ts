@@ -8,26 +8,32 @@ import { LoaderError } from '../errors.ts';
 import { duckdbDestination } from './duckdb.ts';
 import { ident } from './duckdb-sql.ts';
 
-describeDestinationContract('duckdb', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'sluice-contract-'));
-  const file = path.join(dir, 'w.duckdb');
-  return {
-    destination: () => duckdbDestination({ path: file, lockTimeoutMs: 5000 }),
-    async readTable(table) {
-      const instance = await DuckDBInstance.create(file);
-      const connection = await instance.connect();
-      try {
-        return (
-          await connection.runAndReadAll(`SELECT * FROM ${ident(table)}`)
-        ).getRowObjectsJson() as Record<string, unknown>[];
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
+/** The contract, twice: as configured, and with the users rows of repeated ids merged one id hash at a time. */
+for (const usersPerAggregate of [undefined, 1]) {
+  describeDestinationContract(
+    usersPerAggregate === undefined ? 'duckdb' : 'duckdb, users aggregated per id hash',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'sluice-contract-'));
+      const file = path.join(dir, 'w.duckdb');
+      return {
+        destination: () => duckdbDestination({ path: file, lockTimeoutMs: 5000, usersPerAggregate }),
+        async readTable(table) {
+          const instance = await DuckDBInstance.create(file);
+          const connection = await instance.connect();
+          try {
+            return (
+              await connection.runAndReadAll(`SELECT * FROM ${ident(table)}`)
+            ).getRowObjectsJson() as Record<string, unknown>[];
+          } finally {
+            connection.closeSync();
+            instance.closeSync();
+          }
+        },
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+      };
     },
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
-});
+  );
+}
 
 describe('duckdb destination: file lock', () => {
   it('waits for another holder of the file, then throws a retryable LOCKED error when it persists', async () => {

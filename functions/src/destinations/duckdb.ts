@@ -39,6 +39,8 @@ export interface DuckDBDestinationOptions {
   memoryLimit?: string;
   /** Keep retrying a locked file this long, then throw a retryable SLUICE_ERR_LOAD_DESTINATION_LOCKED. */
   lockTimeoutMs: number;
+  /** Users rows of repeated ids aggregated per statement (default `USERS_PER_AGGREGATE`; tests set it low). */
+  usersPerAggregate?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -143,7 +145,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
       const schema = await this.readSchema();
-      return duckdbLoadSession(conn(), meta, schema, stageRoot);
+      return duckdbLoadSession(conn(), meta, schema, stageRoot, options.usersPerAggregate);
     },
   };
 }
