@@ -109,7 +109,7 @@ export function flattenEntry(
         if (children !== null && allPlainObjects(value)) {
           children.push({ base: name.base, source, items: value, depth: depth + 1 });
         } else {
-          out.push(name.ref, 'JSON', toJsonText(value), sourcePrefix, key);
+          out.push(name.ref, 'JSON', jsonValue(value, options), sourcePrefix, key);
         }
       } else if (depth + 1 > options.maxDepth) {
         out.push(name.ref, 'JSON', jsonValue(value, options), sourcePrefix, key);
