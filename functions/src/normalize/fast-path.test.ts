@@ -110,11 +110,14 @@ const event = fc
 
 /**
  * `value` with every integer made a float and every float an integer, plain strings and timestamps swapped, nulls
- * made strings and empty arrays given an object.
+ * made strings, empty arrays given an object and arrays of scalars made arrays of objects.
  */
 function retyped(value: unknown): unknown {
   if (value === null) return 's';
   if (Array.isArray(value) && value.length === 0) return [{ a: 1 }];
+  if (Array.isArray(value) && value.every((v) => v === null || typeof v !== 'object')) {
+    return value.map((v) => ({ a: v }));
+  }
   if (typeof value === 'number') return Number.isInteger(value) ? value + 0.5 : Math.round(value);
   if (value === 's') return '2026-01-01T00:00:00.000Z';
   if (value === '2026-01-01T00:00:00.000Z') return 's';
@@ -128,7 +131,7 @@ function retyped(value: unknown): unknown {
   return value;
 }
 
-// Events (not identify) without colliding keys or arrays of scalars: the shapes that get compiled.
+// Events (not identify) without colliding keys: the shapes that get compiled.
 const cleanScalar = fc.oneof(
   fc.constantFrom('s', 't', '2026-01-01T00:00:00.000Z'),
   fc.integer({ min: -5, max: 5 }),
@@ -143,6 +146,7 @@ const { cleanValue } = fc.letrec<{ cleanValue: unknown; cleanObject: Record<stri
     cleanScalar,
     tie('cleanObject'),
     fc.array(tie('cleanObject'), { maxLength: 3 }),
+    fc.array(cleanScalar, { minLength: 1, maxLength: 2 }),
   ),
   cleanObject: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), tie('cleanValue'), { maxKeys: 3 }),
 }));
@@ -151,7 +155,16 @@ const cleanEvent = fc
     type: fc.constantFrom('track', 'track', 'page', 'screen', 'group', 'alias'),
     event: fc.constantFrom('Order Completed', 'A'),
     payload: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
-    context: fc.dictionary(fc.constantFrom('ip', 'locale'), cleanScalar, { maxKeys: 2 }),
+    // In context an array, of objects too, is one JSON value.
+    context: fc.dictionary(
+      fc.constantFrom('ip', 'locale', 'tags'),
+      fc.oneof(
+        cleanScalar,
+        fc.array(cleanScalar, { minLength: 1, maxLength: 2 }),
+        fc.array(fc.record({ a: cleanScalar }), { minLength: 1, maxLength: 2 }),
+      ),
+      { maxKeys: 3 },
+    ),
   })
   .map(({ type, event, payload, context }) => eventOf(type, event, payload, context));
 
@@ -240,5 +253,28 @@ describe('fast path', () => {
     );
     expect(planStats.compiled - compiledBefore).toBeGreaterThan(20);
     expect(planStats.hits - hitsBefore).toBeGreaterThan(events / 20);
+  });
+
+  it('keeps every digit of an integer beyond 2^53 in an array kept as JSON, on every path', () => {
+    const fast = normalizer(true);
+    const general = normalizer(false);
+    const text = (i: number, tags: string) =>
+      `{"type":"track","event":"Tagged","messageId":"m${i}","userId":"u","receivedAt":"2026-01-01T00:00:01.000Z","properties":{"tags":${tags}}}`;
+    const hitsBefore = planStats.hits;
+    // The first events make the table, take the fast path and compile the shape, which the third runs.
+    for (let i = 0; i < 3; i++) {
+      const line = { number: i + 1, text: text(i, '[1,2]'), tooLong: false, unterminated: false };
+      normalizeLine(line, fast.schema, fast.options);
+      normalizeLine(line, general.schema, general.options);
+    }
+    expect(planStats.hits).toBeGreaterThan(hitsBefore);
+    const line = { number: 4, text: text(3, '[1,9007199254740993]'), tooLong: false, unterminated: false };
+    for (const { schema, options } of [fast, general]) {
+      const result = normalizeLine(line, schema, options);
+      expect(result.ok && result.rows.map((r) => valuesOf(r).tags)).toEqual([
+        undefined,
+        '[1,9007199254740993]',
+      ]);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
 import { jsonText } from './field.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
-import { toJsonText } from './parse-json.ts';
+import { hasUnsafeInteger, toJsonText } from './parse-json.ts';
 import {
   emptyShape,
   type ObjectShape,
@@ -187,15 +187,30 @@ class Walk {
   /** Recording found something a compiled shape does not cover (JSON values, differing array items...). */
   unrecordable = false;
 
-  /** Records a leaf member: where its value went (after `put` accepted it) and the columns' types. */
-  private recordLeaf(a: Row, b: Row | null, ref: ColumnRef, envelope: boolean): void {
+  /**
+   * Records a leaf member: where its value went (after `put` accepted it) and the columns' types. `json`: the value
+   * was an array kept as JSON (`objects`: an array of objects would have been too).
+   */
+  private recordLeaf(
+    a: Row,
+    b: Row | null,
+    ref: ColumnRef,
+    envelope: boolean,
+    json?: { objects: boolean },
+  ): void {
     const rec = this.rec;
     if (rec === null) return;
     const target = (row: Row): ShapeTarget => {
       const pos = row.layout.positionOf(ref, this.names);
       return { role: row.role, pos, type: row.layout.types[pos] as LogicalType };
     };
-    rec.members.push({ kind: 'leaf', a: target(a), b: b === null ? null : target(b), envelope });
+    const to = target(a);
+    const also = b === null ? null : target(b);
+    rec.members.push(
+      json === undefined
+        ? { kind: 'leaf', a: to, b: also, envelope }
+        : { kind: 'json', a: to, b: also, objects: json.objects },
+    );
   }
 
   /**
@@ -341,9 +356,10 @@ class Walk {
             arrays.push({ base: name.base, items: value, depth: depth + 1, member });
             return true;
           }
-          if (rec !== null) this.unrecordable = true;
-          ok = this.put(a, b, name.ref, 'JSON', toJsonText(value));
-          break;
+          // An integer beyond 2^53 in it needs the exact parse (general path).
+          if (hasUnsafeInteger(value) || !this.put(a, b, name.ref, 'JSON', toJsonText(value))) return false;
+          this.recordLeaf(a, b, name.ref, false, { objects: arrays === null });
+          return true;
         }
         if (depth + 1 > this.options.maxNestingDepth) return false;
         if (rec === null) return this.walk(value as Record<string, unknown>, name, depth + 1, a, b, arrays);

@@ -5,7 +5,9 @@ import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
 import { type EventShape, recordShape } from './fast-path.ts';
+import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
+import { hasUnsafeInteger, toJsonText } from './parse-json.ts';
 import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts';
 
 /**
@@ -365,6 +367,29 @@ class Emitter {
       case 'empty':
         this.lines.push(`if (${v} !== null && !(Array.isArray(${v}) && ${v}.length === 0)) return;`);
         return;
+      case 'json': {
+        // An array kept as JSON (as the fast path: non-empty, not all objects where those make child rows, no
+        // integer beyond 2^53, which needs the exact parse) into a JSON column, as the same text.
+        if (m.a.type !== 'JSON' || (m.b !== null && m.b.type !== 'JSON')) {
+          this.failed = true;
+          return;
+        }
+        const before = this.writes.length;
+        const writes = this.write(rows, m.a, m.b, 'x');
+        if (writes === '') {
+          this.failed = true;
+          return;
+        }
+        const nulls = this.writes
+          .slice(before)
+          .map((w) => `${w.cell} = null;`)
+          .join(' ');
+        const objects = m.objects ? '' : ` || ${v}.every(IS_PLAIN)`;
+        this.lines.push(
+          `if (${v} !== null) { if (!Array.isArray(${v}) || ${v}.length === 0${objects} || UNSAFE_INT(${v})) return; x = TO_JSON(${v}); ${writes} } else { ${nulls} }`,
+        );
+        return;
+      }
       case 'leaf': {
         const test =
           receivedAt && m.envelope && m.a.type === 'TIMESTAMP'
@@ -462,7 +487,7 @@ interface RowCells {
 function rootLeaves(shape: ObjectShape): number {
   let n = 0;
   for (const m of shape.members) {
-    if (m.kind === 'leaf' && (m.a.role === 'root' || m.b?.role === 'root')) n++;
+    if ((m.kind === 'leaf' || m.kind === 'json') && (m.a.role === 'root' || m.b?.role === 'root')) n++;
     else if (m.kind === 'object') n += rootLeaves(m.shape);
   }
   return n;
@@ -520,6 +545,9 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     'TV',
     'R',
     'HAS_IDENTITY',
+    'IS_PLAIN',
+    'TO_JSON',
+    'UNSAFE_INT',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
@@ -532,6 +560,9 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     options.tableValues,
     e.rules,
     hasIdentity,
+    isPlainObject,
+    toJsonText,
+    hasUnsafeInteger,
     rfc3339,
   );
 }

@@ -12,13 +12,15 @@ export interface ShapeTarget {
 }
 
 /**
- * One member of a recorded object, by position: ignored (`skip`), null when recorded (must stay null), a leaf, a
- * nested object, an array that was empty (must stay empty or null), or an array of objects (child rows).
+ * One member of a recorded object, by position: ignored (`skip`), null when recorded (must stay null), a leaf, an
+ * array kept as JSON (of scalars; `objects`: where an array of objects is JSON too, not child rows), a nested
+ * object, an array that was empty (must stay empty or null), or an array of objects (child rows).
  */
 export type ShapeMember =
   | { kind: 'skip' }
   | { kind: 'null' }
   | { kind: 'leaf'; a: ShapeTarget; b: ShapeTarget | null; envelope: boolean }
+  | { kind: 'json'; a: ShapeTarget; b: ShapeTarget | null; objects: boolean }
   | { kind: 'object'; shape: ObjectShape }
   | { kind: 'empty' }
   | { kind: 'children'; table: string; layout: TableLayout | undefined; item: ObjectShape | undefined };
@@ -47,6 +49,8 @@ export function sameShape(x: ObjectShape, y: ObjectShape): boolean {
     if (m.kind !== n.kind) return false;
     if (m.kind === 'leaf' && n.kind === 'leaf') {
       if (m.envelope !== n.envelope || !sameTarget(m.a, n.a) || !sameTarget(m.b, n.b)) return false;
+    } else if (m.kind === 'json' && n.kind === 'json') {
+      if (m.objects !== n.objects || !sameTarget(m.a, n.a) || !sameTarget(m.b, n.b)) return false;
     } else if (m.kind === 'object' && n.kind === 'object') {
       if (!sameShape(m.shape, n.shape)) return false;
     } else if (m.kind === 'children' && n.kind === 'children') {
