@@ -75,7 +75,7 @@ export function typicalEvent(i: number): string {
 }
 
 /** An identify event of user number `i` (a new user each), with traits of a typical profile. */
-function newUserEvent(i: number): string {
+export function newUserEvent(i: number): string {
   const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
   return JSON.stringify({
     type: 'identify',

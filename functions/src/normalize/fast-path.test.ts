@@ -131,7 +131,7 @@ function retyped(value: unknown): unknown {
   return value;
 }
 
-// Events (not identify) without colliding keys: the shapes that get compiled.
+// Events without colliding keys: the shapes that get compiled.
 const cleanScalar = fc.oneof(
   fc.constantFrom('s', 't', '2026-01-01T00:00:00.000Z'),
   fc.integer({ min: -5, max: 5 }),
@@ -152,7 +152,9 @@ const { cleanValue } = fc.letrec<{ cleanValue: unknown; cleanObject: Record<stri
 }));
 const cleanEvent = fc
   .record({
-    type: fc.constantFrom('track', 'track', 'page', 'screen', 'group', 'alias'),
+    type: fc.constantFrom('track', 'track', 'identify', 'identify', 'page', 'screen', 'group', 'alias'),
+    // Who: an identify makes a users row only for a userId (a string, not empty).
+    who: fc.constantFrom('user', 'anonymous', 'both'),
     event: fc.constantFrom('Order Completed', 'A'),
     payload: fc.dictionary(fc.constantFrom(...CLEAN_KEYS), cleanValue, { maxKeys: 5 }),
     // In context an array, of objects too, is one JSON value.
@@ -166,7 +168,14 @@ const cleanEvent = fc
       { maxKeys: 3 },
     ),
   })
-  .map(({ type, event, payload, context }) => eventOf(type, event, payload, context));
+  .map(({ type, who, event, payload, context }) => {
+    const out = eventOf(type, event, payload, context);
+    if (type !== 'alias' && who !== 'user') {
+      out.anonymousId = 'a1';
+      if (who === 'anonymous') delete out.userId;
+    }
+    return out;
+  });
 
 /** `event` with every nested object of its payload and context made null (one level below them). */
 function nulled(event: Record<string, unknown>): Record<string, unknown> {
@@ -276,5 +285,30 @@ describe('fast path', () => {
         '[1,9007199254740993]',
       ]);
     }
+  });
+
+  it("writes an identify's users row exactly when userId is a non-empty string, on every path", () => {
+    const fast = normalizer(true);
+    const general = normalizer(false);
+    const text = (i: number, userId: unknown) =>
+      JSON.stringify({
+        type: 'identify',
+        messageId: `m${i}`,
+        userId,
+        anonymousId: 'a',
+        receivedAt: '2026-01-01T00:00:01.000Z',
+        traits: { plan: 'pro', n: i, tags: ['a'] },
+      });
+    const hitsBefore = planStats.hits;
+    // A shape with a users row is compiled, then one without (most recently used first), then both are offered
+    // an event of the other kind.
+    const users = ['u1', 'u1', 'u1', null, null, null, 'u2', null, ''].map((userId, i) => {
+      const line = { number: i + 1, text: text(i, userId), tooLong: false, unterminated: false };
+      const result = normalizeLine(line, fast.schema, fast.options);
+      expect(comparable(result)).toEqual(comparable(normalizeLine(line, general.schema, general.options)));
+      return result.ok ? result.rows.filter((r) => r.table === 'users').length : -1;
+    });
+    expect(users).toEqual([1, 1, 1, 0, 0, 0, 1, 0, -1]);
+    expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(4);
   });
 });

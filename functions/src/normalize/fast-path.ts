@@ -47,12 +47,26 @@ export interface EventShape {
   rootTable: string;
   /** A track's own table, its name and `event_text`. */
   own?: { layout: TableLayout; table: string; name: string } | undefined;
+  /** An identify's `users` row (null: the event had none, its userId was not a non-empty string). */
+  users?: UsersShape | null;
+}
+
+/** An identify's `users` row as recorded: its layout, where `id` and `received_at` went, the traits' shape. */
+export interface UsersShape {
+  table: string;
+  layout: TableLayout;
+  id: ShapeTarget;
+  /** Null when the event had no valid `receivedAt` (no cell). */
+  receivedAt: ShapeTarget | null;
+  /** The traits as walked into the users row (null: traits was not an object). */
+  traits: ObjectShape | null;
 }
 
 /**
- * Runs the fast path on an event (not an identify) while recording its shape: every object's keys in order, where each value
- * went and the column types that took it. Undefined when the fast path does not take the event or the shape has
- * something a compiled shape does not cover (JSON values, array items of differing shapes).
+ * Runs the fast path on an event while recording its shape: every object's keys in order, where each value went
+ * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row).
+ * Undefined when the fast path does not take the event or the shape has something a compiled shape does not
+ * cover (objects past the depth limit kept as JSON, array items of differing shapes).
  */
 export function recordShape(
   event: Record<string, unknown> & { type: EventType },
@@ -60,14 +74,15 @@ export function recordShape(
   schema: WarehouseSchema,
   options: NormalizerOptions,
 ): EventShape | undefined {
-  // An identify also writes a users row from the same traits: left to the fast path.
-  if (event.type === 'identify') return undefined;
   const w = new Walk(schema, options);
   const top = emptyShape();
   w.rec = top;
   const rows = normalizeWith(w, event, eventId);
   const [root, own] = w.rows;
   if (rows === undefined || w.unrecordable || root === undefined) return undefined;
+  if (event.type === 'identify') {
+    return { type: event.type, top, root: root.layout, rootTable: root.table, users: w.users };
+  }
   if (event.type !== 'track') return { type: event.type, top, root: root.layout, rootTable: root.table };
   if (own === undefined) return undefined;
   return {
@@ -129,14 +144,26 @@ function normalizeWith(
     const users = w.row('users', 'users');
     if (users === undefined) return undefined;
     w.rows.push(users);
-    if (!w.put(users, null, names.ref('id'), 'STRING', event.userId)) return undefined;
+    const id = names.ref('id');
+    if (!w.put(users, null, id, 'STRING', event.userId)) return undefined;
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
-    if (receivedAt !== undefined && !w.put(users, null, names.ref('received_at'), 'TIMESTAMP', receivedAt)) {
+    const received = names.ref('received_at');
+    if (receivedAt !== undefined && !w.put(users, null, received, 'TIMESTAMP', receivedAt)) {
       return undefined;
     }
     const traits = event.traits;
-    if (isPlainObject(traits) && !w.walk(traits, names.root('', REBASE.users), 1, users, null, null))
+    const shape = top === null || !isPlainObject(traits) ? null : emptyShape();
+    if (isPlainObject(traits) && !w.walkAs(shape, traits, names.root('', REBASE.users), 1, users, null, null))
       return undefined;
+    if (top !== null) {
+      w.users = {
+        table: users.table,
+        layout: users.layout,
+        id: w.targetOf(users, id),
+        receivedAt: receivedAt === undefined ? null : w.targetOf(users, received),
+        traits: shape,
+      };
+    }
   }
   return w.finish();
 }
@@ -186,6 +213,14 @@ class Walk {
   rec: ObjectShape | null = null;
   /** Recording found something a compiled shape does not cover (JSON values, differing array items...). */
   unrecordable = false;
+  /** Recording an identify: its users row (stays null when it has none). */
+  users: UsersShape | null = null;
+
+  /** Where column `ref` of `row` is, and its type. */
+  targetOf(row: Row, ref: ColumnRef): ShapeTarget {
+    const pos = row.layout.positionOf(ref, this.names);
+    return { role: row.role, pos, type: row.layout.types[pos] as LogicalType };
+  }
 
   /**
    * Records a leaf member: where its value went (after `put` accepted it) and the columns' types. `json`: the value
@@ -200,12 +235,8 @@ class Walk {
   ): void {
     const rec = this.rec;
     if (rec === null) return;
-    const target = (row: Row): ShapeTarget => {
-      const pos = row.layout.positionOf(ref, this.names);
-      return { role: row.role, pos, type: row.layout.types[pos] as LogicalType };
-    };
-    const to = target(a);
-    const also = b === null ? null : target(b);
+    const to = this.targetOf(a, ref);
+    const also = b === null ? null : this.targetOf(b, ref);
     rec.members.push(
       json === undefined
         ? { kind: 'leaf', a: to, b: also, envelope }

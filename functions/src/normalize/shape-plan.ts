@@ -4,7 +4,7 @@ import { CHILD_COLUMNS } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
-import { type EventShape, recordShape } from './fast-path.ts';
+import { type EventShape, recordShape, type UsersShape } from './fast-path.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
 import { hasUnsafeInteger, toJsonText } from './parse-json.ts';
@@ -12,7 +12,7 @@ import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts'
 
 /**
  * Compiled shapes: the next step after the fast path for the events that make up most of a file, events of one
- * kind (a track event's name, or another type; not identify) with the same keys. When the fast path has taken
+ * kind (a track event's name, or another type) with the same keys. When the fast path has taken
  * such an event, its shape is recorded (every object's keys in order, where each value went, the column types)
  * and compiled into a function that checks an event has exactly that shape and writes its cells at fixed
  * positions, with no name lookups and no per-value decisions.
@@ -42,13 +42,13 @@ interface PlanSet {
 const MAX_PLANS = 4;
 
 /**
- * The key of an event's set of compiled shapes in `setsOf(...)`: a track's name, another type's type; undefined
- * for identify events (not compiled, see `recordShape`). `event` may be any object (not yet checked).
+ * The key of an event's set of compiled shapes in `setsOf(...)`: a track's name, another type's type. `event` may
+ * be any object (not yet checked).
  */
 function shapeKey(event: Record<string, unknown>): string | undefined {
   const type = event.type;
   if (type === 'track') return typeof event.event === 'string' ? event.event : undefined;
-  return typeof type === 'string' && type !== 'identify' ? type : undefined;
+  return typeof type === 'string' ? type : undefined;
 }
 
 /**
@@ -268,6 +268,39 @@ class Emitter {
     const cell = `${array}[${index}]`;
     this.writes.push({ array, cell });
     return `${cell} = ${value};`;
+  }
+
+  /**
+   * An identify's `users` row, last of the event's rows: it exists exactly when userId is a non-empty string, as
+   * when recorded (`users` null: it had none), and has received_at exactly when the event's is valid.
+   */
+  usersRow(users: UsersShape | null): void {
+    if (users === null) {
+      // Also implied by the recorded userId member (null, or absent from the keys); stated as the rule itself.
+      this.lines.push(`if (typeof ev.userId === 'string' && ev.userId !== '') return;`);
+      return;
+    }
+    if (users.id.type !== 'STRING' || (users.receivedAt !== null && users.receivedAt.type !== 'TIMESTAMP')) {
+      this.failed = true;
+      return;
+    }
+    const t = this.tables.push(users.table) - 1;
+    const l = this.layouts.push(users.layout) - 1;
+    const p = this.row('ru');
+    const rows = { users: 'ru' };
+    this.lines.push(
+      `if (typeof ev.userId !== 'string' || ev.userId === '') return; if (RA ${users.receivedAt === null ? '!==' : '==='} undefined) return;`,
+    );
+    const sized = this.lines.push('') - 1; // the cells, sized once the row's code is emitted (below)
+    this.lines.push(this.write(rows, users.id, null, 'ev.userId'));
+    if (users.receivedAt !== null) this.lines.push(this.write(rows, users.receivedAt, null, 'RA'));
+    if (users.traits !== null) {
+      this.lines.push('const tu = ev.traits;');
+      this.object('tu', users.traits, rows, 'eventId');
+    }
+    this.meta(rows, users.layout, null);
+    this.lines[sized] = `const ruc = new Array(${this.cellCount('ru')});`;
+    this.lines.push(`out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ruc };`);
   }
 
   /** The cells every row of the track has (`event`, `event_text`), or of one row; undefined if not writable. */
@@ -523,16 +556,18 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   } else {
     e.meta(rows, shape.root, null);
   }
+  if (shape.users !== undefined) e.usersRow(shape.users);
   if (e.failed) return undefined;
   // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
-  // are appended).
+  // are appended), and an identify's users row.
   const first = own === undefined ? 1 : 2;
+  const users = shape.users ? 1 : 0;
   const counts = e.childArrays.map(
     (path, i) => `const n${i} = ${path}; if (Array.isArray(n${i})) no += n${i}.length;`,
   );
   e.lines[0] =
     `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;` +
-    ` let no = ${first}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
+    ` let no = ${first + users}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
   // (protocol rules), helpers.
