@@ -66,7 +66,7 @@ export interface UsersShape {
  * Runs the fast path on an event while recording its shape: every object's keys in order, where each value went
  * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row).
  * Undefined when the fast path does not take the event or the shape has something a compiled shape does not
- * cover (objects past the depth limit kept as JSON, array items of differing shapes).
+ * cover (array items of differing shapes).
  */
 export function recordShape(
   event: Record<string, unknown> & { type: EventType },

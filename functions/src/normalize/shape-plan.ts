@@ -168,7 +168,7 @@ function check(target: ShapeTarget, envelope: boolean): string | undefined {
     case 'BOOL':
       return envelope ? undefined : "if (typeof v !== 'boolean') return; x = v;";
     default:
-      return undefined; // JSON columns: left to the fast path.
+      return undefined; // a scalar into a JSON column: left to the fast path (arrays are `json` members)
   }
 }
 
@@ -303,7 +303,7 @@ class Emitter {
     this.lines.push(`out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ruc };`);
   }
 
-  /** The cells every row of the track has (`event`, `event_text`), or of one row; undefined if not writable. */
+  /** A cell both rows of a track have (`event`, `event_text`); the emitter fails if it cannot be written. */
   pairCells(root: TableLayout, own: TableLayout, column: string, value: string): void {
     const rows = { root: 'ra', own: 'rb' };
     const line = this.write(
