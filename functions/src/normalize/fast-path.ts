@@ -211,7 +211,7 @@ class Walk {
 
   /** Recording (`recordShape`): the plan of the object being walked, or null when not recording. */
   rec: ObjectShape | null = null;
-  /** Recording found something a compiled shape does not cover (JSON values, differing array items...). */
+  /** Recording found something a compiled shape does not cover (items of one array with differing shapes). */
   unrecordable = false;
   /** Recording an identify: its users row (stays null when it has none). */
   users: UsersShape | null = null;
