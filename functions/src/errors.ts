@@ -11,6 +11,10 @@ export const ERRORS = {
     message: 'destination is locked by another process',
   },
   SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE: { retryable: true, message: 'destination unavailable' },
+  SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY: {
+    retryable: true,
+    message: 'the destination ran out of its memory limit (DuckDB)',
+  },
   SLUICE_ERR_LOAD_DESTINATION_REJECTED: {
     retryable: false,
     message: 'destination rejected a job as invalid (a retry cannot fix it)',

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { LoaderError } from '../errors.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -54,6 +55,7 @@ export async function duckdbLoadSession(
   meta: LoadMeta,
   initialSchema: WarehouseSchema,
   stageRoot: string,
+  memoryLimit: string,
   usersPerAggregate = USERS_PER_AGGREGATE,
 ): Promise<LoadSession> {
   const schema: WarehouseSchema = new Map([...initialSchema].map(([t, c]) => [t, new Map(c)]));
@@ -315,6 +317,16 @@ export async function duckdbLoadSession(
         return record;
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
+        if (error instanceof Error && error.message.startsWith('Out of Memory Error')) {
+          // Deterministic for this load at this limit: say which limit and how wide the load's tables are.
+          const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
+          throw new LoaderError(
+            'SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY',
+            `${error.message.split('\n')[0]} (memory limit ${memoryLimit}; the widest table of this load has ` +
+              `${widest} columns; raise SLUICE_DUCKDB_MEMORY_LIMIT, then the retry loads the file)`,
+            { cause: error },
+          );
+        }
         throw error;
       }
     },

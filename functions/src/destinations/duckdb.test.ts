@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { describeDestinationContract } from '../../test/destination-contract.ts';
 import { LoaderError } from '../errors.ts';
+import { cellsOf, type SchemaChange } from './destination.ts';
 import { duckdbDestination } from './duckdb.ts';
 import { ident } from './duckdb-sql.ts';
 
@@ -74,6 +75,92 @@ describe('duckdb destination: file lock', () => {
       // Once the holder is gone, the same destination opens.
       await d.open();
       await d.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('duckdb destination: memory limit', () => {
+  /** One load of `rows` rows into a table of `columns` INT64 columns (plus id and received_at). */
+  async function wideLoad(file: string, memoryLimit: string, columns: number, rows: number) {
+    const d = duckdbDestination({ path: file, lockTimeoutMs: 5000, memoryLimit });
+    await d.open();
+    try {
+      const session = await d.beginLoad({
+        loadId: 'L1',
+        loadKey: 'b/wide#1',
+        bucket: 'b',
+        name: 'wide',
+        generation: '1',
+        startedAt: new Date('2026-01-01T00:10:00Z'),
+        dedupWindowMs: 3600_000,
+      });
+      const names = Array.from({ length: columns }, (_c, i) => `p${i}`);
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: 'wide',
+        columns: [
+          { name: 'id', type: 'STRING' },
+          { name: 'received_at', type: 'TIMESTAMP' },
+          ...names.map((name) => ({ name, type: 'INT64' as const })),
+        ],
+      };
+      await session.applySchemaChanges([create]);
+      const at = '2026-01-01T00:00:00Z';
+      await session.appendRows(
+        'wide',
+        Array.from({ length: rows }, (_r, i) => ({
+          eventId: `e${i}`,
+          line: i + 1,
+          receivedAt: at,
+          ...cellsOf({
+            id: `e${i}`,
+            received_at: at,
+            ...Object.fromEntries(names.map((n, k) => [n, i + k])),
+          }),
+        })),
+      );
+      return await session.commit({
+        linesRead: rows,
+        bytesRead: 100,
+        eventsStaged: rows,
+        failed: 0,
+        valuesDiscarded: 0,
+        schemaChanges: [create],
+        finishedAt: new Date('2026-01-01T00:10:01Z'),
+      });
+    } finally {
+      await d.close();
+    }
+  }
+
+  it('says when a load needs more than the memory limit (retryable: nothing visible, a higher limit loads it)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sluice-oom-'));
+    const file = path.join(dir, 'w.duckdb');
+    try {
+      const error = await wideLoad(file, '96MB', 400, 5000).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LoaderError);
+      expect(error).toMatchObject({ code: 'SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY', retryable: true });
+      expect((error as Error).message).toMatch(
+        /memory limit 96MB; the widest table of this load has 402 columns/,
+      );
+      const instance = await DuckDBInstance.create(file);
+      const connection = await instance.connect();
+      const tables = (
+        await connection.runAndReadAll(
+          `SELECT table_name FROM information_schema.tables WHERE table_name = 'wide'`,
+        )
+      ).getRows();
+      const loads = (
+        await connection.runAndReadAll(`SELECT count(*) FROM ${ident('_sluice_loads')}`)
+      ).getRows();
+      connection.closeSync();
+      instance.closeSync();
+      expect(tables).toEqual([]);
+      expect(loads).toEqual([[0n]]);
+      const record = await wideLoad(file, '1GB', 400, 5000);
+      expect(record).toMatchObject({ status: 'complete', rowsWritten: 5000 });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

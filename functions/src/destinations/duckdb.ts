@@ -60,6 +60,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   let connection: DuckDBConnection | undefined;
   const sleep = options.sleep ?? defaultSleep;
   const stageRoot = `${options.path}.stage`;
+  const memoryLimit = options.memoryLimit ?? '96MB';
 
   const conn = (): DuckDBConnection => {
     if (!connection)
@@ -79,7 +80,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
       for (;;) {
         try {
           instance = await Instance.create(options.path, {
-            memory_limit: options.memoryLimit ?? '96MB',
+            memory_limit: memoryLimit,
             temp_directory: `${options.path}.tmp`,
             threads: '1',
             preserve_insertion_order: 'false',
@@ -145,7 +146,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
       const schema = await this.readSchema();
-      return duckdbLoadSession(conn(), meta, schema, stageRoot, options.usersPerAggregate);
+      return duckdbLoadSession(conn(), meta, schema, stageRoot, memoryLimit, options.usersPerAggregate);
     },
   };
 }
