@@ -13,7 +13,7 @@ describe('loadConfig', () => {
       duckdbPath: '/data/warehouse.duckdb',
       bucketsDir: '/data/buckets',
       rawBucket: 'sluice-raw',
-      batchEvents: 5000,
+      batchEvents: 500,
       batchBytes: 8 * 1024 * 1024,
       maxLineBytes: 1048576,
       maxNestingDepth: 5,
@@ -22,6 +22,13 @@ describe('loadConfig', () => {
       lockTimeoutMs: 30000,
       contracts: { default: 'evolve', tables: {} },
     });
+  });
+
+  it('batches 500 events for DuckDB and 5,000 for BigQuery (one staged upload per table and batch)', () => {
+    expect(loadConfig({ SLUICE_DATA_DIR: '/data' }).batchEvents).toBe(500);
+    const bigquery = { SLUICE_DESTINATION: 'bigquery', SLUICE_GCP_PROJECT: 'p', SLUICE_DATA_DIR: '/data' };
+    expect(loadConfig(bigquery).batchEvents).toBe(5000);
+    expect(loadConfig({ ...bigquery, SLUICE_BATCH_EVENTS: '250' }).batchEvents).toBe(250);
   });
 
   it('fails fast listing every problem', () => {

@@ -13,7 +13,7 @@ export interface LoaderConfig {
   duckdbPath: string;
   bucketsDir: string;
   rawBucket: string;
-  /** Events per batch handed to the destination (memory bound). */
+  /** Events per batch handed to the destination (memory bound): 500 for DuckDB, 5,000 for BigQuery by default. */
   batchEvents: number;
   /** A batch is also flushed once its lines reach this many bytes (bounds the JS heap for large events). */
   batchBytes: number;
@@ -67,7 +67,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const dataDir = path.resolve(env.SLUICE_DATA_DIR || path.join(defaultRoot(), '.sluice'));
-  const batchEvents = positiveInt(env, 'SLUICE_BATCH_EVENTS', 5000, problems);
+  // DuckDB stages a batch as local file appends: small batches let each event's objects die young (a 1M-event load
+  // took 36 s and 228 MB at 500, 44 s and 262 MB at 5,000). BigQuery uploads one staged object per table and batch.
+  const batchEvents = positiveInt(
+    env,
+    'SLUICE_BATCH_EVENTS',
+    destination === 'bigquery' ? 5000 : 500,
+    problems,
+  );
   const batchBytes = positiveInt(env, 'SLUICE_BATCH_BYTES', 8 * 1024 * 1024, problems);
   const maxLineBytes = positiveInt(env, 'SLUICE_MAX_LINE_BYTES', 1024 * 1024, problems);
   const maxNestingDepth = positiveInt(env, 'SLUICE_MAX_NESTING_DEPTH', 5, problems);
