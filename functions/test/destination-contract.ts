@@ -27,7 +27,7 @@ export interface ContractHarness {
 
 const HOUR = 3600 * 1000;
 
-function meta(loadKey: string, loadId: string, dedupWindowMs = 24 * HOUR): LoadMeta {
+export function meta(loadKey: string, loadId: string, dedupWindowMs = 24 * HOUR): LoadMeta {
   return {
     loadId,
     loadKey,
@@ -39,7 +39,12 @@ function meta(loadKey: string, loadId: string, dedupWindowMs = 24 * HOUR): LoadM
   };
 }
 
-function summary(linesRead: number, eventsStaged: number, changes: SchemaChange[], failed = 0): LoadSummary {
+export function summary(
+  linesRead: number,
+  eventsStaged: number,
+  changes: SchemaChange[],
+  failed = 0,
+): LoadSummary {
   return {
     linesRead,
     bytesRead: 100,

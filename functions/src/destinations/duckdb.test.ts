@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { describeDestinationContract } from '../../test/destination-contract.ts';
+import { describeDestinationContract, meta, summary } from '../../test/destination-contract.ts';
 import { LoaderError } from '../errors.ts';
 import { cellsOf, type SchemaChange } from './destination.ts';
 import { duckdbDestination } from './duckdb.ts';
@@ -87,15 +87,7 @@ describe('duckdb destination: memory limit', () => {
     const d = duckdbDestination({ path: file, lockTimeoutMs: 5000, memoryLimit });
     await d.open();
     try {
-      const session = await d.beginLoad({
-        loadId: 'L1',
-        loadKey: 'b/wide#1',
-        bucket: 'b',
-        name: 'wide',
-        generation: '1',
-        startedAt: new Date('2026-01-01T00:10:00Z'),
-        dedupWindowMs: 3600_000,
-      });
+      const session = await d.beginLoad(meta('b/wide#1', 'L1'));
       const names = Array.from({ length: columns }, (_c, i) => `p${i}`);
       const create: SchemaChange = {
         kind: 'create_table',
@@ -121,15 +113,7 @@ describe('duckdb destination: memory limit', () => {
           }),
         })),
       );
-      return await session.commit({
-        linesRead: rows,
-        bytesRead: 100,
-        eventsStaged: rows,
-        failed: 0,
-        valuesDiscarded: 0,
-        schemaChanges: [create],
-        finishedAt: new Date('2026-01-01T00:10:01Z'),
-      });
+      return await session.commit(summary(rows, rows, [create]));
     } finally {
       await d.close();
     }

@@ -303,6 +303,30 @@ class Emitter {
     this.lines.push(`out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ruc };`);
   }
 
+  /**
+   * A value's code: when `v` is not null, `test` (which returns on a value the column does not take, else sets
+   * `x`) and the writes of `x` to targets `a` (and `b`); when null, null cells in their place.
+   */
+  private leafCode(
+    v: string,
+    test: string,
+    rows: Record<string, string>,
+    a: ShapeTarget,
+    b: ShapeTarget | null,
+  ): void {
+    const before = this.writes.length;
+    const writes = this.write(rows, a, b, 'x');
+    if (writes === '') {
+      this.failed = true;
+      return;
+    }
+    const nulls = this.writes
+      .slice(before)
+      .map((w) => `${w.cell} = null;`)
+      .join(' ');
+    this.lines.push(`if (${v} !== null) { ${test} ${writes} } else { ${nulls} }`);
+  }
+
   /** A cell both rows of a track have (`event`, `event_text`); the emitter fails if it cannot be written. */
   pairCells(root: TableLayout, own: TableLayout, column: string, value: string): void {
     const rows = { root: 'ra', own: 'rb' };
@@ -407,19 +431,13 @@ class Emitter {
           this.failed = true;
           return;
         }
-        const before = this.writes.length;
-        const writes = this.write(rows, m.a, m.b, 'x');
-        if (writes === '') {
-          this.failed = true;
-          return;
-        }
-        const nulls = this.writes
-          .slice(before)
-          .map((w) => `${w.cell} = null;`)
-          .join(' ');
         const objects = m.objects ? '' : ` || ${v}.every(IS_PLAIN)`;
-        this.lines.push(
-          `if (${v} !== null) { if (!Array.isArray(${v}) || ${v}.length === 0${objects} || UNSAFE_INT(${v})) return; x = TO_JSON(${v}); ${writes} } else { ${nulls} }`,
+        this.leafCode(
+          v,
+          `if (!Array.isArray(${v}) || ${v}.length === 0${objects} || UNSAFE_INT(${v})) return; x = TO_JSON(${v});`,
+          rows,
+          m.a,
+          m.b,
         );
         return;
       }
@@ -432,17 +450,7 @@ class Emitter {
           this.failed = true;
           return;
         }
-        const before = this.writes.length;
-        const writes = this.write(rows, m.a, m.b, 'x');
-        if (writes === '') {
-          this.failed = true;
-          return;
-        }
-        const nulls = this.writes
-          .slice(before)
-          .map((w) => `${w.cell} = null;`)
-          .join(' ');
-        this.lines.push(`if (${v} !== null) { v = ${v}; ${test} ${writes} } else { ${nulls} }`);
+        this.leafCode(v, `v = ${v}; ${test}`, rows, m.a, m.b);
         return;
       }
       case 'object': {
