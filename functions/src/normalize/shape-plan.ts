@@ -298,7 +298,7 @@ class Emitter {
       this.lines.push('const tu = ev.traits;');
       this.object('tu', users.traits, rows, 'eventId');
     }
-    this.meta(rows, users.layout, null);
+    this.meta(rows, ['users', users.layout]);
     this.lines[sized] = `const ruc = new Array(${this.cellCount('ru')});`;
     this.lines.push(`out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ruc };`);
   }
@@ -340,19 +340,20 @@ class Emitter {
     this.lines.push(line);
   }
 
-  /** The bookkeeping cells (load time, load id) every row ends with: `rows` maps roles to row variables. */
-  meta(rows: Record<string, string>, a: TableLayout, b: TableLayout | null): void {
+  /**
+   * The bookkeeping cells (load time, load id) every row ends with, of the row of role `a` (and of `b`, a track's
+   * own row); `rows` maps roles to row variables.
+   */
+  meta(rows: Record<string, string>, a: [RowRole, TableLayout], b?: [RowRole, TableLayout]): void {
     const values = this.options.tableValues;
     if (values === undefined) return;
-    const roleA = Object.keys(rows)[0] as RowRole;
-    const roleB = b === null ? undefined : (Object.keys(rows)[1] as RowRole);
-    const at = a.positionsOf(this.options.tableColumns);
-    const bt = b === null ? [] : b.positionsOf(this.options.tableColumns);
+    const at = a[1].positionsOf(this.options.tableColumns);
+    const bt = b?.[1].positionsOf(this.options.tableColumns);
     const writes = values.map((_v, j) =>
       this.write(
         rows,
-        { role: roleA, pos: at[j] as number, type: 'STRING' },
-        roleB === undefined ? null : { role: roleB, pos: bt[j] as number, type: 'STRING' },
+        { role: a[0], pos: at[j] as number, type: 'STRING' },
+        b === undefined ? null : { role: b[0], pos: bt?.[j] as number, type: 'STRING' },
         `TV[${j}]`,
       ),
     );
@@ -495,7 +496,7 @@ class Emitter {
         const sized = this.lines.length - 2;
         if (path !== undefined) this.childArrays.push(path);
         this.object(it, m.item, { ...rows, item: r }, id);
-        this.meta({ item: r }, layout, null);
+        this.meta({ item: r }, ['item', layout]);
         this.lines[sized] =
           `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = new Array(${this.cellCount(r)});` +
           ` ${r}c[0] = eventId; ${r}c[1] = ${parentId}; ${r}c[2] = ${id}; ${r}c[3] = ${i};`;
@@ -559,10 +560,10 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   if (own !== undefined) {
     e.pairCells(shape.root, own.layout, 'event', 'T[1]');
     e.pairCells(shape.root, own.layout, 'event_text', 'NAME');
-    e.meta(rows, shape.root, own.layout);
+    e.meta(rows, ['root', shape.root], ['own', own.layout]);
     if (!e.closeShared(ownRow)) return undefined;
   } else {
-    e.meta(rows, shape.root, null);
+    e.meta(rows, ['root', shape.root]);
   }
   if (shape.users !== undefined) e.usersRow(shape.users);
   if (e.failed) return undefined;
