@@ -83,6 +83,16 @@ export async function duckdbLoadSession(
   };
 
   /**
+   * Creates table `name` of the 64-bit hashes `h` of the `key` values that occur more than once in `from`, with
+   * their rows' count `n`: an integer aggregate that holds far less memory than one over the strings themselves
+   * (a hash collision only adds a candidate, which the caller confirms or handles on the strings).
+   */
+  const repeatedHashes = (name: string, key: string, from: string): Promise<unknown> =>
+    connection.run(
+      `CREATE TABLE ${name} AS SELECT hash(${key}) AS h, count(*) AS n FROM ${from} GROUP BY h HAVING count(*) > 1`,
+    );
+
+  /**
    * Upserts the load's users rows (`keep`: the condition on a staged row `s` that it is not a duplicate): one row
    * per id with the latest non-null value of each column (by line). Ids with one row in the file, usually most,
    * are merged as they are, in one statement whose join DuckDB can spill; the rows of repeated ids are aggregated
@@ -101,22 +111,19 @@ export async function duckdbLoadSession(
       ${updates.length > 0 ? `WHEN MATCHED${guard} THEN UPDATE SET ${updates.join(', ')}` : ''}
       WHEN NOT MATCHED THEN INSERT (id${cols.map(([c]) => `, ${ident(c)}`).join('')})
         VALUES (x.id${cols.map((_c, i) => `, x.c${i}`).join('')})`);
-    await connection.run(
-      `CREATE TABLE ${REPEATED_USERS} AS
-       SELECT hash(id) AS h, count(*) AS n FROM ${sql} s WHERE ${keep} GROUP BY h HAVING count(*) > 1`,
-    );
+    await repeatedHashes(REPEATED_USERS, 'id', `${sql} s WHERE ${keep}`);
     const once = cols.map(([c, type], i) => `${typed(ident(c), type)} AS c${i}`);
     let written = await merge(
       `SELECT id, CAST(_sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
        FROM ${sql} s WHERE ${keep} AND hash(id) NOT IN (SELECT h FROM ${REPEATED_USERS})`,
     );
     const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${REPEATED_USERS}`);
-    const parts = Math.max(1, Math.ceil(repeatedRows / usersPerAggregate));
+    const parts = Math.ceil(repeatedRows / usersPerAggregate);
     const latest = cols.map(([c, type], i) => {
       const agg = `arg_max(${ident(c)}, _sluice_line) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
       return `${typed(agg, type)} AS c${i}`;
     });
-    for (let part = 0; repeatedRows > 0 && part < parts; part++) {
+    for (let part = 0; part < parts; part++) {
       written += await merge(
         `SELECT id, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
          FROM ${sql} s
@@ -201,10 +208,7 @@ export async function duckdbLoadSession(
         // window. Usually few. Found in steps that each hold little in memory: ids repeated in the file are first
         // found by their 64-bit hash (an integer aggregate, far smaller than one over the id strings), then
         // confirmed on the ids themselves among those few lines (a hash collision only adds a candidate).
-        await connection.run(
-          `CREATE TABLE ${REPEATED_HASHES} AS
-           SELECT hash(event_id) AS h FROM ${events} GROUP BY h HAVING count(*) > 1`,
-        );
+        await repeatedHashes(REPEATED_HASHES, 'event_id', events);
         await connection.run(
           `CREATE TABLE ${REJECTED} AS
            WITH c AS MATERIALIZED (
