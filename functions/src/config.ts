@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BigQueryConfig, readBigQueryConfig } from './destinations/bigquery/bigquery-config.ts';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './destinations/duckdb.ts';
 import { LoaderError } from './errors.ts';
 import { type Contracts, DEFAULT_CONTRACTS, readContractsFile } from './schema/contracts.ts';
 
@@ -81,7 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
   const dedupHours = positiveInt(env, 'SLUICE_DEDUP_WINDOW_HOURS', 72, problems);
   const lockTimeoutMs = positiveInt(env, 'SLUICE_DUCKDB_LOCK_TIMEOUT_MS', 30_000, problems);
-  const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || '96MB';
+  const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT;
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(duckdbMemoryLimit)) {
     problems.push(
       `SLUICE_DUCKDB_MEMORY_LIMIT must look like 128MB or 1GB (got ${JSON.stringify(duckdbMemoryLimit)})`,

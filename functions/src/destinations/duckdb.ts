@@ -28,6 +28,9 @@ export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
   maxColumns: 10_000,
 };
 
+/** DuckDB's memory limit during a load unless set (`SLUICE_DUCKDB_MEMORY_LIMIT`; see `memoryLimit`). */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '96MB';
+
 export interface DuckDBDestinationOptions {
   path: string;
   /**
@@ -60,7 +63,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   let connection: DuckDBConnection | undefined;
   const sleep = options.sleep ?? defaultSleep;
   const stageRoot = `${options.path}.stage`;
-  const memoryLimit = options.memoryLimit ?? '96MB';
+  const memoryLimit = options.memoryLimit ?? DEFAULT_DUCKDB_MEMORY_LIMIT;
 
   const conn = (): DuckDBConnection => {
     if (!connection)
