@@ -275,11 +275,9 @@ class Emitter {
    * when recorded (`users` null: it had none), and has received_at exactly when the event's is valid.
    */
   usersRow(users: UsersShape | null): void {
-    if (users === null) {
-      // Also implied by the recorded userId member (null, or absent from the keys); stated as the rule itself.
-      this.lines.push(`if (typeof ev.userId === 'string' && ev.userId !== '') return;`);
-      return;
-    }
+    // Recorded without a users row: userId was null or absent (an empty one fails the protocol), and the shape's
+    // userId member (null, or no such key) refuses a string, so no check is needed here.
+    if (users === null) return;
     if (users.id.type !== 'STRING' || (users.receivedAt !== null && users.receivedAt.type !== 'TIMESTAMP')) {
       this.failed = true;
       return;
