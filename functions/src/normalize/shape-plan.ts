@@ -271,13 +271,10 @@ class Emitter {
   }
 
   /**
-   * An identify's `users` row, last of the event's rows: it exists exactly when userId is a non-empty string, as
-   * when recorded (`users` null: it had none), and has received_at exactly when the event's is valid.
+   * An identify's `users` row, last of the event's rows, for a shape recorded with one: it exists exactly when
+   * userId is a non-empty string, and has received_at exactly when the event's is valid.
    */
-  usersRow(users: UsersShape | null): void {
-    // Recorded without a users row: userId was null or absent (an empty one fails the protocol), and the shape's
-    // userId member (null, or no such key) refuses a string, so no check is needed here.
-    if (users === null) return;
+  usersRow(users: UsersShape): void {
     if (users.id.type !== 'STRING' || (users.receivedAt !== null && users.receivedAt.type !== 'TIMESTAMP')) {
       this.failed = true;
       return;
@@ -563,7 +560,9 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   } else {
     e.meta(rows, ['root', shape.root]);
   }
-  if (shape.users !== undefined) e.usersRow(shape.users);
+  // An identify recorded without a users row had a null or no userId (an empty one fails the protocol): its
+  // userId member (null, or no such key) refuses a string, so that shape needs no users code.
+  if (shape.users) e.usersRow(shape.users);
   if (e.failed) return undefined;
   // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
   // are appended), and an identify's users row.
