@@ -39,7 +39,7 @@ const NAME = 'raw/2026-01-01/00_00_00+00:00_00000000-0000-0000-0000-00000000benc
  * A deterministic typical event: ~717 bytes (mean of the first 100k), 33 leaves, nested context/properties, an
  * array of 2 objects.
  */
-export function typicalEvent(i: number): string {
+function typicalEvent(i: number): string {
   const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
   return JSON.stringify({
     type: 'track',
@@ -75,7 +75,7 @@ export function typicalEvent(i: number): string {
 }
 
 /** An identify event of user number `i` (a new user each), with traits of a typical profile. */
-export function newUserEvent(i: number): string {
+function newUserEvent(i: number): string {
   const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
   return JSON.stringify({
     type: 'identify',
