@@ -8,7 +8,7 @@ import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
 import { jsonText } from './field.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
-import { hasUnsafeInteger, toJsonText } from './parse-json.ts';
+import { parsedJsonText } from './parse-json.ts';
 import {
   emptyShape,
   type ObjectShape,
@@ -387,8 +387,9 @@ class Walk {
             arrays.push({ base: name.base, items: value, depth: depth + 1, member });
             return true;
           }
-          // An integer beyond 2^53 in it needs the exact parse (general path).
-          if (hasUnsafeInteger(value) || !this.put(a, b, name.ref, 'JSON', toJsonText(value))) return false;
+          // Undefined text: an integer beyond 2^53 in it needs the exact parse (general path).
+          const text = parsedJsonText(value);
+          if (text === undefined || !this.put(a, b, name.ref, 'JSON', text)) return false;
           this.recordLeaf(a, b, name.ref, false, { objects: arrays === null });
           return true;
         }

@@ -1,7 +1,7 @@
 import type { NameCache, NameNode } from '../naming/name-cache.ts';
 import { inferLeaf, rfc3339 } from '../schema/infer.ts';
 import type { Fields } from './field.ts';
-import { hasUnsafeInteger, NeedsExactParse, toJsonText } from './parse-json.ts';
+import { NeedsExactParse, parsedJsonText, toJsonText } from './parse-json.ts';
 
 /** An array of objects found while flattening: it becomes rows of a child table. */
 export interface ChildArray {
@@ -25,8 +25,10 @@ export interface FlattenOptions {
 }
 
 function jsonValue(value: unknown, options: FlattenOptions): string {
-  if (options.exact !== true && hasUnsafeInteger(value)) throw new NeedsExactParse();
-  return toJsonText(value);
+  if (options.exact === true) return toJsonText(value);
+  const text = parsedJsonText(value);
+  if (text === undefined) throw new NeedsExactParse();
+  return text;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -136,6 +136,14 @@ class ExactParser {
   }
 }
 
+/**
+ * JSON text of a `JSON.parse` result, or undefined when it holds an integer beyond 2^53, whose digits only the exact
+ * parse keeps (`NeedsExactParse`).
+ */
+export function parsedJsonText(value: unknown): string | undefined {
+  return hasUnsafeInteger(value) ? undefined : toJsonText(value);
+}
+
 /** JSON text of a parsed value, bigint included (as exact digits). */
 export function toJsonText(value: unknown): string {
   try {

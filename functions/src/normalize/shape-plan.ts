@@ -7,7 +7,7 @@ import type { TableLayout } from '../schema/table-layout.ts';
 import { type EventShape, recordShape, type UsersShape } from './fast-path.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
-import { hasUnsafeInteger, toJsonText } from './parse-json.ts';
+import { parsedJsonText } from './parse-json.ts';
 import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts';
 
 /**
@@ -430,7 +430,7 @@ class Emitter {
         const objects = m.objects ? '' : ` || ${v}.every(IS_PLAIN)`;
         this.leafCode(
           v,
-          `if (!Array.isArray(${v}) || ${v}.length === 0${objects} || UNSAFE_INT(${v})) return; x = TO_JSON(${v});`,
+          `if (!Array.isArray(${v}) || ${v}.length === 0${objects}) return; x = TO_JSON(${v}); if (x === undefined) return;`,
           rows,
           m.a,
           m.b,
@@ -588,7 +588,6 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     'HAS_IDENTITY',
     'IS_PLAIN',
     'TO_JSON',
-    'UNSAFE_INT',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
@@ -602,8 +601,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     e.rules,
     hasIdentity,
     isPlainObject,
-    toJsonText,
-    hasUnsafeInteger,
+    parsedJsonText,
     rfc3339,
   );
 }
