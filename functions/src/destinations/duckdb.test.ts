@@ -9,10 +9,10 @@ import { cellsOf, type SchemaChange } from './destination.ts';
 import { duckdbDestination } from './duckdb.ts';
 import { ident } from './duckdb-sql.ts';
 
-/** The contract, twice: as configured, and with the users rows of repeated ids merged one id hash at a time. */
+/** The contract, twice: as configured, and with the users rows of repeated ids merged in partitions of ~1 row. */
 for (const usersPerAggregate of [undefined, 1]) {
   describeDestinationContract(
-    usersPerAggregate === undefined ? 'duckdb' : 'duckdb, users aggregated per id hash',
+    usersPerAggregate === undefined ? 'duckdb' : 'duckdb, repeated users aggregated in partitions of ~1 row',
     async () => {
       const dir = await mkdtemp(path.join(tmpdir(), 'sluice-contract-'));
       const file = path.join(dir, 'w.duckdb');
