@@ -20,7 +20,10 @@ export interface GcpConfig {
   windowSeconds: number;
   /** Cloud Storage subscription `max_bytes`: a window file is cut early when it reaches this size. */
   maxFileBytes: number;
-  /** Raw window files move to COLDLINE after this many days. */
+  /**
+   * Raw window files move to COLDLINE after this many days (0 = never). Coldline bills 90 days minimum, so a
+   * transition needs `retentionDays - coldAfterDays >= 90` (or no deletion at all).
+   */
   coldAfterDays: number;
   /** Raw window files are deleted after this many days (0 = never). Must exceed `coldAfterDays` when set. */
   retentionDays: number;
@@ -36,7 +39,28 @@ export interface GcpConfig {
   stateBucket?: string;
   /** Lets `cdktf destroy` delete non-empty buckets and the dataset with its tables. Keep false in prod. */
   forceDestroy: boolean;
+  /**
+   * How the public collector is reachable: `invoker-iam-disabled` (a Cloud Run service with the invoker check off;
+   * blocked by `run.managed.requireInvokerIam`) or `all-users` (`allUsers` gets `run.invoker`; blocked by
+   * `iam.allowedPolicyMemberDomains`). `npm run preflight -w infra -- <env>` says which one the org policy allows.
+   */
+  collectorAccess: CollectorAccess;
+  /** Email address the alert policies notify (a Cloud Monitoring email channel). */
+  alertEmail: string;
+  /** Alert when failed events exceed this share of loaded events over an hour (0–1). */
+  failedEventsAlertRatio: number;
+  /**
+   * Grant the Pub/Sub service agent `roles/iam.serviceAccountTokenCreator` (projects whose agent was created on
+   * or before 2021-04-08 need it for Eventarc's push delivery). Project-wide: set it in any one environment.
+   */
+  pubsubAgentTokenCreator: boolean;
 }
+
+export const COLLECTOR_ACCESS = ['invoker-iam-disabled', 'all-users'] as const;
+export type CollectorAccess = (typeof COLLECTOR_ACCESS)[number];
+
+/** Coldline's minimum storage duration: deleting or rewriting earlier bills the remainder. */
+export const COLDLINE_MINIMUM_DAYS = 90;
 
 /** What an environment file may set; the environment name comes from the file name. */
 export type EnvironmentFile = Partial<Omit<GcpConfig, 'environment' | 'loader' | 'collector'>> & {
@@ -56,7 +80,10 @@ export const DEFAULTS = {
   loader: { memory: '1Gi', cpu: '1', timeoutSeconds: 540, maxInstances: 10 },
   collector: { memory: '512Mi', cpu: '1', minInstances: 0, maxInstances: 20, concurrency: 80 },
   forceDestroy: false,
-} as const satisfies Omit<GcpConfig, 'environment' | 'project' | 'writeKeysSecretId'>;
+  collectorAccess: 'invoker-iam-disabled',
+  failedEventsAlertRatio: 0.01,
+  pubsubAgentTokenCreator: false,
+} as const satisfies Omit<GcpConfig, 'environment' | 'project' | 'writeKeysSecretId' | 'alertEmail'>;
 
 export const WINDOW_MIN_SECONDS = 60;
 export const WINDOW_MAX_SECONDS = 600;
@@ -78,6 +105,7 @@ const REGION = /^[a-z]+-[a-z]+[0-9]$/;
 const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 const MEMORY = /^[0-9]+(Mi|Gi)$/;
 const RUNTIME = /^nodejs[0-9]{2}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const KNOWN_KEYS = new Set([
   'project',
   'region',
@@ -93,6 +121,10 @@ const KNOWN_KEYS = new Set([
   'collector',
   'forceDestroy',
   'stateBucket',
+  'collectorAccess',
+  'alertEmail',
+  'failedEventsAlertRatio',
+  'pubsubAgentTokenCreator',
   '$comment',
 ]);
 
@@ -157,11 +189,23 @@ export function parseEnvironment(
     WINDOW_MIN_SECONDS,
     WINDOW_MAX_SECONDS,
   );
-  const coldAfterDays = int(raw, 'coldAfterDays', DEFAULTS.coldAfterDays, 1, 3650);
+  const coldAfterDays = int(raw, 'coldAfterDays', DEFAULTS.coldAfterDays, 0, 3650);
   const retentionDays = int(raw, 'retentionDays', DEFAULTS.retentionDays, 0, 36500);
-  if (retentionDays !== 0 && retentionDays <= coldAfterDays) {
-    problems.push(`${at('retentionDays')} (${retentionDays}) must be 0 or greater than coldAfterDays`);
+  if (retentionDays !== 0 && coldAfterDays !== 0 && retentionDays - coldAfterDays < COLDLINE_MINIMUM_DAYS) {
+    problems.push(
+      `${at('coldAfterDays')} (${coldAfterDays}) with retentionDays ${retentionDays}: Coldline bills ${COLDLINE_MINIMUM_DAYS} days minimum, so retentionDays - coldAfterDays must be >= ${COLDLINE_MINIMUM_DAYS} (or set coldAfterDays 0: never move to Coldline)`,
+    );
   }
+  const collectorAccess = raw.collectorAccess ?? DEFAULTS.collectorAccess;
+  if (!COLLECTOR_ACCESS.includes(collectorAccess as CollectorAccess)) {
+    problems.push(`${at('collectorAccess')} must be one of ${COLLECTOR_ACCESS.join(', ')}`);
+  }
+  const ratio = raw.failedEventsAlertRatio ?? DEFAULTS.failedEventsAlertRatio;
+  if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
+    problems.push(`${at('failedEventsAlertRatio')} must be a number in (0, 1]`);
+  }
+  const tokenCreator = raw.pubsubAgentTokenCreator ?? DEFAULTS.pubsubAgentTokenCreator;
+  if (typeof tokenCreator !== 'boolean') problems.push(`${at('pubsubAgentTokenCreator')} must be a boolean`);
   const stateBucket = raw.stateBucket;
   if (
     stateBucket !== undefined &&
@@ -208,6 +252,10 @@ export function parseEnvironment(
     loader,
     collector,
     forceDestroy: forceDestroy === true,
+    collectorAccess: collectorAccess as CollectorAccess,
+    alertEmail: str('alertEmail', EMAIL),
+    failedEventsAlertRatio: typeof ratio === 'number' ? ratio : DEFAULTS.failedEventsAlertRatio,
+    pubsubAgentTokenCreator: tokenCreator === true,
     ...(typeof stateBucket === 'string' ? { stateBucket } : {}),
   };
   if (config.writeKeysSecretId && !config.writeKeysSecretId.endsWith(environment)) {
@@ -257,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GcpConfig[] {
     else problems.push(...parsed.problems);
   }
   if (configs.length === 0 && problems.length === 0) problems.push(`no environment files in ${dir}`);
+  problems.push(...projectProblems(configs));
   if (problems.length > 0) throw new GcpConfigError(problems);
   return configs;
 }
@@ -272,4 +321,35 @@ export function loadArtifactPaths(env: NodeJS.ProcessEnv = process.env): Artifac
     loaderBundleDir:
       env.SLUICE_LOADER_BUNDLE_DIR || fileURLToPath(new URL('../../functions/dist/', import.meta.url)),
   };
+}
+
+/**
+ * Environments sharing a project share its project stack (`<prefix>-project-<project>`): they must agree on the
+ * name prefix (the stack's name) and on the state bucket (where that stack's state lives).
+ */
+export function projectProblems(configs: readonly GcpConfig[]): string[] {
+  const problems: string[] = [];
+  const first = new Map<string, GcpConfig>();
+  for (const config of configs) {
+    const seen = first.get(config.project);
+    if (!seen) {
+      first.set(config.project, config);
+      continue;
+    }
+    for (const key of ['namePrefix', 'stateBucket'] as const) {
+      if (seen[key] !== config[key]) {
+        problems.push(
+          `${config.environment}.${key} differs from ${seen.environment}.${key}: environments of project ${config.project} share one project stack`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** The environments grouped by project: one project stack each. */
+export function byProject(configs: readonly GcpConfig[]): Map<string, GcpConfig[]> {
+  const groups = new Map<string, GcpConfig[]>();
+  for (const config of configs) groups.set(config.project, [...(groups.get(config.project) ?? []), config]);
+  return groups;
 }

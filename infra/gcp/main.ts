@@ -1,9 +1,11 @@
 // `cdktf synth` / `cdktf deploy` entry (cdktf.json: `npx tsx main.ts`). Reads every environment's config once,
-// packages the two functions' source directories, and synthesizes one stack per environment (`sluice-<env>`).
+// packages the two functions' source directories, and synthesizes one project stack per GCP project
+// (`sluice-project-<project>`: APIs, service agents, project-wide grants) and one stack per environment
+// (`sluice-<env>`), which depends on its project's.
 import { App } from 'cdktf';
 import { GcpConfigError, loadArtifactPaths, loadConfig } from './config.ts';
 import { PackageError, packageCollector, packageLoader } from './package-function.ts';
-import { SluiceStack } from './stack.ts';
+import { sluiceStacks } from './stack.ts';
 
 async function main(): Promise<void> {
   const configs = loadConfig(process.env);
@@ -13,7 +15,7 @@ async function main(): Promise<void> {
     collectorDir: (await packageCollector()).dir,
   };
   const app = new App();
-  for (const config of configs) new SluiceStack(app, config, sources);
+  sluiceStacks(app, configs, sources);
   app.synth();
 }
 

@@ -16,7 +16,16 @@ export interface ResourceNames {
   triggerAccount: string;
   collectorAccount: string;
   buildAccount: string;
+  /** Dead-letter topic of the raw-file subscription, and the subscription that keeps what lands there. */
+  deadLetterTopic: string;
+  deadLetterSubscription: string;
+  /** Log-based metrics (one per loader outcome) and the alert/dashboard display prefix. */
+  metricPrefix: string;
 }
+
+/** The one stack per GCP project holding what environments share: APIs, service identities, project grants. */
+export const projectStackName = (config: Pick<GcpConfig, 'project' | 'namePrefix'>): string =>
+  `${config.namePrefix}-project-${config.project}`;
 
 /** Bucket names are global: they carry the project id too. Dataset ids allow no `-`. */
 export function resourceNames(
@@ -38,6 +47,9 @@ export function resourceNames(
     triggerAccount: `${p}-trigger-${e}`,
     collectorAccount: `${p}-collect-${e}`,
     buildAccount: `${p}-build-${e}`,
+    deadLetterTopic: `${p}-dead-letter-${e}`,
+    deadLetterSubscription: `${p}-dead-letter-keep-${e}`,
+    metricPrefix: `${p}_loader_${e}`.replaceAll('-', '_'),
   };
 }
 

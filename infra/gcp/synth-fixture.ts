@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { type GcpConfig, parseEnvironment } from './config.ts';
-import { SluiceStack } from './stack.ts';
+import { sluiceStacks } from './stack.ts';
 
 /** Test helper: synthesizes stacks into a fresh temp dir and returns each stack's Terraform JSON. */
 export type TerraformJson = {
@@ -17,6 +17,7 @@ export function testConfig(environment: string, overrides: Record<string, unknow
   const parsed = parseEnvironment(environment, {
     project: 'sluice-test-project',
     writeKeysSecretId: `sluice-write-keys-${environment}`,
+    alertEmail: 'ops@example.com',
     ...overrides,
   });
   if (!parsed.config) throw new Error(parsed.problems.join('; '));
@@ -37,8 +38,8 @@ export function synthStacks(
 ): { outdir: string; stacks: Map<string, TerraformJson> } {
   const outdir = mkdtempSync(join(tmpdir(), 'sluice-synth-'));
   const app = new App({ outdir });
-  const names: string[] = [];
-  for (const config of configs) names.push(new SluiceStack(app, config, sources).node.id);
+  const { projects, environments } = sluiceStacks(app, configs, sources);
+  const names = [...projects, ...environments].map((s) => s.node.id);
   app.synth();
   const stacks = new Map<string, TerraformJson>();
   for (const name of names) {

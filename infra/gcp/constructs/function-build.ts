@@ -15,8 +15,16 @@ export interface FunctionBuildProps {
   config: Pick<GcpConfig, 'project' | 'region' | 'environment'>;
   names: { artifactRepository: string; buildAccount: string };
   sourceBucket: StorageBucket;
-  dependsOn: ITerraformDependable[];
+  /** The project number (from the project stack): names Google's `gcf-v2-sources-<number>-<region>` bucket. */
+  projectNumber: string;
 }
+
+/** Where 2nd-gen functions copy a deployment's source before Cloud Build reads it (Google's bucket, not ours). */
+export const gcfSourcesBucket = (projectNumber: string, region: string): string =>
+  `gcf-v2-sources-${projectNumber}-${region}`;
+
+/** Build logs of the collector's Cloud Build run (invoker-iam-disabled mode), inside the source bucket. */
+export const BUILD_LOGS_PREFIX = 'build-logs';
 
 /** What Cloud Build needs to turn a source zip into a function image, without the default build account. */
 export interface FunctionBuild {
@@ -28,8 +36,14 @@ export interface FunctionBuild {
 
 /**
  * A dedicated Cloud Build service account (new projects' default build account lacks permissions, and the legacy
- * one is over-broad) with: logs, write on this stack's image repository only, read on the source bucket only.
- * The repository keeps the newest images and deletes the rest.
+ * one is over-broad) with: logs, write on this stack's image repository only, read on the source bucket, and read
+ * on Google's `gcf-v2-sources-<number>-<region>` bucket, which 2nd-gen functions copy the zip into and build from:
+ * without it the build fails with "Access to bucket gcf-v2-sources-... denied"
+ * (hashicorp/terraform-provider-google#20571; the provider's "cloudfunctions2 basic builder" example grants
+ * `roles/storage.objectAdmin` project-wide — here it is read only, on that bucket only, by an IAM condition on the
+ * resource name, https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name). It may also
+ * write the collector's build logs under `build-logs/` in the source bucket. The repository keeps the newest
+ * images and deletes the rest.
  */
 export function functionBuild(scope: Construct, props: FunctionBuildProps): FunctionBuild {
   const { config } = props;
@@ -44,14 +58,13 @@ export function functionBuild(scope: Construct, props: FunctionBuildProps): Func
       { id: 'delete-old', action: 'DELETE', condition: { olderThan: '2592000s' } },
     ],
     labels: { app: 'sluice', environment: config.environment },
-    dependsOn: props.dependsOn,
   });
   const account = serviceAccount(scope, 'build-account', {
     project: config.project,
     accountId: props.names.buildAccount,
     displayName: `Sluice function builds (${config.environment})`,
-    dependsOn: props.dependsOn,
   });
+  const gcfSources = gcfSourcesBucket(props.projectNumber, config.region);
   const member = account.member;
   const grants = [
     new ProjectIamMember(scope, 'build-account-log-writer', {
@@ -70,6 +83,25 @@ export function functionBuild(scope: Construct, props: FunctionBuildProps): Func
       bucket: props.sourceBucket.name,
       role: 'roles/storage.objectViewer',
       member,
+    }),
+    new StorageBucketIamMember(scope, 'build-account-log-creator', {
+      bucket: props.sourceBucket.name,
+      role: 'roles/storage.objectCreator',
+      member,
+      condition: {
+        title: 'build logs only',
+        expression: `resource.name.startsWith("projects/_/buckets/${props.sourceBucket.name}/objects/${BUILD_LOGS_PREFIX}/")`,
+      },
+    }),
+    new ProjectIamMember(scope, 'build-account-gcf-sources-reader', {
+      project: config.project,
+      role: 'roles/storage.objectViewer',
+      member,
+      condition: {
+        title: 'gcf-v2-sources bucket only',
+        description: 'Cloud Functions copies the source zip here and Cloud Build reads it (provider issue 20571)',
+        expression: `resource.name.startsWith("projects/_/buckets/${gcfSources}")`,
+      },
     }),
   ];
   return { repository, account: account.resource, grants };

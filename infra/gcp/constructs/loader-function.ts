@@ -5,8 +5,8 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/index.js';
 import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
-import type { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
 import type { ITerraformDependable } from 'cdktf';
+import type { SourceArchive } from './source-bucket.ts';
 import type { Construct } from 'constructs';
 import { LOADER_NODE_OPTIONS } from '../../../functions/src/loader-process.ts';
 import type { GcpConfig } from '../config.ts';
@@ -23,17 +23,15 @@ export interface LoaderFunctionProps {
   rawBucket: StorageBucket;
   stagingBucket: StorageBucket;
   dataset: BigqueryDataset;
-  source: StorageBucketObject;
+  source: SourceArchive;
   build: FunctionBuild;
-  /** Email of the Cloud Storage service agent (publishes the notifications Eventarc consumes). */
-  storageAgent: string;
-  dependsOn: ITerraformDependable[];
 }
 
 /**
  * The loader: a 2nd-gen function built from the bundled `functions/` package, run once per window file by an
  * Eventarc `object.finalized` trigger on the raw bucket with retries ON (the loader throws only what a retry can
  * fix, and each load is idempotent). One request per instance: memory is bounded by the loader's batch size.
+ * The Eventarc and Cloud Storage agents it relies on are created and granted by the project stack.
  */
 export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cloudfunctions2Function {
   const { config } = props;
@@ -41,13 +39,11 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
     project: config.project,
     accountId: props.names.loaderAccount,
     displayName: `Sluice loader (${config.environment})`,
-    dependsOn: props.dependsOn,
   });
   const trigger = serviceAccount(scope, 'trigger-account', {
     project: config.project,
     accountId: props.names.triggerAccount,
     displayName: `Sluice loader trigger (${config.environment})`,
-    dependsOn: props.dependsOn,
   });
 
   const grants: ITerraformDependable[] = [
@@ -77,12 +73,8 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
       role: 'roles/eventarc.eventReceiver',
       member: trigger.member,
     }),
-    // Eventarc's Cloud Storage triggers publish through Pub/Sub topics Eventarc creates, so project level.
-    new ProjectIamMember(scope, 'storage-agent-publisher', {
-      project: config.project,
-      role: 'roles/pubsub.publisher',
-      member: `serviceAccount:${props.storageAgent}`,
-    }),
+    // The Cloud Storage agent's project-level pubsub.publisher (Eventarc creates the topics) is project-wide: it
+    // lives in the project stack, so destroying one environment cannot remove another's.
   ];
 
   const fn = new Cloudfunctions2Function(scope, 'loader-function', {
@@ -94,7 +86,7 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
     buildConfig: functionBuildConfig(props.build, {
       runtime: config.nodeRuntime,
       entryPoint: LOADER_ENTRY_POINT,
-      source: props.source,
+      source: props.source.object,
     }),
     serviceConfig: {
       availableMemory: config.loader.memory,

@@ -1,5 +1,4 @@
 import { StorageBucket, type StorageBucketConfig } from '@cdktf/provider-google/lib/storage-bucket/index.js';
-import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
 
@@ -8,7 +7,6 @@ export interface PrivateBucketProps {
   name: string;
   /** The bucket's `role` label. */
   role: string;
-  dependsOn: ITerraformDependable[];
   forceDestroy: boolean;
   storageClass?: string;
   lifecycleRule?: StorageBucketConfig['lifecycleRule'];
@@ -27,6 +25,5 @@ export function privateBucket(scope: Construct, id: string, props: PrivateBucket
     forceDestroy: props.forceDestroy,
     lifecycleRule: props.lifecycleRule,
     labels: { app: 'sluice', environment: config.environment, role: props.role },
-    dependsOn: props.dependsOn,
   });
 }

@@ -1,12 +1,10 @@
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account/index.js';
-import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 
 export interface ServiceAccountProps {
   project: string;
   accountId: string;
   displayName: string;
-  dependsOn: ITerraformDependable[];
 }
 
 /** A service account and its IAM member string (`serviceAccount:<email>`). */
@@ -19,7 +17,6 @@ export function serviceAccount(
     project: props.project,
     accountId: props.accountId,
     displayName: props.displayName,
-    dependsOn: props.dependsOn,
   });
   return { resource, email: resource.email, member: resource.member };
 }

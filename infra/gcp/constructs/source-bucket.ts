@@ -1,6 +1,6 @@
 import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object/index.js';
-import { AssetType, type ITerraformDependable, TerraformAsset } from 'cdktf';
+import { AssetType, TerraformAsset } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
 import { privateBucket } from './private-bucket.ts';
@@ -8,7 +8,6 @@ import { privateBucket } from './private-bucket.ts';
 export interface SourceBucketProps {
   config: Pick<GcpConfig, 'project' | 'region' | 'environment'>;
   name: string;
-  dependsOn: ITerraformDependable[];
 }
 
 /** Holds the functions' source zips. Terraform replaces (deletes) a zip when its hash changes. */
@@ -18,7 +17,6 @@ export function sourceBucket(scope: Construct, props: SourceBucketProps): Storag
     name: props.name,
     role: 'source',
     forceDestroy: true,
-    dependsOn: props.dependsOn,
   });
 }
 
@@ -30,12 +28,19 @@ export function sourceArchive(
   scope: Construct,
   id: string,
   props: { bucket: StorageBucket; dir: string },
-): StorageBucketObject {
+): SourceArchive {
   const asset = new TerraformAsset(scope, `${id}-asset`, { path: props.dir, type: AssetType.ARCHIVE });
-  return new StorageBucketObject(scope, `${id}-zip`, {
+  const object = new StorageBucketObject(scope, `${id}-zip`, {
     bucket: props.bucket.name,
     name: `${id}-${asset.assetHash}.zip`,
     source: asset.path,
     contentType: 'application/zip',
   });
+  return { object, hash: asset.assetHash };
+}
+
+/** An uploaded source zip and its content hash (which also tags the image built from it). */
+export interface SourceArchive {
+  object: StorageBucketObject;
+  hash: string;
 }

@@ -1,5 +1,4 @@
 import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
-import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
 import { privateBucket } from './private-bucket.ts';
@@ -7,7 +6,6 @@ import { privateBucket } from './private-bucket.ts';
 export interface StagingBucketProps {
   config: Pick<GcpConfig, 'project' | 'region' | 'environment' | 'stagingRetentionDays'>;
   name: string;
-  dependsOn: ITerraformDependable[];
 }
 
 /**
@@ -23,6 +21,5 @@ export function stagingBucket(scope: Construct, props: StagingBucketProps): Stor
     storageClass: 'STANDARD',
     forceDestroy: true,
     lifecycleRule: [{ condition: { age: props.config.stagingRetentionDays }, action: { type: 'Delete' } }],
-    dependsOn: props.dependsOn,
   });
 }

@@ -1,5 +1,4 @@
 import { BigqueryDataset } from '@cdktf/provider-google/lib/bigquery-dataset/index.js';
-import type { ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
 
@@ -8,7 +7,6 @@ export interface WarehouseDatasetProps {
   datasetId: string;
   /** The raw and staging buckets' location: load jobs read staging objects from the same location. */
   location: string;
-  dependsOn: ITerraformDependable[];
 }
 
 /** The BigQuery dataset the loader writes; tables are created by the loader as events arrive. */
@@ -20,6 +18,5 @@ export function warehouseDataset(scope: Construct, props: WarehouseDatasetProps)
     description: `Sluice warehouse (${props.config.environment}): Segment-compatible event tables`,
     deleteContentsOnDestroy: props.config.forceDestroy,
     labels: { app: 'sluice', environment: props.config.environment },
-    dependsOn: props.dependsOn,
   });
 }
