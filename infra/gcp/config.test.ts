@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GcpConfigError, loadConfig, parseEnvironment } from './config.ts';
 
-const base = { project: 'acme-analytics', writeKeysSecretId: 'sluice-write-keys-prod' };
+const base = {
+  project: 'acme-analytics',
+  writeKeysSecretId: 'sluice-write-keys-prod',
+  alertEmail: 'ops@acme.example',
+};
 
 function dirWith(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-envs-'));
@@ -73,6 +77,40 @@ describe('GCP config', () => {
     expect(() =>
       loadConfig({ SLUICE_GCP_ENVIRONMENTS_DIR: dir, SLUICE_GCP_ENVIRONMENTS: 'staging' }),
     ).toThrow(GcpConfigError);
+  });
+
+  // Coldline's minimum storage duration is 90 days: objects deleted or moved earlier bill the rest
+  // (https://cloud.google.com/storage/pricing#early-deletion).
+  it('rejects a Coldline transition that deletion would cut short of Coldline\'s 90-day minimum', () => {
+    const at = (coldAfterDays: number, retentionDays: number) =>
+      parseEnvironment('prod', { ...base, coldAfterDays, retentionDays }).problems.join();
+    expect(at(3, 7)).toMatch(/Coldline bills 90 days minimum/);
+    expect(at(30, 119)).toMatch(/retentionDays - coldAfterDays must be >= 90/);
+    expect(at(30, 120)).toBe('');
+    expect(at(0, 7)).toBe(''); // never Coldline
+    expect(at(30, 0)).toBe(''); // never deleted
+  });
+
+  it('collectorAccess defaults to invoker-iam-disabled, accepts all-users, and rejects anything else', () => {
+    expect(parseEnvironment('prod', base).config?.collectorAccess).toBe('invoker-iam-disabled');
+    expect(parseEnvironment('prod', { ...base, collectorAccess: 'all-users' }).config?.collectorAccess).toBe(
+      'all-users',
+    );
+    expect(parseEnvironment('prod', { ...base, collectorAccess: 'public' }).problems.join()).toMatch(
+      /collectorAccess must be one of invoker-iam-disabled, all-users/,
+    );
+    expect(parseEnvironment('prod', { ...base, alertEmail: 'nobody' }).problems.join()).toMatch(/alertEmail/);
+    expect(parseEnvironment('prod', { ...base, failedEventsAlertRatio: 0 }).problems.join()).toMatch(
+      /failedEventsAlertRatio/,
+    );
+  });
+
+  it('environments of one project must agree on what their shared project stack needs', () => {
+    const dir = dirWith({
+      'prod.json': { ...base, stateBucket: 'acme-tf-state' },
+      'ci.json': { ...base, writeKeysSecretId: 'sluice-write-keys-ci' },
+    });
+    expect(() => loadConfig({ SLUICE_GCP_ENVIRONMENTS_DIR: dir })).toThrow(/share one project stack/);
   });
 
   it('the shipped environment files are valid and distinct', () => {

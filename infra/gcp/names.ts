@@ -19,8 +19,9 @@ export interface ResourceNames {
   /** Dead-letter topic of the raw-file subscription, and the subscription that keeps what lands there. */
   deadLetterTopic: string;
   deadLetterSubscription: string;
-  /** Log-based metrics (one per loader outcome) and the alert/dashboard display prefix. */
+  /** Log-based metrics (one per loader outcome) are named `<metricPrefix><metric><metricSuffix>`. */
   metricPrefix: string;
+  metricSuffix: string;
 }
 
 /** The one stack per GCP project holding what environments share: APIs, service identities, project grants. */
@@ -49,7 +50,8 @@ export function resourceNames(
     buildAccount: `${p}-build-${e}`,
     deadLetterTopic: `${p}-dead-letter-${e}`,
     deadLetterSubscription: `${p}-dead-letter-keep-${e}`,
-    metricPrefix: `${p}_loader_${e}`.replaceAll('-', '_'),
+    metricPrefix: `${p}_loader_`.replaceAll('-', '_'),
+    metricSuffix: `_${e}`,
   };
 }
 

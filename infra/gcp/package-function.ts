@@ -8,14 +8,16 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, buildSync } from 'esbuild';
+import { type LockFile, lockFileFor } from './lock-file.ts';
 
 /**
  * Turns built JavaScript into a directory Cloud Build can deploy as a Cloud Run function: the bundle files plus a
  * minimal package.json (`main`, `type: module`, and `dependencies` = the bundle's external runtime packages pinned to
- * the versions installed in this workspace). The stack archives that directory with a TerraformAsset.
+ * the versions installed in this workspace) and a package-lock.json cut from the workspace's lock file (lock-file.ts),
+ * so Cloud Build's `npm ci` installs exactly what was tested. The stack archives that directory with a TerraformAsset.
  */
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -92,6 +94,13 @@ export interface PackageOptions {
   /** Where to look up installed versions (the bundled package's directory). */
   resolveFrom: string;
   exclude?: (name: string) => boolean;
+  /** The workspace lock file to cut the function's lock from (default: the repository's package-lock.json). */
+  lockFile?: string;
+  /**
+   * Writes a `project.toml` setting GOOGLE_FUNCTION_TARGET, which Google's buildpacks read when the image is built
+   * outside Cloud Functions (https://cloud.google.com/docs/buildpacks/build-function).
+   */
+  functionTarget?: string;
 }
 
 export function packageFunction(options: PackageOptions): PackagedFunction {
@@ -128,6 +137,22 @@ export function packageFunction(options: PackageOptions): PackagedFunction {
     dependencies,
   };
   writeFileSync(join(options.outDir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const rootLock = JSON.parse(
+    readFileSync(options.lockFile ?? join(REPO_ROOT, 'package-lock.json'), 'utf8'),
+  ) as LockFile;
+  let lock: LockFile;
+  try {
+    lock = lockFileFor(rootLock, relative(REPO_ROOT, resolve(options.resolveFrom)), options.name, dependencies);
+  } catch (error) {
+    throw new PackageError(`cannot cut a lock file for ${options.name}: ${(error as Error).message}`);
+  }
+  writeFileSync(join(options.outDir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  if (options.functionTarget) {
+    writeFileSync(
+      join(options.outDir, 'project.toml'),
+      `[[build.env]]\nname = "GOOGLE_FUNCTION_TARGET"\nvalue = "${options.functionTarget}"\n`,
+    );
+  }
   return { dir: options.outDir, main: options.main, dependencies };
 }
 
@@ -178,5 +203,6 @@ export async function packageCollector(outDir = join(PACKAGES_DIR, 'collector'))
     main: 'index.js',
     outDir,
     resolveFrom: join(REPO_ROOT, 'publisher'),
+    functionTarget: 'collect',
   });
 }

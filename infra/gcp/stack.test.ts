@@ -5,10 +5,13 @@ import { REQUIRED_APIS } from './constructs/apis.ts';
 import { synthStacks, type TerraformJson, testConfig } from './synth-fixture.ts';
 
 const prod = testConfig('prod');
-const ci = testConfig('ci', { windowSeconds: 60, coldAfterDays: 3, retentionDays: 7, forceDestroy: true });
-const { stacks } = synthStacks([prod, ci]);
+const ci = testConfig('ci', { windowSeconds: 60, coldAfterDays: 0, retentionDays: 7, forceDestroy: true });
+const pub = testConfig('pub', { collectorAccess: 'all-users' });
+const { stacks } = synthStacks([prod, ci, pub]);
 const prodJson = stacks.get('sluice-prod')!;
 const ciJson = stacks.get('sluice-ci')!;
+const pubJson = stacks.get('sluice-pub')!;
+const projectJson = stacks.get('sluice-project-sluice-test-project')!;
 
 const resource = (tf: TerraformJson, type: string, id: string): Record<string, unknown> => {
   const r = tf.resource[type]?.[id];
@@ -23,7 +26,14 @@ function iamBindings(tf: TerraformJson): string[] {
     if (!type.endsWith('_iam_member')) continue;
     for (const r of Object.values(byId)) {
       const target =
-        r.bucket ?? r.dataset_id ?? r.topic ?? r.secret_id ?? r.repository ?? r.name ?? r.project;
+        r.bucket ??
+        r.dataset_id ??
+        r.topic ??
+        r.subscription ??
+        r.secret_id ??
+        r.repository ??
+        r.name ??
+        r.project;
       out.push(`${type} ${String(target)} ${String(r.role)} ${String(r.member)}`);
     }
   }
@@ -71,6 +81,7 @@ describe('events topic and Cloud Storage subscription', () => {
     expect(sub.depends_on).toEqual([
       'google_storage_bucket_iam_member.raw-bucket-pubsub-agent-objectCreator',
       'google_storage_bucket_iam_member.raw-bucket-pubsub-agent-legacyBucketReader',
+      'google_pubsub_topic_iam_member.dead-letter-pubsub-agent-publisher',
     ]);
   });
 });
@@ -92,10 +103,9 @@ describe('buckets and dataset', () => {
       },
       { action: { type: 'Delete' }, condition: { age: 365 } },
     ]);
+    // ci deletes at 7 days: no Coldline (90-day minimum) before that.
     const ciRaw = resource(ciJson, 'google_storage_bucket', 'raw-bucket');
-    expect((ciRaw.lifecycle_rule as { condition: { age: number } }[]).map((r) => r.condition.age)).toEqual([
-      3, 7,
-    ]);
+    expect(ciRaw.lifecycle_rule).toEqual([{ action: { type: 'Delete' }, condition: { age: 7 } }]);
   });
 
   it('retention 0 keeps raw files forever (no Delete rule)', () => {
@@ -181,8 +191,35 @@ describe('functions', () => {
     });
   });
 
-  it('collector: public HTTP function publishing to the topic, write keys from Secret Manager', () => {
-    const fn = resource(prodJson, 'google_cloudfunctions2_function', 'collector-function');
+  it('collector (default invoker-iam-disabled): a Cloud Run service with the invoker check off, built from the zip', () => {
+    expect(prodJson.resource.google_cloudfunctions2_function?.['collector-function']).toBeUndefined();
+    const svc = resource(prodJson, 'google_cloud_run_v2_service', 'collector-service');
+    expect(svc).toMatchObject({ invoker_iam_disabled: true, ingress: 'INGRESS_TRAFFIC_ALL' });
+    const template = svc.template as { service_account: string; containers: Record<string, unknown>[] };
+    expect(template.service_account).toBe('${google_service_account.collector-account.email}');
+    const [container] = template.containers;
+    expect(container?.image).toMatch(
+      /^us-central1-docker\.pkg\.dev\/sluice-test-project\/sluice-functions-prod\/collector:[0-9a-f]{32}$/,
+    );
+    expect(container?.env).toContainEqual({
+      name: 'SLUICE_WRITE_KEYS',
+      value_source: { secret_key_ref: { secret: 'sluice-write-keys-prod', version: 'latest' } },
+    });
+    expect(container?.env).toContainEqual({ name: 'SLUICE_PUBSUB_TOPIC', value: '${google_pubsub_topic.events-topic.name}' });
+    expect(JSON.stringify(container?.env)).not.toMatch(/"WRITE_KEY[^"]*","value"/);
+    // build_config alone does not build (hashicorp/terraform-provider-google#22263): a terraform_data builds the
+    // image tag the service runs, and the service waits for it.
+    const build = resource(prodJson, 'terraform_data', 'collector-image-build');
+    const command = (build.provisioner as { 'local-exec': { command: string } }[])[0]?.['local-exec'].command;
+    expect(command).toContain('gcloud builds submit gs://');
+    expect(command).toContain(`--pack=image=${String(container?.image)}`);
+    expect(command).toContain('--service-account=${google_service_account.build-account.id}');
+    expect(svc.depends_on).toContain('terraform_data.collector-image-build');
+    expect(prodJson.output.collector_url?.value).toBe('${google_cloud_run_v2_service.collector-service.uri}');
+  });
+
+  it('collector (all-users): public 2nd-gen function, allUsers may invoke it', () => {
+    const fn = resource(pubJson, 'google_cloudfunctions2_function', 'collector-function');
     expect(fn).not.toHaveProperty('event_trigger');
     expect(fn.build_config).toMatchObject({ entry_point: 'collect' });
     const svc = fn.service_config as Record<string, unknown>;
@@ -198,19 +235,21 @@ describe('functions', () => {
         {
           key: 'SLUICE_WRITE_KEYS',
           project_id: 'sluice-test-project',
-          secret: 'sluice-write-keys-prod',
+          secret: 'sluice-write-keys-pub',
           version: 'latest',
         },
       ],
     });
     expect(JSON.stringify(svc.environment_variables)).not.toMatch(/WRITE_KEY/);
     expect(
-      resource(prodJson, 'google_cloud_run_v2_service_iam_member', 'collector-public-invoker'),
+      resource(pubJson, 'google_cloud_run_v2_service_iam_member', 'collector-public-invoker'),
     ).toMatchObject({
       name: '${google_cloudfunctions2_function.collector-function.name}',
       role: 'roles/run.invoker',
       member: 'allUsers',
     });
+    expect(pubJson.resource.google_cloud_run_v2_service).toBeUndefined();
+    expect(pubJson.output.collector_url?.value).toBe('${google_cloudfunctions2_function.collector-function.url}');
   });
 
   it('source zips are TerraformAssets uploaded to the source bucket, named by content hash', () => {
@@ -223,7 +262,8 @@ describe('functions', () => {
   });
 
   it('enables every API the pipeline needs, without disabling them on destroy', () => {
-    const services = Object.values(prodJson.resource.google_project_service ?? {});
+    expect(prodJson.resource.google_project_service).toBeUndefined(); // the project stack enables them
+    const services = Object.values(projectJson.resource.google_project_service ?? {});
     expect(services.map((s) => s.service).sort()).toEqual([...REQUIRED_APIS].sort());
     for (const name of [
       'pubsub',
@@ -235,6 +275,9 @@ describe('functions', () => {
       'artifactregistry',
       'bigquery',
       'secretmanager',
+      'cloudresourcemanager',
+      'monitoring',
+      'logging',
     ]) {
       expect(REQUIRED_APIS).toContain(`${name}.googleapis.com`);
     }
@@ -242,44 +285,57 @@ describe('functions', () => {
   });
 
   it('outputs the collector URL, dataset, raw bucket and topic', () => {
-    expect(Object.keys(prodJson.output).sort()).toEqual(['collector_url', 'dataset', 'raw_bucket', 'topic']);
-    expect(prodJson.output.collector_url?.value).toBe(
-      '${google_cloudfunctions2_function.collector-function.url}',
-    );
+    expect(Object.keys(prodJson.output).sort()).toEqual([
+      'collector_url',
+      'dataset',
+      'dead_letter_subscription',
+      'loader',
+      'raw_bucket',
+      'topic',
+    ]);
   });
 });
 
 describe('IAM: least privilege', () => {
   it('grants exactly the listed roles to exactly the listed members', () => {
     const pubsubAgent =
-      'serviceAccount:service-${data.google_project.project.number}@gcp-sa-pubsub.iam.gserviceaccount.com';
+      'serviceAccount:${data.terraform_remote_state.cross-stack-reference-input-sluice-project-sluice-test-project.outputs.cross-stack-output-google_project_service_identitypubsub-agentemail}';
     const sa = (id: string) => `\${google_service_account.${id}.member}`;
     const raw = '${google_storage_bucket.raw-bucket.name}';
     expect(iamBindings(prodJson)).toEqual(
       [
         `google_storage_bucket_iam_member ${raw} roles/storage.objectCreator ${pubsubAgent}`,
         `google_storage_bucket_iam_member ${raw} roles/storage.legacyBucketReader ${pubsubAgent}`,
+        `google_pubsub_topic_iam_member \${google_pubsub_topic.dead-letter-topic.name} roles/pubsub.publisher ${pubsubAgent}`,
+        `google_pubsub_subscription_iam_member \${google_pubsub_subscription.raw-files-subscription.name} roles/pubsub.subscriber ${pubsubAgent}`,
         `google_storage_bucket_iam_member ${raw} roles/storage.objectViewer ${sa('loader-account')}`,
         `google_storage_bucket_iam_member \${google_storage_bucket.staging-bucket.name} roles/storage.objectUser ${sa('loader-account')}`,
         `google_bigquery_dataset_iam_member \${google_bigquery_dataset.warehouse-dataset.dataset_id} roles/bigquery.dataEditor ${sa('loader-account')}`,
         `google_project_iam_member sluice-test-project roles/bigquery.jobUser ${sa('loader-account')}`,
         `google_project_iam_member sluice-test-project roles/eventarc.eventReceiver ${sa('trigger-account')}`,
         `google_cloud_run_v2_service_iam_member \${google_cloudfunctions2_function.loader-function.name} roles/run.invoker ${sa('trigger-account')}`,
-        'google_project_iam_member sluice-test-project roles/pubsub.publisher serviceAccount:${data.google_storage_project_service_account.storage-agent.email_address}',
         `google_pubsub_topic_iam_member \${google_pubsub_topic.events-topic.name} roles/pubsub.publisher ${sa('collector-account')}`,
+        `google_pubsub_topic_iam_member \${google_pubsub_topic.events-topic.name} roles/pubsub.viewer ${sa('collector-account')}`,
         `google_secret_manager_secret_iam_member sluice-write-keys-prod roles/secretmanager.secretAccessor ${sa('collector-account')}`,
-        'google_cloud_run_v2_service_iam_member ${google_cloudfunctions2_function.collector-function.name} roles/run.invoker allUsers',
         `google_project_iam_member sluice-test-project roles/logging.logWriter ${sa('build-account')}`,
+        `google_project_iam_member sluice-test-project roles/storage.objectViewer ${sa('build-account')}`,
         `google_artifact_registry_repository_iam_member \${google_artifact_registry_repository.functions-repository.name} roles/artifactregistry.writer ${sa('build-account')}`,
         `google_storage_bucket_iam_member \${google_storage_bucket.source-bucket.name} roles/storage.objectViewer ${sa('build-account')}`,
+        `google_storage_bucket_iam_member \${google_storage_bucket.source-bucket.name} roles/storage.objectCreator ${sa('build-account')}`,
+      ].sort(),
+    );
+    expect(iamBindings(projectJson)).toEqual(
+      [
+        'google_project_iam_member sluice-test-project roles/pubsub.publisher serviceAccount:${data.google_storage_project_service_account.storage-agent.email_address}',
+        'google_project_iam_member sluice-test-project roles/eventarc.serviceAgent ${google_project_service_identity.eventarc-agent.member}',
       ].sort(),
     );
   });
 
   it('uses no owner, editor or *.admin role anywhere, and no authoritative IAM resources', () => {
-    for (const tf of [prodJson, ciJson]) {
+    for (const tf of [prodJson, ciJson, pubJson, projectJson]) {
       const roles = allRoles(tf);
-      expect(roles.length).toBeGreaterThan(10);
+      expect(roles.length).toBeGreaterThan(tf === projectJson ? 1 : 10);
       expect(roles.filter(tooBroad)).toEqual([]);
       const types = Object.keys(tf.resource);
       expect(types.filter((t) => t.endsWith('_iam_policy') || t.endsWith('_iam_binding'))).toEqual([]);
@@ -342,6 +398,7 @@ describe('snapshots', () => {
   it.each([
     ['sluice-prod', prodJson],
     ['sluice-ci', ciJson],
+    ['sluice-project-sluice-test-project', projectJson],
   ])('%s', (_name, tf) => {
     expect(normalize(tf)).toMatchSnapshot();
   });

@@ -73,6 +73,7 @@ export class SluiceStack extends TerraformStack {
     const metrics = loaderMetrics(this, {
       project: config.project,
       prefix: names.metricPrefix,
+      suffix: names.metricSuffix,
       loaderService: names.loaderFunction,
     });
     monitoring(this, { config, names, metrics });

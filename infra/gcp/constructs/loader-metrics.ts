@@ -48,11 +48,11 @@ export const promqlName = (name: string): string => `logging_googleapis_com:user
  */
 export function loaderMetrics(
   scope: Construct,
-  props: { project: string; prefix: string; loaderService: string },
+  props: { project: string; prefix: string; suffix: string; loaderService: string },
 ): LoaderMetrics {
   const base = fileLoadedFilter(props.loaderService);
   const entries = Object.entries(LOADER_METRICS).map(([key, spec]) => {
-    const name = `${props.prefix}_${key}`;
+    const name = `${props.prefix}${key}${props.suffix}`;
     const metric =
       'outcome' in spec
         ? new LoggingMetric(scope, `metric-${key}`, {
