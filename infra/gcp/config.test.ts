@@ -81,7 +81,7 @@ describe('GCP config', () => {
 
   // Coldline's minimum storage duration is 90 days: objects deleted or moved earlier bill the rest
   // (https://cloud.google.com/storage/pricing#early-deletion).
-  it('rejects a Coldline transition that deletion would cut short of Coldline\'s 90-day minimum', () => {
+  it("rejects a Coldline transition that deletion would cut short of Coldline's 90-day minimum", () => {
     const at = (coldAfterDays: number, retentionDays: number) =>
       parseEnvironment('prod', { ...base, coldAfterDays, retentionDays }).problems.join();
     expect(at(3, 7)).toMatch(/Coldline bills 90 days minimum/);

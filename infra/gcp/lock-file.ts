@@ -71,13 +71,14 @@ export function lockFileFor(
     '': { name, version: '0.0.0', dependencies: { ...dependencies } },
   };
   const placedFrom = new Map<string, string>();
-  const queue: { from: string; to: string; name: string; optional: boolean }[] = Object.keys(dependencies).map(
-    (dep) => ({ from: workspaceDir, to: '', name: dep, optional: false }),
-  );
+  const queue: { from: string; to: string; name: string; optional: boolean }[] = Object.keys(
+    dependencies,
+  ).map((dep) => ({ from: workspaceDir, to: '', name: dep, optional: false }));
   for (let item = queue.shift(); item; item = queue.shift()) {
     const found = resolveIn(root.packages, item.from, item.name);
     if (!found) {
-      if (!item.optional) problems.push(`${item.name} (needed by ${item.from || 'the root'}) is not in the lock file`);
+      if (!item.optional)
+        problems.push(`${item.name} (needed by ${item.from || 'the root'}) is not in the lock file`);
       continue;
     }
     const entry = root.packages[found] as LockEntry;

@@ -142,7 +142,12 @@ export function packageFunction(options: PackageOptions): PackagedFunction {
   ) as LockFile;
   let lock: LockFile;
   try {
-    lock = lockFileFor(rootLock, relative(REPO_ROOT, resolve(options.resolveFrom)), options.name, dependencies);
+    lock = lockFileFor(
+      rootLock,
+      relative(REPO_ROOT, resolve(options.resolveFrom)),
+      options.name,
+      dependencies,
+    );
   } catch (error) {
     throw new PackageError(`cannot cut a lock file for ${options.name}: ${(error as Error).message}`);
   }

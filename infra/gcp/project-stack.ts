@@ -26,14 +26,19 @@ export class ProjectStack extends TerraformStack {
     if (!config) throw new Error('a project stack needs at least one environment');
     super(scope, projectStackName(config));
     new GoogleProvider(this, 'google', { project: config.project, region: config.region });
-    const beta = new GoogleBetaProvider(this, 'google-beta', { project: config.project, region: config.region });
+    const beta = new GoogleBetaProvider(this, 'google-beta', {
+      project: config.project,
+      region: config.region,
+    });
     new TimeProvider(this, 'time');
     if (config.stateBucket) new GcsBackend(this, { bucket: config.stateBucket, prefix: 'sluice/project' });
 
     const apis = enableApis(this, config.project);
     this.agents = serviceAgents(this, { project: config.project, apis, beta });
+    // Project IAM calls Cloud Resource Manager: each grant waits for its enablement.
+    const crm = apis.get('cloudresourcemanager.googleapis.com');
     const grant = (id: string, role: string, member: string): ProjectIamMember =>
-      new ProjectIamMember(this, id, { project: config.project, role, member });
+      new ProjectIamMember(this, id, { project: config.project, role, member, dependsOn: crm ? [crm] : [] });
     const grants = [
       // Eventarc's Cloud Storage triggers publish through Pub/Sub topics Eventarc creates, so project level
       // (https://cloud.google.com/eventarc/docs/run/create-trigger-storage-gcloud#before-you-begin).
@@ -44,7 +49,11 @@ export class ProjectStack extends TerraformStack {
       // Projects whose Pub/Sub agent was created on or before 2021-04-08 need it to mint push tokens
       // (https://cloud.google.com/eventarc/docs/run/create-trigger-storage-gcloud#before-you-begin).
       grants.push(
-        grant('pubsub-agent-token-creator', 'roles/iam.serviceAccountTokenCreator', this.agents.pubsub.member),
+        grant(
+          'pubsub-agent-token-creator',
+          'roles/iam.serviceAccountTokenCreator',
+          this.agents.pubsub.member,
+        ),
       );
     }
     this.ready = new Sleep(this, 'project-grants-propagated', { createDuration: '120s', dependsOn: grants });

@@ -205,7 +205,10 @@ describe('functions', () => {
       name: 'SLUICE_WRITE_KEYS',
       value_source: { secret_key_ref: { secret: 'sluice-write-keys-prod', version: 'latest' } },
     });
-    expect(container?.env).toContainEqual({ name: 'SLUICE_PUBSUB_TOPIC', value: '${google_pubsub_topic.events-topic.name}' });
+    expect(container?.env).toContainEqual({
+      name: 'SLUICE_PUBSUB_TOPIC',
+      value: '${google_pubsub_topic.events-topic.name}',
+    });
     expect(JSON.stringify(container?.env)).not.toMatch(/"WRITE_KEY[^"]*","value"/);
     // build_config alone does not build (hashicorp/terraform-provider-google#22263): a terraform_data builds the
     // image tag the service runs, and the service waits for it.
@@ -249,7 +252,9 @@ describe('functions', () => {
       member: 'allUsers',
     });
     expect(pubJson.resource.google_cloud_run_v2_service).toBeUndefined();
-    expect(pubJson.output.collector_url?.value).toBe('${google_cloudfunctions2_function.collector-function.url}');
+    expect(pubJson.output.collector_url?.value).toBe(
+      '${google_cloudfunctions2_function.collector-function.url}',
+    );
   });
 
   it('source zips are TerraformAssets uploaded to the source bucket, named by content hash', () => {

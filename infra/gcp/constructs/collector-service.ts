@@ -17,7 +17,13 @@ export const COLLECTOR_ENTRY_POINT = 'collect';
 export interface CollectorServiceProps {
   config: Pick<
     GcpConfig,
-    'project' | 'region' | 'environment' | 'nodeRuntime' | 'collector' | 'writeKeysSecretId' | 'collectorAccess'
+    | 'project'
+    | 'region'
+    | 'environment'
+    | 'nodeRuntime'
+    | 'collector'
+    | 'writeKeysSecretId'
+    | 'collectorAccess'
   >;
   names: { collectorFunction: string; collectorAccount: string; artifactRepository: string };
   topic: PubsubTopic;

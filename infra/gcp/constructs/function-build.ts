@@ -99,7 +99,8 @@ export function functionBuild(scope: Construct, props: FunctionBuildProps): Func
       member,
       condition: {
         title: 'gcf-v2-sources bucket only',
-        description: 'Cloud Functions copies the source zip here and Cloud Build reads it (provider issue 20571)',
+        description:
+          'Cloud Functions copies the source zip here and Cloud Build reads it (provider issue 20571)',
         expression: `resource.name.startsWith("projects/_/buckets/${gcfSources}")`,
       },
     }),

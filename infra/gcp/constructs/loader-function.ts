@@ -6,12 +6,12 @@ import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member/
 import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
 import type { ITerraformDependable } from 'cdktf';
-import type { SourceArchive } from './source-bucket.ts';
 import type { Construct } from 'constructs';
 import { LOADER_NODE_OPTIONS } from '../../../functions/src/loader-process.ts';
 import type { GcpConfig } from '../config.ts';
 import { type FunctionBuild, functionBuildConfig } from './function-build.ts';
 import { serviceAccount } from './service-account.ts';
+import type { SourceArchive } from './source-bucket.ts';
 
 /** The event the loader is triggered by, and the functions-framework target it registers. */
 export const LOADER_EVENT_TYPE = 'google.cloud.storage.object.v1.finalized';

@@ -15,7 +15,10 @@ import {
 } from './loader-metrics.ts';
 
 export interface MonitoringProps {
-  config: Pick<GcpConfig, 'project' | 'environment' | 'windowSeconds' | 'alertEmail' | 'failedEventsAlertRatio'>;
+  config: Pick<
+    GcpConfig,
+    'project' | 'environment' | 'windowSeconds' | 'alertEmail' | 'failedEventsAlertRatio'
+  >;
   names: { loaderFunction: string; subscription: string; deadLetterSubscription: string; topic: string };
   metrics: LoaderMetrics;
 }
@@ -202,7 +205,13 @@ export function monitoring(scope: Construct, props: MonitoringProps): Record<Ale
       displayName: `Sluice ${config.environment}`,
       mosaicLayout: {
         columns: 12,
-        tiles: tiles.map((widget, i) => ({ xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: 6, height: 4, widget })),
+        tiles: tiles.map((widget, i) => ({
+          xPos: (i % 2) * 6,
+          yPos: Math.floor(i / 2) * 4,
+          width: 6,
+          height: 4,
+          widget,
+        })),
       },
     }),
   });
