@@ -118,6 +118,8 @@ describe('collector source zip', () => {
     expect(manifest).toMatchObject({ type: 'module', main: 'index.js' });
     expect(Object.keys(manifest.dependencies)).toContain('@google-cloud/pubsub');
     expect(runIn(dir, registers('collect'))).toEqual({ registered: true });
+    expect(readFileSync(join(dir, 'project.toml'), 'utf8')).toContain('value = "collect"');
+    expectNpmCiAccepts(dir);
 
     // Through functions-framework's own HTTP stack (body already parsed by it), with the spool transport.
     const data = temp('data');
@@ -159,6 +161,45 @@ process.exit(0);
   }, 120_000);
 });
 
+/**
+ * The zip's lock file, checked by npm itself (what Cloud Build's Node.js buildpack runs when a lock file is
+ * present: `npm ci`, https://cloud.google.com/docs/buildpacks/nodejs): it must be in sync with package.json and
+ * pin every package at the version installed (and tested) in this workspace. `--dry-run --offline`: npm plans the
+ * install from the lock alone; a lock out of sync with package.json makes it need the registry, and fail.
+ */
+function expectNpmCiAccepts(unzipped: string): void {
+  const dir = temp('npm-ci');
+  for (const f of ['package.json', 'package-lock.json']) {
+    writeFileSync(join(dir, f), readFileSync(join(unzipped, f)));
+  }
+  const ci = (): ReturnType<typeof spawnSync> =>
+    spawnSync('npm', ['ci', '--dry-run', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  const ok = ci();
+  expect(ok.status, String(ok.stderr)).toBe(0);
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; integrity?: string }>;
+  };
+  const manifestDeps = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependencies as Record<
+    string,
+    string
+  >;
+  for (const [name, version] of Object.entries(manifestDeps)) {
+    expect(lock.packages[`node_modules/${name}`]?.version, name).toBe(version);
+  }
+  const entries = Object.entries(lock.packages).filter(([k]) => k !== '');
+  expect(entries.length).toBeGreaterThan(Object.keys(manifestDeps).length); // transitive packages are pinned too
+  for (const [path, entry] of entries) expect(entry.integrity, path).toMatch(/^sha(512|1)-/);
+  // A package.json that no longer matches its lock is refused (the check can fail).
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  manifest.dependencies.fastify = '0.0.1-not-in-the-lock';
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  expect(ci().status).not.toBe(0);
+}
+
 const loaderBuilt = existsSync(join(LOADER_BUNDLE_DIR, 'index.js'));
 
 describe.skipIf(!loaderBuilt)(
@@ -176,6 +217,7 @@ describe.skipIf(!loaderBuilt)(
       expect(runIn(dir, registers('loadEvents'), { SLUICE_DESTINATION: 'bigquery' })).toEqual({
         registered: true,
       });
+      expectNpmCiAccepts(dir);
     });
   },
 );
