@@ -353,3 +353,21 @@ export function byProject(configs: readonly GcpConfig[]): Map<string, GcpConfig[
   for (const config of configs) groups.set(config.project, [...(groups.get(config.project) ?? []), config]);
   return groups;
 }
+
+/** Settings of `npm run preflight -w infra -- <env>` (preflight-cli.ts). */
+export interface PreflightSettings {
+  /** Cloud Resource Manager API root for `projects.testIamPermissions` (`SLUICE_PREFLIGHT_CRM_ENDPOINT`). */
+  crmEndpoint: string;
+  /** The gcloud executable (`SLUICE_PREFLIGHT_GCLOUD`, default `gcloud` on PATH). */
+  gcloud: string;
+}
+
+export function loadPreflightSettings(env: NodeJS.ProcessEnv = process.env): PreflightSettings {
+  return {
+    crmEndpoint: (env.SLUICE_PREFLIGHT_CRM_ENDPOINT || 'https://cloudresourcemanager.googleapis.com').replace(
+      /\/+$/,
+      '',
+    ),
+    gcloud: env.SLUICE_PREFLIGHT_GCLOUD || 'gcloud',
+  };
+}
