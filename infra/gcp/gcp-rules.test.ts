@@ -360,7 +360,7 @@ function jobs(env: string): { job: string; member: string; needs: Need[] }[] {
         n('pubsub.topics.get', `topic:${topic}`, 'readiness: topics.get (defect 6)'),
         n(
           'secretmanager.versions.access',
-          'secret:sluice-write-keys-' + env.slice('sluice-'.length),
+          `secret:sluice-write-keys-${env.slice('sluice-'.length)}`,
           'secret env',
         ),
       ],
@@ -520,7 +520,7 @@ describe('rule: alert policies and dead-letter wiring exist for every environmen
       expect(p.notification_channels).toEqual(['${google_monitoring_notification_channel.alert-email.id}']);
     }
     const text = (id: string): string => JSON.stringify(policies[id]);
-    expect(text('alert-raw-files-backlog')).toContain('"threshold_value":' + 2 * config.windowSeconds);
+    expect(text('alert-raw-files-backlog')).toContain(`"threshold_value":${2 * config.windowSeconds}`);
     expect(text('alert-raw-files-backlog')).toContain('subscription/oldest_unacked_message_age');
     expect(text('alert-dead-letters')).toContain(
       `subscription_id=\\"sluice-dead-letter-keep-${config.environment}\\"`,

@@ -95,7 +95,7 @@ export function lockFileFor(
     }
     placedFrom.set(target, found);
     const copy: LockEntry = {};
-    for (const key of KEPT) if (entry[key] !== undefined) copy[key] = entry[key];
+    for (const key of KEPT) if (entry[key] !== undefined) (copy as Record<string, unknown>)[key] = entry[key];
     packages[target] = copy;
     for (const dep of Object.keys(entry.dependencies ?? {})) {
       queue.push({ from: found, to: target, name: dep, optional: false });

@@ -1,12 +1,16 @@
 // `npm run preflight -w infra -- <env>`: checks what can be checked before `cdktf deploy` (see preflight.ts).
 import { execFile } from 'node:child_process';
+
+const print = (line: string): void => void process.stdout.write(`${line}\n`);
+const printError = (line: string): void => void process.stderr.write(`${line}\n`);
+
 import { GcpConfigError, loadConfig, loadPreflightSettings } from './config.ts';
 import { formatFindings, type GcloudResult, PREFLIGHT_FAILED, preflight } from './preflight.ts';
 
 async function main(): Promise<number> {
   const environment = process.argv[2];
   if (!environment) {
-    console.error('usage: npm run preflight -w infra -- <environment>   (a file in infra/gcp/environments/)');
+    printError('usage: npm run preflight -w infra -- <environment>   (a file in infra/gcp/environments/)');
     return 2;
   }
   const [config] = loadConfig({ ...process.env, SLUICE_GCP_ENVIRONMENTS: environment });
@@ -33,23 +37,23 @@ async function main(): Promise<number> {
       return body.permissions ?? [];
     },
   });
-  console.log(
+  print(
     `Preflight for ${environment} (project ${config.project}, collectorAccess ${config.collectorAccess})`,
   );
-  console.log(formatFindings(findings));
+  print(formatFindings(findings));
   const failed = findings.filter((f) => f.status === 'fail').length;
   if (failed > 0) {
-    console.log(`${PREFLIGHT_FAILED}: ${failed} check(s) failed; fix them before cdktf deploy`);
+    print(`${PREFLIGHT_FAILED}: ${failed} check(s) failed; fix them before cdktf deploy`);
     return 1;
   }
-  console.log('ready to deploy');
+  print('ready to deploy');
   return 0;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof GcpConfigError ? error.message : error);
+    printError(error instanceof GcpConfigError ? error.message : String(error));
     process.exit(2);
   },
 );
