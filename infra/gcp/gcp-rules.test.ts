@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALERTS } from './constructs/monitoring.ts';
-import { type Need, ROLE_PERMISSIONS, TYPE_APIS } from './gcp-rules-tables.ts';
+import { type Need, TYPE_APIS } from './gcp-rules-tables.ts';
+import {
+  apiAddress,
+  type Body,
+  closure,
+  covered,
+  type Grant,
+  grants,
+  type Node,
+  nodes,
+} from './rule-check.ts';
 import { synthStacks, type TerraformJson, testConfig } from './synth-fixture.ts';
 
 // Two environments sharing a project (the case of defect 4), and one in another project using the all-users
@@ -41,48 +51,6 @@ const projectOf = (env: string): string => {
   return deps[0] as string;
 };
 
-type Body = Record<string, unknown>;
-interface Node {
-  type: string;
-  body: Body;
-}
-/** Every resource (`type.id`) and data source (`data.type.id`) of a stack. */
-function nodes(tf: TerraformJson): Map<string, Node> {
-  const out = new Map<string, Node>();
-  for (const [type, byId] of Object.entries(tf.resource)) {
-    for (const [id, body] of Object.entries(byId)) out.set(`${type}.${id}`, { type, body });
-  }
-  for (const [type, byId] of Object.entries(tf.data ?? {})) {
-    for (const [id, body] of Object.entries(byId))
-      out.set(`data.${type}.${id}`, { type: `data.${type}`, body });
-  }
-  return out;
-}
-/** What Terraform orders a node after: its `depends_on` and every `${...}` reference in its arguments. */
-function directDeps(body: Body): Set<string> {
-  const { '//': _meta, depends_on: dependsOn, ...args } = body;
-  const deps = new Set<string>((dependsOn as string[] | undefined) ?? []);
-  for (const m of JSON.stringify(args).matchAll(/\$\{((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)/g)) {
-    if (m[1] && !m[1].startsWith('terraform.')) deps.add(m[1]);
-  }
-  return deps;
-}
-function closure(tf: TerraformJson, start: string): Set<string> {
-  const all = nodes(tf);
-  const seen = new Set<string>();
-  const todo = [...directDeps(all.get(start)?.body ?? {})];
-  for (let a = todo.pop(); a !== undefined; a = todo.pop()) {
-    if (seen.has(a)) continue;
-    seen.add(a);
-    todo.push(...directDeps(all.get(a)?.body ?? {}));
-  }
-  return seen;
-}
-/** The google_project_service address enabling `api` in a project stack. */
-function apiAddress(tf: TerraformJson, api: string): string | undefined {
-  const entry = Object.entries(tf.resource.google_project_service ?? {}).find(([, b]) => b.service === api);
-  return entry ? `google_project_service.${entry[0]}` : undefined;
-}
 const apisOf = (node: Node): readonly string[] => {
   const apis = TYPE_APIS[node.type];
   if (!apis)
@@ -233,70 +201,6 @@ describe('rule: no two stacks declare the same project-level binding; destroying
     }
   });
 });
-
-/** A grant as the permission check sees it: who, which role, on what, under which condition. */
-interface Grant {
-  member: string;
-  role: string;
-  scope: string;
-  condition?: string;
-}
-function grants(tf: TerraformJson): Grant[] {
-  const scopeOf: Record<string, (b: Body) => string> = {
-    google_project_iam_member: () => 'project',
-    google_storage_bucket_iam_member: (b) => `bucket:${String(b.bucket)}`,
-    google_pubsub_topic_iam_member: (b) => `topic:${String(b.topic)}`,
-    google_pubsub_subscription_iam_member: (b) => `subscription:${String(b.subscription)}`,
-    google_bigquery_dataset_iam_member: (b) => `dataset:${String(b.dataset_id)}`,
-    google_secret_manager_secret_iam_member: (b) => `secret:${String(b.secret_id)}`,
-    google_artifact_registry_repository_iam_member: (b) => `repository:${String(b.repository)}`,
-    google_cloud_run_v2_service_iam_member: (b) => `service:${String(b.name)}`,
-  };
-  const out: Grant[] = [];
-  for (const [type, byId] of Object.entries(tf.resource)) {
-    if (!type.endsWith('_iam_member')) continue;
-    const scope = scopeOf[type];
-    if (!scope) throw new Error(`no scope rule for ${type}`);
-    for (const b of Object.values(byId)) {
-      const condition = (b.condition as { expression?: string } | undefined)?.expression;
-      out.push({
-        member: String(b.member),
-        role: String(b.role),
-        scope: scope(b),
-        ...(condition ? { condition } : {}),
-      });
-    }
-  }
-  return out;
-}
-/** Cloud Storage resource names as IAM conditions see them (https://cloud.google.com/iam/docs/conditions-resource-attributes). */
-const resourceName = (target: string): string | undefined => {
-  const [kind, rest = ''] = target.split(/:(.*)/s);
-  if (kind === 'bucket') return `projects/_/buckets/${rest}`;
-  if (kind === 'object') {
-    const slash = rest.indexOf('/');
-    return `projects/_/buckets/${rest.slice(0, slash)}/objects/${rest.slice(slash + 1)}`;
-  }
-  return undefined;
-};
-/** The one condition form the stacks use: `resource.name.startsWith("...")`. */
-function conditionAllows(condition: string | undefined, target: string): boolean {
-  if (condition === undefined) return true;
-  const prefix = condition.match(/^resource\.name\.startsWith\("(.*)"\)$/s)?.[1];
-  if (prefix === undefined) throw new Error(`unsupported condition ${condition}`);
-  return resourceName(target)?.startsWith(prefix) ?? false;
-}
-const bucketOf = (target: string): string | undefined =>
-  target.startsWith('object:') ? `bucket:${target.slice('object:'.length).split('/')[0]}` : undefined;
-function covered(all: Grant[], member: string, need: Need): boolean {
-  return all.some(
-    (g) =>
-      g.member === member &&
-      ROLE_PERMISSIONS[g.role]?.includes(need.permission) &&
-      (g.scope === 'project' || g.scope === need.on || g.scope === bucketOf(need.on)) &&
-      conditionAllows(g.condition, need.on),
-  );
-}
 
 /**
  * job -> identity -> what it must be able to do, from Google's docs. A job's grants may sit in its environment
