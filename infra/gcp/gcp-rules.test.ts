@@ -30,6 +30,7 @@ const configs = [
     project: 'sluice-edge-project',
     collectorAccess: 'all-users',
     pubsubAgentTokenCreator: true,
+    stateBucket: 'acme-tf-state',
   }),
 ];
 const { outdir, stacks } = synthStacks(configs);
@@ -142,6 +143,17 @@ describe('rule: every grant to a service agent depends on the resource that crea
       }
     }
     expect(checked).toBeGreaterThanOrEqual(9);
+  });
+
+  it("an environment reads the agents from its project stack's own state (the backend that stack writes)", () => {
+    for (const env of envStacks) {
+      const project = tfOf(projectOf(env));
+      const remote = Object.values(tfOf(env).data?.terraform_remote_state ?? {});
+      expect(remote).toHaveLength(1);
+      const backend = project.terraform?.backend as Record<string, Record<string, unknown>>;
+      const [kind, config] = Object.entries(backend)[0] ?? [];
+      expect(remote[0]).toMatchObject({ backend: kind, config });
+    }
   });
 
   it('the check refuses a literal agent address (what the stack did before: service-<number>@gcp-sa-pubsub)', () => {

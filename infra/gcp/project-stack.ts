@@ -31,7 +31,8 @@ export class ProjectStack extends TerraformStack {
       region: config.region,
     });
     new TimeProvider(this, 'time');
-    if (config.stateBucket) new GcsBackend(this, { bucket: config.stateBucket, prefix: 'sluice/project' });
+    if (config.stateBucket)
+      new GcsBackend(this, { bucket: config.stateBucket, prefix: `sluice/project-${config.project}` });
 
     const apis = enableApis(this, config.project);
     this.agents = serviceAgents(this, { project: config.project, apis, beta });
