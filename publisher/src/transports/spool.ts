@@ -121,10 +121,10 @@ export class SpoolTransport implements Transport {
       else await spool.finalize(tempPath, name);
       options.logger?.warn({ name, size }, 'spool: recovered a window file left by a previous run');
     }
-    await spool.redeliver();
+    await spool.redeliver(true);
     if (options.loaderUrl) {
       spool.sweepTimer = setInterval(() => {
-        void spool.redeliver().catch((error: unknown) => {
+        void spool.redeliver(false).catch((error: unknown) => {
           options.logger?.error({ err: error }, 'spool: outbox sweep failed');
         });
       }, options.redeliverIntervalMs ?? 30_000);
@@ -150,21 +150,25 @@ export class SpoolTransport implements Transport {
     return end;
   }
 
-  /** Delivers every outbox entry whose file is in the bucket and has no delivery in flight. */
-  private async redeliver(): Promise<void> {
+  /**
+   * Delivers every outbox entry whose file is in the bucket and has no delivery in flight. `prune` (at open only,
+   * when no rename can be under way) drops entries whose file is gone.
+   */
+  private async redeliver(prune: boolean): Promise<void> {
     if (!this.options.loaderUrl) return;
     for (const entry of await readdir(this.outboxDir)) {
       const name = decodeURIComponent(entry);
       if (this.delivering.has(name)) continue;
-      const size = await stat(join(this.bucketDir, name)).then(
-        (s) => s.size,
-        () => undefined,
+      const exists = await stat(join(this.bucketDir, name)).then(
+        () => true,
+        () => false,
       );
-      if (size === undefined) {
-        await unlink(join(this.outboxDir, entry)).catch(() => undefined);
+      if (!exists) {
+        if (prune) await unlink(join(this.outboxDir, entry)).catch(() => undefined);
         continue;
       }
       this.options.logger?.warn({ name }, 'spool: delivering a file the loader never acknowledged');
+      this.delivering.add(name);
       await this.startNotify(name);
     }
   }
@@ -274,21 +278,32 @@ export class SpoolTransport implements Transport {
     const finalPath = join(this.bucketDir, name);
     await mkdir(dirname(finalPath), { recursive: true });
     if (this.options.loaderUrl) {
-      // The outbox entry first: a crash right after the rename still leaves a record that the file needs a delivery.
+      // Claimed first, so no outbox sweep starts a second delivery of this file; then the outbox entry, so a crash
+      // right after the rename still leaves the record that the file needs its CloudEvent.
+      this.delivering.add(name);
       const entry = await open(join(this.outboxDir, encodeURIComponent(name)), 'w');
       await entry.close();
       await fsyncDir(this.outboxDir);
     }
-    await rename(tempPath, finalPath);
-    await fsyncDir(dirname(finalPath));
+    try {
+      await rename(tempPath, finalPath);
+      await fsyncDir(dirname(finalPath));
+    } catch (error) {
+      this.delivering.delete(name);
+      throw error;
+    }
     this.options.logger?.info({ name }, 'spool: window file finalized');
-    await this.startNotify(name);
+    if (this.options.loaderUrl) await this.startNotify(name);
   }
 
+  /** Notifies the loader of `name`, which the caller has claimed in `delivering`. */
   private async startNotify(name: string): Promise<void> {
-    if (!this.options.loaderUrl || this.delivering.has(name)) return;
-    const { size, mtimeNs } = await stat(join(this.bucketDir, name), { bigint: true });
-    this.delivering.add(name);
+    const found = await stat(join(this.bucketDir, name), { bigint: true }).catch(() => undefined);
+    if (!found) {
+      this.delivering.delete(name);
+      return;
+    }
+    const { size, mtimeNs } = found;
     const notification = this.notify(name, String(mtimeNs), Number(size)).finally(() => {
       this.delivering.delete(name);
       this.notifications.delete(notification);
