@@ -5,6 +5,7 @@ export { isLocalError, LOCAL_ERRORS, LocalError, type LocalErrorCode } from './e
 export { sendEvents } from './send-events.ts';
 export { type LocalStack, type StackOptions, type StackProcess, startStack } from './stack.ts';
 export { expectedCounts, syntheticEvents } from './synthetic-events.ts';
-export { pollUntil } from './wait-for.ts';
+export { freePort } from './free-port.ts';
+export { pollUntil, waitFor } from './wait-for.ts';
 export { countRowsByIdPrefix } from './warehouse-counts.ts';
 export { type Cell, type QueryResult, queryWarehouse } from './warehouse-query.ts';
