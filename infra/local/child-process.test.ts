@@ -71,7 +71,8 @@ describe('child process groups', () => {
       out += chunk.toString('utf8');
     });
     const { pgid, grandchild } = await waitFor(
-      async () => (out.includes('\n') ? (JSON.parse(out) as { pgid: number; grandchild: number }) : undefined),
+      async () =>
+        out.includes('\n') ? (JSON.parse(out) as { pgid: number; grandchild: number }) : undefined,
       { what: 'the fixture to start its child', timeoutMs: 20_000 },
     );
     expect(groupAlive(pgid)).toBe(true);

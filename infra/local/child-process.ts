@@ -86,13 +86,17 @@ export function startChild(spec: ChildSpec): Child {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a' });
   let tail = '';
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, GUARD, spec.command, ...spec.args], {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    // stdin: the lifeline the guard watches (never written; closed by the kernel when this process dies).
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, GUARD, spec.command, ...spec.args],
+    {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      // stdin: the lifeline the guard watches (never written; closed by the kernel when this process dies).
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   child.stdin?.on('error', () => undefined);
   if (child.pid === undefined) {
     log.end();

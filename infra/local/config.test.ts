@@ -30,7 +30,10 @@ describe('local config', () => {
       writeKey: 'k1',
       addLocalWriteKey: false,
     });
-    expect(loadConfig({ SLUICE_WRITE_KEY: 'mine' })).toMatchObject({ writeKey: 'mine', addLocalWriteKey: false });
+    expect(loadConfig({ SLUICE_WRITE_KEY: 'mine' })).toMatchObject({
+      writeKey: 'mine',
+      addLocalWriteKey: false,
+    });
     expect(loadConfig({ SLUICE_WRITE_KEY: 'mine', SLUICE_WRITE_KEYS: 'k1=web' })).toMatchObject({
       writeKey: 'mine',
       addLocalWriteKey: false,

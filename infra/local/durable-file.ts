@@ -26,7 +26,11 @@ export async function ensureDir(dir: string): Promise<void> {
  * Writes `content` to a new temp file in `stagingDir` and fsyncs it; resolves with its path. The caller renames it
  * into place (same file system: atomic) with `renameDurably`. Temp names end in `.tmp`, never the raw suffix.
  */
-export async function writeTempDurably(stagingDir: string, stem: string, content: Uint8Array): Promise<string> {
+export async function writeTempDurably(
+  stagingDir: string,
+  stem: string,
+  content: Uint8Array,
+): Promise<string> {
   await ensureDir(stagingDir);
   const temp = join(stagingDir, `${stem}.${randomUUID()}.tmp`);
   const handle = await open(temp, 'wx');

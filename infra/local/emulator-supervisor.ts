@@ -113,7 +113,10 @@ export async function superviseEmulator(options: EmulatorSupervisorOptions): Pro
       (exists) => {
         if (exists || stopping || current !== emulator || repairing) return;
         gate.close();
-        logger.warn({ subscription: names.subscription }, 'subscription missing; publishing held, recreating it');
+        logger.warn(
+          { subscription: names.subscription },
+          'subscription missing; publishing held, recreating it',
+        );
         repair();
       },
       () => undefined, // Unreachable emulator: its exit (or the next check) decides.

@@ -110,7 +110,12 @@ export interface TopologyNames {
 
 /** A Pub/Sub client for the emulator at `host` (no credentials, no metadata-server probe). */
 export function emulatorClient(host: string, project: string): PubSub {
-  return new PubSub({ projectId: project, apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' });
+  return new PubSub({
+    projectId: project,
+    apiEndpoint: host,
+    emulatorMode: true,
+    universeDomain: 'googleapis.com',
+  });
 }
 
 /** Whether the stand-in's subscription exists on the emulator at `host` (it cannot exist without its topic). */

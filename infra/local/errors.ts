@@ -38,7 +38,8 @@ export const LOCAL_ERRORS = {
   },
   SLUICE_ERR_LOCAL_CHILD_EXITED: {
     retryable: true,
-    summary: 'The collector or the loader exited while the stack was running; `npm run dev` stops and exits 1.',
+    summary:
+      'The collector or the loader exited while the stack was running; `npm run dev` stops and exits 1.',
   },
   SLUICE_ERR_LOCAL_CHILD_STOP: {
     retryable: true,

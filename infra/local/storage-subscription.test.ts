@@ -126,9 +126,13 @@ describe('storage-subscription stand-in (in-memory source)', () => {
     root = await mkdtemp(join(tmpdir(), 'sluice-standin-kill-'));
     const loader = await recordingLoader();
     const fixture = fileURLToPath(new URL('./test-fixtures/standin-writer.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, join(root, 'buckets'), loader.url, '40'], {
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fixture, join(root, 'buckets'), loader.url, '40'],
+      {
+        stdio: 'inherit',
+      },
+    );
     const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
     expect(signal).toBe('SIGKILL');
     expect(loader.got).toEqual([]);
@@ -139,7 +143,10 @@ describe('storage-subscription stand-in (in-memory source)', () => {
 
     const standIn = restartedStandIn(loader.url);
     standIn.start();
-    await waitFor(async () => (loader.got.length === 1 ? true : undefined), { what: 'redelivery', timeoutMs: 10_000 });
+    await waitFor(async () => (loader.got.length === 1 ? true : undefined), {
+      what: 'redelivery',
+      timeoutMs: 10_000,
+    });
     await standIn.stop();
     expect(loader.got[0]?.key).toBe(`sluice-raw/${name}#${mtimeNs}`);
     expect(loader.got[0]?.lines).toEqual(Array.from({ length: 40 }, (_, i) => `{"messageId":"m${i}"}`));
@@ -165,7 +172,10 @@ describe('storage-subscription stand-in (in-memory source)', () => {
     );
     const standIn = restartedStandIn(loader.url);
     standIn.start();
-    await waitFor(async () => (loader.got.length === 1 ? true : undefined), { what: 'recovery', timeoutMs: 10_000 });
+    await waitFor(async () => (loader.got.length === 1 ? true : undefined), {
+      what: 'recovery',
+      timeoutMs: 10_000,
+    });
     await standIn.stop();
     expect(loader.got[0]?.key).toMatch(new RegExp(`^sluice-raw/${name.replace(/[+.]/g, '\\$&')}#\\d+$`));
     expect(loader.got[0]?.lines).toEqual(['{"messageId":"a"}', '{"messageId":"b"}']);

@@ -124,7 +124,10 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
     const pending = (await options.sink.unacknowledged?.({ recover })) ?? [];
     for (const object of pending) {
       if (claimed.has(object.name)) continue;
-      logger.warn({ bucket: object.bucket, name: object.name }, 'delivering a file no delivery of was acknowledged');
+      logger.warn(
+        { bucket: object.bucket, name: object.name },
+        'delivering a file no delivery of was acknowledged',
+      );
       deliver(object);
     }
   };

@@ -18,7 +18,8 @@ describe('npm run demo on a machine without gcloud', () => {
     const bin = join(dir, 'bin');
     await mkdir(bin);
     const which = (name: string): string => {
-      for (const d of (process.env.PATH ?? '').split(':')) if (existsSync(join(d, name))) return join(d, name);
+      for (const d of (process.env.PATH ?? '').split(':'))
+        if (existsSync(join(d, name))) return join(d, name);
       throw new Error(`${name} not on PATH`);
     };
     await symlink(process.execPath, join(bin, 'node'));
@@ -53,7 +54,10 @@ describe('npm run demo on a machine without gcloud', () => {
     const demo = runCli('demo', ['--pubsub', '--events', '60'], env);
     const [code] = (await once(demo.child, 'close')) as [number | null];
     expect(code).toBe(1);
-    const lines = demo.output().split('\n').filter((l) => l.includes('SLUICE_ERR_LOCAL_GCLOUD_MISSING'));
+    const lines = demo
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('SLUICE_ERR_LOCAL_GCLOUD_MISSING'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/gcloud is not on PATH: install the Google Cloud CLI/);
     expect(demo.output()).not.toContain('up in');

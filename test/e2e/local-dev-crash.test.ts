@@ -43,10 +43,11 @@ describe('npm run dev under SIGKILL (spool, the default transport)', () => {
   const startDev = async (port: number): Promise<{ cli: Cli; url: string }> => {
     const cli = runCli('dev', [], { ...env, SLUICE_PORT: String(port) });
     started.push(cli);
-    const url = await waitFor(
-      async () => /Collector URL : (http:\/\/\S+)/.exec(cli.output())?.[1],
-      { what: 'npm run dev to come up', timeoutMs: 120_000, abandon: () => exited(cli) },
-    );
+    const url = await waitFor(async () => /Collector URL : (http:\/\/\S+)/.exec(cli.output())?.[1], {
+      what: 'npm run dev to come up',
+      timeoutMs: 120_000,
+      abandon: () => exited(cli),
+    });
     return { cli, url };
   };
   const exited = (cli: Cli): string | undefined =>
@@ -104,7 +105,9 @@ describe('npm run dev under SIGKILL (spool, the default transport)', () => {
     const { cli } = await startDev(0);
     const pid = cli.child.pid ?? 0;
     const kids = descendants(pid);
-    const loader = kids.find((k) => /child-guard\.ts .*loader-server\.ts/.test(processTable().get(k)?.cmd ?? ''));
+    const loader = kids.find((k) =>
+      /child-guard\.ts .*loader-server\.ts/.test(processTable().get(k)?.cmd ?? ''),
+    );
     expect(loader).toBeDefined();
     process.kill(-(loader ?? 0), 'SIGKILL');
     const [code] = (await once(cli.child, 'close')) as [number | null];

@@ -7,7 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { groupAlive, type LocalStack, loadConfig, queryWarehouse, startStack, waitFor } from '@sluice/infra/local';
+import {
+  groupAlive,
+  type LocalStack,
+  loadConfig,
+  queryWarehouse,
+  startStack,
+  waitFor,
+} from '@sluice/infra/local';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { descendants, postBatch, processTable } from './local-process.ts';
@@ -23,7 +30,12 @@ describe('local pubsub topology across an emulator restart', () => {
   it('recreates topic and subscription before publishing resumes; every acked event loads once', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sluice-emulator-restart-'));
     const config = loadConfig({ ...process.env, SLUICE_DATA_DIR: dir, SLUICE_WINDOW_SECONDS: '2' });
-    stack = await startStack({ config, logger: pino({ level: 'warn' }), collectorPort: 0, transport: 'pubsub' });
+    stack = await startStack({
+      config,
+      logger: pino({ level: 'warn' }),
+      collectorPort: 0,
+      transport: 'pubsub',
+    });
     const s = stack;
     const emulator = s.emulator;
     if (!emulator) throw new Error('pubsub stack without an emulator supervisor');
@@ -57,7 +69,9 @@ describe('local pubsub topology across an emulator restart', () => {
     const first = emulator.child;
     if (!first) throw new Error('no emulator process');
     // The emulator itself (gcloud's Java process) dies, as in a crash or an OOM kill.
-    const java = descendants(first.pid).find((pid) => /^java .*pubsub-emulator/.test(processTable().get(pid)?.cmd ?? ''));
+    const java = descendants(first.pid).find((pid) =>
+      /^java .*pubsub-emulator/.test(processTable().get(pid)?.cmd ?? ''),
+    );
     expect(java).toBeDefined();
     process.kill(java ?? 0, 'SIGKILL');
     // Traffic continues through the outage: the gate holds publishes (503 after the collector's timeout), and

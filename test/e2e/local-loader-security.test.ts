@@ -33,8 +33,17 @@ describe('local loader: loopback only, nothing outside the buckets directory', (
     await mkdir(join(dir, 'outside'));
     await writeFile(join(dir, 'secret.txt'), SECRET);
     await writeFile(join(dir, 'outside', 'secret.txt'), SECRET);
-    const config = loadConfig({ ...process.env, SLUICE_DATA_DIR: join(dir, 'data'), SLUICE_WINDOW_SECONDS: '1' });
-    stack = await startStack({ config, logger: pino({ level: 'error' }), collectorPort: 0, transport: 'spool' });
+    const config = loadConfig({
+      ...process.env,
+      SLUICE_DATA_DIR: join(dir, 'data'),
+      SLUICE_WINDOW_SECONDS: '1',
+    });
+    stack = await startStack({
+      config,
+      logger: pino({ level: 'error' }),
+      collectorPort: 0,
+      transport: 'spool',
+    });
     await symlink(join(dir, 'secret.txt'), join(stack.rawBucketDir, 'link.ndjson'));
     await symlink(join(dir, 'outside'), join(config.bucketsDir, 'linked-bucket'));
   }, 120_000);
@@ -46,7 +55,9 @@ describe('local loader: loopback only, nothing outside the buckets directory', (
   it('the loader and the collector listen on 127.0.0.1 only', async () => {
     const loaderPort = Number(new URL(stack.loaderUrl).port);
     const collectorPort = Number(new URL(stack.collectorUrl).port);
-    expect(listeners(loaderPort)).toEqual([`0100007F:${loaderPort.toString(16).toUpperCase().padStart(4, '0')}`]);
+    expect(listeners(loaderPort)).toEqual([
+      `0100007F:${loaderPort.toString(16).toUpperCase().padStart(4, '0')}`,
+    ]);
     expect(listeners(collectorPort)).toHaveLength(1);
     expect(listeners(collectorPort)[0]).toMatch(/^0100007F:/);
     const external = Object.values(networkInterfaces())
@@ -76,8 +87,18 @@ describe('local loader: loopback only, nothing outside the buckets directory', (
     ['linked-bucket', 'secret.txt'],
     ['sluice-raw/../..', 'secret.txt'],
   ])('CloudEvent bucket %j object %j is acknowledged and reads nothing', async (bucket, name) => {
-    const request = finalizedCloudEvent({ bucket, name, generation: '1', size: SECRET.length, time: new Date() });
-    const response = await fetch(stack.loaderUrl, { method: 'POST', headers: request.headers, body: request.body });
+    const request = finalizedCloudEvent({
+      bucket,
+      name,
+      generation: '1',
+      size: SECRET.length,
+      time: new Date(),
+    });
+    const response = await fetch(stack.loaderUrl, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+    });
     await response.arrayBuffer();
     // 2xx: a problem no retry can fix is acknowledged (not retried forever), and nothing was loaded.
     expect(response.status).toBeLessThan(300);

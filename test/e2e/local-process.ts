@@ -59,7 +59,11 @@ export function stillAlive(pids: readonly number[]): number[] {
 }
 
 /** POSTs one batch of track events with these message ids; true on 200 (the ids are acknowledged). */
-export async function postBatch(collectorUrl: string, writeKey: string, ids: readonly string[]): Promise<boolean> {
+export async function postBatch(
+  collectorUrl: string,
+  writeKey: string,
+  ids: readonly string[],
+): Promise<boolean> {
   const response = await fetch(`${collectorUrl}/v1/batch`, {
     method: 'POST',
     headers: {

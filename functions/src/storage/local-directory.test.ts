@@ -98,7 +98,9 @@ describe('localDirectoryStore (ObjectStore over $SLUICE_BUCKETS_DIR/<bucket>)', 
       ['bkt', 'linked-dir/secret.txt'],
       ['linked-bucket', 'secret.txt'],
     ] as const) {
-      await expect(store.read(bucket, name)).rejects.toMatchObject({ code: 'SLUICE_ERR_LOAD_OBJECT_NOT_FOUND' });
+      await expect(store.read(bucket, name)).rejects.toMatchObject({
+        code: 'SLUICE_ERR_LOAD_OBJECT_NOT_FOUND',
+      });
     }
     const listed: string[] = [];
     for await (const o of store.list('bkt', '')) listed.push(o.name);
@@ -111,7 +113,9 @@ describe('localDirectoryStore (ObjectStore over $SLUICE_BUCKETS_DIR/<bucket>)', 
   it('with checkBucketNames false (npm run load <file>), bucket "." is the directory itself, still contained', async () => {
     const store = localDirectoryStore(path.join(dir, 'bkt'), { checkBucketNames: false });
     expect(await text(await store.read('.', 'other.txt'))).toBe('x');
-    await expect(store.read('..', 'secret.txt')).rejects.toMatchObject({ code: 'SLUICE_ERR_LOAD_BAD_CLOUDEVENT' });
+    await expect(store.read('..', 'secret.txt')).rejects.toMatchObject({
+      code: 'SLUICE_ERR_LOAD_BAD_CLOUDEVENT',
+    });
     await expect(store.read('.', '../../secret.txt')).rejects.toMatchObject({
       code: 'SLUICE_ERR_LOAD_BAD_CLOUDEVENT',
     });
@@ -119,9 +123,23 @@ describe('localDirectoryStore (ObjectStore over $SLUICE_BUCKETS_DIR/<bucket>)', 
 
   it('never returns content from outside the buckets directory, whatever the names (fast-check)', async () => {
     const store = localDirectoryStore(dir);
-    const segment = fc.constantFrom('..', '.', '', 'bkt', 'raw', 'outside', 'secret.txt', 'other.txt', '%2e%2e');
+    const segment = fc.constantFrom(
+      '..',
+      '.',
+      '',
+      'bkt',
+      'raw',
+      'outside',
+      'secret.txt',
+      'other.txt',
+      '%2e%2e',
+    );
     const pathLike = fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('/'));
-    const anyName = fc.oneof(pathLike, fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }));
+    const anyName = fc.oneof(
+      pathLike,
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
     await fc.assert(
       fc.asyncProperty(anyName, anyName, async (bucket, name) => {
         try {

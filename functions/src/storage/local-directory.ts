@@ -73,7 +73,10 @@ export function localDirectoryStore(bucketsDir: string, options: LocalDirectoryO
     return real;
   };
 
-  const info = async (bucket: string, name: string): Promise<{ file: string; info: ObjectInfo } | undefined> => {
+  const info = async (
+    bucket: string,
+    name: string,
+  ): Promise<{ file: string; info: ObjectInfo } | undefined> => {
     const file = await contained(bucket, name);
     if (!file) return undefined;
     try {

@@ -46,23 +46,23 @@ describe('bucketNameProblem', () => {
     fc.assert(fc.property(valid, (n) => bucketNameProblem(n) === undefined));
     // Any character outside a-z0-9._- anywhere makes the name invalid.
     const bad = fc.string({ minLength: 1, maxLength: 3 }).filter((s) => /[^a-z0-9._-]/.test(s));
-    fc.assert(fc.property(valid, bad, fc.nat(), (n, b, at) => {
-      const i = at % (n.length + 1);
-      return bucketNameProblem(n.slice(0, i) + b + n.slice(i)) !== undefined;
-    }));
+    fc.assert(
+      fc.property(valid, bad, fc.nat(), (n, b, at) => {
+        const i = at % (n.length + 1);
+        return bucketNameProblem(n.slice(0, i) + b + n.slice(i)) !== undefined;
+      }),
+    );
   });
 });
 
 describe('objectNameProblem / localObjectNameProblem', () => {
-  it.each([
-    'raw/2026-12-03T09:00:00Z_abc.ndjson',
-    'a',
-    'ünïcödé/名前.txt',
-    'x'.repeat(1024),
-  ])('accepts %j', (name) => {
-    expect(objectNameProblem(name)).toBeUndefined();
-    if (!name.startsWith('x')) expect(localObjectNameProblem(name)).toBeUndefined();
-  });
+  it.each(['raw/2026-12-03T09:00:00Z_abc.ndjson', 'a', 'ünïcödé/名前.txt', 'x'.repeat(1024)])(
+    'accepts %j',
+    (name) => {
+      expect(objectNameProblem(name)).toBeUndefined();
+      if (!name.startsWith('x')) expect(localObjectNameProblem(name)).toBeUndefined();
+    },
+  );
   it.each([
     '',
     '.',

@@ -64,7 +64,8 @@ export function localObjectNameProblem(name: string): string | undefined {
     if (segment === '' || segment === '.' || segment === '..') {
       return 'a local object name has no empty, "." or ".." segment (no leading, trailing or double "/")';
     }
-    if (utf8Bytes(segment) > 255) return 'each "/"-separated segment of a local object name has at most 255 bytes';
+    if (utf8Bytes(segment) > 255)
+      return 'each "/"-separated segment of a local object name has at most 255 bytes';
   }
   return undefined;
 }

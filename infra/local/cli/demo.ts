@@ -12,11 +12,11 @@ import { loadConfig } from '../config.ts';
 import { isLocalError } from '../errors.ts';
 import { sendEvents } from '../send-events.ts';
 import { type LocalStack, startStack } from '../stack.ts';
-import { SPOOL_NOTE, transportFlag } from './transport-flag.ts';
 import { expectedCounts, syntheticEvents } from '../synthetic-events.ts';
 import { pollUntil } from '../wait-for.ts';
 import { countRowsByIdPrefix } from '../warehouse-counts.ts';
 import { formatTable, queryWarehouse } from '../warehouse-query.ts';
+import { SPOOL_NOTE, transportFlag } from './transport-flag.ts';
 
 const args = process.argv.slice(2);
 const eventsArg = args.indexOf('--events');

@@ -22,7 +22,11 @@ const standIn = createStorageSubscription({
   source: {
     start(onMessage) {
       for (let i = 0; i < Number(countArg); i++) {
-        onMessage({ data: Buffer.from(`{"messageId":"m${i}"}`), ack: () => undefined, nack: () => undefined });
+        onMessage({
+          data: Buffer.from(`{"messageId":"m${i}"}`),
+          ack: () => undefined,
+          nack: () => undefined,
+        });
       }
     },
     stop: async () => undefined,

@@ -172,9 +172,13 @@ describe('SpoolTransport', () => {
 
     async function runWriter(bucketsDir: string, loaderUrl: string, count: number, mode: 'rotate' | 'hold') {
       const fixture = fileURLToPath(new URL('./test-fixtures/spool-writer.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, bucketsDir, 'raw-b', loaderUrl, String(count), mode], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fixture, bucketsDir, 'raw-b', loaderUrl, String(count), mode],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
         out += c.toString('utf8');
@@ -213,7 +217,12 @@ describe('SpoolTransport', () => {
       // Same bucket/name#generation: the loader's idempotent load key, so nothing loads twice.
       expect(loader.deliveries[1]).toEqual(first);
       const text = await readFile(join(bucketsDir, 'raw-b', first?.name ?? ''), 'utf8');
-      expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).messageId)).toEqual(writer.acked());
+      expect(
+        text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).messageId),
+      ).toEqual(writer.acked());
       // Acknowledged now: a third start delivers nothing more.
       const again = await SpoolTransport.open({
         bucketsDir,
@@ -254,7 +263,12 @@ describe('SpoolTransport', () => {
       expect(loader.deliveries[0]?.generation).toBe(String((await stat(path, { bigint: true })).mtimeNs));
       const text = await readFile(path, 'utf8');
       expect(text.endsWith('\n')).toBe(true);
-      expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).messageId)).toEqual(writer.acked());
+      expect(
+        text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).messageId),
+      ).toEqual(writer.acked());
       expect(await readdir(join(bucketsDir, '.raw-b.spool'))).toEqual([]);
       loader.close();
     });

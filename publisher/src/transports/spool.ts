@@ -145,7 +145,10 @@ export class SpoolTransport implements Transport {
     }
     if (end < size) {
       await truncate(tempPath, end);
-      this.options.logger?.warn({ tempPath, dropped: size - end }, 'spool: cut a torn last line (never acknowledged)');
+      this.options.logger?.warn(
+        { tempPath, dropped: size - end },
+        'spool: cut a torn last line (never acknowledged)',
+      );
     }
     return end;
   }
@@ -346,6 +349,9 @@ export class SpoolTransport implements Transport {
       if (attempt < attempts)
         await new Promise((r) => setTimeout(r, Math.min(30_000, base * 2 ** (attempt - 1))));
     }
-    this.options.logger?.error({ name }, 'spool: loader did not acknowledge the file; the outbox sweep retries it');
+    this.options.logger?.error(
+      { name },
+      'spool: loader did not acknowledge the file; the outbox sweep retries it',
+    );
   }
 }

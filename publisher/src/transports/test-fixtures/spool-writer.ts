@@ -6,7 +6,13 @@
  */
 import { SpoolTransport } from '../spool.ts';
 
-const [bucketsDir, bucket, loaderUrl, countArg, mode] = process.argv.slice(2) as [string, string, string, string, string];
+const [bucketsDir, bucket, loaderUrl, countArg, mode] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const spool = await SpoolTransport.open({
   bucketsDir,
   bucket,
