@@ -21,6 +21,8 @@ export interface EmulatorSupervisorOptions {
 export interface SupervisedEmulator {
   /** `127.0.0.1:<port>` of the gate: PUBSUB_EMULATOR_HOST for the collector and the stand-in. */
   readonly host: string;
+  /** `127.0.0.1:<port>` of the emulator itself, behind the gate (undefined while it restarts). */
+  readonly upstream: string | undefined;
   /** The emulator process now running (undefined while it restarts). */
   readonly child: Child | undefined;
   /** Every emulator process started, oldest first (for the no-orphans check). */
@@ -126,6 +128,9 @@ export async function superviseEmulator(options: EmulatorSupervisorOptions): Pro
 
   return {
     host: gate.host,
+    get upstream() {
+      return current?.host;
+    },
     get child() {
       return current?.child;
     },

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
 import {
   groupAlive,
   type LocalStack,
@@ -16,18 +17,13 @@ import {
   waitFor,
 } from '@sluice/infra/local';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { descendants, postBatch, processTable } from './local-process.ts';
 
 describe('local pubsub topology across an emulator restart', () => {
   let dir: string | undefined;
   let stack: LocalStack | undefined;
-  afterAll(async () => {
-    await stack?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('recreates topic and subscription before publishing resumes; every acked event loads once', async () => {
+  beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sluice-emulator-restart-'));
     const config = loadConfig({ ...process.env, SLUICE_DATA_DIR: dir, SLUICE_WINDOW_SECONDS: '2' });
     stack = await startStack({
@@ -36,7 +32,15 @@ describe('local pubsub topology across an emulator restart', () => {
       collectorPort: 0,
       transport: 'pubsub',
     });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('recreates topic and subscription before publishing resumes; every acked event loads once', async () => {
     const s = stack;
+    if (!s) throw new Error('no stack');
     const emulator = s.emulator;
     if (!emulator) throw new Error('pubsub stack without an emulator supervisor');
     const acked: string[] = [];
@@ -93,4 +97,39 @@ describe('local pubsub topology across an emulator restart', () => {
     expect([...acked].filter((id) => loaded.get(id) !== 1)).toEqual([]);
     expect(acked.length).toBeGreaterThanOrEqual(200);
   }, 300_000);
+
+  it('a deleted subscription is recreated and the stand-in resumes pulling', async () => {
+    const s = stack;
+    const emulator = s?.emulator;
+    if (!s || !emulator?.upstream) throw new Error('no pubsub stack');
+    const client = new PubSub({
+      projectId: 'demo',
+      apiEndpoint: emulator.upstream,
+      emulatorMode: true,
+      universeDomain: 'googleapis.com',
+    });
+    const recoveriesBefore = emulator.recoveries;
+    await client.subscription('sluice-raw-writer').delete();
+    await client.close();
+    await waitFor(async () => (emulator.recoveries > recoveriesBefore ? true : undefined), {
+      what: 'the subscription recreated',
+      timeoutMs: 30_000,
+    });
+    const ids = Array.from({ length: 50 }, (_, i) => `sub-gone-${i}`);
+    await waitFor(async () => ((await postBatch(s.collectorUrl, s.writeKey, ids)) ? true : undefined), {
+      what: 'a batch accepted after the repair',
+      timeoutMs: 60_000,
+    });
+    const rows = await waitFor(
+      async () => {
+        const result = await queryWarehouse(
+          s.duckdbPath,
+          "SELECT id, count(*) FROM tracks WHERE starts_with(id, 'sub-gone-') GROUP BY id",
+        ).catch(() => ({ rows: [] as unknown[][] }));
+        return result.rows.length >= ids.length ? result.rows : undefined;
+      },
+      { what: 'the stand-in pulling again (events loaded)', timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    expect(rows.map((r) => String(r[0])).sort()).toEqual([...ids].sort());
+  }, 240_000);
 });
