@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupAlive, startChild } from './child-process.ts';
 import { waitFor } from './wait-for.ts';
@@ -56,5 +59,29 @@ describe('child process groups', () => {
     await child.stop(300);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(groupAlive(child.pid)).toBe(false);
+  });
+
+  it('a SIGKILLed parent takes its children with it (the guard watches its stdin pipe)', async () => {
+    const fixture = fileURLToPath(new URL('./test-fixtures/guarded-parent.ts', import.meta.url));
+    const parent = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    parent.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    const { pgid, grandchild } = await waitFor(
+      async () =>
+        out.includes('\n') ? (JSON.parse(out) as { pgid: number; grandchild: number }) : undefined,
+      { what: 'the fixture to start its child', timeoutMs: 20_000 },
+    );
+    expect(groupAlive(pgid)).toBe(true);
+    parent.kill('SIGKILL');
+    await once(parent, 'close');
+    await waitFor(async () => (groupAlive(pgid) ? undefined : true), {
+      what: 'the orphaned group to end',
+      timeoutMs: 15_000,
+    });
+    expect(() => process.kill(grandchild, 0)).toThrow();
   });
 });

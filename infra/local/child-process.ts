@@ -1,7 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalError } from './errors.ts';
+
+/** The guard every child runs under (see child-guard.ts): it ends the child's group when this process dies. */
+const GUARD = fileURLToPath(new URL('./child-guard.ts', import.meta.url));
+/** tsx's loader by absolute URL, so the guard starts from any working directory. */
+const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
 export interface ChildSpec {
   /** Short name for logs and errors: `emulator`, `collector`, `loader`. */
@@ -21,6 +27,8 @@ export interface Child {
   readonly logFile: string;
   /** Why the leader exited, or undefined while it runs. */
   exitReason(): string | undefined;
+  /** Calls `listener` once the leader has exited (with the same text `exitReason()` then returns). */
+  onExit(listener: (reason: string) => void): void;
   /** The last lines the child printed (for error messages). */
   tail(): string;
   /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader and its group are gone. */
@@ -70,17 +78,26 @@ function installExitHook(): void {
 /**
  * Starts a child in its own process group (detached), so that stopping it also stops what it forks
  * (the emulator's gcloud wrapper forks a Java process). Output goes to `logFile`, and a tail is kept in memory.
+ * The command runs under child-guard.ts, which holds a pipe from this process: when this process dies, however it
+ * dies (SIGKILL included, when no exit hook runs), the pipe closes and the guard ends the whole group, so no
+ * collector or loader lives on as an orphan holding its port.
  */
 export function startChild(spec: ChildSpec): Child {
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a' });
   let tail = '';
-  const child: ChildProcess = spawn(spec.command, [...spec.args], {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, GUARD, spec.command, ...spec.args],
+    {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      // stdin: the lifeline the guard watches (never written; closed by the kernel when this process dies).
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  child.stdin?.on('error', () => undefined);
   if (child.pid === undefined) {
     log.end();
     throw new LocalError('SLUICE_ERR_LOCAL_CHILD_START', `${spec.name}: could not spawn ${spec.command}`);
@@ -95,13 +112,16 @@ export function startChild(spec: ChildSpec): Child {
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
   let exitReason: string | undefined;
+  const exitListeners: ((reason: string) => void)[] = [];
   const exited = new Promise<void>((resolve) => {
     child.once('error', (error) => {
       exitReason ??= `spawn error: ${error.message}`;
     });
     child.once('close', (code, signal) => {
       exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      child.stdin?.destroy();
       log.end();
+      for (const listener of exitListeners) listener(exitReason);
       resolve();
     });
   });
@@ -111,6 +131,9 @@ export function startChild(spec: ChildSpec): Child {
     pid,
     logFile: spec.logFile,
     exitReason: () => exitReason,
+    onExit(listener) {
+      exitListeners.push(listener);
+    },
     tail: () => tail,
     async stop(graceMs = 10_000) {
       signalGroup(pid, 'SIGTERM');

@@ -4,7 +4,7 @@ import { loadConfig, REPO_ROOT } from './config.ts';
 import { isLocalError } from './errors.ts';
 
 describe('local config', () => {
-  it('defaults: .sluice at the repository root, port 8080, 5 s windows, pubsub transport', () => {
+  it('defaults: .sluice at the repository root, port 8080, 5 s windows, spool transport (the durable one)', () => {
     const c = loadConfig({ PATH: '/usr/bin' });
     expect(c.dataDir).toBe(join(REPO_ROOT, '.sluice'));
     expect(c.duckdbPath).toBe(join(REPO_ROOT, '.sluice', 'warehouse.duckdb'));
@@ -14,14 +14,31 @@ describe('local config', () => {
       host: '127.0.0.1',
       port: 8080,
       writeKey: 'sluice-local-key',
+      addLocalWriteKey: true,
       windowSeconds: 5,
       windowMaxBytes: 64 * 1024 * 1024,
-      transport: 'pubsub',
+      transport: 'spool',
       pubsubProject: 'demo',
       pubsubTopic: 'sluice-events',
       pubsubSubscription: 'sluice-raw-writer',
     });
     expect(c.childEnv).toEqual({ PATH: '/usr/bin' });
+  });
+
+  it('adds the local write key only when no key is configured (issue 13 item 5)', () => {
+    expect(loadConfig({ SLUICE_WRITE_KEYS: 'k1=web, k2=ios' })).toMatchObject({
+      writeKey: 'k1',
+      addLocalWriteKey: false,
+    });
+    expect(loadConfig({ SLUICE_WRITE_KEY: 'mine' })).toMatchObject({
+      writeKey: 'mine',
+      addLocalWriteKey: false,
+    });
+    expect(loadConfig({ SLUICE_WRITE_KEY: 'mine', SLUICE_WRITE_KEYS: 'k1=web' })).toMatchObject({
+      writeKey: 'mine',
+      addLocalWriteKey: false,
+    });
+    expect(loadConfig({ SLUICE_TRANSPORT: 'pubsub' }).transport).toBe('pubsub');
   });
 
   it('derives paths from SLUICE_DATA_DIR (relative to the repository root) unless overridden', () => {

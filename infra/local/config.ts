@@ -23,13 +23,24 @@ export interface LocalConfig {
   host: string;
   /** `SLUICE_PORT`: the collector's port; 0 picks a free one. */
   port: number;
-  /** `SLUICE_WRITE_KEY`: the one local write key (source id `local`). */
+  /**
+   * The write key the CLIs print and send with: `SLUICE_WRITE_KEY`, else the first key of `SLUICE_WRITE_KEYS`, else
+   * `sluice-local-key`.
+   */
   writeKey: string;
+  /**
+   * Whether the stack gives the collector `SLUICE_WRITE_KEY=<writeKey>` (source id `local`): only when no key is
+   * configured (neither SLUICE_WRITE_KEY nor SLUICE_WRITE_KEYS), so a configured key set is never widened.
+   */
+  addLocalWriteKey: boolean;
   /** `SLUICE_WINDOW_SECONDS`: length of a storage-subscription window. */
   windowSeconds: number;
   /** `SLUICE_WINDOW_MAX_BYTES`: a window file is closed early when it would grow past this. */
   windowMaxBytes: number;
-  /** `SLUICE_TRANSPORT`: `pubsub` (emulator + stand-in) or `spool` (no emulator: the collector writes windows). */
+  /**
+   * `SLUICE_TRANSPORT`: `spool` (default, durable: the collector fsyncs each batch before 200 and writes the windows)
+   * or `pubsub` (the GCP topology: emulator + stand-in; the emulator keeps nothing on disk).
+   */
   transport: LocalTransport;
   /** `SLUICE_PUBSUB_PROJECT`. */
   pubsubProject: string;
@@ -74,7 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   };
 
   const dataDir = path('SLUICE_DATA_DIR', join(REPO_ROOT, '.sluice'));
-  const transportRaw = str('SLUICE_TRANSPORT', 'pubsub');
+  const transportRaw = str('SLUICE_TRANSPORT', 'spool');
   if (transportRaw !== 'pubsub' && transportRaw !== 'spool') {
     problems.push(`SLUICE_TRANSPORT=${JSON.stringify(transportRaw)}: must be pubsub or spool`);
   }
@@ -88,7 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`SLUICE_LOG_LEVEL=${JSON.stringify(logLevel)}: must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const writeKey = str('SLUICE_WRITE_KEY', 'sluice-local-key');
+  const configuredKeys = str('SLUICE_WRITE_KEYS', '');
+  const firstConfiguredKey = configuredKeys.split(',')[0]?.split('=')[0]?.trim() ?? '';
+  const addLocalWriteKey = str('SLUICE_WRITE_KEY', '') === '' && firstConfiguredKey === '';
+  const writeKey = str('SLUICE_WRITE_KEY', firstConfiguredKey || 'sluice-local-key');
   if (writeKey.includes(':'))
     problems.push('SLUICE_WRITE_KEY: must not contain ":" (it is the Basic username)');
 
@@ -102,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
     host: str('SLUICE_HOST', '127.0.0.1'),
     port: num('SLUICE_PORT', 8080, (n) => Number.isInteger(n) && n >= 0 && n <= 65_535, 'an integer 0-65535'),
     writeKey,
+    addLocalWriteKey,
     windowSeconds: num(
       'SLUICE_WINDOW_SECONDS',
       5,
@@ -114,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LocalConfig {
       (n) => Number.isInteger(n) && n >= 1024 && n <= 10 * 1024 ** 3,
       'an integer number of bytes, 1 KiB-10 GiB',
     ),
-    transport: transportRaw === 'spool' ? 'spool' : 'pubsub',
+    transport: transportRaw === 'pubsub' ? 'pubsub' : 'spool',
     pubsubProject: name('SLUICE_PUBSUB_PROJECT', 'demo'),
     pubsubTopic: name('SLUICE_PUBSUB_TOPIC', 'sluice-events'),
     pubsubSubscription: name('SLUICE_PUBSUB_SUBSCRIPTION', 'sluice-raw-writer'),

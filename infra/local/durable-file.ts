@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
@@ -12,7 +12,7 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Creates `dir` and its missing parents, fsyncing each parent whose entries changed. */
-async function ensureDir(dir: string): Promise<void> {
+export async function ensureDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true });
   if (created === undefined) return;
   let current = dir;
@@ -23,14 +23,16 @@ async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
- * Writes `content` to `path` so that it survives a crash once this resolves: write a temp file beside it,
- * fsync it, rename it over `path` (atomic: readers see the whole file or nothing), fsync the directory.
- * The temp name starts with `.` and does not end in the raw suffix, so no reader mistakes it for an object.
+ * Writes `content` to a new temp file in `stagingDir` and fsyncs it; resolves with its path. The caller renames it
+ * into place (same file system: atomic) with `renameDurably`. Temp names end in `.tmp`, never the raw suffix.
  */
-export async function writeFileDurably(path: string, content: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await ensureDir(dir);
-  const temp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
+export async function writeTempDurably(
+  stagingDir: string,
+  stem: string,
+  content: Uint8Array,
+): Promise<string> {
+  await ensureDir(stagingDir);
+  const temp = join(stagingDir, `${stem}.${randomUUID()}.tmp`);
   const handle = await open(temp, 'wx');
   try {
     await handle.writeFile(content);
@@ -41,6 +43,33 @@ export async function writeFileDurably(path: string, content: Uint8Array): Promi
     throw error;
   }
   await handle.close();
-  await rename(temp, path);
-  await fsyncDir(dir);
+  return temp;
+}
+
+/** Renames `from` to `to` (creating `to`'s directories) and fsyncs the target directory: durable once resolved. */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  await ensureDir(dirname(to));
+  await rename(from, to);
+  await fsyncDir(dirname(to));
+}
+
+/** Cuts `path` after its last `\n` (a torn last line of a crash); returns the new size. */
+export async function cutAfterLastNewline(path: string): Promise<number> {
+  const { size } = await stat(path);
+  const handle = await open(path, 'r');
+  const chunk = Buffer.alloc(64 * 1024);
+  let keep = 0;
+  try {
+    for (let end = size; end > 0 && keep === 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+      const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (at >= 0) keep = start + at + 1;
+      end = start;
+    }
+  } finally {
+    await handle.close();
+  }
+  if (keep < size) await truncate(path, keep);
+  return keep;
 }

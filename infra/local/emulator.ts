@@ -16,6 +16,8 @@ export interface EmulatorOptions {
   /** Emulator data directory (a fresh one per stack). */
   dataDir: string;
   startTimeoutMs?: number;
+  /** Default: a free loopback port. */
+  port?: number;
 }
 
 export interface Emulator {
@@ -26,26 +28,37 @@ export interface Emulator {
 }
 
 /**
+ * The path of `gcloud`, after checking that `gcloud` and `java` are on `env.PATH`; throws
+ * SLUICE_ERR_LOCAL_GCLOUD_MISSING / SLUICE_ERR_LOCAL_JAVA_MISSING (one line each, saying what to install) otherwise.
+ */
+export function requireEmulatorTools(env: Record<string, string>): string {
+  const gcloud = which('gcloud', env.PATH);
+  if (!gcloud) {
+    throw new LocalError(
+      'SLUICE_ERR_LOCAL_GCLOUD_MISSING',
+      '--pubsub needs the Pub/Sub emulator, and gcloud is not on PATH: install the Google Cloud CLI with' +
+        ' `gcloud components install pubsub-emulator beta` (or apt google-cloud-cli-pubsub-emulator), or drop' +
+        ' --pubsub (the default spool mode needs no emulator).',
+    );
+  }
+  if (!which('java', env.PATH)) {
+    throw new LocalError(
+      'SLUICE_ERR_LOCAL_JAVA_MISSING',
+      '--pubsub needs the Pub/Sub emulator, which needs a JRE 11+, and java is not on PATH (e.g. apt-get install' +
+        ' default-jre-headless), or drop --pubsub (the default spool mode needs no emulator).',
+    );
+  }
+  return gcloud;
+}
+
+/**
  * Starts gcloud's Pub/Sub emulator on a free loopback port and waits until it answers HTTP.
  * gcloud forks a Java process; the child runs in its own process group so `stop()` ends both.
  */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const gcloud = which('gcloud', options.env.PATH);
-  if (!gcloud) {
-    throw new LocalError(
-      'SLUICE_ERR_LOCAL_GCLOUD_MISSING',
-      'gcloud is not on PATH. Install the Google Cloud CLI and `gcloud components install pubsub-emulator beta`' +
-        ' (or the apt packages google-cloud-cli-pubsub-emulator), or run `npm run demo -- --spool` (no emulator).',
-    );
-  }
-  if (!which('java', options.env.PATH)) {
-    throw new LocalError(
-      'SLUICE_ERR_LOCAL_JAVA_MISSING',
-      'java is not on PATH; the Pub/Sub emulator needs a JRE 11+ (e.g. apt-get install default-jre-headless).',
-    );
-  }
+  const gcloud = requireEmulatorTools(options.env);
   mkdirSync(options.dataDir, { recursive: true });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const child = startChild({
     name: 'emulator',
@@ -95,14 +108,30 @@ export interface TopologyNames {
   subscription: string;
 }
 
-/** Creates the topic and the stand-in's pull subscription on the emulator at `host` (idempotent). */
-export async function createTopicAndSubscription(host: string, names: TopologyNames): Promise<void> {
-  const client = new PubSub({
-    projectId: names.project,
+/** A Pub/Sub client for the emulator at `host` (no credentials, no metadata-server probe). */
+export function emulatorClient(host: string, project: string): PubSub {
+  return new PubSub({
+    projectId: project,
     apiEndpoint: host,
     emulatorMode: true,
     universeDomain: 'googleapis.com',
   });
+}
+
+/** Whether the stand-in's subscription exists on the emulator at `host` (it cannot exist without its topic). */
+export async function subscriptionExists(host: string, names: TopologyNames): Promise<boolean> {
+  const client = emulatorClient(host, names.project);
+  try {
+    const [exists] = await client.subscription(names.subscription).exists();
+    return exists;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Creates the topic and the stand-in's pull subscription on the emulator at `host` (idempotent). */
+export async function createTopicAndSubscription(host: string, names: TopologyNames): Promise<void> {
+  const client = emulatorClient(host, names.project);
   try {
     const topic = client.topic(names.topic);
     const [topicExists] = await topic.exists();

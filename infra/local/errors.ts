@@ -32,6 +32,15 @@ export const LOCAL_ERRORS = {
     retryable: true,
     summary: 'A child process (collector or loader) exited or did not listen before the deadline.',
   },
+  SLUICE_ERR_LOCAL_PORT_IN_USE: {
+    retryable: false,
+    summary: 'Another process already listens on the collector port (SLUICE_PORT).',
+  },
+  SLUICE_ERR_LOCAL_CHILD_EXITED: {
+    retryable: true,
+    summary:
+      'The collector or the loader exited while the stack was running; `npm run dev` stops and exits 1.',
+  },
   SLUICE_ERR_LOCAL_CHILD_STOP: {
     retryable: true,
     summary: 'A child process group was still alive after SIGKILL and the stop deadline.',

@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/loader-process.ts';
 import { type Child, startChild } from './child-process.ts';
 import { systemClock } from './clock.ts';
 import type { LocalConfig, LocalTransport } from './config.ts';
-import { createTopicAndSubscription, type Emulator, emulatorDataDir, startEmulator } from './emulator.ts';
+import { emulatorDataDir, requireEmulatorTools } from './emulator.ts';
+import { type SupervisedEmulator, superviseEmulator } from './emulator-supervisor.ts';
 import { LocalError } from './errors.ts';
 import { freePort } from './free-port.ts';
 import { localBucket } from './local-bucket.ts';
@@ -40,10 +42,20 @@ export interface LocalStack {
   dataDir: string;
   rawBucketDir: string;
   loaderUrl: string;
-  /** `127.0.0.1:<port>` of the Pub/Sub emulator (pubsub transport only). */
+  /**
+   * `127.0.0.1:<port>` through which the collector and the stand-in reach the Pub/Sub emulator (pubsub transport
+   * only): the supervisor's gate, open only while topic and subscription exist.
+   */
   emulatorHost: string | undefined;
-  /** Every child process group the stack started. */
-  processes: readonly StackProcess[];
+  /** The emulator's supervisor (pubsub transport only): its current process, how often it recovered. */
+  emulator: SupervisedEmulator | undefined;
+  /** Every child process group the stack started (restarted emulators included). */
+  readonly processes: readonly StackProcess[];
+  /**
+   * Resolves when the collector or the loader exits while the stack is not stopping (it crashed, or was killed):
+   * the stack no longer works, and `npm run dev` says so and exits non-zero. Never rejects.
+   */
+  childExited: Promise<{ name: string; reason: string }>;
   /** The stand-in (pubsub transport only): `flush()` closes the open window now. */
   standIn: StorageSubscription | undefined;
   /** Stops everything (collector first, so it drains into the pipeline) and waits until every group is gone. */
@@ -55,7 +67,7 @@ export function artifactPaths(repoRoot: string) {
   return {
     collectorEntry: join(repoRoot, 'publisher', 'src', 'server.ts'),
     loaderBundle: join(repoRoot, 'functions', 'dist', 'index.js'),
-    functionsFramework: join(repoRoot, 'node_modules', '.bin', 'functions-framework'),
+    loaderServer: join(repoRoot, 'infra', 'local', 'loader-server.ts'),
     tsx: join(repoRoot, 'node_modules', '.bin', 'tsx'),
   };
 }
@@ -90,6 +102,27 @@ async function waitHttpOk(url: string, child: Child, timeoutMs: number): Promise
   }
 }
 
+/** Fails with SLUICE_ERR_LOCAL_PORT_IN_USE when something already listens on `host:port`. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') {
+        resolve();
+        return;
+      }
+      reject(
+        new LocalError(
+          'SLUICE_ERR_LOCAL_PORT_IN_USE',
+          `${host}:${port} is already in use by another process (an earlier \`npm run dev\`?): stop it, or set` +
+            ' SLUICE_PORT to another port (0 picks a free one)',
+        ),
+      );
+    });
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 async function waitListening(url: string, child: Child, timeoutMs: number): Promise<void> {
   try {
     await waitFor(
@@ -110,10 +143,11 @@ async function waitListening(url: string, child: Child, timeoutMs: number): Prom
 }
 
 /**
- * Starts the local topology on one machine: Pub/Sub emulator → storage-subscription stand-in (in this process)
- * → loader (functions-framework serving functions/dist) → DuckDB, fed by the collector (publisher/src/server.ts).
- * With `transport: 'spool'` the emulator and stand-in are skipped and the collector's spool transport writes the
- * window files and POSTs the CloudEvents itself.
+ * Starts the local topology on one machine: Pub/Sub emulator (supervised, behind its gate) → storage-subscription
+ * stand-in (in this process) → loader (functions/dist served on 127.0.0.1 by loader-server.ts) → DuckDB, fed by
+ * the collector (publisher/src/server.ts). With `transport: 'spool'` (the default) the emulator and stand-in are
+ * skipped and the collector's spool transport writes the window files and POSTs the CloudEvents itself.
+ * Every child runs under child-guard.ts: if this process dies, however it dies, its children end with it.
  */
 export async function startStack(options: StackOptions): Promise<LocalStack> {
   const { config, logger } = options;
@@ -122,18 +156,29 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   const paths = artifactPaths(config.repoRoot);
   if (options.loaderSource) paths.loaderBundle = options.loaderSource;
   requireFile(paths.loaderBundle, 'SLUICE_ERR_LOCAL_LOADER_BUNDLE_MISSING');
-  requireFile(paths.functionsFramework, 'SLUICE_ERR_LOCAL_BINARY_MISSING');
+
   requireFile(paths.tsx, 'SLUICE_ERR_LOCAL_BINARY_MISSING');
+  if (transport === 'pubsub') requireEmulatorTools(config.childEnv);
 
   const rawBucketDir = join(config.bucketsDir, config.rawBucket);
   mkdirSync(rawBucketDir, { recursive: true });
   mkdirSync(config.logsDir, { recursive: true });
 
   const children: Child[] = [];
-  let emulator: Emulator | undefined;
+  let emulator: SupervisedEmulator | undefined;
   let standIn: StorageSubscription | undefined;
 
   let stopping: Promise<void> | undefined;
+  let reportExit: (exit: { name: string; reason: string }) => void = () => undefined;
+  const childExited = new Promise<{ name: string; reason: string }>((resolve) => {
+    reportExit = resolve;
+  });
+  const watch = (child: Child): Child => {
+    child.onExit((reason) => {
+      if (!stopping) reportExit({ name: child.name, reason });
+    });
+    return child;
+  };
   const stopAll = (): Promise<void> => {
     stopping ??= stopEverything();
     return stopping;
@@ -148,6 +193,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     const collector = children.find((c) => c.name === 'collector');
     if (collector) await timed(collector.name, () => collector.stop(20_000));
     if (standIn) await timed('storage-subscription', standIn.stop);
+    if (emulator) await timed('emulator', emulator.stop);
     for (const child of children.filter((c) => c !== collector).reverse()) {
       await timed(child.name, () => child.stop());
     }
@@ -166,28 +212,32 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     };
     const loader = startChild({
       name: 'loader',
-      command: paths.functionsFramework,
-      args: [
-        `--source=${paths.loaderBundle}`,
-        '--target=loadEvents',
-        '--signature-type=cloudevent',
-        `--port=${loaderPort}`,
-      ],
-      env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS, PORT: String(loaderPort) },
+      command: process.execPath,
+      args: ['--import', 'tsx', paths.loaderServer, paths.loaderBundle, 'loadEvents', String(loaderPort)],
+      env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS },
       cwd: config.repoRoot,
       logFile: join(config.logsDir, 'loader.log'),
     });
-    children.push(loader);
+    children.push(watch(loader));
     const loaderUrl = `http://127.0.0.1:${loaderPort}/`;
 
     if (transport === 'pubsub') {
-      const started = startEmulator({
+      const names = {
         project: config.pubsubProject,
-        env: config.childEnv,
-        cwd: config.repoRoot,
-        logFile: join(config.logsDir, 'pubsub-emulator.log'),
-        dataDir: emulatorDataDir(config.dataDir),
-        startTimeoutMs: timeoutMs,
+        topic: config.pubsubTopic,
+        subscription: config.pubsubSubscription,
+      };
+      const started = superviseEmulator({
+        emulator: {
+          project: config.pubsubProject,
+          env: config.childEnv,
+          cwd: config.repoRoot,
+          logFile: join(config.logsDir, 'pubsub-emulator.log'),
+          dataDir: emulatorDataDir(config.dataDir),
+          startTimeoutMs: timeoutMs,
+        },
+        names,
+        logger: logger.child({ component: 'emulator-supervisor' }),
       });
       const [emulatorStart, loaderStart] = await Promise.allSettled([
         started,
@@ -195,16 +245,11 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       ]);
       if (emulatorStart.status === 'rejected') throw emulatorStart.reason;
       emulator = emulatorStart.value;
-      children.push(emulator.child);
       if (loaderStart.status === 'rejected') throw loaderStart.reason;
-      await createTopicAndSubscription(emulator.host, {
-        project: config.pubsubProject,
-        topic: config.pubsubTopic,
-        subscription: config.pubsubSubscription,
-      });
       standIn = createStorageSubscription({
         source: pubsubMessageSource({
           apiEndpoint: emulator.host,
+          onReopen: (attempt) => logger.warn({ attempt }, 'stand-in: reopening the subscription'),
           projectId: config.pubsubProject,
           subscription: config.pubsubSubscription,
           maxLeaseSeconds: Math.ceil(config.windowSeconds * 2 + 60),
@@ -222,12 +267,13 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       await waitListening(loaderUrl, loader, timeoutMs);
     }
 
-    const port = (options.collectorPort ?? config.port) || (await freePort());
+    const wantedPort = options.collectorPort ?? config.port;
+    if (wantedPort !== 0) await assertPortFree(config.host, wantedPort);
+    const port = wantedPort || (await freePort());
     const collectorEnv: Record<string, string> = {
       ...baseEnv,
       SLUICE_HOST: config.host,
       SLUICE_PORT: String(port),
-      SLUICE_WRITE_KEY: config.writeKey,
       SLUICE_TRANSPORT: transport,
       SLUICE_PUBSUB_PROJECT: config.pubsubProject,
       SLUICE_PUBSUB_TOPIC: config.pubsubTopic,
@@ -235,6 +281,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       SLUICE_SPOOL_MAX_FILE_BYTES: String(config.windowMaxBytes),
       SLUICE_LOADER_URL: loaderUrl,
     };
+    if (config.addLocalWriteKey) collectorEnv.SLUICE_WRITE_KEY = config.writeKey;
     if (emulator) collectorEnv.PUBSUB_EMULATOR_HOST = emulator.host;
     else delete collectorEnv.PUBSUB_EMULATOR_HOST;
     const collector = startChild({
@@ -245,10 +292,18 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       cwd: config.repoRoot,
       logFile: join(config.logsDir, 'collector.log'),
     });
-    children.push(collector);
+    children.push(watch(collector));
     const connectHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const collectorUrl = `http://${connectHost}:${port}`;
     await waitHttpOk(`${collectorUrl}/readyz`, collector, timeoutMs);
+    // Another process may have taken the port between the check and the collector's listen: then our collector
+    // exited (EADDRINUSE) and what answered is someone else.
+    if (collector.exitReason() !== undefined) {
+      throw new LocalError(
+        'SLUICE_ERR_LOCAL_PORT_IN_USE',
+        `collector ${collector.exitReason()} while another process answered on port ${port} (log: ${collector.logFile})`,
+      );
+    }
 
     logger.info({ collectorUrl, loaderUrl, emulatorHost: emulator?.host, transport }, 'local stack up');
     return {
@@ -260,7 +315,15 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       rawBucketDir,
       loaderUrl,
       emulatorHost: emulator?.host,
-      processes: children.map((c) => ({ name: c.name, pid: c.pid, logFile: c.logFile })),
+      emulator,
+      get processes() {
+        return [...children, ...(emulator?.children ?? [])].map((c) => ({
+          name: c.name,
+          pid: c.pid,
+          logFile: c.logFile,
+        }));
+      },
+      childExited,
       standIn,
       stop: stopAll,
     };

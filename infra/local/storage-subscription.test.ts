@@ -1,15 +1,19 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from './clock.ts';
 import { localBucket } from './local-bucket.ts';
 import type { MessageSource } from './pubsub-source.ts';
 import { createStorageSubscription } from './storage-subscription.ts';
+import { waitFor } from './wait-for.ts';
 import type { WindowMessage } from './window-writer.ts';
 
 /** An in-memory message source: the test pushes messages; acks and nacks are recorded. */
@@ -86,5 +90,95 @@ describe('storage-subscription stand-in (in-memory source)', () => {
     expect(mem.isStopped()).toBe(true);
     mem.publish('{"id":3}');
     expect(mem.nacked).toEqual(['{"id":3}']);
+  });
+
+  /** A CloudEvent sink recording bucket/name#generation and the file's lines at delivery; answers 204. */
+  async function recordingLoader(): Promise<{ url: string; got: { key: string; lines: string[] }[] }> {
+    const got: { key: string; lines: string[] }[] = [];
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        const d = JSON.parse(body) as { bucket: string; name: string; generation: string };
+        const text = readFileSync(join(root ?? '', 'buckets', d.bucket, d.name), 'utf8');
+        got.push({ key: `${d.bucket}/${d.name}#${d.generation}`, lines: text.trimEnd().split('\n') });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, got };
+  }
+
+  const restartedStandIn = (loaderUrl: string) =>
+    createStorageSubscription({
+      source: inMemorySource().source,
+      sink: localBucket(join(root ?? '', 'buckets'), 'sluice-raw', systemClock),
+      windowSeconds: 600,
+      maxBytes: 1024 * 1024,
+      loaderUrl,
+      logger: pino({ level: 'silent' }),
+    });
+
+  // Issue 12 item 4: SIGKILL between writing (the rename) and acking; the next start delivers the file.
+  it('a stand-in SIGKILLed right after the rename: the restarted one delivers that file once', async () => {
+    root = await mkdtemp(join(tmpdir(), 'sluice-standin-kill-'));
+    const loader = await recordingLoader();
+    const fixture = fileURLToPath(new URL('./test-fixtures/standin-writer.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fixture, join(root, 'buckets'), loader.url, '40'],
+      {
+        stdio: 'inherit',
+      },
+    );
+    const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    expect(signal).toBe('SIGKILL');
+    expect(loader.got).toEqual([]);
+    const [day] = await readdir(join(root, 'buckets', 'sluice-raw', 'raw'));
+    const [file] = await readdir(join(root, 'buckets', 'sluice-raw', 'raw', day ?? ''));
+    const name = `raw/${day}/${file}`;
+    const { mtimeNs } = await stat(join(root, 'buckets', 'sluice-raw', name), { bigint: true });
+
+    const standIn = restartedStandIn(loader.url);
+    standIn.start();
+    await waitFor(async () => (loader.got.length === 1 ? true : undefined), {
+      what: 'redelivery',
+      timeoutMs: 10_000,
+    });
+    await standIn.stop();
+    expect(loader.got[0]?.key).toBe(`sluice-raw/${name}#${mtimeNs}`);
+    expect(loader.got[0]?.lines).toEqual(Array.from({ length: 40 }, (_, i) => `{"messageId":"m${i}"}`));
+    expect(await readdir(join(root, 'buckets', '.sluice-raw.outbox'))).toEqual([]);
+
+    // Acknowledged: the next start delivers nothing.
+    const again = restartedStandIn(loader.url);
+    again.start();
+    await again.flush();
+    await again.stop();
+    expect(loader.got).toHaveLength(1);
+  });
+
+  it('recovers a temp file a crash left in staging: cut after its last whole line, renamed, delivered', async () => {
+    root = await mkdtemp(join(tmpdir(), 'sluice-standin-temp-'));
+    const loader = await recordingLoader();
+    const staging = join(root, 'buckets', '.sluice-raw.staging');
+    await mkdir(staging, { recursive: true });
+    const name = 'raw/2026-12-03/09_00_00+00:00_6f1e6b2a-9c4d-4e5f-8a7b-1c2d3e4f5a6b.ndjson';
+    await writeFile(
+      join(staging, `${encodeURIComponent(name)}.0b7e9c1e-1d2c-4a5b-9c8d-7e6f5a4b3c2d.tmp`),
+      '{"messageId":"a"}\n{"messageId":"b"}\n{"messageId":"tor',
+    );
+    const standIn = restartedStandIn(loader.url);
+    standIn.start();
+    await waitFor(async () => (loader.got.length === 1 ? true : undefined), {
+      what: 'recovery',
+      timeoutMs: 10_000,
+    });
+    await standIn.stop();
+    expect(loader.got[0]?.key).toMatch(new RegExp(`^sluice-raw/${name.replace(/[+.]/g, '\\$&')}#\\d+$`));
+    expect(loader.got[0]?.lines).toEqual(['{"messageId":"a"}', '{"messageId":"b"}']);
+    expect(await readdir(staging)).toEqual([]);
   });
 });

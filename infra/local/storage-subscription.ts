@@ -25,6 +25,8 @@ export interface StorageSubscriptionOptions {
   delivery?: Partial<Omit<DeliveryOptions, 'url' | 'logger'>>;
   /** How long `stop()` waits for in-flight CloudEvent deliveries before abandoning them. */
   stopGraceMs?: number;
+  /** How often the bucket's outbox is swept for files no delivery of was acknowledged. Default 30 s. */
+  redeliverIntervalMs?: number;
 }
 
 export interface StorageSubscriptionStats {
@@ -48,6 +50,11 @@ export interface StorageSubscription {
  * The Cloud Storage subscription stand-in: pulls messages, writes one raw file per window into the local bucket
  * (durably, before acking), then POSTs `object.finalized` to the loader the way Eventarc does (retrying).
  * Deliveries run concurrently with later windows, as Eventarc's do.
+ *
+ * Unlike Eventarc's, a delivery in flight dies with this process. So the sink keeps an outbox (local-bucket.ts): on
+ * `start()` every file left by a crash (renamed but never acknowledged, or still a temp file) is delivered before
+ * anything else, and every `redeliverIntervalMs` the outbox is swept again for files neither delivered nor being
+ * delivered here (e.g. left by the spool transport). An entry is removed when the loader answers 2xx.
  */
 export function createStorageSubscription(options: StorageSubscriptionOptions): StorageSubscription {
   const { logger } = options;
@@ -65,10 +72,16 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
     logger,
   };
 
+  /** Names delivered, or being delivered, by this process: a sweep leaves them alone. */
+  const claimed = new Set<string>();
+  let sweepTimer: NodeJS.Timeout | undefined;
+
   const deliver = (object: FinalizedObject): void => {
     stats.files += 1;
+    claimed.add(object.name);
     const task = deliverFinalized(object, delivery, stopper.signal).then(
-      () => {
+      async () => {
+        await options.sink.acknowledge?.(object.name);
         stats.delivered += 1;
         stats.lastDelivered.push(object);
         if (stats.lastDelivered.length > 100) stats.lastDelivered.shift();
@@ -82,16 +95,42 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
     void task.finally(() => inFlight.delete(task));
   };
 
+  // Writes wait for the start-up recovery (it renames temp files the writer must not race with); names this
+  // process writes are claimed from the moment their write starts (a sweep between the rename and `onFile` must
+  // not deliver them a second time).
+  let recovered: Promise<void> = Promise.resolve();
+  const sink = options.sink;
+  const claimingSink = {
+    bucket: sink.bucket,
+    write: async (name: string, content: Uint8Array) => {
+      claimed.add(name);
+      await recovered;
+      return sink.write(name, content);
+    },
+  };
+
   const writer = createWindowWriter({
     windowMs: options.windowSeconds * 1000,
     maxBytes: options.maxBytes,
     naming: options.naming ?? DEFAULT_RAW_NAMING,
     clock,
-    sink: options.sink,
+    sink: claimingSink,
     newId: options.newId ?? randomUUID,
     onFile: deliver,
     logger,
   });
+
+  const sweep = async (recover: boolean): Promise<void> => {
+    const pending = (await options.sink.unacknowledged?.({ recover })) ?? [];
+    for (const object of pending) {
+      if (claimed.has(object.name)) continue;
+      logger.warn(
+        { bucket: object.bucket, name: object.name },
+        'delivering a file no delivery of was acknowledged',
+      );
+      deliver(object);
+    }
+  };
 
   const settle = async (): Promise<void> => {
     while (inFlight.size > 0) await Promise.all([...inFlight]);
@@ -99,6 +138,13 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
 
   return {
     start() {
+      recovered = sweep(true).catch((error: unknown) => {
+        logger.error({ err: error }, 'recovering unacknowledged window files failed');
+      });
+      sweepTimer = setInterval(() => {
+        void sweep(false).catch((error: unknown) => logger.error({ err: error }, 'outbox sweep failed'));
+      }, options.redeliverIntervalMs ?? 30_000);
+      sweepTimer.unref();
       options.source.start(
         (message) => writer.add(message),
         (error) => logger.error({ err: error }, 'subscription stream error (the client reconnects)'),
@@ -109,6 +155,7 @@ export function createStorageSubscription(options: StorageSubscriptionOptions): 
       await settle();
     },
     async stop() {
+      clearInterval(sweepTimer);
       await writer.close();
       await options.source.stop();
       const grace = options.stopGraceMs ?? 10_000;

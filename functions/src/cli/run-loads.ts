@@ -39,7 +39,7 @@ export async function resolveTarget(arg: string, config: LoaderConfig): Promise<
       bucket = first as string;
       name = rest.join('/');
     } else {
-      store = localDirectoryStore(path.dirname(file));
+      store = localDirectoryStore(path.dirname(file), { checkBucketNames: false });
       bucket = '.';
       name = path.basename(file);
     }

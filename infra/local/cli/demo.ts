@@ -1,5 +1,6 @@
 /**
- * `npm run demo [-- --spool] [-- --events N]`: brings the local stack up on free ports, sends N (default 1,000)
+ * `npm run demo [-- --pubsub] [-- --events N]`: brings the local stack up on free ports (spool transport by
+ * default, no gcloud needed; `--pubsub` for the emulator topology), sends N (default 1,000)
  * synthetic events of all six types through the collector over HTTP, waits until every one is loaded into DuckDB,
  * prints rows per table and a sample query, shuts everything down (the emulator's Java process included).
  * Exit 0 only if every table holds exactly what was sent and nothing is left running.
@@ -15,13 +16,13 @@ import { expectedCounts, syntheticEvents } from '../synthetic-events.ts';
 import { pollUntil } from '../wait-for.ts';
 import { countRowsByIdPrefix } from '../warehouse-counts.ts';
 import { formatTable, queryWarehouse } from '../warehouse-query.ts';
+import { SPOOL_NOTE, transportFlag } from './transport-flag.ts';
 
 const args = process.argv.slice(2);
-const spool = args.includes('--spool');
 const eventsArg = args.indexOf('--events');
 const count = eventsArg >= 0 ? Number(args[eventsArg + 1]) : 1000;
 if (!Number.isInteger(count) || count < 6) {
-  console.error('usage: npm run demo [-- --spool] [-- --events N]  (N >= 6)');
+  console.error('usage: npm run demo [-- --pubsub] [-- --events N]  (N >= 6)');
   process.exit(2);
 }
 
@@ -37,7 +38,11 @@ const logger = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLev
 const t0 = Date.now();
 const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
-console.log(`Starting the local stack (${spool ? 'spool transport, no emulator' : 'Pub/Sub emulator'})...`);
+const transport = transportFlag(args, config.transport);
+console.log(
+  `Starting the local stack (${transport === 'spool' ? 'spool transport, no emulator' : 'Pub/Sub emulator'})...`,
+);
+if (transport === 'spool') console.log(SPOOL_NOTE);
 let stack: LocalStack | undefined;
 let ok = false;
 // Ctrl-C: stop what runs (gracefully once the stack is up; the exit hook SIGKILLs the rest), exit 130.
@@ -49,7 +54,7 @@ process.once('SIGINT', interrupt);
 process.once('SIGTERM', interrupt);
 try {
   buildLoader(config.repoRoot, config.childEnv);
-  stack = await startStack({ config, logger, collectorPort: 0, transport: spool ? 'spool' : 'pubsub' });
+  stack = await startStack({ config, logger, collectorPort: 0, transport });
   console.log(`  up in ${elapsed()}: collector ${stack.collectorUrl}, DuckDB ${stack.duckdbPath}`);
 
   const runId = `demo-${Date.now().toString(36)}`;

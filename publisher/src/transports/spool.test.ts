@@ -1,8 +1,11 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_RAW_NAMING, parseRawObjectTime } from '@sluice/sdk/protocol';
 import { describe, expect, it } from 'vitest';
 import { SpoolTransport } from './spool.ts';
@@ -131,5 +134,170 @@ describe('SpoolTransport', () => {
     expect(await listFiles(join(bucketsDir, 'b3'))).toEqual([name]);
     await first.close();
     await second.close();
+  });
+
+  // Issue 12 item 4: a window renamed into the bucket just before its writer is killed must still be loaded.
+  describe('after a SIGKILL (a child process), the next start delivers what the loader never acknowledged', () => {
+    interface Delivery {
+      id: string;
+      name: string;
+      generation: string;
+    }
+    /** A CloudEvent sink that records each delivery and accepts it (200) only when `answer` is true, else 503. */
+    async function fakeLoader(answer: () => boolean) {
+      const deliveries: Delivery[] = [];
+      const server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => {
+          body += c;
+        });
+        req.on('end', () => {
+          const data = JSON.parse(body) as { name: string; generation: string };
+          deliveries.push({ id: String(req.headers['ce-id']), name: data.name, generation: data.generation });
+          res.statusCode = answer() ? 200 : 503;
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      return {
+        url,
+        deliveries,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      };
+    }
+
+    async function runWriter(bucketsDir: string, loaderUrl: string, count: number, mode: 'rotate' | 'hold') {
+      const fixture = fileURLToPath(new URL('./test-fixtures/spool-writer.ts', import.meta.url));
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', fixture, bucketsDir, 'raw-b', loaderUrl, String(count), mode],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString('utf8');
+      });
+      const acked = (): string[] => [...out.matchAll(/^acked (\S+)$/gm)].map((m) => m[1] ?? '');
+      return { child, acked, done: () => out.includes('done\n') };
+    }
+
+    const kill = async (child: ReturnType<typeof spawn>): Promise<void> => {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'close');
+    };
+
+    it('killed right after the rename, before the loader answered: redelivered once, same load key', async () => {
+      const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-kill-'));
+      let answer = false;
+      const loader = await fakeLoader(() => answer);
+      const writer = await runWriter(bucketsDir, loader.url, 50, 'rotate');
+      await waitFor(() => loader.deliveries.length === 1, 20_000);
+      await kill(writer.child);
+      expect(writer.acked()).toHaveLength(50);
+      const [first] = loader.deliveries;
+      const files = await listFiles(join(bucketsDir, 'raw-b'));
+      expect(files).toEqual([first?.name]);
+
+      answer = true;
+      const restarted = await SpoolTransport.open({
+        bucketsDir,
+        bucket: 'raw-b',
+        windowSeconds: 600,
+        maxFileBytes: 1e6,
+        loaderUrl: loader.url,
+      });
+      await waitFor(() => loader.deliveries.length === 2);
+      await restarted.close();
+      // Same bucket/name#generation: the loader's idempotent load key, so nothing loads twice.
+      expect(loader.deliveries[1]).toEqual(first);
+      const text = await readFile(join(bucketsDir, 'raw-b', first?.name ?? ''), 'utf8');
+      expect(
+        text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).messageId),
+      ).toEqual(writer.acked());
+      // Acknowledged now: a third start delivers nothing more.
+      const again = await SpoolTransport.open({
+        bucketsDir,
+        bucket: 'raw-b',
+        windowSeconds: 600,
+        maxFileBytes: 1e6,
+        loaderUrl: loader.url,
+      });
+      await again.close();
+      expect(loader.deliveries).toHaveLength(2);
+      expect(await readdir(restarted.outboxDir)).toEqual([]);
+      loader.close();
+    });
+
+    it('killed mid-window: the temp file is cut after its last whole line, finalized and delivered', async () => {
+      const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-kill-'));
+      const loader = await fakeLoader(() => true);
+      const writer = await runWriter(bucketsDir, loader.url, 30, 'hold');
+      await waitFor(writer.done, 20_000);
+      await kill(writer.child);
+      expect(loader.deliveries).toEqual([]);
+      const [part] = await readdir(join(bucketsDir, '.raw-b.spool'));
+      // A torn write the crash left behind (never acknowledged: the fsync before 200 did not complete).
+      await appendFile(join(bucketsDir, '.raw-b.spool', part ?? ''), '{"type":"track","messageId":"torn');
+
+      const restarted = await SpoolTransport.open({
+        bucketsDir,
+        bucket: 'raw-b',
+        windowSeconds: 600,
+        maxFileBytes: 1e6,
+        loaderUrl: loader.url,
+      });
+      await waitFor(() => loader.deliveries.length === 1);
+      await restarted.close();
+      const [file] = await listFiles(join(bucketsDir, 'raw-b'));
+      expect(loader.deliveries[0]?.name).toBe(file);
+      const path = join(bucketsDir, 'raw-b', file ?? '');
+      expect(loader.deliveries[0]?.generation).toBe(String((await stat(path, { bigint: true })).mtimeNs));
+      const text = await readFile(path, 'utf8');
+      expect(text.endsWith('\n')).toBe(true);
+      expect(
+        text
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).messageId),
+      ).toEqual(writer.acked());
+      expect(await readdir(join(bucketsDir, '.raw-b.spool'))).toEqual([]);
+      loader.close();
+    });
+
+    it('redelivers periodically while the loader refuses, until it accepts (no restart)', async () => {
+      const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-sweep-'));
+      let answer = false;
+      const loader = await fakeLoader(() => answer);
+      const spool = await SpoolTransport.open({
+        bucketsDir,
+        bucket: 'raw-b',
+        windowSeconds: 600,
+        maxFileBytes: 1e6,
+        loaderUrl: loader.url,
+        notifyAttempts: 1,
+        redeliverIntervalMs: 50,
+      });
+      await spool.publish([msg(0)]);
+      await spool.rotateNow();
+      await waitFor(() => loader.deliveries.length >= 3);
+      expect(await readdir(spool.outboxDir)).toHaveLength(1);
+      answer = true;
+      await waitFor(async () => (await readdir(spool.outboxDir)).length === 0);
+      const settled = loader.deliveries.length;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(loader.deliveries).toHaveLength(settled);
+      expect(new Set(loader.deliveries.map((d) => `${d.name}#${d.generation}`)).size).toBe(1);
+      await spool.close();
+      loader.close();
+    });
   });
 });
