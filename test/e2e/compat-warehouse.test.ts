@@ -196,25 +196,31 @@ describe('reserved keywords as column names (issue 14 item 10)', () => {
     }
     const fields = fake!.bigquery.engine.table('sluice', 'keywords')?.fields.map((f) => f.name) ?? [];
     expect(GOOGLESQL_RESERVED_KEYWORDS.filter((w) => !fields.includes(w))).toEqual([]);
-    const [rows] = await bigQueryClient(fake!).query({
-      query: select((n) => `\`${n}\``, '`reserved.sluice.keywords`'),
-      location: 'EU',
-    });
-    expect((rows as Record<string, unknown>[]).map((r) => [Number(r.o), Number(r.s), Number(r.f)])).toEqual([
+    const rows = await bigQueryRows(
+      fake!,
+      select((n) => `\`${n}\``, '`reserved.sluice.keywords`'),
+    );
+    expect(rows.map((r) => [Number(r.o), Number(r.s), Number(r.f)])).toEqual([
       [properties.order, properties.select, properties.from],
     ]);
   }, 120_000);
 });
 
-/** The real BigQuery client pointed at the fake. */
-function bigQueryClient(fake: FakeGcp): BigQuery {
-  return new BigQuery({
+/**
+ * A query's rows through the real BigQuery client pointed at the fake: a query job (jobs.insert) and its results
+ * (getQueryResults). Not `BigQuery#query`, which calls jobs.query, a method the fake does not implement.
+ */
+async function bigQueryRows(fake: FakeGcp, query: string): Promise<Record<string, unknown>[]> {
+  const bigquery = new BigQuery({
     projectId: fake.project,
     apiEndpoint: fake.url,
     authClient: fakeAuthClient(),
     location: 'EU',
     retryOptions: { autoRetry: false },
   });
+  const [job] = await bigquery.createQueryJob({ query, location: 'EU' });
+  const [rows] = await job.getQueryResults();
+  return rows as Record<string, unknown>[];
 }
 
 /** What `loadObject` needs to load a raw file of the stack's bucket into `destination`, with default settings. */
@@ -346,10 +352,7 @@ function directoryStore(dir: string): ObjectStore {
 
 /** The raw files the local loader loaded (their names in the raw bucket). */
 async function rawFiles(duckdbPath: string): Promise<string[]> {
-  const rows = await warehouseRows(
-    duckdbPath,
-    "select name from _sluice_loads where status = 'loaded' order by name",
-  );
+  const rows = await warehouseRows(duckdbPath, 'select distinct name from _sluice_loads order by name');
   return rows.map((r) => String(r.name));
 }
 
@@ -456,10 +459,7 @@ describe('Segment sessionization SQL on a fresh warehouse of anonymous page view
       });
       expect(outcome.status).toBe('loaded');
     }
-    const [rows] = await bigQueryClient(fake!).query({
-      query: sessionizationSql('`sessions.sluice.pages`'),
-      location: 'EU',
-    });
+    const rows = await bigQueryRows(fake!, sessionizationSql('`sessions.sluice.pages`'));
     expect(
       (rows as Record<string, unknown>[]).map((r) => ({ ...r, page_views: Number(r.page_views) })),
     ).toEqual(EXPECTED_SESSIONS);
