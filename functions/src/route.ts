@@ -9,7 +9,10 @@ import {
   flattenEntry,
   isPlainObject,
 } from './normalize/flatten.ts';
+import { NeedsExactParse } from './normalize/parse-json.ts';
+import { type ArrayMode, arraysFor, type Contracts } from './schema/contracts.ts';
 import { inferLeaf, rfc3339 } from './schema/infer.ts';
+import { SEGMENT_COLUMNS } from './schema/segment-columns.ts';
 
 /** The Segment table each message type lands in. `Record<EventType, …>`: exhaustive by construction. */
 export const ROOT_TABLES: Record<EventType, string> = {
@@ -36,7 +39,48 @@ export const ENVELOPE: ReadonlyMap<string, string> = new Map([
   ['timestamp', 'timestamp'],
   ['userId', 'user_id'],
   ['anonymousId', 'anonymous_id'],
+  ['groupId', 'group_id'],
+  ['previousId', 'previous_id'],
 ]);
+
+/**
+ * The id members (all envelope keys): stored as text, a number as its decimal digits (`idText`); an empty one is
+ * absent (only `userId`/`anonymousId` may be empty: the protocol refuses an empty `groupId` or `previousId`).
+ */
+export const ID_KEYS: ReadonlySet<string> = new Set(['userId', 'anonymousId', 'groupId', 'previousId']);
+
+/**
+ * The column text of a numeric id: its decimal digits (`42` -> `'42'`; a bigint from the exact parse keeps every
+ * digit). A `JSON.parse` number beyond 2^53 may have lost digits: `NeedsExactParse` (unless `exact`: the exact
+ * parser returns such an integer as a bigint, so a number left here was written with an exponent, `1e30`, and is
+ * stored as JavaScript writes it).
+ */
+export function idText(value: number | bigint, exact: boolean): string {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && !exact) throw new NeedsExactParse();
+  return String(value);
+}
+
+/** The `users` row id of an identify: its userId as text, or undefined when absent (none, null, ""). */
+export function usersId(event: Record<string, unknown>, exact: boolean): string | undefined {
+  const userId = event.userId;
+  if (typeof userId === 'string') return userId === '' ? undefined : userId;
+  if (typeof userId === 'number' || typeof userId === 'bigint') return idText(userId, exact);
+  return undefined;
+}
+
+/**
+ * The traits an identify writes to `users`: `traits` merged over `context.traits` (RudderStack's SDKs send
+ * identify traits in `context.traits`, and its own warehouse merges them the same way), top-level keys winning;
+ * undefined when neither is an object. One function for every path (general, fast, compiled shapes).
+ */
+export function usersTraits(event: Record<string, unknown>): Record<string, unknown> | undefined {
+  const traits = event.traits;
+  const context = event.context;
+  const fromContext = isPlainObject(context) ? context.traits : undefined;
+  if (!isPlainObject(fromContext)) return isPlainObject(traits) ? traits : undefined;
+  if (!isPlainObject(traits)) return fromContext;
+  return { ...fromContext, ...traits };
+}
 
 /** Keys never stored as columns (`writeKey` is a secret; `integrations` are delivery switches, as in Segment). */
 export const DROPPED: ReadonlySet<string> = new Set([
@@ -91,7 +135,18 @@ export interface RoutedEvent {
   rows: RowDraft[];
 }
 
-export interface RouteOptions extends FlattenOptions {}
+export interface RouteOptions extends FlattenOptions {
+  /** The per-table settings (`arrays`: how arrays of objects are kept); absent: defaults. */
+  contracts?: Contracts;
+}
+
+/**
+ * Flatten options and child-table collector for an event table's arrays of objects under `mode`: `both` collects
+ * children and writes the JSON column too, `child_table` only collects, `json` collects none (JSON only).
+ */
+function arrayOptions(options: RouteOptions, mode: ArrayMode): RouteOptions {
+  return mode === 'both' ? { ...options, arrayJson: true } : options;
+}
 
 function hoistRebase(reserved: ReadonlySet<string>, container: 'properties' | 'traits'): Rebase {
   return (base) => (reserved.has(base) || base.startsWith('context_') ? container : undefined);
@@ -143,10 +198,14 @@ function envelopeFields(event: Record<string, unknown>, options: RouteOptions, o
     const column = ENVELOPE.get(key);
     if (column !== undefined && typeof value !== 'object') {
       if (typeof value === 'string') {
+        // An empty id is absent (the protocol refuses "" for the other envelope keys).
+        if (value === '' && ID_KEYS.has(key)) continue;
         // The protocol check made these strings (ids, RFC 3339 times): no TypedValue allocated per field.
         const ts = rfc3339(value);
         if (ts === undefined) constField(out, names, column, 'STRING', value, key);
         else constField(out, names, column, 'TIMESTAMP', ts, key);
+      } else if (ID_KEYS.has(key) && (typeof value === 'number' || typeof value === 'bigint')) {
+        constField(out, names, column, 'STRING', idText(value, options.exact === true), key);
       } else {
         const typed = inferLeaf(value as boolean | number | bigint);
         constField(out, names, column, typed.type, typed.value, key);
@@ -189,7 +248,9 @@ function childRows(
 /**
  * Routes one valid event to its rows: the type's Segment table (`tracks` with common columns only, `identifies`,
  * `pages`, ...), for `track` also the event's own table with properties as top-level columns, child tables for
- * arrays of objects in properties/traits, and for `identify` with a userId a `users` row (traits; arrays as JSON).
+ * arrays of objects in properties/traits (and, by the table's array mode, their JSON column on the parent), and
+ * for `identify` with a userId a `users` row (`usersTraits`; arrays as JSON). Each Segment table's row names the
+ * columns the table is created with (`SEGMENT_COLUMNS`).
  * The rows' values are written to `out` (cleared first); a row is a range of it (`tracks` is a prefix of the
  * event table's range: the same envelope fields).
  */
@@ -205,32 +266,38 @@ export function routeEvent(
   out.clear();
   envelopeFields(event, options, out);
   const root = ROOT_TABLES[event.type];
+  const columns = SEGMENT_COLUMNS[event.type];
   if (event.type === 'track') {
     const name = String(event.event);
     const table = names.table(name, RESERVED_TABLES);
     constField(out, names, 'event', 'STRING', table, 'event');
     constField(out, names, 'event_text', 'STRING', name, 'event');
-    rows.push({ table: root, start: 0, end: out.length });
-    const arrays: ChildArray[] = [];
-    flattenContainer(event.properties, names.root('', REBASE.track), 'properties', options, out, arrays);
-    rows.push({ table, start: 0, end: out.length });
-    childRows(table, eventId, eventId, arrays, options, out, rows);
+    rows.push({ table: root, start: 0, end: out.length, columns });
+    const mode = arraysFor(options.contracts, table);
+    const arrays: ChildArray[] | null = mode === 'json' ? null : [];
+    const props = arrayOptions(options, mode);
+    flattenContainer(event.properties, names.root('', REBASE.track), 'properties', props, out, arrays);
+    rows.push({ table, start: 0, end: out.length, columns });
+    if (arrays !== null) childRows(table, eventId, eventId, arrays, props, out, rows);
     return { rows };
   }
   const container = event.type === 'identify' || event.type === 'group' ? 'traits' : 'properties';
-  const arrays: ChildArray[] = [];
+  const mode = arraysFor(options.contracts, root);
+  const arrays: ChildArray[] | null = mode === 'json' ? null : [];
+  const payloadOptions = arrayOptions(options, mode);
   const payload = event.type === 'alias' ? undefined : event[container];
-  flattenContainer(payload, names.root('', REBASE[event.type]), container, options, out, arrays);
-  rows.push({ table: root, start: 0, end: out.length });
-  childRows(root, eventId, eventId, arrays, options, out, rows);
-  if (event.type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
+  flattenContainer(payload, names.root('', REBASE[event.type]), container, payloadOptions, out, arrays);
+  rows.push({ table: root, start: 0, end: out.length, columns });
+  if (arrays !== null) childRows(root, eventId, eventId, arrays, payloadOptions, out, rows);
+  const userId = event.type === 'identify' ? usersId(event, options.exact === true) : undefined;
+  if (userId !== undefined) {
     const start = out.length;
-    constField(out, names, 'id', 'STRING', event.userId, 'userId');
+    constField(out, names, 'id', 'STRING', userId, 'userId');
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     if (receivedAt !== undefined) {
       constField(out, names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt');
     }
-    flattenContainer(event.traits, names.root('', REBASE.users), 'traits', options, out, null);
+    flattenContainer(usersTraits(event), names.root('', REBASE.users), 'traits', options, out, null);
     rows.push({ table: 'users', start, end: out.length });
   }
   return { rows };

@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { BIGQUERY_CAPABILITIES } from '../destinations/bigquery/capabilities.ts';
 import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
 import { finishIdentifier, namingRules } from './identifier.ts';
+import { GOOGLESQL_RESERVED_KEYWORDS } from './sql-reserved-words.ts';
 import { stableHash } from './stable-hash.ts';
 
 const rules = namingRules(DUCKDB_CAPABILITIES);
 
 describe('finishIdentifier (capabilities as data)', () => {
-  it('suffixes reserved words, prefixes reserved column prefixes, hashes empty names', () => {
-    expect(finishIdentifier('select', 'select', rules, 300, true)).toBe('select_');
+  it('keeps reserved keywords, suffixes constructor, prefixes reserved column prefixes, hashes empty names', () => {
+    // GoogleSQL's reserved keywords are legal quoted names on both destinations: not renamed (issue 14 item 10).
+    for (const word of GOOGLESQL_RESERVED_KEYWORDS) {
+      expect(finishIdentifier(word, word, rules, 300, true)).toBe(word);
+      expect(finishIdentifier(word, word, namingRules(BIGQUERY_CAPABILITIES), 300, false)).toBe(word);
+    }
     expect(finishIdentifier('constructor', 'constructor', rules, 300, true)).toBe('constructor_');
     expect(finishIdentifier('_table_suffix', '_TABLE_SUFFIX', rules, 300, true)).toBe('x_table_suffix');
     expect(finishIdentifier('', '***', rules, 300, true)).toBe(`_${stableHash('***')}`);

@@ -1,8 +1,14 @@
 /**
- * Reserved keywords of GoogleSQL (BigQuery). Both destinations use this one list so that a key gets the same column
- * name locally (DuckDB) and in production; a key equal to one of them gets a trailing `_` (`order` -> `order_`).
+ * Reserved keywords of GoogleSQL (BigQuery), lower case. Not renamed: both destinations accept each of them as a
+ * column or table name, because Sluice quotes every identifier it writes (BigQuery: backticks, and the REST schema
+ * of a load takes the name as data; DuckDB: double quotes). GoogleSQL's lexical structure: "If an identifier is the
+ * same as a reserved keyword, the identifier must be quoted" (https://cloud.google.com/bigquery/docs/reference/standard-sql/lexical#quoted_identifiers)
+ * — quoted, it is legal. So a property `order` is the column `order`, as in Segment's warehouse, and a Segment
+ * query that names it keeps working as it was written there: quoted (`` `order` `` in BigQuery, `"order"` in
+ * DuckDB), since no engine takes the bare keyword in an expression (see docs/warehouse-schema.md, "Reserved
+ * words"). Kept as data for that documentation and its test.
  */
-export const SQL_RESERVED_WORDS: readonly string[] = [
+export const GOOGLESQL_RESERVED_KEYWORDS: readonly string[] = [
   'all',
   'and',
   'any',
@@ -100,6 +106,13 @@ export const SQL_RESERVED_WORDS: readonly string[] = [
   'with',
   'within',
 ];
+
+/**
+ * Words a destination rejects as a column or table name even when quoted: they get a trailing `_`. None for
+ * BigQuery or DuckDB (see `GOOGLESQL_RESERVED_KEYWORDS`; `constructor` is renamed by `finishIdentifier` for the
+ * loader's own sake). Both destinations' capabilities read this list.
+ */
+export const SQL_RESERVED_WORDS: readonly string[] = [];
 
 /** Column-name prefixes BigQuery reserves even when quoted (lower case). */
 export const SQL_RESERVED_COLUMN_PREFIXES: readonly string[] = [

@@ -1,7 +1,18 @@
 import type { EventType } from '@sluice/sdk/protocol';
 import type { CellValue, LogicalType, WarehouseSchema } from '../destinations/destination.ts';
 import type { ColumnRef, NameCache, NameNode } from '../naming/name-cache.ts';
-import { CHILD_COLUMNS, DROPPED, ENVELOPE, REBASE, RESERVED_TABLES, ROOT_TABLES } from '../route.ts';
+import {
+  CHILD_COLUMNS,
+  DROPPED,
+  ENVELOPE,
+  ID_KEYS,
+  REBASE,
+  RESERVED_TABLES,
+  ROOT_TABLES,
+  usersId,
+  usersTraits,
+} from '../route.ts';
+import { arraysFor } from '../schema/contracts.ts';
 import { metaNamesOf, nextRowNumber, type ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
@@ -47,7 +58,7 @@ export interface EventShape {
   rootTable: string;
   /** A track's own table, its name and `event_text`. */
   own?: { layout: TableLayout; table: string; name: string } | undefined;
-  /** An identify's `users` row (null: the event had none, its userId was not a non-empty string). */
+  /** An identify's `users` row (null: the event had none, its userId was absent). */
   users?: UsersShape | null;
 }
 
@@ -58,7 +69,7 @@ export interface UsersShape {
   id: ShapeTarget;
   /** Null when the event had no valid `receivedAt` (no cell). */
   receivedAt: ShapeTarget | null;
-  /** The traits as walked into the users row (null: traits was not an object). */
+  /** The traits as walked into the users row (`usersTraits`; null: neither traits nor context.traits was an object). */
   traits: ObjectShape | null;
 }
 
@@ -118,7 +129,9 @@ function normalizeWith(
     if (!w.envelope(event, root, own)) return undefined;
     if (!w.put(root, own, names.ref('event'), 'STRING', table)) return undefined;
     if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
-    const arrays: PendingArray[] = [];
+    const mode = arraysFor(w.options.contracts, table);
+    w.arrayJson = mode === 'both';
+    const arrays: PendingArray[] | null = mode === 'json' ? null : [];
     const properties = event.properties;
     if (isPlainObject(properties)) {
       const shape = top === null ? null : w.recordContainer(top, 'properties', emptyShape());
@@ -126,34 +139,38 @@ function normalizeWith(
     } else if (top !== null && properties !== undefined) {
       w.recordContainer(top, 'properties', null);
     }
-    if (!w.children(table, eventId, eventId, arrays)) return undefined;
+    if (arrays !== null && !w.children(table, eventId, eventId, arrays)) return undefined;
     return w.finish();
   }
   if (!w.envelope(event, root, null)) return undefined;
   const container = type === 'identify' || type === 'group' ? 'traits' : 'properties';
   const payload = type === 'alias' ? undefined : event[container];
-  const arrays: PendingArray[] = [];
+  const mode = arraysFor(w.options.contracts, ROOT_TABLES[type]);
+  w.arrayJson = mode === 'both';
+  const arrays: PendingArray[] | null = mode === 'json' ? null : [];
   if (isPlainObject(payload)) {
     const shape = top === null ? null : w.recordContainer(top, container, emptyShape());
     if (!w.walkAs(shape, payload, names.root('', REBASE[type]), 1, root, null, arrays)) return undefined;
   } else if (top !== null && payload !== undefined) {
     w.recordContainer(top, container, null);
   }
-  if (!w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
-  if (type === 'identify' && typeof event.userId === 'string' && event.userId !== '') {
+  if (arrays !== null && !w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
+  // A numeric userId never gets here: the envelope leaves non-string ids to the general path.
+  const userId = type === 'identify' ? usersId(event, false) : undefined;
+  if (userId !== undefined) {
     const users = w.row('users', 'users');
     if (users === undefined) return undefined;
     w.rows.push(users);
     const id = names.ref('id');
-    if (!w.put(users, null, id, 'STRING', event.userId)) return undefined;
+    if (!w.put(users, null, id, 'STRING', userId)) return undefined;
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     const received = names.ref('received_at');
     if (receivedAt !== undefined && !w.put(users, null, received, 'TIMESTAMP', receivedAt)) {
       return undefined;
     }
-    const traits = event.traits;
-    const shape = top === null || !isPlainObject(traits) ? null : emptyShape();
-    if (isPlainObject(traits) && !w.walkAs(shape, traits, names.root('', REBASE.users), 1, users, null, null))
+    const traits = usersTraits(event);
+    const shape = top === null || traits === undefined ? null : emptyShape();
+    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', REBASE.users), 1, users, null, null))
       return undefined;
     if (top !== null) {
       w.users = {
@@ -192,9 +209,12 @@ class Walk {
   readonly names: NameCache;
   private readonly reserved: ReadonlySet<string>;
 
+  /** Arrays of objects of this event's table go to its JSON column too (array mode `both`). */
+  arrayJson = false;
+
   constructor(
     private readonly schema: WarehouseSchema,
-    private readonly options: NormalizerOptions,
+    readonly options: NormalizerOptions,
   ) {
     this.names = options.names;
     this.reserved = metaNamesOf(options.tableColumns);
@@ -274,7 +294,13 @@ class Walk {
       }
       const column = ENVELOPE.get(key);
       if (column !== undefined && typeof value !== 'object') {
+        // A numeric id: the general path (it may need the exact parse).
         if (typeof value !== 'string') return false;
+        if (value === '' && ID_KEYS.has(key)) {
+          // An empty id is absent, as null.
+          rec?.members.push({ kind: 'absent' });
+          continue;
+        }
         const ts = rfc3339(value);
         const ref = names.ref(column);
         const ok =
@@ -381,8 +407,17 @@ class Walk {
             return true;
           }
           if (arrays !== null && value.every(isPlainObject)) {
+            // Array mode `both`: Segment's JSON column on the parent as well as the child rows.
+            let json: ShapeTarget | null = null;
+            if (this.arrayJson) {
+              const text = parsedJsonText(value);
+              if (text === undefined || !this.put(a, b, name.ref, 'JSON', text)) return false;
+              if (rec !== null) json = this.targetOf(a, name.ref);
+            }
             const member: ShapeMember | undefined =
-              rec === null ? undefined : { kind: 'children', table: '', layout: undefined, item: undefined };
+              rec === null
+                ? undefined
+                : { kind: 'children', table: '', layout: undefined, item: undefined, json };
             if (member !== undefined) rec?.members.push(member);
             arrays.push({ base: name.base, items: value, depth: depth + 1, member });
             return true;

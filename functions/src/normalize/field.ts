@@ -1,4 +1,4 @@
-import type { CellValue, LogicalType } from '../destinations/destination.ts';
+import type { CellValue, ColumnSchema, LogicalType } from '../destinations/destination.ts';
 import type { ColumnRef } from '../naming/name-cache.ts';
 
 /**
@@ -60,4 +60,6 @@ export interface RowDraft {
   table: string;
   start: number;
   end: number;
+  /** Columns the table is created with when this row creates it (Segment's common columns). */
+  columns?: readonly ColumnSchema[];
 }

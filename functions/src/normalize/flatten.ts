@@ -22,6 +22,11 @@ export interface FlattenOptions {
    * integral number outside the safe range throws `NeedsExactParse` so the caller re-parses the line exactly.
    */
   exact?: boolean;
+  /**
+   * An array of objects that goes to `children` is also written as its JSON column (Segment's layout; the table's
+   * array mode `both`, see `schema/contracts.ts`).
+   */
+  arrayJson?: boolean;
 }
 
 function jsonValue(value: unknown, options: FlattenOptions): string {
@@ -43,8 +48,9 @@ function allPlainObjects(values: unknown[]): boolean {
 /**
  * Flattens `object` into `out`: nested objects join their keys with `_` (`context.page.url` -> `context_page_url`);
  * null values and empty objects/arrays are skipped; objects nested deeper than `maxDepth` are one JSON value;
- * a non-empty array whose elements are all objects goes to `children` (a child table) when `children` is given,
- * every other array (scalars, mixed, nested arrays) is one JSON value.
+ * a non-empty array whose elements are all objects goes to `children` (a child table) when `children` is given
+ * (and is one JSON value as well with `arrayJson`), every other array (scalars, mixed, nested arrays) is one JSON
+ * value.
  *
  * `node` is the name-trie node of `object` (`names.root(...)` at the top); `depth` is the depth of `object` itself
  * (a top-level container such as `properties` is depth 1). Hot path: one trie lookup per key and no allocation per leaf.
@@ -109,6 +115,8 @@ export function flattenEntry(
       if (Array.isArray(value)) {
         if (value.length === 0) return;
         if (children !== null && allPlainObjects(value)) {
+          if (options.arrayJson === true)
+            out.push(name.ref, 'JSON', jsonValue(value, options), sourcePrefix, key);
           children.push({ base: name.base, source, items: value, depth: depth + 1 });
         } else {
           out.push(name.ref, 'JSON', jsonValue(value, options), sourcePrefix, key);

@@ -9,7 +9,7 @@ import type {
 import type { ErrorCode } from '../errors.ts';
 import type { Line } from '../load/line-reader.ts';
 import type { NameCache } from '../naming/name-cache.ts';
-import { routeEvent } from '../route.ts';
+import { ID_KEYS, routeEvent } from '../route.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
@@ -79,6 +79,21 @@ function issuesText(issues: readonly CheckIssue[]): string {
   return issues.map((i) => `${i.path || '/'}: ${i.message}`).join('; ');
 }
 
+/**
+ * The exact parse of an event with its integer ids beyond 2^53 (bigints) as their decimal text: what the loader
+ * stores for a numeric id (see `idText` in route.ts), and what the protocol check takes (an id is a string or a
+ * JSON number; a bigint is neither).
+ */
+function idsAsText(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const event = value as Record<string, unknown>;
+  for (const key of ID_KEYS) {
+    const id = event[key];
+    if (typeof id === 'bigint') event[key] = id.toString();
+  }
+  return event;
+}
+
 /** Longest raw line kept in a failed-event row (the rest is cut; `raw_truncated` says so). */
 const MAX_RAW_CHARS = 256 * 1024;
 
@@ -129,11 +144,16 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   }
   let routed: ReturnType<typeof routeEvent>;
   try {
-    routed = routeEvent(event, eventId, { names: options.names, maxDepth: options.maxNestingDepth }, scratch);
+    routed = routeEvent(
+      event,
+      eventId,
+      { names: options.names, maxDepth: options.maxNestingDepth, contracts: options.contracts },
+      scratch,
+    );
   } catch (error) {
     if (!(error instanceof NeedsExactParse)) throw error;
     // An integer beyond 2^53: parse again keeping every digit (bigint), then check and route that.
-    const exact = parseJsonExact(line.text);
+    const exact = idsAsText(parseJsonExact(line.text));
     const recheck = checkEvent(exact);
     if (!recheck.ok) {
       return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', issuesText(recheck.issues), eventId);
@@ -142,7 +162,7 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
     routed = routeEvent(
       event,
       eventId,
-      { names: options.names, maxDepth: options.maxNestingDepth, exact: true },
+      { names: options.names, maxDepth: options.maxNestingDepth, exact: true, contracts: options.contracts },
       scratch,
     );
   }

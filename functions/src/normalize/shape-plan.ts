@@ -1,6 +1,6 @@
 import { type EventType, hasIdentity, type MemberRules, memberRules } from '@sluice/sdk/protocol';
 import type { WarehouseSchema } from '../destinations/destination.ts';
-import { CHILD_COLUMNS } from '../route.ts';
+import { CHILD_COLUMNS, ID_KEYS, usersTraits } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
@@ -290,7 +290,7 @@ class Emitter {
     this.lines.push(this.write(rows, users.id, null, 'ev.userId'));
     if (users.receivedAt !== null) this.lines.push(this.write(rows, users.receivedAt, null, 'RA'));
     if (users.traits !== null) {
-      this.lines.push('const tu = ev.traits;');
+      this.lines.push('const tu = USERS_TRAITS(ev);');
       this.object('tu', users.traits, rows, 'eventId');
     }
     this.meta(rows, ['users', users.layout]);
@@ -390,7 +390,9 @@ class Emitter {
         // protocol does (property-tested in infer.test.ts); only null, which the column takes, is not a date-time.
         const timestamp =
           rules?.dateTimes.has(key) && member.kind === 'leaf' && member.a.type === 'TIMESTAMP';
-        const test = timestamp ? `${p} === null` : `!R[${this.rules.push(rule) - 1}](${p})`;
+        // An id recorded as a value (a non-empty string) refuses "": an empty id is absent (`ID_KEYS`).
+        const id = o === 'ev' && ID_KEYS.has(key) && member.kind === 'leaf' ? ` || ${p} === ''` : '';
+        const test = timestamp ? `${p} === null` : `!R[${this.rules.push(rule) - 1}](${p})${id}`;
         this.lines.push(`const ${p} = ${read}; if (${test}) return;`);
         read = p;
       }
@@ -416,6 +418,10 @@ class Emitter {
     switch (m.kind) {
       case 'null':
         this.lines.push(`if (${v} !== null) return;`);
+        return;
+      case 'absent':
+        // An empty id: absent as null is (see `ID_KEYS` in route.ts).
+        this.lines.push(`if (${v} !== null && ${v} !== '') return;`);
         return;
       case 'empty':
         this.lines.push(`if (${v} !== null && !(Array.isArray(${v}) && ${v}.length === 0)) return;`);
@@ -467,6 +473,21 @@ class Emitter {
         if (m.item === undefined || m.layout === undefined) {
           this.failed = true;
           return;
+        }
+        if (m.json !== null) {
+          // Array mode `both`: the array's JSON text on the parent row too (as the fast path: a non-empty array of
+          // objects, no integer beyond 2^53).
+          if (m.json.type !== 'JSON') {
+            this.failed = true;
+            return;
+          }
+          this.leafCode(
+            v,
+            `if (!Array.isArray(${v}) || ${v}.length === 0) return; x = TO_JSON(${v}); if (x === undefined) return;`,
+            rows,
+            m.json,
+            null,
+          );
         }
         const t = this.tables.push(m.table) - 1;
         const l = this.layouts.push(m.layout) - 1;
@@ -525,6 +546,7 @@ function rootLeaves(shape: ObjectShape): number {
   let n = 0;
   for (const m of shape.members) {
     if ((m.kind === 'leaf' || m.kind === 'json') && (m.a.role === 'root' || m.b?.role === 'root')) n++;
+    else if (m.kind === 'children' && m.json?.role === 'root') n++;
     else if (m.kind === 'object') n += rootLeaves(m.shape);
   }
   return n;
@@ -560,8 +582,9 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   } else {
     e.meta(rows, ['root', shape.root]);
   }
-  // An identify recorded without a users row had a null or no userId (an empty one fails the protocol): its
-  // userId member (null, or no such key) refuses a string, so that shape needs no users code.
+  // An identify recorded without a users row had an absent userId (null, "", or no such key): its userId member
+  // (`null`, `absent`, or no such key) refuses a non-empty string (a number fails the envelope's string check), so
+  // that shape needs no users code.
   if (shape.users) e.usersRow(shape.users);
   if (e.failed) return undefined;
   // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
@@ -588,6 +611,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     'HAS_IDENTITY',
     'IS_PLAIN',
     'TO_JSON',
+    'USERS_TRAITS',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
@@ -602,6 +626,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     hasIdentity,
     isPlainObject,
     parsedJsonText,
+    usersTraits,
     rfc3339,
   );
 }

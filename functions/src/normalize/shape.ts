@@ -14,7 +14,8 @@ export interface ShapeTarget {
 /**
  * One member of a recorded object, by position: ignored (`skip`), null when recorded (must stay null), a leaf, an
  * array kept as JSON (of scalars; `objects`: where an array of objects is JSON too, not child rows), a nested
- * object, an array that was empty (must stay empty or null), or an array of objects (child rows).
+ * object, an array that was empty (must stay empty or null), an empty id (`absent`: must stay "" or null), or
+ * an array of objects (child rows, and its JSON column by the table's array mode).
  */
 export type ShapeMember =
   | { kind: 'skip' }
@@ -23,7 +24,15 @@ export type ShapeMember =
   | { kind: 'json'; a: ShapeTarget; b: ShapeTarget | null; objects: boolean }
   | { kind: 'object'; shape: ObjectShape }
   | { kind: 'empty' }
-  | { kind: 'children'; table: string; layout: TableLayout | undefined; item: ObjectShape | undefined };
+  | { kind: 'absent' }
+  | {
+      kind: 'children';
+      table: string;
+      layout: TableLayout | undefined;
+      item: ObjectShape | undefined;
+      /** Where the array's JSON text went on the parent row (array mode `both`), or null. */
+      json: ShapeTarget | null;
+    };
 
 /** The recorded shape of one object: its keys in order and what each member was. */
 export interface ObjectShape {
@@ -56,6 +65,7 @@ export function sameShape(x: ObjectShape, y: ObjectShape): boolean {
     } else if (m.kind === 'children' && n.kind === 'children') {
       if (m.table !== n.table || m.item === undefined || n.item === undefined || !sameShape(m.item, n.item))
         return false;
+      if (!sameTarget(m.json, n.json)) return false;
     }
   }
   return true;

@@ -17,6 +17,30 @@ export interface Contracts {
   default: ContractMode;
   /** Table name -> mode. Child tables (`a__b`) fall back to their root table's mode (`a`), then `default`. */
   tables: Readonly<Record<string, ContractMode>>;
+  /** Event table name -> how its arrays of objects are kept (`ARRAY_MODES`); absent: `both`. */
+  arrays?: Readonly<Record<string, ArrayMode>>;
+}
+
+/**
+ * How the arrays of objects of an event table's events are kept (item 8 of issue 14), per table (the event's:
+ * a track's own table, or `pages`, `identifies`...; its child tables follow it):
+ * - `both` (default): Segment's JSON column on the parent (`order_completed.products`, so `JSON_EXTRACT(products,
+ *   ...)` keeps working) and the child table (`order_completed__products`, Sluice's addition);
+ * - `json`: the JSON column only (Segment's layout; no child table);
+ * - `child_table`: the child table only.
+ */
+export const ARRAY_MODES = ['both', 'json', 'child_table'] as const;
+export type ArrayMode = (typeof ARRAY_MODES)[number];
+
+function isArrayMode(value: unknown): value is ArrayMode {
+  return typeof value === 'string' && (ARRAY_MODES as readonly string[]).includes(value);
+}
+
+/** The array mode of an event table (own keys only, as `contractFor`). */
+export function arraysFor(contracts: Contracts | undefined, table: string): ArrayMode {
+  const arrays = contracts?.arrays;
+  if (arrays !== undefined && Object.hasOwn(arrays, table)) return arrays[table] as ArrayMode;
+  return 'both';
 }
 
 export const DEFAULT_CONTRACTS: Contracts = { default: 'evolve', tables: {} };
@@ -25,7 +49,10 @@ function isMode(value: unknown): value is ContractMode {
   return typeof value === 'string' && (CONTRACT_MODES as readonly string[]).includes(value);
 }
 
-/** Validates a contracts document (`{"default": "evolve", "tables": {"order_completed": "freeze"}}`). */
+/**
+ * Validates a contracts document (`{"default": "evolve", "tables": {"order_completed": "freeze"}, "arrays":
+ * {"order_completed": "json"}}`).
+ */
 export function parseContracts(
   value: unknown,
 ): { ok: true; contracts: Contracts } | { ok: false; problems: string[] } {
@@ -47,11 +74,23 @@ export function parseContracts(
       }
     }
   }
+  const arrays: Record<string, ArrayMode> = {};
+  const arraysDoc = (doc as { arrays?: unknown }).arrays;
+  if (arraysDoc !== undefined) {
+    if (typeof arraysDoc !== 'object' || arraysDoc === null || Array.isArray(arraysDoc)) {
+      problems.push('arrays: must be an object of table name -> array mode');
+    } else {
+      for (const [table, mode] of Object.entries(arraysDoc)) {
+        if (isArrayMode(mode)) arrays[table] = mode;
+        else problems.push(`arrays.${table}: must be one of ${ARRAY_MODES.join(', ')}`);
+      }
+    }
+  }
   for (const key of Object.keys(doc)) {
-    if (key !== 'default' && key !== 'tables') problems.push(`${key}: unknown key`);
+    if (key !== 'default' && key !== 'tables' && key !== 'arrays') problems.push(`${key}: unknown key`);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, contracts: { default: def as ContractMode, tables } };
+  return { ok: true, contracts: { default: def as ContractMode, tables, arrays } };
 }
 
 /** Reads and validates a contracts file; throws a non-retryable config error listing every problem. */

@@ -166,6 +166,8 @@ class EventResolver {
       this.changes.push({ kind: 'create_table', table, columns: [] });
       this.writable();
       this.created = true;
+      // A Segment table starts with Segment's common columns (SEGMENT_COLUMNS), whatever this first event has.
+      if (row.columns !== undefined) for (const c of row.columns) this.addColumn(c.name, c.type);
     } else {
       this.cols = cols;
       this.committed = tentative === undefined;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkEvent, hasIdentity, isDateTime, isValidEvent, memberRules } from './check.ts';
+import { isPresentId } from './fields.ts';
 import { EVENT_SCHEMAS, EVENT_TYPES, isEventType } from './messages.ts';
 
 const base = { messageId: 'm1', anonymousId: 'a1', timestamp: '2024-05-01T12:00:00.000Z' };
@@ -35,6 +36,39 @@ describe('checkEvent', () => {
     });
     expect(checkEvent({ type: 'track', event: 'x', userId: 'u1' }).ok).toBe(true);
     expect(checkEvent({ type: 'track', event: 'x', userId: null, anonymousId: null }).ok).toBe(false);
+  });
+
+  it('takes an empty userId/anonymousId as absent, not invalid (RudderStack sends "userId": "")', () => {
+    expect(checkEvent({ ...base, type: 'track', event: 'x', userId: '' }).ok).toBe(true);
+    expect(checkEvent({ type: 'page', userId: 'u1', anonymousId: '' }).ok).toBe(true);
+    // Neither present: still rejected, with the rule's message.
+    expect(checkEvent({ type: 'track', event: 'x', userId: '', anonymousId: '' })).toEqual({
+      ok: false,
+      issues: [{ path: '/userId', message: 'userId or anonymousId is required' }],
+    });
+    expect(checkEvent({ type: 'track', event: 'x', userId: '', anonymousId: null }).ok).toBe(false);
+    // Required ids stay non-empty.
+    expect(checkEvent({ ...base, type: 'group', groupId: '' }).ok).toBe(false);
+    expect(checkEvent({ ...base, type: 'alias', userId: '', previousId: 'a1' }).ok).toBe(false);
+    expect(checkEvent({ ...base, type: 'alias', userId: 'u1', previousId: '' }).ok).toBe(false);
+  });
+
+  it('accepts integer ids (analytics-ruby passes ids as given), beyond 2^53 too; not fractions', () => {
+    expect(checkEvent({ type: 'identify', userId: 42 }).ok).toBe(true);
+    expect(checkEvent({ type: 'track', event: 'x', anonymousId: -7 }).ok).toBe(true);
+    expect(checkEvent(JSON.parse('{"type":"identify","userId":12345678901234567890}')).ok).toBe(true);
+    expect(checkEvent({ ...base, type: 'group', groupId: 9 }).ok).toBe(true);
+    expect(checkEvent({ type: 'alias', userId: 1, previousId: 2 }).ok).toBe(true);
+    expect(checkEvent({ type: 'identify', userId: 1.5 }).ok).toBe(false);
+    expect(checkEvent({ type: 'identify', userId: true }).ok).toBe(false);
+    expect(checkEvent({ type: 'identify', userId: { id: 1 } }).ok).toBe(false);
+  });
+
+  it('isPresentId: non-empty strings and integers (bigint too); not "", null, fractions', () => {
+    for (const v of ['a', 0, 42, -1, 2 ** 60, 12345678901234567890n])
+      expect(isPresentId(v), String(v)).toBe(true);
+    for (const v of ['', null, undefined, 1.5, Number.NaN, true, {}, []])
+      expect(isPresentId(v), String(v)).toBe(false);
   });
 
   it('rejects unknown types, non-objects and bad timestamps', () => {
@@ -98,6 +132,9 @@ describe('memberRules (the check member by member)', () => {
     `2024-05-01T12:00:00.${'1'.repeat(50)}Z`,
     null,
     0,
+    42,
+    -3,
+    2 ** 60,
     1.5,
     true,
     {},

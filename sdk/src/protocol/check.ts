@@ -1,6 +1,7 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
+import { isPresentId } from './fields.ts';
 import { EVENT_SCHEMAS, EVENT_TYPES, type EventType, isEventType, type SluiceEvent } from './messages.ts';
 
 export interface CheckIssue {
@@ -54,9 +55,9 @@ function checkers(): Record<EventType, TypeCheck<TSchema>> {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The "userId or anonymousId" rule: a string in either. */
+/** The "userId or anonymousId" rule: a present id (non-empty string or integer, `isPresentId`) in either. */
 export const hasIdentity = (event: Record<string, unknown>): boolean =>
-  typeof event.userId === 'string' || typeof event.anonymousId === 'string';
+  isPresentId(event.userId) || isPresentId(event.anonymousId);
 
 /**
  * One message type's rules member by member, for code that checks events of known keys (the loader's compiled

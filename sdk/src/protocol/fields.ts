@@ -21,9 +21,19 @@ export type JsonObject = Static<typeof JsonObject>;
 export const Integrations = Type.Record(Type.String(), Type.Union([Type.Boolean(), JsonObject]));
 export type Integrations = Static<typeof Integrations>;
 
-/** Identity strings. Segment allows either id; at least one must be present (see `identityRule`). */
-export const Id = Type.String({ minLength: 1, maxLength: 1024 });
-export const NullableId = Type.Union([Id, Type.Null()]);
+/**
+ * An id as clients send it: a string, or an integer (analytics-ruby and others pass ids as given, so `42` arrives
+ * as a JSON number). The loader stores a number as its decimal text, every digit kept (the collector forwards the
+ * client's bytes unchanged, so an integer beyond 2^53 reaches the raw file whole). Required ids (`groupId`,
+ * `previousId`, an alias's `userId`) may not be empty.
+ */
+export const Id = Type.Union([Type.String({ minLength: 1, maxLength: 1024 }), Type.Integer()]);
+/**
+ * `userId` / `anonymousId`: an id, null, or the empty string, which means absent (RudderStack's SDKs send
+ * `"userId": ""` before identify and after reset; Segment accepts such events). At least one of the two must be
+ * present (`identityRule`).
+ */
+export const NullableId = Type.Union([Type.String({ maxLength: 1024 }), Type.Integer(), Type.Null()]);
 
 /** Fields common to every message type (Segment Tracking API "common fields"). */
 export const commonFields = {
@@ -42,13 +52,27 @@ export const commonFields = {
   writeKey: Type.Optional(Type.String({ maxLength: 256 })),
 };
 
+/** A present id: a non-empty string or an integer (JSON Schema). */
+const presentId = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'integer' }] };
+
 /**
- * JSON Schema `anyOf` expressing "userId or anonymousId" (a non-null string in either).
- * Attach it to a message schema's options so Ajv (Fastify) enforces it; `checkEvent` enforces it for TypeBox.
+ * JSON Schema `anyOf` expressing "userId or anonymousId" (a present id in either: a non-empty string or an
+ * integer; null and "" are absent). Attach it to a message schema's options so Ajv (Fastify) enforces it;
+ * `checkEvent` enforces it for TypeBox (`hasIdentity`).
  */
 export const identityRule = {
   anyOf: [
-    { required: ['userId'], properties: { userId: { type: 'string' } } },
-    { required: ['anonymousId'], properties: { anonymousId: { type: 'string' } } },
+    { required: ['userId'], properties: { userId: presentId } },
+    { required: ['anonymousId'], properties: { anonymousId: presentId } },
   ],
 };
+
+/**
+ * True for an id that is present: a non-empty string or an integer (a `bigint` too: the loader's exact parse of
+ * an integer beyond 2^53). Null, undefined and "" are absent.
+ */
+export function isPresentId(value: unknown): boolean {
+  if (typeof value === 'string') return value !== '';
+  if (typeof value === 'number') return Number.isInteger(value);
+  return typeof value === 'bigint';
+}

@@ -15,6 +15,7 @@ export {
   Id,
   Integrations,
   identityRule,
+  isPresentId,
   JsonObject,
   NullableId,
 } from './fields.ts';
