@@ -22,7 +22,12 @@ export interface QueryOutcome {
   statementType: string;
   /** Estimated bytes read: the stored size of every table the statement names (no partition pruning). */
   bytesProcessed: number;
+  /** On-demand bytes billed (see `FakeBigQueryEngine.begin`). */
+  bytesBilled: number;
   affectedRows: number;
+  /** DML rows inserted / updated-or-deleted (BigQuery's `dmlStats`). */
+  inserted: number;
+  updated: number;
   schema: FakeField[];
   /** Rows in the REST `f/v` shape with BigQuery's string encodings. */
   rows: { f: { v: string | null }[] }[];
@@ -48,6 +53,27 @@ function duckType(type: string): string {
   return t;
 }
 
+/** A query job whose transaction is still open (see `FakeBigQueryEngine.begin`). */
+export interface PendingQuery {
+  outcome: QueryOutcome;
+  /** Tables (`dataset.table`, lower case) that its DML statements write. */
+  written: Set<string>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+const TEN_MB = 10 * 1024 * 1024;
+const MB = 1024 * 1024;
+const roundUpMb = (bytes: number): number => Math.ceil(bytes / MB) * MB;
+
+/** The `dataset.table` (lower case) a DML statement writes: `INSERT INTO`, `UPDATE`, `DELETE FROM`, `MERGE INTO`. */
+export function dmlTarget(statement: string): string | undefined {
+  const m = /^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+`([^`]+)`/i.exec(statement);
+  if (!m) return undefined;
+  const parts = m[1]!.split('.');
+  return parts.length >= 2 ? `${parts.at(-2)}.${parts.at(-1)!.toLowerCase()}` : undefined;
+}
+
 const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**
@@ -63,6 +89,17 @@ export class FakeBigQueryEngine {
   #instance: DuckDBInstance | undefined;
   readonly #schemas = new Set<string>();
   #macrosReady = false;
+  /** "Maximum number of columns per table: 10,000" (https://cloud.google.com/bigquery/quotas#table_limits). */
+  columnLimit: () => number = () => 10_000;
+
+  #checkColumns(table: string, count: number): void {
+    if (count > this.columnLimit()) {
+      throw new FakeBigQueryError(
+        'invalid',
+        `Too many columns (${count}) in schema of ${table}. Only ${this.columnLimit()} columns are allowed.`,
+      );
+    }
+  }
 
   async #db(): Promise<DuckDBConnection> {
     if (!this.#connection) {
@@ -94,6 +131,7 @@ export class FakeBigQueryEngine {
       ((resource.schema as { fields?: FakeField[] } | undefined)?.fields ?? []) as FakeField[]
     ).map((f) => ({ ...f, type: f.type.toUpperCase() }));
     checkFieldNames(fields);
+    this.#checkColumns(tableId, fields.length);
     const db = await this.#db();
     if (!this.#schemas.has(datasetId)) {
       await db.run(`CREATE SCHEMA IF NOT EXISTS ${qi(datasetId)}`);
@@ -196,32 +234,76 @@ export class FakeBigQueryEngine {
   }
 
   /**
-   * Runs a query job's SQL: one statement or a script (statements split on top-level `;`). A script's
-   * `BEGIN TRANSACTION ... COMMIT TRANSACTION` is a real DuckDB transaction, rolled back if a statement fails;
-   * temp tables live until the end of the job, as in BigQuery.
+   * Runs a query job's SQL to completion (begin + commit): see `begin`.
    */
   async query(sql: string, params: Record<string, DuckDBValue>): Promise<QueryOutcome> {
+    const pending = await this.begin(sql, params);
+    await pending.commit();
+    return pending.outcome;
+  }
+
+  /**
+   * Starts a query job: one statement or a script (statements split on top-level `;`). A job with DML or SELECTs
+   * runs on its own DuckDB connection inside one DuckDB transaction that stays open until `commit()`: DuckDB's MVCC
+   * gives the job a consistent snapshot (it does not see what other jobs commit meanwhile, and they do not see its
+   * writes until it commits) — BigQuery's snapshot isolation ("During a transaction, all reads return a consistent
+   * snapshot of the tables referenced in the transaction", https://cloud.google.com/bigquery/docs/transactions).
+   * The script's own `BEGIN TRANSACTION`/`COMMIT TRANSACTION` are folded into that transaction; temp tables live
+   * on the job's connection, until the end of the job. A failing statement rolls the whole job back. DDL-only jobs
+   * (ALTER/DROP) run on the shared connection, autocommitted.
+   *
+   * Billing (https://cloud.google.com/bigquery/pricing#on_demand_pricing): each statement bills its bytes
+   * processed rounded up to the next MB, and at least 10 MB per table it references (permanent or temp; an
+   * INSERT/MERGE target counts as referenced); a query job bills at least 10 MB; DDL without AS SELECT and
+   * BEGIN/COMMIT bill nothing. `bytesProcessed` (no partition pruning modelled) is reported apart from
+   * `bytesBilled`.
+   */
+  async begin(sql: string, params: Record<string, DuckDBValue>): Promise<PendingQuery> {
     const statements = splitStatements(sql);
-    const db = await this.#db();
-    await this.#macros(db);
+    const main = await this.#db();
+    await this.#macros(main);
+    const ddlOnly = statements.every((s) => /^(ALTER|DROP) TABLE/i.test(s.trim()));
+    const db = ddlOnly ? main : await this.#instance!.connect();
+    const own = db !== main;
     let outcome: QueryOutcome = {
       statementType: 'SCRIPT',
       bytesProcessed: 0,
+      bytesBilled: 0,
       affectedRows: 0,
+      inserted: 0,
+      updated: 0,
       schema: [],
       rows: [],
     };
     let bytesProcessed = 0;
-    const temps: string[] = [];
-    let inTransaction = false;
+    let bytesBilled = 0;
+    const temps = new Set<string>();
+    const written = new Set<string>();
+    const ddl: { statementType: string; statement: string }[] = [];
+    let inserted = 0;
+    let updated = 0;
+    if (own) await db.run('BEGIN TRANSACTION');
     try {
       for (const statement of statements) {
+        const trimmed = statement.trim();
+        if (/^(BEGIN|COMMIT) TRANSACTION$/i.test(trimmed)) continue;
         const { translated, referenced, statementType } = this.translate(statement);
-        for (const key of referenced) bytesProcessed += this.#bytes.get(key) ?? 0;
-        const temp = /^CREATE TEMP TABLE (\w+)/i.exec(statement.trim());
-        if (temp) temps.push(temp[1]!);
-        if (/^BEGIN TRANSACTION$/i.test(statement.trim())) inTransaction = true;
-        if (/^COMMIT TRANSACTION$/i.test(statement.trim())) inTransaction = false;
+        if (statementType === 'ALTER_TABLE') this.#checkAlter(statement);
+        let statementBytes = 0;
+        for (const key of referenced) statementBytes += this.#bytes.get(key) ?? 0;
+        const tempRefs = [...temps].filter((t) => new RegExp(`\\b${t}\\b`, 'i').test(statement)).length;
+        const temp = /^CREATE TEMP TABLE (\w+)/i.exec(trimmed);
+        if (temp) temps.add(temp[1]!);
+        const tables = referenced.size + tempRefs;
+        const billable = !['ALTER_TABLE', 'DROP_TABLE'].includes(statementType) || temp !== null;
+        if (billable) {
+          bytesBilled += Math.max(roundUpMb(statementBytes), tables * TEN_MB);
+          bytesProcessed += statementBytes;
+        }
+        const target = dmlTarget(statement);
+        // BigQuery reports a MERGE's inserted and updated rows apart (dmlStats); DuckDB one total: the growth of
+        // the target inside the job's transaction is the inserted count (Sluice's MERGEs never delete).
+        const before = statementType === 'MERGE' && target ? await this.#count(db, target) : 0;
         let last: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>> | undefined;
         for (const part of translated) {
           const used = Object.fromEntries(
@@ -238,34 +320,73 @@ export class FakeBigQueryEngine {
             mode: 'NULLABLE',
           }));
           const rows = last.getRows().map((r) => ({ f: r.map((v) => ({ v: encodeForResult(v) })) }));
-          outcome = { statementType, bytesProcessed: 0, affectedRows: 0, schema, rows };
+          outcome = { ...outcome, statementType, schema, rows };
         } else {
           const first = last?.getRows()[0]?.[0];
           const affected = typeof first === 'bigint' || typeof first === 'number' ? Number(first) : 0;
           outcome = { ...outcome, statementType, affectedRows: affected };
-          this.#afterDdl(statementType, statement);
-          if (['INSERT', 'MERGE', 'UPDATE', 'DELETE'].includes(statementType)) {
-            for (const key of referenced)
-              if (this.#tables.has(key)) this.#bytes.set(key, await this.#tableBytes(key));
+          ddl.push({ statementType, statement });
+          if (target && ['INSERT', 'MERGE', 'UPDATE', 'DELETE'].includes(statementType)) {
+            written.add(target);
+            if (statementType === 'INSERT') inserted += affected;
+            else if (statementType === 'MERGE') {
+              const grown = (await this.#count(db, target)) - before;
+              inserted += grown;
+              updated += affected - grown;
+            } else updated += affected;
           }
         }
       }
     } catch (error) {
-      if (inTransaction) await db.run('ROLLBACK').catch(() => undefined);
+      if (own) {
+        await db.run('ROLLBACK').catch(() => undefined);
+        db.closeSync();
+      }
       if (error instanceof FakeBigQueryError) throw error;
       throw new FakeBigQueryError(
         'invalidQuery',
         `fake BigQuery (DuckDB) rejected: ${(error as Error).message}`,
       );
-    } finally {
-      for (const temp of temps)
-        await db.run(`DROP TABLE IF EXISTS temp.main.${qi(temp.toLowerCase())}`).catch(() => undefined);
     }
-    return {
+    if (bytesBilled > 0) bytesBilled = Math.max(bytesBilled, TEN_MB);
+    const result: QueryOutcome = {
       ...outcome,
       statementType: statements.length > 1 ? 'SCRIPT' : outcome.statementType,
       bytesProcessed,
+      bytesBilled,
+      inserted,
+      updated,
     };
+    let settled = false;
+    return {
+      outcome: result,
+      written,
+      commit: async () => {
+        if (settled) return;
+        settled = true;
+        if (own) {
+          await db.run('COMMIT');
+          db.closeSync();
+        }
+        for (const d of ddl) this.#afterDdl(d.statementType, d.statement);
+        for (const key of written)
+          if (this.#tables.has(key)) this.#bytes.set(key, await this.#tableBytes(key));
+      },
+      rollback: async () => {
+        if (settled) return;
+        settled = true;
+        if (own) {
+          await db.run('ROLLBACK').catch(() => undefined);
+          db.closeSync();
+        }
+      },
+    };
+  }
+
+  async #count(db: DuckDBConnection, key: string): Promise<number> {
+    const [datasetId, tableId] = key.split('.') as [string, string];
+    const reader = await db.runAndReadAll(`SELECT count(*) FROM ${qi(datasetId)}.${qi(tableId)}`);
+    return Number(reader.getRows()[0]?.[0] ?? 0);
   }
 
   /** Shims for BigQuery functions DuckDB lacks (JSON is stored as text in the fake). */
@@ -283,6 +404,18 @@ export class FakeBigQueryEngine {
       `SELECT coalesce(sum(length(to_json(t)::VARCHAR)), 0) FROM ${qi(datasetId)}.${qi(tableId)} t`,
     );
     return Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+
+  #checkAlter(statement: string): void {
+    const name = /^ALTER TABLE `([^`]+)`/i.exec(statement.trim())?.[1];
+    if (!name) return;
+    const parts = name.split('.');
+    const table = this.#tables.get(`${parts.at(-2)}.${parts.at(-1)!.toLowerCase()}`);
+    if (!table) return;
+    const names = new Set(table.fields.map((f) => f.name.toLowerCase()));
+    for (const add of statement.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?`([^`]+)`/gi))
+      names.add(add[1]!.toLowerCase());
+    this.#checkColumns(table.tableId, names.size);
   }
 
   /** Keeps the table resources in step with DDL run through queries (ALTER ... SET DATA TYPE / ADD COLUMN, DROP). */

@@ -3,8 +3,18 @@ import {
   type FakeBigQueryEngine,
   FakeBigQueryError,
   type FakeField,
+  type PendingQuery,
   type QueryOutcome,
 } from './fake-bigquery-engine.ts';
+import {
+  checkTransactionSize,
+  concurrentUpdateError,
+  DOCUMENTED_LIMITS,
+  type FakeLimits,
+  footprint,
+  type JobFootprint,
+  TableQuotas,
+} from './fake-bigquery-rules.ts';
 import type { FakeGcs } from './fake-gcs.ts';
 import { apiError, type FakeResponse, json } from './fake-http.ts';
 
@@ -21,11 +31,34 @@ interface QueryParameter {
   parameterValue?: { value?: string | null };
 }
 
+interface HeldJob {
+  record: JobRecord;
+  pending: PendingQuery;
+  print: JobFootprint;
+}
+
+interface QueuedJob {
+  jobId: string;
+  print: JobFootprint;
+  start: () => Promise<void>;
+}
+
 /**
  * BigQuery REST v2 (the subset `@google-cloud/bigquery` 8 calls for Sluice): datasets get/insert, tables
- * get/insert/patch/delete, jobs insert (load, query) / get, getQueryResults. Job ids are unique per project:
- * inserting an existing id answers 409 `duplicate`, as BigQuery does. Load jobs read their source objects from the
- * fake GCS and validate rows against the explicit schema; query jobs run through the DuckDB-backed engine.
+ * get/insert/patch/delete, jobs insert (load, query) / get, getQueryResults.
+ *
+ * As strict as BigQuery where a load depends on it:
+ * - Job ids: "a job ID ... must be unique within the project" for as long as BigQuery keeps the job history
+ *   (https://cloud.google.com/bigquery/docs/running-jobs#generate-jobid): re-inserting an id answers 409
+ *   `duplicate` and changes nothing; `jobs.get` keeps returning the ORIGINAL job, its failure included.
+ * - Billing: query jobs report `totalBytesBilled` with the on-demand minimums apart from `totalBytesProcessed`
+ *   (engine `begin`); load jobs and `jobs.get` bill nothing ("Loading data ... is free",
+ *   https://cloud.google.com/bigquery/pricing#data_ingestion_pricing).
+ * - Concurrency (fake-bigquery-rules.ts `footprint`): each query job reads one snapshot; a test can HOLD a job
+ *   (`holdJobs`) after it ran but before it commits, run other jobs, then `release` it. A mutating job that
+ *   meets a held mutating job on the same table is cancelled (inside a transaction) or queued (outside one).
+ * - Limits (`limits`, DOCUMENTED_LIMITS): columns per table, row size, load jobs and partition modifications per
+ *   table per day (failed jobs count), partitions per job, tables per transaction.
  */
 export class FakeBigQuery {
   readonly datasets = new Map<string, Record<string, unknown>>();
@@ -39,7 +72,70 @@ export class FakeBigQuery {
   /** Makes the next job whose id matches fail inside the job (status.errorResult) with this reason. */
   readonly jobFailures: { jobId: RegExp; reason: string; message: string; remaining: number }[] = [];
 
+  /** BigQuery's limits; tests may lower one. */
+  readonly limits: FakeLimits = { ...DOCUMENTED_LIMITS };
+  /** Clock of the daily quotas. */
+  now: () => number = Date.now;
+  readonly quotas = new TableQuotas(this.limits, () => this.now());
+  /** Query jobs whose id matches are held before they commit, until `release`. */
+  readonly #holds: { jobId: RegExp; remaining: number }[] = [];
+  readonly #held = new Map<string, HeldJob>();
+  readonly #queued: QueuedJob[] = [];
+  readonly #heldWaiters: { jobId: RegExp; resolve: (id: string) => void }[] = [];
+  #serial: Promise<unknown> = Promise.resolve();
+
   #lastCreationTime = 0;
+
+  /** Holds the next `times` query jobs whose id matches (they run, then wait RUNNING before commit). */
+  holdJobs(jobId: RegExp, times = 1): void {
+    this.#holds.push({ jobId, remaining: times });
+  }
+
+  /** Resolves with the id of a held job matching `jobId` as soon as there is one. */
+  waitForHeld(jobId: RegExp): Promise<string> {
+    const found = [...this.#held.keys()].find((id) => jobId.test(id));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.#heldWaiters.push({ jobId, resolve }));
+  }
+
+  /** Job ids queued behind a held job (mutating DML outside a transaction). */
+  queued(): string[] {
+    return this.#queued.map((q) => q.jobId);
+  }
+
+  /** Commits a held job (it becomes DONE), then starts the jobs queued behind it. */
+  release(jobId: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const held = this.#held.get(jobId);
+      if (!held) throw new Error(`no held job ${jobId}`);
+      this.#held.delete(jobId);
+      await held.pending.commit();
+      this.#finishQuery(held.record, held.pending.outcome);
+      await this.#drainQueue();
+    });
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+
+  async #drainQueue(): Promise<void> {
+    for (const queued of [...this.#queued]) {
+      if (this.#blocker(queued.print)) continue;
+      this.#queued.splice(this.#queued.indexOf(queued), 1);
+      await queued.start();
+    }
+  }
+
+  /** A held job that mutates a table this footprint mutates. */
+  #blocker(print: JobFootprint): string | undefined {
+    for (const held of this.#held.values()) {
+      for (const table of print.mutates) if (held.print.mutates.has(table)) return table;
+    }
+    return undefined;
+  }
 
   /** Milliseconds since the epoch, strictly increasing: a re-created table never repeats its predecessor's. */
   #nextCreationTime(): number {
@@ -51,9 +147,15 @@ export class FakeBigQuery {
     readonly project: string,
     readonly engine: FakeBigQueryEngine,
     readonly gcs: FakeGcs,
-  ) {}
+  ) {
+    engine.columnLimit = () => this.limits.maxColumns;
+  }
 
-  async handle(
+  handle(method: string, path: string, query: Record<string, string>, body: unknown): Promise<FakeResponse> {
+    return this.#exclusive(() => this.#handle(method, path, query, body));
+  }
+
+  async #handle(
     method: string,
     path: string,
     query: Record<string, string>,
@@ -209,7 +311,7 @@ export class FakeBigQuery {
         id: `${this.project}:${location}.${jobId}`,
         jobReference: { projectId: this.project, jobId, location },
         configuration,
-        status: { state: 'DONE' },
+        status: { state: 'RUNNING' },
         statistics: { creationTime: String(started), startTime: String(started) },
       },
     };
@@ -223,34 +325,97 @@ export class FakeBigQuery {
       if (configuration.load) {
         const load = await this.#runLoad(configuration.load as LoadConfiguration);
         record.resource.statistics = { ...(record.resource.statistics as object), load };
+        this.#done(record);
       } else if (configuration.query) {
-        const outcome = await this.#runQuery(configuration.query as QueryConfiguration);
-        record.result = outcome;
-        record.resource.statistics = {
-          ...(record.resource.statistics as object),
-          totalBytesProcessed: String(outcome.bytesProcessed),
-          query: {
-            statementType: outcome.statementType,
-            totalBytesProcessed: String(outcome.bytesProcessed),
-            totalBytesBilled: String(
-              outcome.bytesProcessed === 0 ? 0 : Math.max(outcome.bytesProcessed, 10 * 1024 * 1024),
-            ),
-            numDmlAffectedRows: String(outcome.affectedRows),
-          },
-        };
+        await this.#startQuery(jobId, record, configuration.query as QueryConfiguration);
       } else {
         throw new FakeBigQueryError('invalid', 'fake BigQuery runs load and query jobs only');
       }
     } catch (error) {
-      if (!(error instanceof FakeBigQueryError)) throw error;
-      this.failedJobs.push(jobId);
-      const errorResult = { reason: error.reason, message: error.message, location: 'job' };
-      record.resource.status = { state: 'DONE', errorResult, errors: [errorResult] };
+      this.#fail(jobId, record, error);
     }
-    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
     // jobs.insert answers with the job as created, still RUNNING (as BigQuery does for loads and DML): the
     // outcome, including errorResult, is seen only by polling jobs.get.
     return json(200, { ...record.resource, status: { state: 'RUNNING' } });
+  }
+
+  #fail(jobId: string, record: JobRecord, error: unknown): void {
+    if (!(error instanceof FakeBigQueryError)) throw error;
+    this.failedJobs.push(jobId);
+    const errorResult = { reason: error.reason, message: error.message, location: 'job' };
+    record.resource.status = { state: 'DONE', errorResult, errors: [errorResult] };
+    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
+  }
+
+  #done(record: JobRecord): void {
+    record.resource.status = { state: 'DONE' };
+    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
+  }
+
+  async #startQuery(jobId: string, record: JobRecord, query: QueryConfiguration): Promise<void> {
+    const print = footprint(query.query ?? '');
+    checkTransactionSize(print, this.limits);
+    const blocked = this.#blocker(print);
+    if (blocked !== undefined) {
+      if (print.transaction) throw concurrentUpdateError(`${this.project}:${blocked}`);
+      record.resource.status = { state: 'PENDING' };
+      this.#queued.push({
+        jobId,
+        print,
+        start: async () => {
+          try {
+            await this.#runQueryJob(jobId, record, query, print);
+          } catch (error) {
+            this.#fail(jobId, record, error);
+          }
+        },
+      });
+      return;
+    }
+    await this.#runQueryJob(jobId, record, query, print);
+  }
+
+  async #runQueryJob(
+    jobId: string,
+    record: JobRecord,
+    query: QueryConfiguration,
+    print: JobFootprint,
+  ): Promise<void> {
+    record.resource.status = { state: 'RUNNING' };
+    const pending = await this.#runQuery(query);
+    const hold = this.#holds.find((h) => h.remaining > 0 && h.jobId.test(jobId));
+    if (hold) {
+      hold.remaining -= 1;
+      this.#held.set(jobId, { record, pending, print });
+      for (const waiter of [...this.#heldWaiters]) {
+        if (!waiter.jobId.test(jobId)) continue;
+        this.#heldWaiters.splice(this.#heldWaiters.indexOf(waiter), 1);
+        waiter.resolve(jobId);
+      }
+      return;
+    }
+    await pending.commit();
+    this.#finishQuery(record, pending.outcome);
+  }
+
+  #finishQuery(record: JobRecord, outcome: QueryOutcome): void {
+    record.result = outcome;
+    record.resource.statistics = {
+      ...(record.resource.statistics as object),
+      totalBytesProcessed: String(outcome.bytesProcessed),
+      query: {
+        statementType: outcome.statementType,
+        totalBytesProcessed: String(outcome.bytesProcessed),
+        totalBytesBilled: String(outcome.bytesBilled),
+        numDmlAffectedRows: String(outcome.affectedRows),
+        dmlStats: {
+          insertedRowCount: String(outcome.inserted),
+          updatedRowCount: String(outcome.updated),
+          deletedRowCount: '0',
+        },
+      },
+    };
+    this.#done(record);
   }
 
   async #runLoad(load: LoadConfiguration): Promise<Record<string, string>> {
@@ -267,6 +432,7 @@ export class FakeBigQuery {
       throw new FakeBigQueryError('notFound', `Not found: Dataset ${this.project}:${destination.datasetId}`);
     }
     const rows: Record<string, unknown>[] = [];
+    let largestRow = 0;
     let inputBytes = 0;
     for (const uri of load.sourceUris ?? []) {
       const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
@@ -275,6 +441,7 @@ export class FakeBigQuery {
       inputBytes += object.data.length;
       for (const [i, line] of object.data.toString('utf8').split('\n').entries()) {
         if (line.trim() === '') continue;
+        largestRow = Math.max(largestRow, Buffer.byteLength(line));
         try {
           rows.push(JSON.parse(line) as Record<string, unknown>);
         } catch {
@@ -287,6 +454,38 @@ export class FakeBigQuery {
     }
     const fields = (load.schema?.fields ?? []).map((f) => ({ ...f, type: f.type.toUpperCase() }));
     let table = this.engine.table(destination.datasetId, destination.tableId);
+    const partitioning = (table?.resource.timePartitioning ?? load.timePartitioning) as
+      | { field?: string }
+      | undefined;
+    const partitions = new Set<string>();
+    if (partitioning?.field) {
+      const field = partitioning.field.toLowerCase();
+      for (const row of rows) {
+        const key = Object.keys(row).find((k) => k.toLowerCase() === field);
+        const value = key === undefined ? null : row[key];
+        partitions.add(typeof value === 'string' ? new Date(value).toISOString().slice(0, 10) : '__NULL__');
+      }
+    }
+    // Counted before the job can fail: "Failed load jobs still count toward both per-table and per-project quotas".
+    this.quotas.chargeLoad(
+      `${destination.datasetId}.${destination.tableId.toLowerCase()}`,
+      partitioning !== undefined,
+      partitions.size,
+    );
+    if (largestRow > this.limits.maxRowBytes) {
+      throw new FakeBigQueryError(
+        'invalid',
+        `Error while reading data, error message: Row size ${largestRow} is larger than the maximum allowed size ${this.limits.maxRowBytes}`,
+      );
+    }
+    const known = new Set((table?.fields ?? []).map((f) => f.name.toLowerCase()));
+    for (const f of fields) known.add(f.name.toLowerCase());
+    if (known.size > this.limits.maxColumns) {
+      throw new FakeBigQueryError(
+        'invalid',
+        `Too many columns (${known.size}) in schema. Only ${this.limits.maxColumns} columns are allowed.`,
+      );
+    }
     const writeDisposition = load.writeDisposition ?? 'WRITE_APPEND';
     if (!table) {
       if ((load.createDisposition ?? 'CREATE_IF_NEEDED') !== 'CREATE_IF_NEEDED') {
@@ -326,7 +525,7 @@ export class FakeBigQuery {
     };
   }
 
-  async #runQuery(query: QueryConfiguration): Promise<QueryOutcome> {
+  async #runQuery(query: QueryConfiguration): Promise<PendingQuery> {
     if (query.useLegacySql !== false)
       throw new FakeBigQueryError('invalid', 'Sluice must send useLegacySql: false');
     const params: Record<string, DuckDBValue> = {};
@@ -336,10 +535,13 @@ export class FakeBigQuery {
       const type = p.parameterType?.type ?? 'STRING';
       params[p.name] = value === null ? null : type === 'INT64' ? BigInt(value) : value;
     }
-    const outcome = await this.engine.query(query.query ?? '', params);
+    const pending = await this.engine.begin(query.query ?? '', params);
     if (this.bytesProcessedFor)
-      outcome.bytesProcessed = this.bytesProcessedFor(query.query ?? '', outcome.bytesProcessed);
-    return outcome;
+      pending.outcome.bytesProcessed = this.bytesProcessedFor(
+        query.query ?? '',
+        pending.outcome.bytesProcessed,
+      );
+    return pending;
   }
 
   #queryResults(jobId: string, query: Record<string, string>): FakeResponse {
