@@ -536,11 +536,12 @@ export class FakeBigQuery {
       params[p.name] = value === null ? null : type === 'INT64' ? BigInt(value) : value;
     }
     const pending = await this.engine.begin(query.query ?? '', params);
-    if (this.bytesProcessedFor)
-      pending.outcome.bytesProcessed = this.bytesProcessedFor(
-        query.query ?? '',
-        pending.outcome.bytesProcessed,
-      );
+    if (this.bytesProcessedFor) {
+      const processed = this.bytesProcessedFor(query.query ?? '', pending.outcome.bytesProcessed);
+      const mb = 1024 * 1024;
+      pending.outcome.bytesProcessed = processed;
+      pending.outcome.bytesBilled = Math.max(pending.outcome.bytesBilled, Math.ceil(processed / mb) * mb);
+    }
     return pending;
   }
 
