@@ -53,6 +53,12 @@ function duckType(type: string): string {
   return t;
 }
 
+/** An ARRAY<STRUCT> query parameter as rows (values as REST strings). */
+export interface ParamTable {
+  columns: { name: string; type: string }[];
+  rows: (string | null)[][];
+}
+
 /** A query job whose transaction is still open (see `FakeBigQueryEngine.begin`). */
 export interface PendingQuery {
   outcome: QueryOutcome;
@@ -258,8 +264,16 @@ export class FakeBigQueryEngine {
    * BEGIN/COMMIT bill nothing. `bytesProcessed` (no partition pruning modelled) is reported apart from
    * `bytesBilled`.
    */
-  async begin(sql: string, params: Record<string, DuckDBValue>): Promise<PendingQuery> {
-    const statements = splitStatements(sql);
+  async begin(
+    sql: string,
+    params: Record<string, DuckDBValue>,
+    arrays: Record<string, ParamTable> = {},
+  ): Promise<PendingQuery> {
+    // An ARRAY<STRUCT> parameter read with `UNNEST(@name)` becomes a temp table of the job (not a table
+    // reference: it bills nothing, as a parameter does not in BigQuery).
+    const statements = splitStatements(sql).map((st) =>
+      st.replace(/UNNEST\(@(\w+)\)/gi, (m, name: string) => (arrays[name] ? `__param_${name}` : m)),
+    );
     const main = await this.#db();
     await this.#macros(main);
     const ddlOnly = statements.every((s) => /^(ALTER|DROP) TABLE/i.test(s.trim()));
@@ -284,6 +298,14 @@ export class FakeBigQueryEngine {
     let updated = 0;
     if (own) await db.run('BEGIN TRANSACTION');
     try {
+      for (const [name, table] of Object.entries(arrays)) {
+        const cols = table.columns.map((c) => `${qi(c.name.toLowerCase())} ${duckType(c.type)}`);
+        await db.run(`CREATE TEMP TABLE ${qi(`__param_${name}`)} (${cols.join(', ')})`);
+        const placeholders = table.columns.map((c, i) => `CAST($${i + 1} AS ${duckType(c.type)})`).join(', ');
+        for (const row of table.rows) {
+          await db.run(`INSERT INTO ${qi(`__param_${name}`)} VALUES (${placeholders})`, row);
+        }
+      }
       for (const statement of statements) {
         const trimmed = statement.trim();
         if (/^(BEGIN|COMMIT) TRANSACTION$/i.test(trimmed)) continue;

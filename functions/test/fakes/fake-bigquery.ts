@@ -3,6 +3,7 @@ import {
   type FakeBigQueryEngine,
   FakeBigQueryError,
   type FakeField,
+  type ParamTable,
   type PendingQuery,
   type QueryOutcome,
 } from './fake-bigquery-engine.ts';
@@ -27,8 +28,14 @@ interface JobRecord {
 
 interface QueryParameter {
   name?: string;
-  parameterType?: { type?: string };
-  parameterValue?: { value?: string | null };
+  parameterType?: {
+    type?: string;
+    arrayType?: { type?: string; structTypes?: { name: string; type: { type: string } }[] };
+  };
+  parameterValue?: {
+    value?: string | null;
+    arrayValues?: { structValues?: Record<string, { value?: string | null }> }[];
+  };
 }
 
 interface HeldJob {
@@ -529,13 +536,24 @@ export class FakeBigQuery {
     if (query.useLegacySql !== false)
       throw new FakeBigQueryError('invalid', 'Sluice must send useLegacySql: false');
     const params: Record<string, DuckDBValue> = {};
+    const arrays: Record<string, ParamTable> = {};
     for (const p of query.queryParameters ?? []) {
       if (!p.name) throw new FakeBigQueryError('invalid', 'positional parameters are not used by Sluice');
+      if (p.parameterType?.type === 'ARRAY') {
+        const fields = p.parameterType.arrayType?.structTypes ?? [];
+        arrays[p.name] = {
+          columns: fields.map((f) => ({ name: f.name, type: f.type.type })),
+          rows: (p.parameterValue?.arrayValues ?? []).map((v) =>
+            fields.map((f) => v.structValues?.[f.name]?.value ?? null),
+          ),
+        };
+        continue;
+      }
       const value = p.parameterValue?.value ?? null;
       const type = p.parameterType?.type ?? 'STRING';
       params[p.name] = value === null ? null : type === 'INT64' ? BigInt(value) : value;
     }
-    const pending = await this.engine.begin(query.query ?? '', params);
+    const pending = await this.engine.begin(query.query ?? '', params, arrays);
     if (this.bytesProcessedFor) {
       const processed = this.bytesProcessedFor(query.query ?? '', pending.outcome.bytesProcessed);
       const mb = 1024 * 1024;
