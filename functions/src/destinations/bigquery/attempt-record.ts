@@ -1,5 +1,7 @@
+import { LoaderError } from '../../errors.ts';
 import type { LoadRecord } from '../destination.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
+import { withRetry } from './retry.ts';
 
 /** The identity every delivery of one load key shares: the first delivery's load id and start time. */
 export interface Attempt {
@@ -8,8 +10,6 @@ export interface Attempt {
   /** Another delivery created it (a retry after a crash, or a concurrent duplicate delivery). */
   adopted: boolean;
 }
-
-const isStatus = (error: unknown, code: number): boolean => (error as { code?: unknown }).code === code;
 
 /**
  * Claims (create-if-absent, `ifGenerationMatch=0`: atomic in Cloud Storage) or adopts the load key's attempt
@@ -25,26 +25,30 @@ export async function claimAttempt(
 ): Promise<Attempt> {
   const file = ctx.storage.bucket(ctx.settings.stagingBucket).file(attemptName(ctx, hash));
   const body = JSON.stringify({ loadId, startedAt: startedAt.toISOString() });
-  try {
-    await file.save(body, {
+  const saved = await withRetry(ctx.policy(), `create ${file.name}`, () =>
+    file.save(body, {
       resumable: false,
       contentType: 'application/json',
       preconditionOpts: { ifGenerationMatch: 0 },
-    });
-    return { loadId, startedAt, adopted: false };
-  } catch (error) {
-    if (!isStatus(error, 412)) throw error;
+    }),
+  );
+  if (saved.ok) return { loadId, startedAt, adopted: false };
+  if (saved.kind === 'not-found') {
+    throw new LoaderError(
+      'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
+      `staging bucket ${ctx.settings.stagingBucket} not found`,
+    );
   }
-  const [data] = await file.download();
+  const got = await withRetry(ctx.policy(), `download ${file.name}`, () => file.download());
+  if (!got.ok) throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', `${file.name} vanished`);
+  const [data] = got.value;
   const stored = JSON.parse(data.toString('utf8')) as { loadId: string; startedAt: string };
   return { loadId: stored.loadId, startedAt: new Date(stored.startedAt), adopted: stored.loadId !== loadId };
 }
 
 export async function dropAttempt(ctx: BigQueryContext, hash: string): Promise<void> {
-  await ctx.storage
-    .bucket(ctx.settings.stagingBucket)
-    .file(attemptName(ctx, hash))
-    .delete({ ignoreNotFound: true });
+  const file = ctx.storage.bucket(ctx.settings.stagingBucket).file(attemptName(ctx, hash));
+  await withRetry(ctx.policy(), `delete ${file.name}`, () => file.delete({ ignoreNotFound: true }));
 }
 
 /**
@@ -54,24 +58,20 @@ export async function dropAttempt(ctx: BigQueryContext, hash: string): Promise<v
  */
 export async function readMarker(ctx: BigQueryContext, hash: string): Promise<LoadRecord | undefined> {
   const file = ctx.storage.bucket(ctx.settings.stagingBucket).file(markerName(ctx, hash));
-  try {
-    const [data] = await file.download();
-    const stored = JSON.parse(data.toString('utf8')) as LoadRecord & {
-      startedAt: string;
-      finishedAt: string;
-    };
-    return { ...stored, startedAt: new Date(stored.startedAt), finishedAt: new Date(stored.finishedAt) };
-  } catch (error) {
-    if (isStatus(error, 404)) return undefined;
-    throw error;
-  }
+  const got = await withRetry(ctx.policy(), `download ${file.name}`, () => file.download());
+  if (!got.ok) return undefined;
+  const stored = JSON.parse(got.value[0].toString('utf8')) as LoadRecord & {
+    startedAt: string;
+    finishedAt: string;
+  };
+  return { ...stored, startedAt: new Date(stored.startedAt), finishedAt: new Date(stored.finishedAt) };
 }
 
 export async function writeMarker(ctx: BigQueryContext, hash: string, record: LoadRecord): Promise<void> {
-  await ctx.storage
-    .bucket(ctx.settings.stagingBucket)
-    .file(markerName(ctx, hash))
-    .save(JSON.stringify(record), { resumable: false, contentType: 'application/json' });
+  const file = ctx.storage.bucket(ctx.settings.stagingBucket).file(markerName(ctx, hash));
+  await withRetry(ctx.policy(), `upload ${file.name}`, () =>
+    file.save(JSON.stringify(record), { resumable: false, contentType: 'application/json' }),
+  );
 }
 
 const attemptName = (ctx: BigQueryContext, hash: string): string =>

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { BigQueryContext } from './bigquery-context.ts';
 import { CLAIM_LOCK, claimSql, type IdsSource, idsParam, mineSql } from './claim-sql.ts';
 import type { JobResult } from './job-runner.ts';
+import { withRetry } from './retry.ts';
 import { ensureTable } from './schema-ops.ts';
 import { stringParam } from './sql.ts';
 import { bigQueryTimestamp, idFragment } from './staging.ts';
@@ -112,7 +113,9 @@ async function stageIds(
   const body = rows
     .map((r) => JSON.stringify({ event_id: r.eventId, received_at: r.receivedAt, dedup_from: r.dedupFrom }))
     .join('\n');
-  await ctx.storage.bucket(stagingBucket).file(object).save(`${body}\n`, { resumable: false });
+  await withRetry(ctx.policy(), `upload ${object}`, () =>
+    ctx.storage.bucket(stagingBucket).file(object).save(`${body}\n`, { resumable: false }),
+  );
   const fields = [
     { name: 'event_id', type: 'STRING', mode: 'NULLABLE' as const },
     { name: 'received_at', type: 'TIMESTAMP', mode: 'NULLABLE' as const },
@@ -144,10 +147,12 @@ export async function ensureClaimLock(ctx: BigQueryContext): Promise<void> {
   const { projectId, datasetId, stagingBucket, stagingPrefix } = ctx.settings;
   const object = `${stagingPrefix}claim-lock.ndjson`;
   const row = { id: CLAIM_LOCK.id, received_at: CLAIM_LOCK.receivedAt, load_id: '' };
-  await ctx.storage
-    .bucket(stagingBucket)
-    .file(object)
-    .save(`${JSON.stringify(row)}\n`, { resumable: false });
+  await withRetry(ctx.policy(), `upload ${object}`, () =>
+    ctx.storage
+      .bucket(stagingBucket)
+      .file(object)
+      .save(`${JSON.stringify(row)}\n`, { resumable: false }),
+  );
   await ctx.jobs.run(
     `sluice_claimlock_${idFragment(datasetId, 200)}`,
     {

@@ -51,7 +51,10 @@ export async function filterTable(
   const groups: string[][] = [];
   let rows = 0;
   for (const [n, object] of append.objects.entries()) {
-    const [data] = await bucket.file(object).download();
+    const got = await withRetry(ctx.policy(), `download ${object}`, () => bucket.file(object).download());
+    if (!got.ok)
+      throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', `staged ${object} vanished`);
+    const [data] = got.value;
     const out = new Map<number, string[]>();
     for (const line of data.toString('utf8').split('\n')) {
       if (line === '') continue;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { TABLES } from '../destination.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
 import type { JobResult } from './job-runner.ts';
+import { withRetry } from './retry.ts';
 import { q, stringParam } from './sql.ts';
 import { bigQueryTimestamp } from './staging.ts';
 import type { BigQueryField } from './table-layout.ts';
@@ -69,8 +70,6 @@ interface RefreshState {
   through: string;
 }
 
-const isStatus = (error: unknown, code: number): boolean => (error as { code?: unknown }).code === code;
-
 /**
  * Runs the users refresh when it is due (no refresh yet, or the last one is at least the interval old). The
  * state is one object in the staging bucket, replaced with a generation precondition after the MERGE succeeded:
@@ -86,13 +85,14 @@ export async function refreshUsersIfDue(
   const file = ctx.storage.bucket(settings.stagingBucket).file(`${settings.stagingPrefix}users-refresh.json`);
   let state: RefreshState | undefined;
   let generation = 0;
-  try {
+  const got = await withRetry(ctx.policy(), `download ${file.name}`, async () => {
     const [data] = await file.download();
     const [metadata] = await file.getMetadata();
-    state = JSON.parse(data.toString('utf8')) as RefreshState;
-    generation = Number(metadata.generation ?? 0);
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
+    return { data, metadata };
+  });
+  if (got.ok) {
+    state = JSON.parse(got.value.data.toString('utf8')) as RefreshState;
+    generation = Number(got.value.metadata.generation ?? 0);
   }
   const now = ctx.now();
   if (state && now - Date.parse(state.through) < settings.usersRefreshIntervalMs) return undefined;
@@ -113,14 +113,13 @@ export async function refreshUsersIfDue(
     },
     ctx.policy(),
   );
-  try {
-    await file.save(JSON.stringify({ through: new Date(now).toISOString() } satisfies RefreshState), {
+  // A lost precondition (`duplicate`) means another load refreshed meanwhile: nothing to do.
+  await withRetry(ctx.policy(), `upload ${file.name}`, () =>
+    file.save(JSON.stringify({ through: new Date(now).toISOString() } satisfies RefreshState), {
       resumable: false,
       contentType: 'application/json',
       preconditionOpts: { ifGenerationMatch: generation },
-    });
-  } catch (error) {
-    if (!isStatus(error, 412)) throw error;
-  }
+    }),
+  );
   return run;
 }
