@@ -235,7 +235,14 @@ export class BigQueryLoadSession implements LoadSession {
       objects: staged.objects,
       kind: 'event',
       fields: [...fields, ...USERS_LOG_FIELDS],
-      layout: { timePartitioning: { type: 'DAY', field: USERS_LOG_COLUMNS.loggedAt } },
+      // Kept 30 days: a refresh reads the rows since the previous one, never the whole history.
+      layout: {
+        timePartitioning: {
+          type: 'DAY',
+          field: USERS_LOG_COLUMNS.loggedAt,
+          expirationMs: String(30 * 86_400_000),
+        },
+      },
       shape: (row) => ({
         ...row,
         [USERS_LOG_COLUMNS.line]: row[STAGE_COLUMNS.line],

@@ -10,7 +10,7 @@ export interface BigQueryField {
 }
 
 export interface TableLayout {
-  timePartitioning?: { type: 'DAY'; field: string };
+  timePartitioning?: { type: 'DAY'; field: string; expirationMs?: string };
   clustering?: { fields: string[] };
 }
 
