@@ -2,11 +2,11 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import {
   type FakeBigQueryEngine,
   FakeBigQueryError,
-  type FakeField,
   type ParamTable,
   type PendingQuery,
   type QueryOutcome,
 } from './fake-bigquery-engine.ts';
+import { handleDatasets, type LoadConfiguration, queryResults, runLoad } from './fake-bigquery-resources.ts';
 import {
   checkTransactionSize,
   concurrentUpdateError,
@@ -19,7 +19,7 @@ import {
 import type { FakeGcs } from './fake-gcs.ts';
 import { apiError, type FakeResponse, json } from './fake-http.ts';
 
-interface JobRecord {
+export interface JobRecord {
   resource: Record<string, unknown>;
   /** jobs.get calls still to answer RUNNING before DONE. */
   pendingPolls: number;
@@ -145,7 +145,7 @@ export class FakeBigQuery {
   }
 
   /** Milliseconds since the epoch, strictly increasing: a re-created table never repeats its predecessor's. */
-  #nextCreationTime(): number {
+  nextCreationTime(): number {
     this.#lastCreationTime = Math.max(Date.now(), this.#lastCreationTime + 1);
     return this.#lastCreationTime;
   }
@@ -174,97 +174,14 @@ export class FakeBigQuery {
     if (project !== this.project) return apiError(404, 'notFound', `Not found: Project ${project}`);
     const rest = m[2]!.split('/').map(decodeURIComponent);
     try {
-      if (rest[0] === 'datasets') return await this.#datasets(method, rest.slice(1), body);
+      if (rest[0] === 'datasets') return await handleDatasets(this, method, rest.slice(1), body);
       if (rest[0] === 'jobs') return await this.#jobs(method, rest.slice(1), body, query);
-      if (rest[0] === 'queries' && rest[1] && method === 'GET') return this.#queryResults(rest[1], query);
+      if (rest[0] === 'queries' && rest[1] && method === 'GET') return queryResults(this, rest[1], query);
     } catch (error) {
       if (error instanceof FakeBigQueryError) return apiError(400, error.reason, error.message);
       throw error;
     }
     return apiError(501, 'notImplemented', `fake BigQuery does not implement ${method} ${path}`);
-  }
-
-  async #datasets(method: string, rest: string[], body: unknown): Promise<FakeResponse> {
-    const [datasetId, sub, tableId] = rest;
-    if (datasetId === undefined) {
-      if (method !== 'POST') return apiError(501, 'notImplemented', 'datasets.list');
-      const resource = body as { datasetReference?: { datasetId?: string }; location?: string };
-      const id = resource.datasetReference?.datasetId;
-      if (!id) return apiError(400, 'invalid', 'datasetReference.datasetId is required');
-      if (this.datasets.has(id))
-        return apiError(409, 'duplicate', `Already Exists: Dataset ${this.project}:${id}`);
-      const created = {
-        kind: 'bigquery#dataset',
-        id: `${this.project}:${id}`,
-        location: 'US',
-        ...resource,
-        datasetReference: { projectId: this.project, datasetId: id },
-      };
-      this.datasets.set(id, created);
-      return json(200, created);
-    }
-    const dataset = this.datasets.get(datasetId);
-    if (!dataset) return apiError(404, 'notFound', `Not found: Dataset ${this.project}:${datasetId}`);
-    if (sub === undefined) {
-      if (method === 'GET') return json(200, dataset);
-      return apiError(501, 'notImplemented', `${method} dataset`);
-    }
-    if (sub !== 'tables') return apiError(501, 'notImplemented', sub);
-    if (tableId === undefined) {
-      if (method === 'GET') {
-        const tables = this.engine.tables(datasetId).map((t) => ({
-          kind: 'bigquery#table',
-          id: `${this.project}:${datasetId}.${t.tableId}`,
-          tableReference: { projectId: this.project, datasetId, tableId: t.tableId },
-          type: 'TABLE',
-        }));
-        return json(200, { kind: 'bigquery#tableList', tables, totalItems: tables.length });
-      }
-      if (method !== 'POST') return apiError(501, 'notImplemented', `${method} tables`);
-      const resource = body as { tableReference?: { tableId?: string } };
-      const id = resource.tableReference?.tableId;
-      if (!id) return apiError(400, 'invalid', 'tableReference.tableId is required');
-      if (this.engine.table(datasetId, id)) {
-        return apiError(409, 'duplicate', `Already Exists: Table ${this.project}:${datasetId}.${id}`);
-      }
-      const table = await this.engine.createTable(datasetId, id, {
-        kind: 'bigquery#table',
-        ...resource,
-        id: `${this.project}:${datasetId}.${id}`,
-        tableReference: { projectId: this.project, datasetId, tableId: id },
-        creationTime: String(this.#nextCreationTime()),
-      });
-      return json(200, table.resource);
-    }
-    const table = this.engine.table(datasetId, tableId);
-    if (!table) return apiError(404, 'notFound', `Not found: Table ${this.project}:${datasetId}.${tableId}`);
-    if (method === 'GET') return json(200, { ...table.resource, numRows: undefined });
-    if (method === 'DELETE') {
-      await this.engine.dropTable(datasetId, tableId);
-      return { status: 204 };
-    }
-    if (method === 'PATCH' || method === 'PUT') {
-      const patch = body as { schema?: { fields?: FakeField[] } } & Record<string, unknown>;
-      if (patch.schema?.fields) {
-        const given = patch.schema.fields;
-        const missing = table.fields.filter(
-          (f) => !given.some((g) => g.name.toLowerCase() === f.name.toLowerCase()),
-        );
-        if (missing.length > 0) {
-          return apiError(
-            400,
-            'invalid',
-            `Provided Schema does not match Table. Field ${missing[0]!.name} is missing in new schema`,
-          );
-        }
-        await this.engine.addFields(table, given, true);
-      }
-      for (const [key, value] of Object.entries(patch)) {
-        if (key !== 'schema') table.resource[key] = value;
-      }
-      return json(200, table.resource);
-    }
-    return apiError(501, 'notImplemented', `${method} table`);
   }
 
   async #jobs(
@@ -330,7 +247,7 @@ export class FakeBigQuery {
         throw new FakeBigQueryError(injected.reason, injected.message);
       }
       if (configuration.load) {
-        const load = await this.#runLoad(configuration.load as LoadConfiguration);
+        const load = await runLoad(this, configuration.load as LoadConfiguration);
         record.resource.statistics = { ...(record.resource.statistics as object), load };
         this.#done(record);
       } else if (configuration.query) {
@@ -425,113 +342,6 @@ export class FakeBigQuery {
     this.#done(record);
   }
 
-  async #runLoad(load: LoadConfiguration): Promise<Record<string, string>> {
-    if (load.sourceFormat !== 'NEWLINE_DELIMITED_JSON') {
-      throw new FakeBigQueryError(
-        'invalid',
-        `fake BigQuery loads NEWLINE_DELIMITED_JSON only, got ${String(load.sourceFormat)}`,
-      );
-    }
-    const destination = load.destinationTable;
-    if (!destination?.datasetId || !destination.tableId)
-      throw new FakeBigQueryError('invalid', 'destinationTable required');
-    if (!this.datasets.has(destination.datasetId)) {
-      throw new FakeBigQueryError('notFound', `Not found: Dataset ${this.project}:${destination.datasetId}`);
-    }
-    const rows: Record<string, unknown>[] = [];
-    let largestRow = 0;
-    let inputBytes = 0;
-    for (const uri of load.sourceUris ?? []) {
-      const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-      const object = m ? this.gcs.get(m[1]!, m[2]!) : undefined;
-      if (!object) throw new FakeBigQueryError('notFound', `Not found: URI ${uri}`);
-      inputBytes += object.data.length;
-      for (const [i, line] of object.data.toString('utf8').split('\n').entries()) {
-        if (line.trim() === '') continue;
-        largestRow = Math.max(largestRow, Buffer.byteLength(line));
-        try {
-          rows.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          throw new FakeBigQueryError(
-            'invalid',
-            `Error while reading data, error message: JSON parsing error in row starting at position ${i}`,
-          );
-        }
-      }
-    }
-    const fields = (load.schema?.fields ?? []).map((f) => ({ ...f, type: f.type.toUpperCase() }));
-    let table = this.engine.table(destination.datasetId, destination.tableId);
-    const partitioning = (table?.resource.timePartitioning ?? load.timePartitioning) as
-      | { field?: string }
-      | undefined;
-    const partitions = new Set<string>();
-    if (partitioning?.field) {
-      const field = partitioning.field.toLowerCase();
-      for (const row of rows) {
-        const key = Object.keys(row).find((k) => k.toLowerCase() === field);
-        const value = key === undefined ? null : row[key];
-        partitions.add(typeof value === 'string' ? new Date(value).toISOString().slice(0, 10) : '__NULL__');
-      }
-    }
-    // Counted before the job can fail: "Failed load jobs still count toward both per-table and per-project quotas".
-    this.quotas.chargeLoad(
-      `${destination.datasetId}.${destination.tableId.toLowerCase()}`,
-      partitioning !== undefined,
-      partitions.size,
-    );
-    if (largestRow > this.limits.maxRowBytes) {
-      throw new FakeBigQueryError(
-        'invalid',
-        `Error while reading data, error message: Row size ${largestRow} is larger than the maximum allowed size ${this.limits.maxRowBytes}`,
-      );
-    }
-    const known = new Set((table?.fields ?? []).map((f) => f.name.toLowerCase()));
-    for (const f of fields) known.add(f.name.toLowerCase());
-    if (known.size > this.limits.maxColumns) {
-      throw new FakeBigQueryError(
-        'invalid',
-        `Too many columns (${known.size}) in schema. Only ${this.limits.maxColumns} columns are allowed.`,
-      );
-    }
-    const writeDisposition = load.writeDisposition ?? 'WRITE_APPEND';
-    if (!table) {
-      if ((load.createDisposition ?? 'CREATE_IF_NEEDED') !== 'CREATE_IF_NEEDED') {
-        throw new FakeBigQueryError(
-          'notFound',
-          `Not found: Table ${destination.datasetId}.${destination.tableId}`,
-        );
-      }
-      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
-        kind: 'bigquery#table',
-        tableReference: {
-          projectId: this.project,
-          datasetId: destination.datasetId,
-          tableId: destination.tableId,
-        },
-        schema: { fields },
-        ...(load.timePartitioning ? { timePartitioning: load.timePartitioning } : {}),
-        ...(load.clustering ? { clustering: load.clustering } : {}),
-      });
-    } else if (writeDisposition === 'WRITE_TRUNCATE') {
-      await this.engine.dropTable(destination.datasetId, destination.tableId);
-      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
-        ...table.resource,
-        schema: { fields },
-      });
-    } else {
-      const allowAddition = (load.schemaUpdateOptions ?? []).includes('ALLOW_FIELD_ADDITION');
-      await this.engine.addFields(table, fields, allowAddition);
-    }
-    await this.engine.insertRows(table, rows, false);
-    return {
-      inputFiles: String((load.sourceUris ?? []).length),
-      inputFileBytes: String(inputBytes),
-      outputRows: String(rows.length),
-      outputBytes: String(inputBytes),
-      badRecords: '0',
-    };
-  }
-
   async #runQuery(query: QueryConfiguration): Promise<PendingQuery> {
     if (query.useLegacySql !== false)
       throw new FakeBigQueryError('invalid', 'Sluice must send useLegacySql: false');
@@ -562,46 +372,6 @@ export class FakeBigQuery {
     }
     return pending;
   }
-
-  #queryResults(jobId: string, query: Record<string, string>): FakeResponse {
-    const job = this.jobs.get(jobId);
-    if (!job) return apiError(404, 'notFound', `Not found: Job ${this.project}:${jobId}`);
-    const status = job.resource.status as { errorResult?: { reason: string; message: string } };
-    if (status.errorResult) return apiError(400, status.errorResult.reason, status.errorResult.message);
-    const result = job.result ?? {
-      schema: [],
-      rows: [],
-      affectedRows: 0,
-      bytesProcessed: 0,
-      statementType: 'SELECT',
-    };
-    const start = Number(query.startIndex ?? query.pageToken ?? 0);
-    const size = Number(query.maxResults ?? 100_000);
-    const rows = result.rows.slice(start, start + size);
-    const next = start + size < result.rows.length ? String(start + size) : undefined;
-    return json(200, {
-      kind: 'bigquery#getQueryResultsResponse',
-      jobReference: job.resource.jobReference,
-      jobComplete: true,
-      schema: { fields: result.schema },
-      totalRows: String(result.rows.length),
-      rows,
-      ...(next ? { pageToken: next } : {}),
-      numDmlAffectedRows: String(result.affectedRows),
-    });
-  }
-}
-
-interface LoadConfiguration {
-  sourceUris?: string[];
-  sourceFormat?: string;
-  destinationTable?: { projectId?: string; datasetId?: string; tableId?: string };
-  schema?: { fields?: FakeField[] };
-  writeDisposition?: string;
-  createDisposition?: string;
-  schemaUpdateOptions?: string[];
-  timePartitioning?: unknown;
-  clustering?: unknown;
 }
 
 interface QueryConfiguration {

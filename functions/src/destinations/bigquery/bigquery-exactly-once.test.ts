@@ -161,7 +161,12 @@ describe('BigQuery destination: effectively-once on the strict fake', () => {
       const dying = fakeBigQueryDestination(
         fake,
         { timeBudgetMs: 1_000 },
-        { now: () => clock, sleep: async (ms) => void (clock += ms) },
+        {
+          now: () => clock,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+        },
       );
       await expect(deliver(dying, meta('f', 'L1'), ['a1', 'b1', 'c1', 'a2'], true)).rejects.toMatchObject({
         retryable: true,
