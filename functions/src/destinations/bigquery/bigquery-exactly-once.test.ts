@@ -34,12 +34,17 @@ const meta = (name: string, loadId: string): LoadMeta => ({
 });
 
 /** Event `id` at `line`, into the table its id names (ids `a*`, `b*`, `c*`). */
-const row = (id: string, line: number, note = 'x'): StagedRow => ({
-  eventId: id,
-  line,
-  receivedAt: '2026-01-01T00:00:00Z',
-  ...cellsOf({ id, timestamp: '2026-01-01T00:00:00Z', received_at: '2026-01-01T00:00:00Z', note }),
-});
+/** Ids ending in a digit d > 0 carry an event time d days before receipt (late events: more partitions). */
+const row = (id: string, line: number, note = 'x'): StagedRow => {
+  const late = Number(/(\d)$/.exec(id)?.[1] ?? 0);
+  const timestamp = new Date(Date.parse('2026-01-01T00:00:00Z') - late * 86_400_000).toISOString();
+  return {
+    eventId: id,
+    line,
+    receivedAt: '2026-01-01T00:00:00Z',
+    ...cellsOf({ id, timestamp, received_at: '2026-01-01T00:00:00Z', note }),
+  };
+};
 const tableOf = (id: string): string => TABLE_NAMES.find((t) => t.startsWith(id[0]!))!;
 
 async function deliver(dest: Destination, m: LoadMeta, ids: string[], crash = false): Promise<LoadRecord> {
@@ -186,4 +191,31 @@ describe('BigQuery destination: effectively-once on the strict fake', () => {
       expect(await loadsRows()).toBe(2);
     });
   }
+
+  it('the partition budget is checked at run time: a table over partitionsPerJob is split, a file over the budget rejected', async () => {
+    await deliver(fakeBigQueryDestination(fake), meta('seed', 'L0'), ['a0']);
+    // a1..a3 land in 3 daily partitions of a_clicked: with 2 partitions a job, two load jobs.
+    await deliver(fakeBigQueryDestination(fake, { partitionsPerJob: 2 }), meta('f', 'L1'), [
+      'a1',
+      'a2',
+      'a3',
+    ]);
+    const jobs = [...fake.bigquery.jobs.keys()].filter(
+      (id) => /_a_clicked_/.test(id) && !id.includes('_seed'),
+    );
+    expect(jobs).toHaveLength(3); // the seed's, then two for the three partitions
+    expect(await ids('a_clicked')).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(fake.bigquery.quotas.partitionModificationsToday('sluice.a_clicked')).toBe(4);
+    // A file whose jobs would modify more partitions than the per-file budget is rejected before any append.
+    await expect(
+      deliver(fakeBigQueryDestination(fake, { maxPartitionsPerFile: 3 }), meta('g', 'L2'), [
+        'a4',
+        'a5',
+        'b6',
+        'c7',
+      ]),
+    ).rejects.toMatchObject({ code: 'SLUICE_ERR_LOAD_DESTINATION_REJECTED', retryable: false });
+    expect(await allIds()).toEqual(['a0', 'a1', 'a2', 'a3']);
+    expect(fake.bigquery.quotas.partitionModificationsToday('sluice.a_clicked')).toBe(4);
+  });
 });
