@@ -197,4 +197,31 @@ describe('BigQuery destination over the HTTP fake', () => {
       { id: 'e3' },
     ]);
   });
+
+  it('ids above claimParamMaxBytes are claimed from a staging table (free load job, +10 MB), with the same result', async () => {
+    const dest = fakeBigQueryDestination(fake, { claimParamMaxBytes: 1 });
+    await loadFile(dest, meta('a.ndjson'), [track('e1', 1)], [TRACKS]);
+    const record = await loadFile(dest, meta('b.ndjson'), [track('e1', 1), track('e2', 2)], [TRACKS]);
+    expect(record).toMatchObject({ eventsLoaded: 1, duplicates: 1 });
+    const claims = fake.jobInserts().filter((j) => j.jobId.startsWith('sluice_claim_'));
+    expect((claims[1]!.configuration.query as { query: string }).query).toMatch(
+      /FROM `proj\.sluice\._sluice_stage_[0-9a-f]{24}_ids`/,
+    );
+    expect(await rows(fake, 'SELECT id FROM `proj.sluice.tracks` ORDER BY id')).toEqual([
+      { id: 'e1' },
+      { id: 'e2' },
+    ]);
+    const billed = await rows(
+      fake,
+      "SELECT bytes_billed FROM `proj.sluice._sluice_loads` WHERE name = 'b.ndjson'",
+    );
+    // findLoad 10 MB + claim over the staging table and the index 20 MB + the read-back of its claims 10 MB
+    expect(Number(billed[0]!.bytes_billed)).toBe(40 * 1024 * 1024);
+    expect(
+      fake.bigquery.engine
+        .tables('sluice')
+        .map((t) => t.tableId)
+        .filter((t) => t.startsWith('_sluice_stage_')),
+    ).toEqual([]);
+  });
 });
