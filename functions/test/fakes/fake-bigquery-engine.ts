@@ -80,7 +80,8 @@ const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
  * Table storage and SQL execution for the fake, on an in-memory DuckDB. BigQuery SQL that Sluice emits is
  * translated mechanically (backtick names -> schema-qualified DuckDB names, BigQuery types -> DuckDB types,
  * `@param` -> `$param`) and then really executed, so MERGE/DELETE/SELECT semantics are exercised — but BigQuery's
- * own parser, partition pruning and billing are NOT: only the live suite proves the SQL is valid BigQuery.
+ * own parser and partition pruning are NOT (billing follows the documented minimums, see `begin`): only the live
+ * suite proves the SQL is valid BigQuery.
  */
 export class FakeBigQueryEngine {
   readonly #tables = new Map<string, FakeTable>();
