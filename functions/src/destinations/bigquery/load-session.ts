@@ -162,8 +162,12 @@ export class BigQueryLoadSession implements LoadSession {
     for (const f of filtered)
       this.#jobs.push(...(await appendTable(ctx, this.#hash, this.#attempt.loadId, f)));
     if (this.#staged.has(TABLES.users)) {
+      // The columns both tables have: a users column whose first rows have not reached the log yet (a crashed
+      // load) must not break the refresh of everyone else.
       const users = await this.#typesOf(TABLES.users);
-      const refreshed = users ? await refreshUsersIfDue(ctx, [...users.keys()]) : undefined;
+      const log = new Set(((await tableFields(ctx, USERS_LOG)) ?? []).map((f) => f.name.toLowerCase()));
+      const columns = [...(users?.keys() ?? [])].filter((c) => log.has(c.toLowerCase()));
+      const refreshed = columns.includes('id') ? await refreshUsersIfDue(ctx, columns) : undefined;
       if (refreshed) this.#jobs.push(refreshed);
     }
 
