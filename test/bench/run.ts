@@ -1,9 +1,9 @@
 // `npm run bench [-- suite...]`: runs each benchmark suite in turn; every suite prints its figures beside a
-// baseline measured in the same run. Suites: loader, collector, sdk-size.
+// baseline measured in the same run. Suites: loader, collector, sdk-size, bigquery-billing.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SUITES = ['sdk-size', 'loader', 'collector'] as const;
+const SUITES = ['sdk-size', 'loader', 'collector', 'bigquery-billing'] as const;
 type Suite = (typeof SUITES)[number];
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));

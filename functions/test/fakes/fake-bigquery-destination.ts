@@ -26,6 +26,11 @@ export function fakeSettings(
     retryMaxDelayMs: 40,
     pollInitialMs: 2,
     pollMaxMs: 10,
+    // Every load refreshes `users`, so that the contract's upsert reads back at once (production: hourly).
+    usersRefreshIntervalMs: 0,
+    maxPartitionsPerFile: 2000,
+    claimParamMaxBytes: 4 * 1024 * 1024,
+    partitionsPerJob: 4000,
     ...overrides,
   };
 }

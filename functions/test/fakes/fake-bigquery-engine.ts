@@ -2,14 +2,16 @@ import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb
 import {
   bigQueryType,
   checkFieldNames,
+  dmlTarget,
   encodeForLoad,
   encodeForResult,
   FakeBigQueryError,
   type FakeField,
   splitStatements,
+  translate,
 } from './fake-bigquery-values.ts';
 
-export { FakeBigQueryError, type FakeField } from './fake-bigquery-values.ts';
+export { dmlTarget, FakeBigQueryError, type FakeField } from './fake-bigquery-values.ts';
 
 export interface FakeTable {
   datasetId: string;
@@ -22,7 +24,12 @@ export interface QueryOutcome {
   statementType: string;
   /** Estimated bytes read: the stored size of every table the statement names (no partition pruning). */
   bytesProcessed: number;
+  /** On-demand bytes billed (see `FakeBigQueryEngine.begin`). */
+  bytesBilled: number;
   affectedRows: number;
+  /** DML rows inserted / updated-or-deleted (BigQuery's `dmlStats`). */
+  inserted: number;
+  updated: number;
   schema: FakeField[];
   /** Rows in the REST `f/v` shape with BigQuery's string encodings. */
   rows: { f: { v: string | null }[] }[];
@@ -48,13 +55,33 @@ function duckType(type: string): string {
   return t;
 }
 
+/** An ARRAY<STRUCT> query parameter as rows (values as REST strings). */
+export interface ParamTable {
+  columns: { name: string; type: string }[];
+  rows: (string | null)[][];
+}
+
+/** A query job whose transaction is still open (see `FakeBigQueryEngine.begin`). */
+export interface PendingQuery {
+  outcome: QueryOutcome;
+  /** Tables (`dataset.table`, lower case) that its DML statements write. */
+  written: Set<string>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+const TEN_MB = 10 * 1024 * 1024;
+const MB = 1024 * 1024;
+const roundUpMb = (bytes: number): number => Math.ceil(bytes / MB) * MB;
+
 const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * Table storage and SQL execution for the fake, on an in-memory DuckDB. BigQuery SQL that Sluice emits is
  * translated mechanically (backtick names -> schema-qualified DuckDB names, BigQuery types -> DuckDB types,
  * `@param` -> `$param`) and then really executed, so MERGE/DELETE/SELECT semantics are exercised — but BigQuery's
- * own parser, partition pruning and billing are NOT: only the live suite proves the SQL is valid BigQuery.
+ * own parser and partition pruning are NOT (billing follows the documented minimums, see `begin`): only the live
+ * suite proves the SQL is valid BigQuery.
  */
 export class FakeBigQueryEngine {
   readonly #tables = new Map<string, FakeTable>();
@@ -63,6 +90,17 @@ export class FakeBigQueryEngine {
   #instance: DuckDBInstance | undefined;
   readonly #schemas = new Set<string>();
   #macrosReady = false;
+  /** "Maximum number of columns per table: 10,000" (https://cloud.google.com/bigquery/quotas#table_limits). */
+  columnLimit: () => number = () => 10_000;
+
+  #checkColumns(table: string, count: number): void {
+    if (count > this.columnLimit()) {
+      throw new FakeBigQueryError(
+        'invalid',
+        `Too many columns (${count}) in schema of ${table}. Only ${this.columnLimit()} columns are allowed.`,
+      );
+    }
+  }
 
   async #db(): Promise<DuckDBConnection> {
     if (!this.#connection) {
@@ -94,6 +132,7 @@ export class FakeBigQueryEngine {
       ((resource.schema as { fields?: FakeField[] } | undefined)?.fields ?? []) as FakeField[]
     ).map((f) => ({ ...f, type: f.type.toUpperCase() }));
     checkFieldNames(fields);
+    this.#checkColumns(tableId, fields.length);
     const db = await this.#db();
     if (!this.#schemas.has(datasetId)) {
       await db.run(`CREATE SCHEMA IF NOT EXISTS ${qi(datasetId)}`);
@@ -196,32 +235,92 @@ export class FakeBigQueryEngine {
   }
 
   /**
-   * Runs a query job's SQL: one statement or a script (statements split on top-level `;`). A script's
-   * `BEGIN TRANSACTION ... COMMIT TRANSACTION` is a real DuckDB transaction, rolled back if a statement fails;
-   * temp tables live until the end of the job, as in BigQuery.
+   * Runs a query job's SQL to completion (begin + commit): see `begin`.
    */
   async query(sql: string, params: Record<string, DuckDBValue>): Promise<QueryOutcome> {
-    const statements = splitStatements(sql);
-    const db = await this.#db();
-    await this.#macros(db);
+    const pending = await this.begin(sql, params);
+    await pending.commit();
+    return pending.outcome;
+  }
+
+  /**
+   * Starts a query job: one statement or a script (statements split on top-level `;`). A job with DML or SELECTs
+   * runs on its own DuckDB connection inside one DuckDB transaction that stays open until `commit()`: DuckDB's MVCC
+   * gives the job a consistent snapshot (it does not see what other jobs commit meanwhile, and they do not see its
+   * writes until it commits) — BigQuery's snapshot isolation ("During a transaction, all reads return a consistent
+   * snapshot of the tables referenced in the transaction", https://cloud.google.com/bigquery/docs/transactions).
+   * The script's own `BEGIN TRANSACTION`/`COMMIT TRANSACTION` are folded into that transaction; temp tables live
+   * on the job's connection, until the end of the job. A failing statement rolls the whole job back. DDL-only jobs
+   * (ALTER/DROP) run on the shared connection, autocommitted.
+   *
+   * Billing (https://cloud.google.com/bigquery/pricing#on_demand_pricing): each statement bills its bytes
+   * processed rounded up to the next MB, and at least 10 MB per table it references (permanent or temp; an
+   * INSERT/MERGE target counts as referenced); a query job bills at least 10 MB; DDL without AS SELECT and
+   * BEGIN/COMMIT bill nothing. `bytesProcessed` (no partition pruning modelled) is reported apart from
+   * `bytesBilled`.
+   */
+  async begin(
+    sql: string,
+    params: Record<string, DuckDBValue>,
+    arrays: Record<string, ParamTable> = {},
+  ): Promise<PendingQuery> {
+    // An ARRAY<STRUCT> parameter read with `UNNEST(@name)` becomes a temp table of the job (not a table
+    // reference: it bills nothing, as a parameter does not in BigQuery).
+    const statements = splitStatements(sql).map((st) =>
+      st.replace(/UNNEST\(@(\w+)\)/gi, (m, name: string) => (arrays[name] ? `__param_${name}` : m)),
+    );
+    const main = await this.#db();
+    await this.#macros(main);
+    const ddlOnly = statements.every((s) => /^(ALTER|DROP) TABLE/i.test(s.trim()));
+    const db = ddlOnly ? main : await this.#instance!.connect();
+    const own = db !== main;
     let outcome: QueryOutcome = {
       statementType: 'SCRIPT',
       bytesProcessed: 0,
+      bytesBilled: 0,
       affectedRows: 0,
+      inserted: 0,
+      updated: 0,
       schema: [],
       rows: [],
     };
     let bytesProcessed = 0;
-    const temps: string[] = [];
-    let inTransaction = false;
+    let bytesBilled = 0;
+    const temps = new Set<string>();
+    const written = new Set<string>();
+    const ddl: { statementType: string; statement: string }[] = [];
+    let inserted = 0;
+    let updated = 0;
+    if (own) await db.run('BEGIN TRANSACTION');
     try {
+      for (const [name, table] of Object.entries(arrays)) {
+        const cols = table.columns.map((c) => `${qi(c.name.toLowerCase())} ${duckType(c.type)}`);
+        await db.run(`CREATE TEMP TABLE ${qi(`__param_${name}`)} (${cols.join(', ')})`);
+        const placeholders = table.columns.map((c, i) => `CAST($${i + 1} AS ${duckType(c.type)})`).join(', ');
+        for (const row of table.rows) {
+          await db.run(`INSERT INTO ${qi(`__param_${name}`)} VALUES (${placeholders})`, row);
+        }
+      }
       for (const statement of statements) {
-        const { translated, referenced, statementType } = this.translate(statement);
-        for (const key of referenced) bytesProcessed += this.#bytes.get(key) ?? 0;
-        const temp = /^CREATE TEMP TABLE (\w+)/i.exec(statement.trim());
-        if (temp) temps.push(temp[1]!);
-        if (/^BEGIN TRANSACTION$/i.test(statement.trim())) inTransaction = true;
-        if (/^COMMIT TRANSACTION$/i.test(statement.trim())) inTransaction = false;
+        const trimmed = statement.trim();
+        if (/^(BEGIN|COMMIT) TRANSACTION$/i.test(trimmed)) continue;
+        const { translated, referenced, statementType } = translate(statement);
+        if (statementType === 'ALTER_TABLE') this.#checkAlter(statement);
+        let statementBytes = 0;
+        for (const key of referenced) statementBytes += this.#bytes.get(key) ?? 0;
+        const tempRefs = [...temps].filter((t) => new RegExp(`\\b${t}\\b`, 'i').test(statement)).length;
+        const temp = /^CREATE TEMP TABLE (\w+)/i.exec(trimmed);
+        if (temp) temps.add(temp[1]!);
+        const tables = referenced.size + tempRefs;
+        const billable = !['ALTER_TABLE', 'DROP_TABLE'].includes(statementType) || temp !== null;
+        if (billable) {
+          bytesBilled += Math.max(roundUpMb(statementBytes), tables * TEN_MB);
+          bytesProcessed += statementBytes;
+        }
+        const target = dmlTarget(statement);
+        // BigQuery reports a MERGE's inserted and updated rows apart (dmlStats); DuckDB one total: the growth of
+        // the target inside the job's transaction is the inserted count (Sluice's MERGEs never delete).
+        const before = statementType === 'MERGE' && target ? await this.#count(db, target) : 0;
         let last: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>> | undefined;
         for (const part of translated) {
           const used = Object.fromEntries(
@@ -238,34 +337,73 @@ export class FakeBigQueryEngine {
             mode: 'NULLABLE',
           }));
           const rows = last.getRows().map((r) => ({ f: r.map((v) => ({ v: encodeForResult(v) })) }));
-          outcome = { statementType, bytesProcessed: 0, affectedRows: 0, schema, rows };
+          outcome = { ...outcome, statementType, schema, rows };
         } else {
           const first = last?.getRows()[0]?.[0];
           const affected = typeof first === 'bigint' || typeof first === 'number' ? Number(first) : 0;
           outcome = { ...outcome, statementType, affectedRows: affected };
-          this.#afterDdl(statementType, statement);
-          if (['INSERT', 'MERGE', 'UPDATE', 'DELETE'].includes(statementType)) {
-            for (const key of referenced)
-              if (this.#tables.has(key)) this.#bytes.set(key, await this.#tableBytes(key));
+          ddl.push({ statementType, statement });
+          if (target && ['INSERT', 'MERGE', 'UPDATE', 'DELETE'].includes(statementType)) {
+            written.add(target);
+            if (statementType === 'INSERT') inserted += affected;
+            else if (statementType === 'MERGE') {
+              const grown = (await this.#count(db, target)) - before;
+              inserted += grown;
+              updated += affected - grown;
+            } else updated += affected;
           }
         }
       }
     } catch (error) {
-      if (inTransaction) await db.run('ROLLBACK').catch(() => undefined);
+      if (own) {
+        await db.run('ROLLBACK').catch(() => undefined);
+        db.closeSync();
+      }
       if (error instanceof FakeBigQueryError) throw error;
       throw new FakeBigQueryError(
         'invalidQuery',
         `fake BigQuery (DuckDB) rejected: ${(error as Error).message}`,
       );
-    } finally {
-      for (const temp of temps)
-        await db.run(`DROP TABLE IF EXISTS temp.main.${qi(temp.toLowerCase())}`).catch(() => undefined);
     }
-    return {
+    if (bytesBilled > 0) bytesBilled = Math.max(bytesBilled, TEN_MB);
+    const result: QueryOutcome = {
       ...outcome,
       statementType: statements.length > 1 ? 'SCRIPT' : outcome.statementType,
       bytesProcessed,
+      bytesBilled,
+      inserted,
+      updated,
     };
+    let settled = false;
+    return {
+      outcome: result,
+      written,
+      commit: async () => {
+        if (settled) return;
+        settled = true;
+        if (own) {
+          await db.run('COMMIT');
+          db.closeSync();
+        }
+        for (const d of ddl) this.#afterDdl(d.statementType, d.statement);
+        for (const key of written)
+          if (this.#tables.has(key)) this.#bytes.set(key, await this.#tableBytes(key));
+      },
+      rollback: async () => {
+        if (settled) return;
+        settled = true;
+        if (own) {
+          await db.run('ROLLBACK').catch(() => undefined);
+          db.closeSync();
+        }
+      },
+    };
+  }
+
+  async #count(db: DuckDBConnection, key: string): Promise<number> {
+    const [datasetId, tableId] = key.split('.') as [string, string];
+    const reader = await db.runAndReadAll(`SELECT count(*) FROM ${qi(datasetId)}.${qi(tableId)}`);
+    return Number(reader.getRows()[0]?.[0] ?? 0);
   }
 
   /** Shims for BigQuery functions DuckDB lacks (JSON is stored as text in the fake). */
@@ -283,6 +421,18 @@ export class FakeBigQueryEngine {
       `SELECT coalesce(sum(length(to_json(t)::VARCHAR)), 0) FROM ${qi(datasetId)}.${qi(tableId)} t`,
     );
     return Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+
+  #checkAlter(statement: string): void {
+    const name = /^ALTER TABLE `([^`]+)`/i.exec(statement.trim())?.[1];
+    if (!name) return;
+    const parts = name.split('.');
+    const table = this.#tables.get(`${parts.at(-2)}.${parts.at(-1)!.toLowerCase()}`);
+    if (!table) return;
+    const names = new Set(table.fields.map((f) => f.name.toLowerCase()));
+    for (const add of statement.matchAll(/ADD COLUMN (?:IF NOT EXISTS )?`([^`]+)`/gi))
+      names.add(add[1]!.toLowerCase());
+    this.#checkColumns(table.tableId, names.size);
   }
 
   /** Keeps the table resources in step with DDL run through queries (ALTER ... SET DATA TYPE / ADD COLUMN, DROP). */
@@ -308,55 +458,5 @@ export class FakeBigQueryEngine {
       }
     }
     table.resource.schema = { fields: table.fields };
-  }
-
-  /** BigQuery SQL -> DuckDB SQL (mechanical; see the class comment for what this does not prove). */
-  translate(sql: string): { translated: string[]; referenced: Set<string>; statementType: string } {
-    const referenced = new Set<string>();
-    let translated = sql.replace(/`([^`]+)`/g, (_m, inner: string) => {
-      const parts = inner.split('.');
-      if (parts.length >= 2) {
-        const tableId = parts.at(-1)!.toLowerCase();
-        const datasetId = parts.at(-2)!;
-        referenced.add(`${datasetId}.${tableId}`);
-        return `${qi(datasetId)}.${qi(tableId)}`;
-      }
-      return qi(inner.toLowerCase());
-    });
-    translated = translated
-      .replace(/\bINT64\b/g, 'BIGINT')
-      .replace(/\bFLOAT64\b/g, 'DOUBLE')
-      .replace(/\bBOOL\b/g, 'BOOLEAN')
-      .replace(/\bSTRING\b/g, 'VARCHAR')
-      .replace(/\bTIMESTAMP\b(?!\s*\()/g, 'TIMESTAMPTZ')
-      .replace(/\bJSON\b(?!\s*\()/g, 'VARCHAR')
-      .replace(/@(\w+)/g, (_m, name: string) => `$${name}`);
-    const head = sql
-      .replace(/^\s*(--[^\n]*\n\s*)*/, '')
-      .trimStart()
-      .toUpperCase();
-    const statementType = head.startsWith('MERGE')
-      ? 'MERGE'
-      : head.startsWith('SELECT') || head.startsWith('WITH')
-        ? 'SELECT'
-        : head.startsWith('INSERT')
-          ? 'INSERT'
-          : head.startsWith('DELETE')
-            ? 'DELETE'
-            : head.startsWith('UPDATE')
-              ? 'UPDATE'
-              : head.startsWith('ALTER TABLE')
-                ? 'ALTER_TABLE'
-                : head.startsWith('DROP TABLE')
-                  ? 'DROP_TABLE'
-                  : head.startsWith('CREATE')
-                    ? 'CREATE_TABLE'
-                    : 'SCRIPT';
-    // BigQuery takes several ADD COLUMN clauses in one ALTER TABLE; DuckDB one per statement.
-    const alter = /^\s*ALTER TABLE (\S+\.\S+) (ADD COLUMN [\s\S]*)$/i.exec(translated);
-    const parts = alter
-      ? alter[2]!.split(/,\s*(?=ADD COLUMN)/i).map((clause) => `ALTER TABLE ${alter[1]} ${clause}`)
-      : [translated];
-    return { translated: parts, referenced, statementType };
   }
 }

@@ -121,3 +121,67 @@ export function splitStatements(sql: string): string[] {
   if (current.trim()) out.push(current.trim());
   return out;
 }
+
+const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** The `dataset.table` (lower case) a DML statement writes: `INSERT INTO`, `UPDATE`, `DELETE FROM`, `MERGE INTO`. */
+export function dmlTarget(statement: string): string | undefined {
+  const m = /^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+`([^`]+)`/i.exec(statement);
+  if (!m) return undefined;
+  const parts = m[1]!.split('.');
+  return parts.length >= 2 ? `${parts.at(-2)}.${parts.at(-1)!.toLowerCase()}` : undefined;
+}
+
+/** BigQuery SQL -> DuckDB SQL (mechanical; see the engine's class comment for what this does not prove). */
+export function translate(sql: string): {
+  translated: string[];
+  referenced: Set<string>;
+  statementType: string;
+} {
+  const referenced = new Set<string>();
+  let translated = sql.replace(/`([^`]+)`/g, (_m, inner: string) => {
+    const parts = inner.split('.');
+    if (parts.length >= 2) {
+      const tableId = parts.at(-1)!.toLowerCase();
+      const datasetId = parts.at(-2)!;
+      referenced.add(`${datasetId}.${tableId}`);
+      return `${qi(datasetId)}.${qi(tableId)}`;
+    }
+    return qi(inner.toLowerCase());
+  });
+  translated = translated
+    .replace(/\bINT64\b/g, 'BIGINT')
+    .replace(/\bFLOAT64\b/g, 'DOUBLE')
+    .replace(/\bBOOL\b/g, 'BOOLEAN')
+    .replace(/\bSTRING\b/g, 'VARCHAR')
+    .replace(/\bTIMESTAMP\b(?!\s*\()/g, 'TIMESTAMPTZ')
+    .replace(/\bJSON\b(?!\s*\()/g, 'VARCHAR')
+    .replace(/@(\w+)/g, (_m, name: string) => `$${name}`);
+  const head = sql
+    .replace(/^\s*(--[^\n]*\n\s*)*/, '')
+    .trimStart()
+    .toUpperCase();
+  const statementType = head.startsWith('MERGE')
+    ? 'MERGE'
+    : head.startsWith('SELECT') || head.startsWith('WITH')
+      ? 'SELECT'
+      : head.startsWith('INSERT')
+        ? 'INSERT'
+        : head.startsWith('DELETE')
+          ? 'DELETE'
+          : head.startsWith('UPDATE')
+            ? 'UPDATE'
+            : head.startsWith('ALTER TABLE')
+              ? 'ALTER_TABLE'
+              : head.startsWith('DROP TABLE')
+                ? 'DROP_TABLE'
+                : head.startsWith('CREATE')
+                  ? 'CREATE_TABLE'
+                  : 'SCRIPT';
+  // BigQuery takes several ADD COLUMN clauses in one ALTER TABLE; DuckDB one per statement.
+  const alter = /^\s*ALTER TABLE (\S+\.\S+) (ADD COLUMN [\s\S]*)$/i.exec(translated);
+  const parts = alter
+    ? alter[2]!.split(/,\s*(?=ADD COLUMN)/i).map((clause) => `ALTER TABLE ${alter[1]} ${clause}`)
+    : [translated];
+  return { translated: parts, referenced, statementType };
+}

@@ -2,13 +2,24 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import {
   type FakeBigQueryEngine,
   FakeBigQueryError,
-  type FakeField,
+  type ParamTable,
+  type PendingQuery,
   type QueryOutcome,
 } from './fake-bigquery-engine.ts';
+import { handleDatasets, type LoadConfiguration, queryResults, runLoad } from './fake-bigquery-resources.ts';
+import {
+  checkTransactionSize,
+  concurrentUpdateError,
+  DOCUMENTED_LIMITS,
+  type FakeLimits,
+  footprint,
+  type JobFootprint,
+  TableQuotas,
+} from './fake-bigquery-rules.ts';
 import type { FakeGcs } from './fake-gcs.ts';
 import { apiError, type FakeResponse, json } from './fake-http.ts';
 
-interface JobRecord {
+export interface JobRecord {
   resource: Record<string, unknown>;
   /** jobs.get calls still to answer RUNNING before DONE. */
   pendingPolls: number;
@@ -17,15 +28,44 @@ interface JobRecord {
 
 interface QueryParameter {
   name?: string;
-  parameterType?: { type?: string };
-  parameterValue?: { value?: string | null };
+  parameterType?: {
+    type?: string;
+    arrayType?: { type?: string; structTypes?: { name: string; type: { type: string } }[] };
+  };
+  parameterValue?: {
+    value?: string | null;
+    arrayValues?: { structValues?: Record<string, { value?: string | null }> }[];
+  };
+}
+
+interface HeldJob {
+  record: JobRecord;
+  pending: PendingQuery;
+  print: JobFootprint;
+}
+
+interface QueuedJob {
+  jobId: string;
+  print: JobFootprint;
+  start: () => Promise<void>;
 }
 
 /**
  * BigQuery REST v2 (the subset `@google-cloud/bigquery` 8 calls for Sluice): datasets get/insert, tables
- * get/insert/patch/delete, jobs insert (load, query) / get, getQueryResults. Job ids are unique per project:
- * inserting an existing id answers 409 `duplicate`, as BigQuery does. Load jobs read their source objects from the
- * fake GCS and validate rows against the explicit schema; query jobs run through the DuckDB-backed engine.
+ * get/insert/patch/delete, jobs insert (load, query) / get, getQueryResults.
+ *
+ * As strict as BigQuery where a load depends on it:
+ * - Job ids: "a job ID ... must be unique within the project" for as long as BigQuery keeps the job history
+ *   (https://cloud.google.com/bigquery/docs/running-jobs#generate-jobid): re-inserting an id answers 409
+ *   `duplicate` and changes nothing; `jobs.get` keeps returning the ORIGINAL job, its failure included.
+ * - Billing: query jobs report `totalBytesBilled` with the on-demand minimums apart from `totalBytesProcessed`
+ *   (engine `begin`); load jobs and `jobs.get` bill nothing ("Loading data ... is free",
+ *   https://cloud.google.com/bigquery/pricing#data_ingestion_pricing).
+ * - Concurrency (fake-bigquery-rules.ts `footprint`): each query job reads one snapshot; a test can HOLD a job
+ *   (`holdJobs`) after it ran but before it commits, run other jobs, then `release` it. A mutating job that
+ *   meets a held mutating job on the same table is cancelled (inside a transaction) or queued (outside one).
+ * - Limits (`limits`, DOCUMENTED_LIMITS): columns per table, row size, load jobs and partition modifications per
+ *   table per day (failed jobs count), partitions per job, tables per transaction.
  */
 export class FakeBigQuery {
   readonly datasets = new Map<string, Record<string, unknown>>();
@@ -39,10 +79,73 @@ export class FakeBigQuery {
   /** Makes the next job whose id matches fail inside the job (status.errorResult) with this reason. */
   readonly jobFailures: { jobId: RegExp; reason: string; message: string; remaining: number }[] = [];
 
+  /** BigQuery's limits; tests may lower one. */
+  readonly limits: FakeLimits = { ...DOCUMENTED_LIMITS };
+  /** Clock of the daily quotas. */
+  now: () => number = Date.now;
+  readonly quotas = new TableQuotas(this.limits, () => this.now());
+  /** Query jobs whose id matches are held before they commit, until `release`. */
+  readonly #holds: { jobId: RegExp; remaining: number }[] = [];
+  readonly #held = new Map<string, HeldJob>();
+  readonly #queued: QueuedJob[] = [];
+  readonly #heldWaiters: { jobId: RegExp; resolve: (id: string) => void }[] = [];
+  #serial: Promise<unknown> = Promise.resolve();
+
   #lastCreationTime = 0;
 
+  /** Holds the next `times` query jobs whose id matches (they run, then wait RUNNING before commit). */
+  holdJobs(jobId: RegExp, times = 1): void {
+    this.#holds.push({ jobId, remaining: times });
+  }
+
+  /** Resolves with the id of a held job matching `jobId` as soon as there is one. */
+  waitForHeld(jobId: RegExp): Promise<string> {
+    const found = [...this.#held.keys()].find((id) => jobId.test(id));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve) => this.#heldWaiters.push({ jobId, resolve }));
+  }
+
+  /** Job ids queued behind a held job (mutating DML outside a transaction). */
+  queued(): string[] {
+    return this.#queued.map((q) => q.jobId);
+  }
+
+  /** Commits a held job (it becomes DONE), then starts the jobs queued behind it. */
+  release(jobId: string): Promise<void> {
+    return this.#exclusive(async () => {
+      const held = this.#held.get(jobId);
+      if (!held) throw new Error(`no held job ${jobId}`);
+      this.#held.delete(jobId);
+      await held.pending.commit();
+      this.#finishQuery(held.record, held.pending.outcome);
+      await this.#drainQueue();
+    });
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => undefined);
+    return run;
+  }
+
+  async #drainQueue(): Promise<void> {
+    for (const queued of [...this.#queued]) {
+      if (this.#blocker(queued.print)) continue;
+      this.#queued.splice(this.#queued.indexOf(queued), 1);
+      await queued.start();
+    }
+  }
+
+  /** A held job that mutates a table this footprint mutates. */
+  #blocker(print: JobFootprint): string | undefined {
+    for (const held of this.#held.values()) {
+      for (const table of print.mutates) if (held.print.mutates.has(table)) return table;
+    }
+    return undefined;
+  }
+
   /** Milliseconds since the epoch, strictly increasing: a re-created table never repeats its predecessor's. */
-  #nextCreationTime(): number {
+  nextCreationTime(): number {
     this.#lastCreationTime = Math.max(Date.now(), this.#lastCreationTime + 1);
     return this.#lastCreationTime;
   }
@@ -51,9 +154,15 @@ export class FakeBigQuery {
     readonly project: string,
     readonly engine: FakeBigQueryEngine,
     readonly gcs: FakeGcs,
-  ) {}
+  ) {
+    engine.columnLimit = () => this.limits.maxColumns;
+  }
 
-  async handle(
+  handle(method: string, path: string, query: Record<string, string>, body: unknown): Promise<FakeResponse> {
+    return this.#exclusive(() => this.#handle(method, path, query, body));
+  }
+
+  async #handle(
     method: string,
     path: string,
     query: Record<string, string>,
@@ -65,97 +174,14 @@ export class FakeBigQuery {
     if (project !== this.project) return apiError(404, 'notFound', `Not found: Project ${project}`);
     const rest = m[2]!.split('/').map(decodeURIComponent);
     try {
-      if (rest[0] === 'datasets') return await this.#datasets(method, rest.slice(1), body);
+      if (rest[0] === 'datasets') return await handleDatasets(this, method, rest.slice(1), body);
       if (rest[0] === 'jobs') return await this.#jobs(method, rest.slice(1), body, query);
-      if (rest[0] === 'queries' && rest[1] && method === 'GET') return this.#queryResults(rest[1], query);
+      if (rest[0] === 'queries' && rest[1] && method === 'GET') return queryResults(this, rest[1], query);
     } catch (error) {
       if (error instanceof FakeBigQueryError) return apiError(400, error.reason, error.message);
       throw error;
     }
     return apiError(501, 'notImplemented', `fake BigQuery does not implement ${method} ${path}`);
-  }
-
-  async #datasets(method: string, rest: string[], body: unknown): Promise<FakeResponse> {
-    const [datasetId, sub, tableId] = rest;
-    if (datasetId === undefined) {
-      if (method !== 'POST') return apiError(501, 'notImplemented', 'datasets.list');
-      const resource = body as { datasetReference?: { datasetId?: string }; location?: string };
-      const id = resource.datasetReference?.datasetId;
-      if (!id) return apiError(400, 'invalid', 'datasetReference.datasetId is required');
-      if (this.datasets.has(id))
-        return apiError(409, 'duplicate', `Already Exists: Dataset ${this.project}:${id}`);
-      const created = {
-        kind: 'bigquery#dataset',
-        id: `${this.project}:${id}`,
-        location: 'US',
-        ...resource,
-        datasetReference: { projectId: this.project, datasetId: id },
-      };
-      this.datasets.set(id, created);
-      return json(200, created);
-    }
-    const dataset = this.datasets.get(datasetId);
-    if (!dataset) return apiError(404, 'notFound', `Not found: Dataset ${this.project}:${datasetId}`);
-    if (sub === undefined) {
-      if (method === 'GET') return json(200, dataset);
-      return apiError(501, 'notImplemented', `${method} dataset`);
-    }
-    if (sub !== 'tables') return apiError(501, 'notImplemented', sub);
-    if (tableId === undefined) {
-      if (method === 'GET') {
-        const tables = this.engine.tables(datasetId).map((t) => ({
-          kind: 'bigquery#table',
-          id: `${this.project}:${datasetId}.${t.tableId}`,
-          tableReference: { projectId: this.project, datasetId, tableId: t.tableId },
-          type: 'TABLE',
-        }));
-        return json(200, { kind: 'bigquery#tableList', tables, totalItems: tables.length });
-      }
-      if (method !== 'POST') return apiError(501, 'notImplemented', `${method} tables`);
-      const resource = body as { tableReference?: { tableId?: string } };
-      const id = resource.tableReference?.tableId;
-      if (!id) return apiError(400, 'invalid', 'tableReference.tableId is required');
-      if (this.engine.table(datasetId, id)) {
-        return apiError(409, 'duplicate', `Already Exists: Table ${this.project}:${datasetId}.${id}`);
-      }
-      const table = await this.engine.createTable(datasetId, id, {
-        kind: 'bigquery#table',
-        ...resource,
-        id: `${this.project}:${datasetId}.${id}`,
-        tableReference: { projectId: this.project, datasetId, tableId: id },
-        creationTime: String(this.#nextCreationTime()),
-      });
-      return json(200, table.resource);
-    }
-    const table = this.engine.table(datasetId, tableId);
-    if (!table) return apiError(404, 'notFound', `Not found: Table ${this.project}:${datasetId}.${tableId}`);
-    if (method === 'GET') return json(200, { ...table.resource, numRows: undefined });
-    if (method === 'DELETE') {
-      await this.engine.dropTable(datasetId, tableId);
-      return { status: 204 };
-    }
-    if (method === 'PATCH' || method === 'PUT') {
-      const patch = body as { schema?: { fields?: FakeField[] } } & Record<string, unknown>;
-      if (patch.schema?.fields) {
-        const given = patch.schema.fields;
-        const missing = table.fields.filter(
-          (f) => !given.some((g) => g.name.toLowerCase() === f.name.toLowerCase()),
-        );
-        if (missing.length > 0) {
-          return apiError(
-            400,
-            'invalid',
-            `Provided Schema does not match Table. Field ${missing[0]!.name} is missing in new schema`,
-          );
-        }
-        await this.engine.addFields(table, given, true);
-      }
-      for (const [key, value] of Object.entries(patch)) {
-        if (key !== 'schema') table.resource[key] = value;
-      }
-      return json(200, table.resource);
-    }
-    return apiError(501, 'notImplemented', `${method} table`);
   }
 
   async #jobs(
@@ -209,7 +235,7 @@ export class FakeBigQuery {
         id: `${this.project}:${location}.${jobId}`,
         jobReference: { projectId: this.project, jobId, location },
         configuration,
-        status: { state: 'DONE' },
+        status: { state: 'RUNNING' },
         statistics: { creationTime: String(started), startTime: String(started) },
       },
     };
@@ -221,166 +247,131 @@ export class FakeBigQuery {
         throw new FakeBigQueryError(injected.reason, injected.message);
       }
       if (configuration.load) {
-        const load = await this.#runLoad(configuration.load as LoadConfiguration);
+        const load = await runLoad(this, configuration.load as LoadConfiguration);
         record.resource.statistics = { ...(record.resource.statistics as object), load };
+        this.#done(record);
       } else if (configuration.query) {
-        const outcome = await this.#runQuery(configuration.query as QueryConfiguration);
-        record.result = outcome;
-        record.resource.statistics = {
-          ...(record.resource.statistics as object),
-          totalBytesProcessed: String(outcome.bytesProcessed),
-          query: {
-            statementType: outcome.statementType,
-            totalBytesProcessed: String(outcome.bytesProcessed),
-            totalBytesBilled: String(
-              outcome.bytesProcessed === 0 ? 0 : Math.max(outcome.bytesProcessed, 10 * 1024 * 1024),
-            ),
-            numDmlAffectedRows: String(outcome.affectedRows),
-          },
-        };
+        await this.#startQuery(jobId, record, configuration.query as QueryConfiguration);
       } else {
         throw new FakeBigQueryError('invalid', 'fake BigQuery runs load and query jobs only');
       }
     } catch (error) {
-      if (!(error instanceof FakeBigQueryError)) throw error;
-      this.failedJobs.push(jobId);
-      const errorResult = { reason: error.reason, message: error.message, location: 'job' };
-      record.resource.status = { state: 'DONE', errorResult, errors: [errorResult] };
+      this.#fail(jobId, record, error);
     }
-    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
     // jobs.insert answers with the job as created, still RUNNING (as BigQuery does for loads and DML): the
     // outcome, including errorResult, is seen only by polling jobs.get.
     return json(200, { ...record.resource, status: { state: 'RUNNING' } });
   }
 
-  async #runLoad(load: LoadConfiguration): Promise<Record<string, string>> {
-    if (load.sourceFormat !== 'NEWLINE_DELIMITED_JSON') {
-      throw new FakeBigQueryError(
-        'invalid',
-        `fake BigQuery loads NEWLINE_DELIMITED_JSON only, got ${String(load.sourceFormat)}`,
-      );
-    }
-    const destination = load.destinationTable;
-    if (!destination?.datasetId || !destination.tableId)
-      throw new FakeBigQueryError('invalid', 'destinationTable required');
-    if (!this.datasets.has(destination.datasetId)) {
-      throw new FakeBigQueryError('notFound', `Not found: Dataset ${this.project}:${destination.datasetId}`);
-    }
-    const rows: Record<string, unknown>[] = [];
-    let inputBytes = 0;
-    for (const uri of load.sourceUris ?? []) {
-      const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-      const object = m ? this.gcs.get(m[1]!, m[2]!) : undefined;
-      if (!object) throw new FakeBigQueryError('notFound', `Not found: URI ${uri}`);
-      inputBytes += object.data.length;
-      for (const [i, line] of object.data.toString('utf8').split('\n').entries()) {
-        if (line.trim() === '') continue;
-        try {
-          rows.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          throw new FakeBigQueryError(
-            'invalid',
-            `Error while reading data, error message: JSON parsing error in row starting at position ${i}`,
-          );
-        }
-      }
-    }
-    const fields = (load.schema?.fields ?? []).map((f) => ({ ...f, type: f.type.toUpperCase() }));
-    let table = this.engine.table(destination.datasetId, destination.tableId);
-    const writeDisposition = load.writeDisposition ?? 'WRITE_APPEND';
-    if (!table) {
-      if ((load.createDisposition ?? 'CREATE_IF_NEEDED') !== 'CREATE_IF_NEEDED') {
-        throw new FakeBigQueryError(
-          'notFound',
-          `Not found: Table ${destination.datasetId}.${destination.tableId}`,
-        );
-      }
-      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
-        kind: 'bigquery#table',
-        tableReference: {
-          projectId: this.project,
-          datasetId: destination.datasetId,
-          tableId: destination.tableId,
-        },
-        schema: { fields },
-        ...(load.timePartitioning ? { timePartitioning: load.timePartitioning } : {}),
-        ...(load.clustering ? { clustering: load.clustering } : {}),
-      });
-    } else if (writeDisposition === 'WRITE_TRUNCATE') {
-      await this.engine.dropTable(destination.datasetId, destination.tableId);
-      table = await this.engine.createTable(destination.datasetId, destination.tableId, {
-        ...table.resource,
-        schema: { fields },
-      });
-    } else {
-      const allowAddition = (load.schemaUpdateOptions ?? []).includes('ALLOW_FIELD_ADDITION');
-      await this.engine.addFields(table, fields, allowAddition);
-    }
-    await this.engine.insertRows(table, rows, false);
-    return {
-      inputFiles: String((load.sourceUris ?? []).length),
-      inputFileBytes: String(inputBytes),
-      outputRows: String(rows.length),
-      outputBytes: String(inputBytes),
-      badRecords: '0',
-    };
+  #fail(jobId: string, record: JobRecord, error: unknown): void {
+    if (!(error instanceof FakeBigQueryError)) throw error;
+    this.failedJobs.push(jobId);
+    const errorResult = { reason: error.reason, message: error.message, location: 'job' };
+    record.resource.status = { state: 'DONE', errorResult, errors: [errorResult] };
+    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
   }
 
-  async #runQuery(query: QueryConfiguration): Promise<QueryOutcome> {
+  #done(record: JobRecord): void {
+    record.resource.status = { state: 'DONE' };
+    (record.resource.statistics as Record<string, unknown>).endTime = String(Date.now());
+  }
+
+  async #startQuery(jobId: string, record: JobRecord, query: QueryConfiguration): Promise<void> {
+    const print = footprint(query.query ?? '');
+    checkTransactionSize(print, this.limits);
+    const blocked = this.#blocker(print);
+    if (blocked !== undefined) {
+      if (print.transaction) throw concurrentUpdateError(`${this.project}:${blocked}`);
+      record.resource.status = { state: 'PENDING' };
+      this.#queued.push({
+        jobId,
+        print,
+        start: async () => {
+          try {
+            await this.#runQueryJob(jobId, record, query, print);
+          } catch (error) {
+            this.#fail(jobId, record, error);
+          }
+        },
+      });
+      return;
+    }
+    await this.#runQueryJob(jobId, record, query, print);
+  }
+
+  async #runQueryJob(
+    jobId: string,
+    record: JobRecord,
+    query: QueryConfiguration,
+    print: JobFootprint,
+  ): Promise<void> {
+    record.resource.status = { state: 'RUNNING' };
+    const pending = await this.#runQuery(query);
+    const hold = this.#holds.find((h) => h.remaining > 0 && h.jobId.test(jobId));
+    if (hold) {
+      hold.remaining -= 1;
+      this.#held.set(jobId, { record, pending, print });
+      for (const waiter of [...this.#heldWaiters]) {
+        if (!waiter.jobId.test(jobId)) continue;
+        this.#heldWaiters.splice(this.#heldWaiters.indexOf(waiter), 1);
+        waiter.resolve(jobId);
+      }
+      return;
+    }
+    await pending.commit();
+    this.#finishQuery(record, pending.outcome);
+  }
+
+  #finishQuery(record: JobRecord, outcome: QueryOutcome): void {
+    record.result = outcome;
+    record.resource.statistics = {
+      ...(record.resource.statistics as object),
+      totalBytesProcessed: String(outcome.bytesProcessed),
+      query: {
+        statementType: outcome.statementType,
+        totalBytesProcessed: String(outcome.bytesProcessed),
+        totalBytesBilled: String(outcome.bytesBilled),
+        numDmlAffectedRows: String(outcome.affectedRows),
+        dmlStats: {
+          insertedRowCount: String(outcome.inserted),
+          updatedRowCount: String(outcome.updated),
+          deletedRowCount: '0',
+        },
+      },
+    };
+    this.#done(record);
+  }
+
+  async #runQuery(query: QueryConfiguration): Promise<PendingQuery> {
     if (query.useLegacySql !== false)
       throw new FakeBigQueryError('invalid', 'Sluice must send useLegacySql: false');
     const params: Record<string, DuckDBValue> = {};
+    const arrays: Record<string, ParamTable> = {};
     for (const p of query.queryParameters ?? []) {
       if (!p.name) throw new FakeBigQueryError('invalid', 'positional parameters are not used by Sluice');
+      if (p.parameterType?.type === 'ARRAY') {
+        const fields = p.parameterType.arrayType?.structTypes ?? [];
+        arrays[p.name] = {
+          columns: fields.map((f) => ({ name: f.name, type: f.type.type })),
+          rows: (p.parameterValue?.arrayValues ?? []).map((v) =>
+            fields.map((f) => v.structValues?.[f.name]?.value ?? null),
+          ),
+        };
+        continue;
+      }
       const value = p.parameterValue?.value ?? null;
       const type = p.parameterType?.type ?? 'STRING';
       params[p.name] = value === null ? null : type === 'INT64' ? BigInt(value) : value;
     }
-    const outcome = await this.engine.query(query.query ?? '', params);
-    if (this.bytesProcessedFor)
-      outcome.bytesProcessed = this.bytesProcessedFor(query.query ?? '', outcome.bytesProcessed);
-    return outcome;
+    const pending = await this.engine.begin(query.query ?? '', params, arrays);
+    if (this.bytesProcessedFor) {
+      const processed = this.bytesProcessedFor(query.query ?? '', pending.outcome.bytesProcessed);
+      const mb = 1024 * 1024;
+      pending.outcome.bytesProcessed = processed;
+      pending.outcome.bytesBilled = Math.max(pending.outcome.bytesBilled, Math.ceil(processed / mb) * mb);
+    }
+    return pending;
   }
-
-  #queryResults(jobId: string, query: Record<string, string>): FakeResponse {
-    const job = this.jobs.get(jobId);
-    if (!job) return apiError(404, 'notFound', `Not found: Job ${this.project}:${jobId}`);
-    const status = job.resource.status as { errorResult?: { reason: string; message: string } };
-    if (status.errorResult) return apiError(400, status.errorResult.reason, status.errorResult.message);
-    const result = job.result ?? {
-      schema: [],
-      rows: [],
-      affectedRows: 0,
-      bytesProcessed: 0,
-      statementType: 'SELECT',
-    };
-    const start = Number(query.startIndex ?? query.pageToken ?? 0);
-    const size = Number(query.maxResults ?? 100_000);
-    const rows = result.rows.slice(start, start + size);
-    const next = start + size < result.rows.length ? String(start + size) : undefined;
-    return json(200, {
-      kind: 'bigquery#getQueryResultsResponse',
-      jobReference: job.resource.jobReference,
-      jobComplete: true,
-      schema: { fields: result.schema },
-      totalRows: String(result.rows.length),
-      rows,
-      ...(next ? { pageToken: next } : {}),
-      numDmlAffectedRows: String(result.affectedRows),
-    });
-  }
-}
-
-interface LoadConfiguration {
-  sourceUris?: string[];
-  sourceFormat?: string;
-  destinationTable?: { projectId?: string; datasetId?: string; tableId?: string };
-  schema?: { fields?: FakeField[] };
-  writeDisposition?: string;
-  createDisposition?: string;
-  schemaUpdateOptions?: string[];
-  timePartitioning?: unknown;
-  clustering?: unknown;
 }
 
 interface QueryConfiguration {

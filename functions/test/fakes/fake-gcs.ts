@@ -158,8 +158,21 @@ export class FakeGcs {
     raw: Buffer,
   ): FakeResponse {
     const type = query.uploadType;
+    // Preconditions (https://cloud.google.com/storage/docs/request-preconditions): `ifGenerationMatch=0` creates
+    // only if no live object exists; another value must equal the live generation; else 412.
+    const unmet = (name: string): FakeResponse | undefined => {
+      if (query.ifGenerationMatch === undefined) return undefined;
+      const live = this.get(bucket, name);
+      const ok =
+        query.ifGenerationMatch === '0' ? live === undefined : live?.generation === query.ifGenerationMatch;
+      return ok
+        ? undefined
+        : apiError(412, 'conditionNotMet', 'At least one of the pre-conditions you specified did not hold.');
+    };
     if (type === 'media') {
       if (!query.name) return apiError(400, 'required', 'name is required');
+      const failed = unmet(query.name);
+      if (failed) return failed;
       const object = this.put(bucket, query.name, raw, headers['content-type'] ?? 'application/octet-stream');
       return json(200, this.resource(object));
     }
@@ -173,6 +186,8 @@ export class FakeGcs {
       const metadata = JSON.parse(meta.body.toString('utf8')) as { name?: string; contentType?: string };
       const name = query.name ?? metadata.name;
       if (!name) return apiError(400, 'required', 'name is required');
+      const failed = unmet(name);
+      if (failed) return failed;
       const contentType = metadata.contentType ?? media.headers['content-type'] ?? 'application/octet-stream';
       return json(200, this.resource(this.put(bucket, name, media.body, contentType)));
     }

@@ -59,6 +59,7 @@ export function apiError(status: number, reason: string, message: string): FakeR
     403: 'PERMISSION_DENIED',
     404: 'NOT_FOUND',
     409: 'ALREADY_EXISTS',
+    412: 'FAILED_PRECONDITION',
     429: 'RESOURCE_EXHAUSTED',
     500: 'INTERNAL',
     503: 'UNAVAILABLE',

@@ -15,9 +15,11 @@ import { createObjectStore } from '../../src/storage/create-object-store.ts';
  *   GOOGLE_APPLICATION_CREDENTIALS=<key file>  (or SLUICE_LIVE_USE_ADC=1 after `gcloud auth application-default login`)
  *   optional SLUICE_LIVE_BQ_LOCATION (default US; must match the bucket's location for load jobs)
  * It creates a throw-away dataset `sluice_live_<random>` and deletes it (with contents) afterwards.
- * What it proves that the fake cannot: the SQL is valid GoogleSQL (transaction, TEMP tables, QUALIFY, MERGE,
- * FIRST_VALUE IGNORE NULLS, PARSE_JSON), BigQuery accepts the load-job configurations and schemas, the 409 and
- * job-state semantics, partitioning/clustering metadata, and real bytes processed.
+ * What it proves that the fake cannot: the SQL is valid GoogleSQL (the claim MERGE over an ARRAY<STRUCT>
+ * parameter, the users refresh MERGE with FIRST_VALUE IGNORE NULLS), BigQuery accepts the load-job configurations
+ * and schemas (ALLOW_FIELD_ADDITION on the loads table and the users log), the 409 and job-state semantics,
+ * partitioning/clustering metadata, and the real bytes BILLED per file: it prints them, and checks that the loads
+ * row's `bytes_billed` is the sum of its jobs' `totalBytesBilled` (from jobs.get).
  */
 const env = process.env;
 const project = env.SLUICE_LIVE_GCP_PROJECT;
@@ -55,6 +57,7 @@ describe.skipIf(!live)(
         SLUICE_STAGING_BUCKET: bucket,
         SLUICE_STAGING_PREFIX: `${prefix}staging/`,
         SLUICE_BQ_TIME_BUDGET_SECONDS: '300',
+        SLUICE_BQ_USERS_REFRESH_MINUTES: '0',
       });
     let config: ReturnType<typeof loadConfig>;
     let clients: Awaited<ReturnType<typeof createGcpClients>> | undefined;
@@ -145,12 +148,25 @@ describe.skipIf(!live)(
       if (!clients) throw new Error('clients not created');
       const [table] = await clients.bigquery.dataset(dataset).table('tracks').getMetadata();
       expect(table.timePartitioning).toMatchObject({ type: 'DAY', field: 'timestamp' });
-      const loads = await query(`SELECT bytes_processed FROM \`${project}.${dataset}._sluice_loads\``);
+      const loads = await query(
+        `SELECT name, bytes_billed, bytes_processed, TO_JSON_STRING(job_ids) AS job_ids FROM \`${project}.${dataset}._sluice_loads\` ORDER BY name`,
+      );
       expect(loads).toHaveLength(2);
-      // Written by the UPDATE after each commit (the transaction inserts the row with bytes_processed NULL).
       for (const r of loads) {
-        expect(r.bytes_processed).not.toBeNull();
-        expect(Number(r.bytes_processed)).toBeGreaterThanOrEqual(0);
+        const jobIds = JSON.parse(String(r.job_ids)) as string[];
+        let billed = 0;
+        for (const id of jobIds) {
+          const [job] = await clients.bigquery.job(id, { location: config.bigquery.location }).getMetadata();
+          billed += Number(
+            (job as { statistics?: { query?: { totalBytesBilled?: string } } }).statistics?.query
+              ?.totalBytesBilled ?? 0,
+          );
+        }
+        console.info(
+          `[live] ${String(r.name)}: bytes_billed ${Number(r.bytes_billed)} (${(Number(r.bytes_billed) / 2 ** 20).toFixed(0)} MB), processed ${Number(r.bytes_processed)}, ${jobIds.length} jobs`,
+        );
+        expect(Number(r.bytes_billed)).toBe(billed);
+        expect(Number(r.bytes_billed)).toBeGreaterThanOrEqual(10 * 2 ** 20); // findLoad alone bills 10 MB
       }
 
       // Redelivery of the same CloudEvent (same generation): a no-op that answers with the committed load.
@@ -166,7 +182,10 @@ describe.skipIf(!live)(
       const again = await deliver('b.ndjson', []);
       expect(again).toMatchObject({ status: 'loaded' }); // a new generation of b.ndjson (empty) is a new file
       const [staging] = await clients.storage.bucket(bucket!).getFiles({ prefix: `${prefix}staging/` });
-      expect(staging).toEqual([]);
+      // Only the durable bookkeeping objects stay (claim lock source, completion markers, users refresh state).
+      expect(staging.map((f) => f.name).filter((n) => !/claim-lock|\/done\/|users-refresh/.test(n))).toEqual(
+        [],
+      );
     }, 600_000);
   },
 );

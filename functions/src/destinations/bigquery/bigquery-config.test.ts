@@ -17,6 +17,8 @@ describe('BigQuery settings in loadConfig', () => {
       stagingBucket: 'r-staging',
       stagingPrefix: 'sluice-staging/',
       timeBudgetMs: 480_000,
+      usersRefreshIntervalMs: 3_600_000,
+      maxPartitionsPerFile: 2000,
     });
   });
 

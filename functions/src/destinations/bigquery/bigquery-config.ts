@@ -16,6 +16,10 @@ export interface BigQueryConfig {
   stagingPrefix: string;
   /** `SLUICE_BQ_TIME_BUDGET_SECONDS` (default 480 = a 540 s function timeout minus a minute). */
   timeBudgetMs: number;
+  /** `SLUICE_BQ_USERS_REFRESH_MINUTES` (default 60): `users` is refreshed from the users log at most this often. */
+  usersRefreshIntervalMs: number;
+  /** `SLUICE_BQ_MAX_PARTITIONS_PER_FILE` (default 2000): partition modifications one file's load jobs may make. */
+  maxPartitionsPerFile: number;
 }
 
 const DATASET = /^[A-Za-z0-9_]{1,1024}$/;
@@ -51,6 +55,18 @@ export function readBigQueryConfig(
       `SLUICE_BQ_TIME_BUDGET_SECONDS must be a positive integer (got ${JSON.stringify(budgetRaw)})`,
     );
   }
+  const nonNegative = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) {
+      problems.push(`${name} must be a non-negative integer (got ${JSON.stringify(raw)})`);
+      return fallback;
+    }
+    return n;
+  };
+  const usersRefreshMinutes = nonNegative('SLUICE_BQ_USERS_REFRESH_MINUTES', 60);
+  const maxPartitionsPerFile = nonNegative('SLUICE_BQ_MAX_PARTITIONS_PER_FILE', 2000);
   const endpoint = (value: string | undefined): string | undefined =>
     value ? (/^https?:\/\//.test(value) ? value : `http://${value}`).replace(/\/+$/, '') : undefined;
   return {
@@ -62,5 +78,7 @@ export function readBigQueryConfig(
     stagingBucket,
     stagingPrefix: env.SLUICE_STAGING_PREFIX ?? 'sluice-staging/',
     timeBudgetMs: (Number.isInteger(budget) && budget > 0 ? budget : 480) * 1000,
+    usersRefreshIntervalMs: usersRefreshMinutes * 60_000,
+    maxPartitionsPerFile,
   };
 }

@@ -21,6 +21,21 @@ export interface BigQueryDestinationSettings {
   retryMaxDelayMs: number;
   pollInitialMs: number;
   pollMaxMs: number;
+  /** `users` is refreshed from the users log at most this often (0: by every load that has identifies). */
+  usersRefreshIntervalMs: number;
+  /**
+   * Partition modifications one file's load jobs may make in all (a DAY-partitioned table counts each partition
+   * a job writes against BigQuery's 30,000 per table per day, failed jobs included): above it the load is rejected.
+   */
+  maxPartitionsPerFile: number;
+  /**
+   * Partitions one load job may write: BigQuery's "Number of partitions modified by a single job: 4,000"
+   * (https://cloud.google.com/bigquery/quotas#partitioned_tables); a table whose rows span more is appended by
+   * several jobs.
+   */
+  partitionsPerJob: number;
+  /** Above this size of the ids parameter, the claim reads the ids from a staging table instead (+10 MB). */
+  claimParamMaxBytes: number;
 }
 
 export const DEFAULT_BIGQUERY_TUNING = {
@@ -29,6 +44,8 @@ export const DEFAULT_BIGQUERY_TUNING = {
   retryMaxDelayMs: 16_000,
   pollInitialMs: 250,
   pollMaxMs: 4_000,
+  claimParamMaxBytes: 4 * 1024 * 1024,
+  partitionsPerJob: 4_000,
 } as const;
 
 /** What a session shares with its destination. */

@@ -109,10 +109,13 @@ describe('BigQuery destination over the HTTP fake', () => {
     expect(ids.timePartitioning).toEqual({ type: 'DAY', field: 'received_at' });
     expect(ids.clustering).toEqual({ fields: ['id'] });
     const loads = fake.bigquery.engine.table('sluice', '_sluice_loads')!;
-    expect(loads.fields.map((f) => f.name)).toContain('bytes_processed');
+    expect(loads.fields.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['bytes_billed', 'bytes_processed', 'job_ids']),
+    );
+    expect(loads.resource.timePartitioning).toEqual({ type: 'DAY', field: 'loaded_at' });
   });
 
-  it('loads through a staging load job and one commit transaction; exact job configurations and SQL', async () => {
+  it('one claim MERGE, load jobs per table, the loads row last: exact job configurations, 20 MB billed', async () => {
     const dest = fakeBigQueryDestination(fake);
     const record = await loadFile(
       dest,
@@ -127,52 +130,59 @@ describe('BigQuery destination over the HTTP fake', () => {
     expect(tracks.clustering).toEqual({ fields: ['event', 'user_id'] });
 
     const inserts = fake.jobInserts();
-    const load = inserts.find((j) => j.jobId.startsWith('sluice_load_') && j.jobId.includes('_tracks_'))!;
-    expect(load.jobId).toMatch(/^sluice_load_[0-9a-f]{24}_tracks_\d{13,}_0$/);
-    expect(load.configuration.load).toEqual({
+    const queries = inserts.filter((j) => 'query' in j.configuration && !j.jobId.startsWith('sluice_ddl_'));
+    expect(queries.map((j) => j.jobId.replace(/[0-9a-f]{16,}/g, 'H'))).toEqual([
+      'sluice_find_H_H_0',
+      'sluice_claim_H_H_0',
+    ]);
+    const claim = queries[1]!.configuration.query as { query: string; queryParameters: { name: string }[] };
+    expect(claim.query).toMatch(/^MERGE INTO `proj\.sluice\._sluice_event_ids` AS T/);
+    expect(claim.query).toContain('WHEN MATCHED AND S.is_lock THEN UPDATE SET load_id = @load_id');
+    expect(claim.queryParameters.map((p) => p.name)).toEqual([
+      'load_id',
+      'window_start',
+      'lock_id',
+      'lock_at',
+      'ids',
+    ]);
+    const append = inserts.find((j) => /^sluice_append_[0-9a-f]{24}_tracks_[0-9a-f]{16}_0$/.test(j.jobId))!;
+    expect(append.configuration.load).toEqual({
       sourceUris: [
-        expect.stringMatching(/^gs:\/\/sluice-staging\/staging\/[0-9a-f]{24}\/tracks\/000000\.ndjson$/),
+        expect.stringMatching(
+          /^gs:\/\/sluice-staging\/staging\/[0-9a-f]{24}\/final\/tracks\/0\/000000\.ndjson$/,
+        ),
       ],
       sourceFormat: 'NEWLINE_DELIMITED_JSON',
-      destinationTable: {
-        projectId: 'proj',
-        datasetId: 'sluice',
-        tableId: expect.stringMatching(/^_sluice_stage_/),
-      },
+      destinationTable: { projectId: 'proj', datasetId: 'sluice', tableId: 'tracks' },
       schema: {
         fields: expect.arrayContaining([{ name: 'timestamp', type: 'TIMESTAMP', mode: 'NULLABLE' }]),
       },
-      createDisposition: 'CREATE_IF_NEEDED',
+      createDisposition: 'CREATE_NEVER',
       writeDisposition: 'WRITE_APPEND',
       schemaUpdateOptions: ['ALLOW_FIELD_ADDITION'],
       ignoreUnknownValues: false,
       maxBadRecords: 0,
     });
-    const commit = inserts.find((j) => j.jobId.startsWith('sluice_commit_'))!;
-    const sql = (commit.configuration.query as { query: string }).query;
-    expect(sql).toMatch(/^BEGIN TRANSACTION;/);
-    expect(sql).toContain('WHERE i.received_at >= CAST(@window_start AS TIMESTAMP)');
-    expect(sql.trim()).toMatch(/COMMIT TRANSACTION;$/);
+    const last = inserts.at(-1)!;
     expect(
-      inserts.some((j) => 'query' in j.configuration && /insertAll|tabledata/.test(JSON.stringify(j))),
-    ).toBe(false);
+      (last.configuration.load as { destinationTable: { tableId: string } }).destinationTable.tableId,
+    ).toBe('_sluice_loads');
     expect(fake.requests.some((r) => r.path.includes('insertAll'))).toBe(false);
 
-    const stored = await rows(fake, 'SELECT id FROM `proj.sluice.tracks` ORDER BY id');
-    expect(stored).toEqual([{ id: 'e1' }, { id: 'e2' }]);
-    // staging cleaned up
-    expect(fake.gcs.names('sluice-staging')).toEqual([]);
-    expect(
-      fake.bigquery.engine
-        .tables('sluice')
-        .map((t) => t.tableId)
-        .filter((t) => t.startsWith('_sluice_stage_')),
-    ).toEqual([]);
-    const loadsRow = await rows(
-      fake,
-      'SELECT bytes_processed, events_loaded FROM `proj.sluice._sluice_loads`',
+    const stored = await rows(fake, 'SELECT id, _sluice_load_id FROM `proj.sluice.tracks` ORDER BY id');
+    expect(stored).toEqual([
+      { id: 'e1', _sluice_load_id: 'load-a.ndjson-1' },
+      { id: 'e2', _sluice_load_id: 'load-a.ndjson-1' },
+    ]);
+    // the load's staging objects are gone; its completion marker stays
+    expect(fake.gcs.names('sluice-staging').filter((n) => !n.startsWith('staging/done/'))).toEqual([
+      'staging/claim-lock.ndjson',
+    ]);
+    const [loadsRow] = await rows(fake, 'SELECT bytes_billed, job_ids FROM `proj.sluice._sluice_loads`');
+    expect(Number(loadsRow!.bytes_billed)).toBe(20 * 1024 * 1024); // findLoad 10 MB + claim 10 MB
+    expect(JSON.parse(String(loadsRow!.job_ids))).toEqual(
+      expect.arrayContaining([queries[1]!.jobId, append.jobId]),
     );
-    expect(Number(loadsRow[0]!.bytes_processed)).toBeGreaterThan(0);
   });
 
   it('a redelivered file is a no-op, the same event in a second file is a duplicate', async () => {
@@ -186,5 +196,32 @@ describe('BigQuery destination over the HTTP fake', () => {
       { id: 'e1' },
       { id: 'e3' },
     ]);
+  });
+
+  it('ids above claimParamMaxBytes are claimed from a staging table (free load job, +10 MB), with the same result', async () => {
+    const dest = fakeBigQueryDestination(fake, { claimParamMaxBytes: 1 });
+    await loadFile(dest, meta('a.ndjson'), [track('e1', 1)], [TRACKS]);
+    const record = await loadFile(dest, meta('b.ndjson'), [track('e1', 1), track('e2', 2)], [TRACKS]);
+    expect(record).toMatchObject({ eventsLoaded: 1, duplicates: 1 });
+    const claims = fake.jobInserts().filter((j) => j.jobId.startsWith('sluice_claim_'));
+    expect((claims[1]!.configuration.query as { query: string }).query).toMatch(
+      /FROM `proj\.sluice\._sluice_stage_[0-9a-f]{24}_ids`/,
+    );
+    expect(await rows(fake, 'SELECT id FROM `proj.sluice.tracks` ORDER BY id')).toEqual([
+      { id: 'e1' },
+      { id: 'e2' },
+    ]);
+    const billed = await rows(
+      fake,
+      "SELECT bytes_billed FROM `proj.sluice._sluice_loads` WHERE name = 'b.ndjson'",
+    );
+    // findLoad 10 MB + claim over the staging table and the index 20 MB + the read-back of its claims 10 MB
+    expect(Number(billed[0]!.bytes_billed)).toBe(40 * 1024 * 1024);
+    expect(
+      fake.bigquery.engine
+        .tables('sluice')
+        .map((t) => t.tableId)
+        .filter((t) => t.startsWith('_sluice_stage_')),
+    ).toEqual([]);
   });
 });

@@ -5,13 +5,16 @@ import { LoaderError } from '../../errors.ts';
 import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
 import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
 import { TABLES } from '../destination.ts';
+import { claimAttempt } from './attempt-record.ts';
 import type { BigQueryContext, BigQueryDestinationSettings } from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
+import { ensureClaimLock } from './claim.ts';
 import { findLoad } from './find-load.ts';
-import { jobRunner } from './job-runner.ts';
-import { BigQueryLoadSession } from './load-session.ts';
+import { type JobResult, jobRunner } from './job-runner.ts';
+import { BigQueryLoadSession, loadsColumns } from './load-session.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 import { ensureTable, listTables, readWarehouseSchema } from './schema-ops.ts';
+import { loadHash } from './staging.ts';
 import { layoutFor, toFields } from './table-layout.ts';
 
 export interface BigQueryDestinationDeps {
@@ -24,12 +27,10 @@ export interface BigQueryDestinationDeps {
   random?: () => number;
 }
 
-/** BigQuery's loads table: the shared layout plus the bytes the commit processed (the cost of de-duplication). */
-export const BIGQUERY_LOADS_EXTRA_COLUMNS = [{ name: 'bytes_processed', type: 'INT64' }] as const;
-
 /**
- * The production Destination: BigQuery through load jobs (never streaming inserts) and one transaction per file.
- * See load-session.ts for the protocol and docs/bigquery.md for costs, quotas and what the tests prove.
+ * The production Destination: BigQuery through load jobs (never streaming inserts), one claim statement per file
+ * and the loads row as the completion mark. See load-session.ts for the protocol and docs/bigquery.md for costs,
+ * quotas and what the tests prove.
  */
 export function bigQueryDestination(
   settings: BigQueryDestinationSettings,
@@ -62,6 +63,8 @@ export function bigQueryDestination(
   };
   let ready = false;
   let lastSchema: WarehouseSchema = new Map();
+  /** findLoad's query job per load key, until the load that follows counts its bytes billed. */
+  const lookups = new Map<string, JobResult>();
 
   const ensureDataset = async (): Promise<void> => {
     const dataset = deps.bigquery.dataset(settings.datasetId, { location: settings.location });
@@ -92,8 +95,9 @@ export function bigQueryDestination(
       const existing = new Set(await listTables(ctx));
       for (const [table, columns] of Object.entries(BOOKKEEPING_SCHEMAS)) {
         if (existing.has(table)) continue;
-        const all = table === TABLES.loads ? [...columns, ...BIGQUERY_LOADS_EXTRA_COLUMNS] : columns;
+        const all = table === TABLES.loads ? loadsColumns() : columns;
         await ensureTable(ctx, table, toFields(all), layoutFor(table, all));
+        if (table === TABLES.eventIds) await ensureClaimLock(ctx);
       }
       ready = true;
     },
@@ -102,8 +106,10 @@ export function bigQueryDestination(
       // Clients hold no exclusive resources (sockets are pooled and released by the process).
     },
 
-    findLoad(loadKey: string): Promise<LoadRecord | undefined> {
-      return findLoad(ctx, loadKey);
+    async findLoad(loadKey: string): Promise<LoadRecord | undefined> {
+      const found = await findLoad(ctx, loadKey);
+      lookups.set(loadKey, found.job);
+      return found.record;
     },
 
     async readSchema() {
@@ -112,7 +118,10 @@ export function bigQueryDestination(
     },
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
-      return new BigQueryLoadSession(ctx, meta, cloneSchema(lastSchema));
+      const attempt = await claimAttempt(ctx, loadHash(meta.loadKey), meta.loadId, meta.startedAt);
+      const lookup = lookups.get(meta.loadKey);
+      lookups.delete(meta.loadKey);
+      return new BigQueryLoadSession(ctx, meta, cloneSchema(lastSchema), attempt, lookup ? [lookup] : []);
     },
   };
 }

@@ -86,28 +86,27 @@ describe('BigQuery destination under injected faults', () => {
     fake.faults.add({
       method: 'POST',
       path: /\/jobs$/,
-      bodyMatches: /sluice_load_[0-9a-f]{24}_pages_\d+_0/,
+      bodyMatches: /sluice_append_[0-9a-f]{24}_pages_[0-9a-f]{16}_0/,
       action: { kind: 'drop-after' },
     });
     fake.faults.add({
       method: 'POST',
       path: /\/jobs$/,
-      bodyMatches: /sluice_commit_/,
+      bodyMatches: /sluice_claim_/,
       action: { kind: 'drop-after' },
     });
     const record = await deliver(fakeBigQueryDestination(fake));
     expect(fake.faults.hits()).toEqual([1, 1]);
+    expect(executedJobs(fake, 'sluice_claim_')).toHaveLength(1);
     expect(record).toMatchObject({ eventsLoaded: 3, duplicates: 0 });
-    const inserts = fake.jobInserts().filter((j) => /sluice_(load_\w+_pages|commit)_/.test(j.jobId));
-    expect(
-      inserts.map((j) => [j.jobId.replace(/[0-9a-f]{24}/, 'H').replace(/_\d{13,}_/, '_T_'), j.status]),
-    ).toEqual([
-      ['sluice_load_H_pages_T_0', 0],
-      ['sluice_load_H_pages_T_0', 409],
-      ['sluice_commit_H_0', 0],
-      ['sluice_commit_H_0', 409],
+    const inserts = fake.jobInserts().filter((j) => /sluice_(append_\w+_pages|claim)_/.test(j.jobId));
+    expect(inserts.map((j) => [j.jobId.replace(/[0-9a-f]{16,}/g, 'H'), j.status])).toEqual([
+      ['sluice_claim_H_H_0', 0],
+      ['sluice_claim_H_H_0', 409],
+      ['sluice_append_H_pages_H_0', 0],
+      ['sluice_append_H_pages_H_0', 409],
     ]);
-    expect(executedJobs(fake, 'sluice_load_').filter((id) => id.includes('_pages_'))).toHaveLength(1);
+    expect(executedJobs(fake, 'sluice_append_').filter((id) => id.includes('_pages_'))).toHaveLength(1);
     expect(await pageIds(fake)).toEqual(['p1', 'p2', 'p3']);
   });
 
@@ -115,10 +114,10 @@ describe('BigQuery destination under injected faults', () => {
     fake.faults.status(429, 'rateLimitExceeded', {
       method: 'POST',
       path: /\/jobs$/,
-      bodyMatches: /sluice_load_[0-9a-f]{24}_pages_\d+_0/,
+      bodyMatches: /sluice_append_[0-9a-f]{24}_pages_[0-9a-f]{16}_0/,
       times: 2,
     });
-    fake.faults.status(503, 'backendError', { method: 'GET', path: /\/jobs\/sluice_commit_/ });
+    fake.faults.status(503, 'backendError', { method: 'GET', path: /\/jobs\/sluice_claim_/ });
     fake.faults.status(503, 'backendError', { path: /\/upload\/storage/ });
     const sleeps: number[] = [];
     const dest = fakeBigQueryDestination(
@@ -140,33 +139,33 @@ describe('BigQuery destination under injected faults', () => {
 
   it('a job that fails with backendError inside BigQuery is re-run under the next deterministic id', async () => {
     fake.bigquery.jobFailures.push({
-      jobId: /^sluice_load_[0-9a-f]{24}_pages_\d+_0$/,
+      jobId: /^sluice_append_[0-9a-f]{24}_pages_[0-9a-f]{16}_0$/,
       reason: 'backendError',
       message: 'transient',
       remaining: 1,
     });
     expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
     expect(fake.bigquery.jobFailures.map((f) => f.remaining)).toEqual([0]);
-    const pagesJobs = executedJobs(fake, 'sluice_load_').filter((id) => id.includes('_pages_'));
-    expect(pagesJobs.map((id) => id.replace(/[0-9a-f]{24}/, 'H').replace(/_\d{13,}_/, '_T_'))).toEqual([
-      'sluice_load_H_pages_T_0',
-      'sluice_load_H_pages_T_1',
+    const pagesJobs = executedJobs(fake, 'sluice_append_').filter((id) => id.includes('_pages_'));
+    expect(pagesJobs.map((id) => id.replace(/[0-9a-f]{16,}/g, 'H'))).toEqual([
+      'sluice_append_H_pages_H_0',
+      'sluice_append_H_pages_H_1',
     ]);
     expect(await pageIds(fake)).toEqual(['p1', 'p2', 'p3']);
   });
 
-  it('a transaction aborted by a concurrent update (invalidQuery + that message) is retried; other invalidQuery is not', async () => {
+  it('a claim that conflicts with a concurrent one (invalidQuery + that message) is retried; other invalidQuery is not', async () => {
     fake.bigquery.jobFailures.push({
-      jobId: /^sluice_commit_/,
+      jobId: /^sluice_claim_/,
       reason: 'invalidQuery',
-      message: 'Transaction is aborted due to concurrent update against table proj:sluice.users',
+      message: 'Could not serialize access to table proj:sluice._sluice_event_ids due to concurrent update',
       remaining: 1,
     });
     expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
-    expect(executedJobs(fake, 'sluice_commit_').map((id) => id.slice(-2))).toEqual(['_0', '_1']);
-    const commitsBefore = executedJobs(fake, 'sluice_commit_').length;
+    expect(executedJobs(fake, 'sluice_claim_').map((id) => id.slice(-2))).toEqual(['_0', '_1']);
+    const commitsBefore = executedJobs(fake, 'sluice_claim_').length;
     fake.bigquery.jobFailures.push({
-      jobId: /^sluice_commit_/,
+      jobId: /^sluice_claim_/,
       reason: 'invalidQuery',
       message: 'Syntax error: Unexpected keyword',
       remaining: 1,
@@ -178,11 +177,11 @@ describe('BigQuery destination under injected faults', () => {
     });
     // The injected syntax error was hit, and its commit job ran once: not retried under a next id.
     expect(fake.bigquery.jobFailures.map((f) => f.remaining)).toEqual([0, 0]);
-    expect(executedJobs(fake, 'sluice_commit_')).toHaveLength(commitsBefore + 1);
+    expect(executedJobs(fake, 'sluice_claim_')).toHaveLength(commitsBefore + 1);
   });
 
   it('400 invalid is not retried: a non-retryable REJECTED error, nothing committed', async () => {
-    fake.faults.status(400, 'invalid', { method: 'POST', path: /\/jobs$/, bodyMatches: /sluice_commit_/ });
+    fake.faults.status(400, 'invalid', { method: 'POST', path: /\/jobs$/, bodyMatches: /sluice_claim_/ });
     await expect(deliver(fakeBigQueryDestination(fake))).rejects.toMatchObject({
       code: 'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
       retryable: false,
@@ -190,7 +189,7 @@ describe('BigQuery destination under injected faults', () => {
     expect(fake.faults.hits()).toEqual([1]);
     expect(await pageIds(fake)).toEqual([]);
     fake.bigquery.jobFailures.push({
-      jobId: /^sluice_load_/,
+      jobId: /^sluice_append_/,
       reason: 'invalid',
       message: 'bad row',
       remaining: 1,
@@ -227,12 +226,12 @@ describe('BigQuery destination under injected faults', () => {
   });
 
   for (const crash of [true, false]) {
-    it(`${crash ? 'a crash (process killed)' : 'a retryable failure (session aborted)'} between the load job and the commit, then a retry: exactly one complete load`, async () => {
-      // First delivery: the commit job cannot be submitted (connection drops) until the budget runs out.
+    it(`${crash ? 'a crash (process killed)' : 'a retryable failure (session aborted)'} after the claim, before the table loads, then a retry: exactly one complete load`, async () => {
+      // First delivery: the table's load job cannot be submitted (connection drops) until the budget runs out.
       fake.faults.add({
         method: 'POST',
         path: /\/jobs$/,
-        bodyMatches: /sluice_commit_/,
+        bodyMatches: /sluice_append_/,
         action: { kind: 'drop' },
         times: Number.POSITIVE_INFINITY,
       });
@@ -249,39 +248,30 @@ describe('BigQuery destination under injected faults', () => {
       );
       await expect(deliver(first, M, crash)).rejects.toMatchObject({ retryable: true });
       expect(fake.faults.hits()[0]).toBeGreaterThan(0);
-      const pagesLoads = (): string[] =>
-        executedJobs(fake, 'sluice_load_').filter((id) => id.includes('_pages_'));
-      expect(pagesLoads()).toHaveLength(1);
-      expect(executedJobs(fake, 'sluice_commit_')).toHaveLength(0);
+      expect(executedJobs(fake, 'sluice_claim_')).toHaveLength(1);
       expect(await pageIds(fake)).toEqual([]);
 
-      // Retry (a new function instance).
+      // Retry (a new function instance, a new load id): it adopts the first delivery's load id and claims.
       fake.faults.clear();
-      const record = await deliver(fakeBigQueryDestination(fake));
-      expect(record).toMatchObject({ eventsLoaded: 3, duplicates: 0, linesRead: 3 });
-      // Killed: the staging table survived, so its load job is found (409) and not run again.
-      // Aborted: the staging table was dropped, so the retry loads a new incarnation under a new job id.
-      expect(pagesLoads()).toHaveLength(crash ? 1 : 2);
-      if (crash) {
-        const retried = fake.jobInserts().filter((j) => j.jobId === pagesLoads()[0]);
-        expect(retried.map((j) => j.status)).toEqual([200, 409]);
-      }
-      expect(executedJobs(fake, 'sluice_commit_')).toHaveLength(1);
+      const record = await deliver(fakeBigQueryDestination(fake), { ...M, loadId: 'load-2' });
+      expect(record).toMatchObject({ loadId: 'load-1', eventsLoaded: 3, duplicates: 0, linesRead: 3 });
+      const claims = fake.jobInserts().filter((j) => j.jobId.startsWith('sluice_claim_'));
+      expect(claims.map((j) => j.status)).toEqual([200, 409]);
       expect(await pageIds(fake)).toEqual(['p1', 'p2', 'p3']);
       const loads = await fake.bigquery.engine.query('SELECT count(*) FROM `x.sluice._sluice_loads`', {});
       expect(loads.rows[0]!.f[0]!.v).toBe('1');
 
       // A third delivery of the same file is a no-op.
-      await deliver(fakeBigQueryDestination(fake));
+      await deliver(fakeBigQueryDestination(fake), { ...M, loadId: 'load-3' });
       expect(await pageIds(fake)).toEqual(['p1', 'p2', 'p3']);
-      expect(executedJobs(fake, 'sluice_commit_')).toHaveLength(1);
+      expect(executedJobs(fake, 'sluice_claim_')).toHaveLength(1);
     });
   }
 
   it('polls jobs until DONE', async () => {
     fake.bigquery.pendingPollsPerJob = 2;
     expect(await deliver(fakeBigQueryDestination(fake))).toMatchObject({ eventsLoaded: 3 });
-    const polls = fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/sluice_commit_/.test(r.path));
+    const polls = fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/sluice_claim_/.test(r.path));
     expect(polls).toHaveLength(3);
   });
 });

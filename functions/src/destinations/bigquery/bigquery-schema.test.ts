@@ -181,10 +181,10 @@ describe('BigQuery schema evolution and users upsert (over the fake)', () => {
       ['u1', 'pro', 'old@x'],
       ['u2', 'free', 'new@x'],
     ]);
-    expect(record.rowsWritten).toBe(1);
+    expect(record.rowsWritten).toBe(2); // both identifies reach the users log; the refresh applies the newer one
     const commit = fake
       .jobInserts()
-      .filter((j) => j.jobId.startsWith('sluice_commit_'))
+      .filter((j) => j.jobId.startsWith('sluice_users_'))
       .at(-1)!;
     const sql = (commit.configuration.query as { query: string }).query;
     expect(sql).toContain('MERGE INTO `p.sluice.users` AS T');

@@ -97,7 +97,13 @@ describe('SLUICE_DESTINATION=bigquery: the loadEvents handler reads GCS and load
     expect(total?.type).toBe('FLOAT64');
     expect(await q('SELECT id, plan FROM `wired.analytics.users`')).toEqual([['u1', 'pro']]);
     // Staging cleaned up.
-    expect(fake.gcs.names('raw-bucket-staging')).toEqual([]);
+    // Only the durable bookkeeping objects stay: the claim lock row's source, the completion marker, the users
+    // refresh state; every staged object of the load is gone.
+    expect(fake.gcs.names('raw-bucket-staging').map((n) => n.replace(/[0-9a-f]{24}/, 'H'))).toEqual([
+      'sluice-staging/claim-lock.ndjson',
+      'sluice-staging/done/H.json',
+      ...fake.gcs.names('raw-bucket-staging').filter((n) => n.endsWith('users-refresh.json')),
+    ]);
 
     const again = await handler({ ...event, id: 'evt-1-retry' } as CloudEvent<unknown>);
     expect(again?.status).toBe('already_loaded');

@@ -19,6 +19,8 @@ export async function createBigQueryDestination(
       stagingBucket: config.stagingBucket,
       stagingPrefix: config.stagingPrefix,
       timeBudgetMs: config.timeBudgetMs,
+      usersRefreshIntervalMs: config.usersRefreshIntervalMs,
+      maxPartitionsPerFile: config.maxPartitionsPerFile,
       ...DEFAULT_BIGQUERY_TUNING,
     },
     { bigquery, storage, ...(options.logger ? { logger: options.logger } : {}) },

@@ -7,11 +7,20 @@ export interface JobResult {
   /** The job existed already (a retried load found it through 409 -> jobs.get). */
   reused: boolean;
   statistics: JobStatistics;
+  /** On-demand bytes billed (`statistics.query.totalBytesBilled`; 0 for load jobs, which are free). */
+  bytesBilled: bigint;
+  bytesProcessed: bigint;
 }
 
 export interface JobStatistics {
   totalBytesProcessed?: string;
-  query?: { totalBytesProcessed?: string; statementType?: string; numDmlAffectedRows?: string };
+  query?: {
+    totalBytesProcessed?: string;
+    totalBytesBilled?: string;
+    statementType?: string;
+    numDmlAffectedRows?: string;
+    dmlStats?: { insertedRowCount?: string; updatedRowCount?: string; deletedRowCount?: string };
+  };
   load?: { outputRows?: string; inputFileBytes?: string };
 }
 
@@ -23,9 +32,12 @@ interface JobResource {
 export interface JobRunner {
   /**
    * Runs a job whose id is derived from `baseId` (`<baseId>_<attempt>`): the insert is idempotent — a 409 means the
-   * job already exists (an earlier delivery created it), so it is looked up and awaited instead of run twice. A
-   * job that ended with a retryable reason (backendError, rateLimitExceeded, ...) is retried under the next
-   * attempt id; an invalid job throws the non-retryable REJECTED error.
+   * job already exists (an earlier delivery created it), so it is looked up and awaited instead of run twice
+   * (BigQuery keeps the ORIGINAL job under its id). A job that failed changed nothing (jobs are atomic), so:
+   * - one this call inserted that ended with a retryable reason (backendError, rateLimitExceeded, a concurrent-update
+   *   conflict ...) is retried under the next attempt id; one that is invalid throws the non-retryable REJECTED error;
+   * - one an EARLIER delivery left failed (found through 409) is stepped over to the next attempt id, whatever
+   *   its reason: a replay after the cause was fixed is not blocked by the old failure.
    */
   run(baseId: string, configuration: Record<string, unknown>, policy: RetryPolicy): Promise<JobResult>;
   /** Rows of a finished query job. */
@@ -86,7 +98,19 @@ export function jobRunner(options: JobRunnerOptions): JobRunner {
         const reused = !inserted.ok;
         const job = await awaitDone(jobId, policy);
         const error = job.status?.errorResult;
-        if (!error) return { jobId, reused, statistics: job.statistics ?? {} };
+        if (!error) {
+          const statistics = job.statistics ?? {};
+          return {
+            jobId,
+            reused,
+            statistics,
+            bytesBilled: BigInt(statistics.query?.totalBytesBilled ?? '0'),
+            bytesProcessed: BigInt(
+              statistics.query?.totalBytesProcessed ?? statistics.totalBytesProcessed ?? '0',
+            ),
+          };
+        }
+        if (reused) continue;
         if (isRetryableJobError(error)) {
           await waitOrGiveUp(policy, attempt, `job ${jobId} (${error.reason})`, error);
           continue;

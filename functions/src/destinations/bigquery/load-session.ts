@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { LoaderError } from '../../errors.ts';
-import { BOOKKEEPING_SCHEMAS, failedEventColumns } from '../bookkeeping-tables.ts';
+import { BOOKKEEPING_SCHEMAS, failedEventColumns, ROW_META_COLUMNS } from '../bookkeeping-tables.ts';
 import {
   type CellValue,
+  completeLoadRecord,
   type FailedEvent,
   type LoadMeta,
   type LoadRecord,
@@ -13,13 +15,20 @@ import {
   TABLES,
   type WarehouseSchema,
 } from '../destination.ts';
+import { type Attempt, dropAttempt, readMarker, writeMarker } from './attempt-record.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
-import { commitScript, intParam, type StagedTarget, stringParam } from './commit-sql.ts';
-import { findLoad } from './find-load.ts';
+import { claimIds, type IdEntry } from './claim.ts';
+import type { JobResult } from './job-runner.ts';
+import { loadsRow, schemaChangeRow } from './loads-row.ts';
 import { withRetry } from './retry.ts';
-import { applySchemaChanges, columnTypes, ensureTable, tableFields } from './schema-ops.ts';
-import { bigQueryTimestamp, idFragment, loadHash, plainLine, stagedLine } from './staging.ts';
-import { type BigQueryField, STAGE_FIELDS, STAGING_TABLE_PREFIX, toFields } from './table-layout.ts';
+import { applySchemaChanges, columnTypes, tableFields } from './schema-ops.ts';
+import { idFragment, loadHash, plainLine, stagedLine } from './staging.ts';
+import { appendTable, type FilteredTable, filterTable, type TableAppend } from './table-appends.ts';
+import { layoutFor, STAGE_COLUMNS, STAGING_TABLE_PREFIX, toFields } from './table-layout.ts';
+import { refreshUsersIfDue, USERS_LOG, USERS_LOG_COLUMNS, USERS_LOG_FIELDS } from './users-refresh.ts';
+
+/** The key under which the loads row's object is staged (after the tables were filtered). */
+const LOADS_ROW = 'loads_row';
 
 interface StagedTable {
   objects: string[];
@@ -27,61 +36,92 @@ interface StagedTable {
 }
 
 /**
- * One file load against BigQuery:
- * 1. schema changes apply to the target tables at once (additive, harmless if the load never commits);
- * 2. each batch of rows is uploaded as an NDJSON object under the staging prefix (memory = one batch);
- * 3. commit: per table, a staging table (expiring) is filled by a LOAD JOB (free; deterministic job id) from those
- *    objects; then ONE multi-statement transaction de-duplicates, inserts, upserts users and writes the loads row;
- *    the bytes it processed are recorded on the loads row; staging tables and objects are deleted.
- * Every job id derives from the load key, so a redelivery after a crash at any point finds the jobs that already
- * ran (409 -> look up) instead of running them twice, and the transaction's load-key guard makes a second commit
- * a no-op.
+ * One file load against BigQuery, at a query cost that does not grow with the number of tables:
+ * 1. schema changes apply to the target tables at once (additive, harmless if the load never completes);
+ * 2. each batch of rows is uploaded as an NDJSON object under the load's staging prefix (memory = one batch);
+ * 3. commit:
+ *    a. CLAIM (claim.ts): one MERGE into the event-id index inserts the file's ids not seen within the look-back
+ *       window, under this load's id, and updates the claim lock, so concurrent claims never both keep an id;
+ *    b. each table's surviving rows are appended by a LOAD JOB (free) with a deterministic id (table-appends.ts);
+ *       identifies go to the users log, and `users` is refreshed from it when due (users-refresh.ts);
+ *    c. the loads row is appended LAST (a load job too): it is the file's completion mark, with the bytes billed
+ *       and the job ids; then a completion marker object, then the staging objects and tables are deleted.
+ * Readers may see a file's tables fill one after the other during (b); a file is complete when its loads row is.
+ * Every delivery of one load key shares its first delivery's load id (attempt-record.ts), so a retry after a
+ * crash at any point re-derives the same claims, rows and job ids, and adds nothing twice.
  */
 export class BigQueryLoadSession implements LoadSession {
   readonly #ctx: BigQueryContext;
   readonly #meta: LoadMeta;
   readonly #schema: WarehouseSchema;
   readonly #hash: string;
+  readonly #attempt: Attempt;
   readonly #staged = new Map<string, StagedTable>();
-  #windowStart: number | undefined;
+  /** Lowest line and received_at per event id (the claim's input). */
+  readonly #ids = new Map<string, IdEntry>();
+  readonly #jobs: JobResult[] = [];
+  #claimStarted = false;
 
-  constructor(ctx: BigQueryContext, meta: LoadMeta, schema: WarehouseSchema) {
+  constructor(
+    ctx: BigQueryContext,
+    meta: LoadMeta,
+    schema: WarehouseSchema,
+    attempt: Attempt,
+    prior: readonly JobResult[],
+  ) {
     this.#ctx = ctx;
     this.#meta = meta;
     this.#schema = schema;
     this.#hash = loadHash(meta.loadKey);
+    this.#attempt = attempt;
+    this.#jobs.push(...prior);
   }
 
   async applySchemaChanges(changes: readonly SchemaChange[]): Promise<void> {
     if (changes.length === 0) return;
     for (const change of changes) if (change.kind !== 'create_table') await this.#typesOf(change.table);
     await applySchemaChanges(this.#ctx, this.#hash, changes, this.#schema);
+    // The users log follows the INT64 -> FLOAT64 widenings of users (new columns reach it through its loads).
+    const widen = changes.filter((c) => c.kind === 'widen_column' && c.table === TABLES.users);
+    if (widen.length > 0 && (await tableFields(this.#ctx, USERS_LOG))) {
+      const log = await this.#typesOf(USERS_LOG);
+      await applySchemaChanges(
+        this.#ctx,
+        this.#hash,
+        widen.map((c) => ({ ...c, table: USERS_LOG })),
+        new Map([[USERS_LOG, log ?? new Map()]]),
+      );
+    }
   }
 
   async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
     if (rows.length === 0) return;
     const types = await this.#typesOf(table);
+    const overrides: Record<string, CellValue> = {
+      [ROW_META_COLUMNS.loadId]: this.#attempt.loadId,
+      [ROW_META_COLUMNS.loadedAt]: this.#attempt.startedAt.toISOString(),
+    };
     const lines: string[] = [];
     for (const row of rows) {
-      lines.push(stagedLine(row, types, this.#meta.dedupWindowMs));
-      const from = Date.parse(row.receivedAt) - this.#meta.dedupWindowMs;
-      if (this.#windowStart === undefined || from < this.#windowStart) this.#windowStart = from;
+      lines.push(stagedLine(row, types, this.#meta.dedupWindowMs, overrides));
+      const known = this.#ids.get(row.eventId);
+      if (!known || row.line < known.line)
+        this.#ids.set(row.eventId, { line: row.line, receivedAt: row.receivedAt });
     }
     await this.#upload(table, 'event', lines);
   }
 
   async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
     if (failures.length === 0) return;
-    const loadedAt = this.#meta.startedAt.toISOString();
     const lines = failures.map((f) =>
       plainLine({
-        load_id: this.#meta.loadId,
+        load_id: this.#attempt.loadId,
         load_key: this.#meta.loadKey,
         bucket: this.#meta.bucket,
         name: this.#meta.name,
         generation: this.#meta.generation,
         ...failedEventColumns(f),
-        loaded_at: loadedAt,
+        loaded_at: this.#attempt.startedAt.toISOString(),
       }),
     );
     await this.#upload(TABLES.failedEvents, 'copy', lines);
@@ -89,126 +129,131 @@ export class BigQueryLoadSession implements LoadSession {
 
   async commit(summary: LoadSummary): Promise<LoadRecord> {
     const ctx = this.#ctx;
-    const { projectId, datasetId } = ctx.settings;
+    const done = await readMarker(ctx, this.#hash);
+    if (done) {
+      await this.#cleanup(true);
+      return done;
+    }
     if (summary.schemaChanges.length > 0) {
-      const changedAt = this.#meta.startedAt.toISOString();
-      await this.#upload(
-        TABLES.schemaChanges,
-        'copy',
-        summary.schemaChanges.map((c) => plainLine(schemaChangeRow(this.#meta.loadId, c, changedAt))),
-      );
+      const at = this.#attempt.startedAt.toISOString();
+      const rows = summary.schemaChanges.map((c) => plainLine(schemaChangeRow(this.#attempt.loadId, c, at)));
+      await this.#upload(TABLES.schemaChanges, 'copy', rows);
     }
-    // 1. Load jobs into staging tables.
-    const events: StagedTarget[] = [];
-    const copies: StagedTarget[] = [];
-    let users: StagedTarget | undefined;
-    const loads = [...this.#staged].map(async ([table, staged]) => {
-      const columns = await this.#columnsOf(table);
-      const stagingTable = this.#stagingTable(table);
-      const fields: BigQueryField[] = [
-        ...toFields([...columns].map(([name, type]) => ({ name, type }))),
-        ...(staged.kind === 'event' ? STAGE_FIELDS : []),
-      ];
-      const staging = await ensureTable(ctx, stagingTable, fields, {
-        expirationTime: String(ctx.now() + ctx.settings.stagingTableTtlMs),
-      });
-      // The job id names the load key, the table AND this incarnation of the staging table: a redelivery that
-      // finds the staging table of a crashed attempt finds its load job too (409 -> reuse, no double append);
-      // one that finds it gone (aborted, expired) re-creates it and must load again under a new id.
-      await ctx.jobs.run(
-        `sluice_load_${this.#hash}_${idFragment(table, 150)}_${staging.creationTime}`,
-        {
-          load: {
-            sourceUris: staged.objects.map((o) => `gs://${ctx.settings.stagingBucket}/${o}`),
-            sourceFormat: 'NEWLINE_DELIMITED_JSON',
-            destinationTable: { projectId, datasetId, tableId: stagingTable },
-            schema: { fields },
-            createDisposition: 'CREATE_IF_NEEDED',
-            writeDisposition: 'WRITE_APPEND',
-            schemaUpdateOptions: ['ALLOW_FIELD_ADDITION'],
-            ignoreUnknownValues: false,
-            maxBadRecords: 0,
-          },
-        },
-        ctx.policy(),
-      );
-      const target: StagedTarget = { table, stagingTable, columns: [...columns.keys()] };
-      if (staged.kind === 'copy') copies.push(target);
-      else if (table === TABLES.users) users = target;
-      else events.push(target);
-    });
-    await Promise.all(loads);
-    events.sort((a, b) => a.table.localeCompare(b.table));
-    copies.sort((a, b) => a.table.localeCompare(b.table));
+    // a. The claim.
+    this.#claimStarted = true;
+    const claim = await claimIds(ctx, this.#hash, this.#attempt.loadId, this.#meta.dedupWindowMs, this.#ids);
+    this.#jobs.push(...claim.jobs);
+    const survives = (eventId: string, line: number): boolean =>
+      claim.mine.has(eventId) && this.#ids.get(eventId)?.line === line;
 
-    // 2. The commit transaction.
-    const sql = commitScript({ projectId, datasetId, events, ...(users ? { users } : {}), copies });
-    const windowStart = new Date(this.#windowStart ?? summary.finishedAt.getTime());
-    const params = [
-      stringParam('load_key', this.#meta.loadKey),
-      stringParam('load_id', this.#meta.loadId),
-      stringParam('bucket', this.#meta.bucket),
-      stringParam('name', this.#meta.name),
-      stringParam('generation', this.#meta.generation),
-      stringParam('window_start', bigQueryTimestamp(windowStart)),
-      stringParam('started_at', bigQueryTimestamp(this.#meta.startedAt)),
-      stringParam('finished_at', bigQueryTimestamp(summary.finishedAt)),
-      stringParam('loaded_at', bigQueryTimestamp(new Date(ctx.now()))),
-      intParam('duration_ms', Math.max(0, summary.finishedAt.getTime() - this.#meta.startedAt.getTime())),
-      intParam('lines_read', summary.linesRead),
-      intParam('bytes_read', summary.bytesRead),
-      intParam('events_staged', summary.eventsStaged),
-      intParam('failed', summary.failed),
-      intParam('values_discarded', summary.valuesDiscarded),
-      stringParam('schema_changes', JSON.stringify(summary.schemaChanges)),
-    ];
-    const committed = await ctx.jobs.run(
-      `sluice_commit_${this.#hash}`,
-      { query: { query: sql, useLegacySql: false, parameterMode: 'NAMED', queryParameters: params } },
-      ctx.policy(),
-    );
-    const bytes =
-      committed.statistics.query?.totalBytesProcessed ?? committed.statistics.totalBytesProcessed ?? '0';
-
-    // 3. Bytes processed by the commit, on the loads row (a tiny DML on a table clustered by load_key).
-    await ctx.jobs.run(
-      `sluice_bytes_${this.#hash}`,
-      {
-        query: {
-          query: `UPDATE \`${projectId}.${datasetId}.${TABLES.loads}\` SET bytes_processed = @bytes WHERE load_key = @load_key AND load_id = @load_id`,
-          useLegacySql: false,
-          parameterMode: 'NAMED',
-          queryParameters: [
-            intParam('bytes', BigInt(bytes)),
-            stringParam('load_key', this.#meta.loadKey),
-            stringParam('load_id', this.#meta.loadId),
-          ],
-        },
-      },
-      ctx.policy(),
-    );
-    const record = await findLoad(ctx, this.#meta.loadKey);
-    if (!record) {
+    // b. Surviving rows, one table after the other, then the budget, then the load jobs.
+    const filtered: FilteredTable[] = [];
+    const out = `${this.#objectPrefix()}final/`;
+    for (const [table, staged] of [...this.#staged].sort(([a], [b]) => a.localeCompare(b))) {
+      filtered.push(await filterTable(ctx, await this.#appendOf(table, staged), out, survives));
+    }
+    const partitions = filtered.reduce((n, f) => n + f.partitions, 0);
+    if (partitions > ctx.settings.maxPartitionsPerFile) {
       throw new LoaderError(
-        'SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE',
-        `load ${this.#meta.loadKey} not visible after commit`,
+        'SLUICE_ERR_LOAD_DESTINATION_REJECTED',
+        `load ${this.#meta.loadKey} would modify ${partitions} partitions, above the per-file budget of ${ctx.settings.maxPartitionsPerFile} (BigQuery allows 30,000 partition modifications per table per day)`,
       );
     }
-    await this.#cleanup();
+    for (const f of filtered)
+      this.#jobs.push(...(await appendTable(ctx, this.#hash, this.#attempt.loadId, f)));
+    if (this.#staged.has(TABLES.users)) {
+      // The columns both tables have: a users column whose first rows have not reached the log yet (a crashed
+      // load) must not break the refresh of everyone else.
+      const users = await this.#typesOf(TABLES.users);
+      const log = new Set(((await tableFields(ctx, USERS_LOG)) ?? []).map((f) => f.name.toLowerCase()));
+      const columns = [...(users?.keys() ?? [])].filter((c) => log.has(c.toLowerCase()));
+      const refreshed = columns.includes('id') ? await refreshUsersIfDue(ctx, columns) : undefined;
+      if (refreshed) this.#jobs.push(refreshed);
+    }
+
+    // c. The loads row, last.
+    const written = filtered.filter((f) => f.append.kind === 'event').reduce((n, f) => n + f.rows, 0);
+    const row = loadsRow({
+      meta: this.#meta,
+      attempt: this.#attempt,
+      summary,
+      eventsLoaded: claim.mine.size,
+      rowsWritten: written,
+      loadedAt: new Date(ctx.now()),
+      jobs: this.#jobs,
+    });
+    const types = new Map(loadsColumns().map((c) => [c.name, c.type]));
+    await this.#upload(LOADS_ROW, 'copy', [plainLine(row, types)]);
+    const mark = createHash('sha256').update(this.#attempt.loadId).digest('hex').slice(0, 16);
+    const loadsFields = (await tableFields(ctx, TABLES.loads)) ?? [];
+    await appendTable(ctx, this.#hash, mark, {
+      append: {
+        table: TABLES.loads,
+        objects: [],
+        kind: 'copy',
+        fields: mergeFields(loadsFields, toFields(loadsColumns())),
+        layout: {},
+      },
+      groups: [this.#staged.get(LOADS_ROW)?.objects ?? []],
+      partitions: 1,
+      rows: 1,
+    });
+    const record = completeLoadRecord(
+      row,
+      this.#attempt.startedAt,
+      summary.finishedAt,
+      summary.schemaChanges,
+    );
+    await writeMarker(ctx, this.#hash, record);
+    await this.#cleanup(true);
     return record;
   }
 
   async abort(): Promise<void> {
-    await this.#cleanup();
+    // A claim may have run: keep the attempt record, so the retry adopts this load id and its claims.
+    await this.#cleanup(!this.#claimStarted && !this.#attempt.adopted);
   }
 
-  async #columnsOf(table: string): Promise<Map<string, LogicalType>> {
-    const bookkeeping = BOOKKEEPING_SCHEMAS[table];
-    if (bookkeeping) return new Map(bookkeeping.map((c) => [c.name, c.type]));
-    const columns = await this.#typesOf(table);
-    if (!columns)
+  async #appendOf(table: string, staged: StagedTable): Promise<TableAppend> {
+    if (staged.kind === 'copy') {
+      const columns = BOOKKEEPING_SCHEMAS[table] ?? [];
+      return {
+        table,
+        objects: staged.objects,
+        kind: 'copy',
+        fields: toFields(columns),
+        layout: layoutFor(table, columns),
+      };
+    }
+    const types = await this.#typesOf(table);
+    if (!types)
       throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_REJECTED', `rows staged for unknown table ${table}`);
-    return columns;
+    const columns = [...types].map(([name, type]) => ({ name, type }));
+    const fields = toFields(columns);
+    if (table !== TABLES.users)
+      return { table, objects: staged.objects, kind: 'event', fields, layout: layoutFor(table, columns) };
+    const loggedAt = new Date(this.#ctx.now()).toISOString();
+    return {
+      table,
+      target: USERS_LOG,
+      objects: staged.objects,
+      kind: 'event',
+      fields: [...fields, ...USERS_LOG_FIELDS],
+      // Kept 30 days: a refresh reads the rows since the previous one, never the whole history.
+      layout: {
+        timePartitioning: {
+          type: 'DAY',
+          field: USERS_LOG_COLUMNS.loggedAt,
+          expirationMs: String(30 * 86_400_000),
+        },
+      },
+      shape: (row) => ({
+        ...row,
+        [USERS_LOG_COLUMNS.line]: row[STAGE_COLUMNS.line],
+        [USERS_LOG_COLUMNS.receivedAt]: row[STAGE_COLUMNS.receivedAt],
+        [USERS_LOG_COLUMNS.loggedAt]: loggedAt,
+      }),
+    };
   }
 
   /** The table's columns: from the schema read before the load, else fetched once (a table made by another load). */
@@ -222,10 +267,6 @@ export class BigQueryLoadSession implements LoadSession {
     return columns;
   }
 
-  #stagingTable(table: string): string {
-    return `${STAGING_TABLE_PREFIX}${this.#hash}_${idFragment(table, 900)}`;
-  }
-
   #objectPrefix(): string {
     return `${this.#ctx.settings.stagingPrefix}${this.#hash}/`;
   }
@@ -233,7 +274,7 @@ export class BigQueryLoadSession implements LoadSession {
   async #upload(table: string, kind: StagedTable['kind'], lines: string[]): Promise<void> {
     const staged = this.#staged.get(table) ?? { objects: [], kind };
     this.#staged.set(table, staged);
-    const name = `${this.#objectPrefix()}${idFragment(table, 400)}/${String(staged.objects.length).padStart(6, '0')}.ndjson`;
+    const name = `${this.#objectPrefix()}staged/${idFragment(table, 400)}/${String(staged.objects.length).padStart(6, '0')}.ndjson`;
     staged.objects.push(name);
     const body = Buffer.from(`${lines.join('\n')}\n`);
     const result = await withRetry(
@@ -253,66 +294,48 @@ export class BigQueryLoadSession implements LoadSession {
     }
   }
 
-  /** Best effort: staging tables also expire and objects can carry a lifecycle rule; a failure is only logged. */
-  async #cleanup(): Promise<void> {
+  /**
+   * Best effort: staging objects (the attempt record only when `dropAttemptRecord`) and the ids staging table;
+   * both also expire by themselves. A failure is only logged.
+   */
+  async #cleanup(dropAttemptRecord: boolean): Promise<void> {
     const { bigquery, storage, settings, logger } = this.#ctx;
-    const tables = [...this.#staged.keys()].map((t) => this.#stagingTable(t));
     this.#staged.clear();
-    await Promise.all(
-      tables.map(async (t) => {
-        try {
-          await bigquery.dataset(settings.datasetId).table(t).delete({ ignoreNotFound: true });
-        } catch (error) {
-          logger?.warn({ err: error, table: t }, 'could not delete staging table (it expires by itself)');
-        }
-      }),
-    );
+    try {
+      await bigquery
+        .dataset(settings.datasetId)
+        .table(`${STAGING_TABLE_PREFIX}${this.#hash}_ids`)
+        .delete({ ignoreNotFound: true });
+    } catch (error) {
+      logger?.warn({ err: error }, 'could not delete the ids staging table (it expires by itself)');
+    }
     try {
       const [files] = await storage
         .bucket(settings.stagingBucket)
         .getFiles({ prefix: this.#objectPrefix(), autoPaginate: true });
-      await Promise.all(files.map((f) => f.delete({ ignoreNotFound: true })));
+      const attempt = `${this.#objectPrefix()}attempt.json`;
+      await Promise.all(
+        files.filter((f) => f.name !== attempt).map((f) => f.delete({ ignoreNotFound: true })),
+      );
+      if (dropAttemptRecord) await dropAttempt(this.#ctx, this.#hash);
     } catch (error) {
       logger?.warn({ err: error, prefix: this.#objectPrefix() }, 'could not delete staging objects');
     }
   }
 }
 
-function schemaChangeRow(loadId: string, change: SchemaChange, changedAt: string): Record<string, CellValue> {
-  switch (change.kind) {
-    case 'create_table':
-      return {
-        load_id: loadId,
-        table_name: change.table,
-        column_name: null,
-        change: 'create_table',
-        from_type: null,
-        to_type: null,
-        changed_at: changedAt,
-      };
-    case 'add_column':
-      return {
-        load_id: loadId,
-        table_name: change.table,
-        column_name: change.column,
-        change: 'add_column',
-        from_type: null,
-        to_type: change.type,
-        changed_at: changedAt,
-      };
-    case 'widen_column':
-      return {
-        load_id: loadId,
-        table_name: change.table,
-        column_name: change.column,
-        change: 'widen_column',
-        from_type: change.from,
-        to_type: change.to,
-        changed_at: changedAt,
-      };
-    default: {
-      const never: never = change;
-      return never;
-    }
-  }
+/** The loads table's columns on BigQuery: the shared layout plus what a live project needs to see its bill. */
+export function loadsColumns(): { name: string; type: LogicalType }[] {
+  return [
+    ...(BOOKKEEPING_SCHEMAS[TABLES.loads] ?? []),
+    { name: 'bytes_billed', type: 'INT64' },
+    { name: 'bytes_processed', type: 'INT64' },
+    { name: 'job_ids', type: 'JSON' },
+  ];
+}
+
+/** The existing fields first (a load job's schema may add fields, never drop or reorder them), then new ones. */
+function mergeFields<T extends { name: string }>(existing: readonly T[], wanted: readonly T[]): T[] {
+  const names = new Set(existing.map((f) => f.name.toLowerCase()));
+  return [...existing, ...wanted.filter((f) => !names.has(f.name.toLowerCase()))];
 }

@@ -20,7 +20,8 @@ export type ApiErrorKind = 'retryable' | 'duplicate' | 'not-found' | 'rejected';
 export function classifyApiError(error: unknown): ApiErrorKind {
   const e = error as { code?: unknown; errors?: { reason?: string; message?: string }[] };
   if (typeof e.code === 'number') {
-    if (e.code === 409) return 'duplicate';
+    // 409 on a job or object, 412 on a create-only precondition (`ifGenerationMatch`): it exists already.
+    if (e.code === 409 || e.code === 412) return 'duplicate';
     if (e.code === 404) return 'not-found';
     const details = Array.isArray(e.errors) ? e.errors : [];
     if (RETRYABLE_STATUS.has(e.code) || details.some(isRetryableJobError)) return 'retryable';

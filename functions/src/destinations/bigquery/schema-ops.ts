@@ -3,8 +3,8 @@ import { LoaderError } from '../../errors.ts';
 import type { LogicalType, SchemaChange, WarehouseSchema } from '../destination.ts';
 import type { BigQueryContext } from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
-import { q } from './commit-sql.ts';
 import { withRetry } from './retry.ts';
+import { q } from './sql.ts';
 import { idFragment } from './staging.ts';
 import {
   type BigQueryField,

@@ -32,16 +32,22 @@ function cell(value: CellValue, type: LogicalType | undefined): unknown {
   return value;
 }
 
-/** One staged row as an NDJSON line for a load job: the table's cells plus the stage columns. */
+/**
+ * One staged row as an NDJSON line for a load job: the table's cells plus the stage columns. `overrides` replace
+ * the cells of columns the row sets (a retried delivery writes the first delivery's load id and time, so its rows
+ * are byte-identical).
+ */
 export function stagedLine(
   row: StagedRow,
   types: ReadonlyMap<string, LogicalType> | undefined,
   dedupWindowMs: number,
+  overrides: Readonly<Record<string, CellValue>> = {},
 ): string {
   const out: Record<string, unknown> = {};
   for (let k = 0; k < row.at.length; k++) {
     const column = row.columns[row.at[k] as number] as string;
-    out[column] = cell(row.cells[k] as CellValue, types?.get(column));
+    const value = column in overrides ? (overrides[column] as CellValue) : (row.cells[k] as CellValue);
+    out[column] = cell(value, types?.get(column));
   }
   const received = new Date(row.receivedAt);
   out[STAGE_COLUMNS.eventId] = row.eventId;

@@ -1,25 +1,13 @@
-import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
-import { TABLES } from '../destination.ts';
-import { STAGE_COLUMNS } from './table-layout.ts';
+import { q } from '../../src/destinations/bigquery/sql.ts';
+import { STAGE_COLUMNS } from '../../src/destinations/bigquery/table-layout.ts';
+import { BOOKKEEPING_SCHEMAS } from '../../src/destinations/bookkeeping-tables.ts';
+import { TABLES } from '../../src/destinations/destination.ts';
 
-/** A named query parameter in the REST shape. */
-export interface QueryParameter {
-  name: string;
-  parameterType: { type: 'STRING' | 'INT64' };
-  parameterValue: { value: string };
-}
-
-export const stringParam = (name: string, value: string): QueryParameter => ({
-  name,
-  parameterType: { type: 'STRING' },
-  parameterValue: { value },
-});
-
-export const intParam = (name: string, value: number | bigint): QueryParameter => ({
-  name,
-  parameterType: { type: 'INT64' },
-  parameterValue: { value: String(value) },
-});
+/*
+ * The per-file commit of the previous BigQuery write path (one multi-statement transaction over staging tables),
+ * kept only so that the billing bench (test/bench/bigquery-billing.ts) can put today's figure beside the new one,
+ * measured on the same strict fake. Production no longer runs it.
+ */
 
 /** A staged target: rows of `stagingTable` become rows of `table`; `columns` are the target's columns. */
 export interface StagedTarget {
@@ -38,9 +26,6 @@ export interface CommitScriptInput {
   /** Bookkeeping rows copied as they are (failed events, schema-change records). */
   copies: readonly StagedTarget[];
 }
-
-/** A GoogleSQL quoted identifier or path (backticks; a backtick inside a name is dropped). */
-export const q = (name: string): string => `\`${name.replaceAll('`', '')}\``;
 
 /**
  * The commit of one load as ONE BigQuery multi-statement transaction (a single query job with a deterministic id):
