@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
+import { wellFormed } from '../normalize/parse-json.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -11,7 +11,8 @@ import type {
   StagedRow,
   WarehouseSchema,
 } from './destination.ts';
-import { completeLoadRecord, TABLES } from './destination.ts';
+import { completeLoadRecord, LOADED_STATUSES, TABLES } from './destination.ts';
+import { classifyDuckdbError } from './duckdb-errors.ts';
 import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './duckdb-sql.ts';
 import { EVENTS, FAILED, StageFiles } from './duckdb-stage-files.ts';
 
@@ -283,7 +284,8 @@ export async function duckdbLoadSession(
           bucket: meta.bucket,
           name: meta.name,
           generation: meta.generation,
-          status: 'complete',
+          status: 'loaded',
+          reason: null,
           startedAt: meta.startedAt,
           finishedAt: summary.finishedAt,
           linesRead: summary.linesRead,
@@ -295,25 +297,7 @@ export async function duckdbLoadSession(
           rowsWritten,
           schemaChanges: summary.schemaChanges,
         };
-        await connection.run(
-          `INSERT INTO ${ident(TABLES.loads)} VALUES ($1, $2, $3, $4, $5, 'complete', CAST($6 AS TIMESTAMPTZ),
-             CAST($7 AS TIMESTAMPTZ), $8, $9, $10, $11, $12, $13, $14, $15, CAST($16 AS JSON), CAST($17 AS TIMESTAMPTZ))`,
-          [
-            ...common,
-            record.startedAt.toISOString(),
-            record.finishedAt.toISOString(),
-            record.finishedAt.getTime() - record.startedAt.getTime(),
-            record.linesRead,
-            record.bytesRead,
-            record.eventsLoaded,
-            record.duplicates,
-            record.failed,
-            record.valuesDiscarded,
-            record.rowsWritten,
-            JSON.stringify(record.schemaChanges),
-            record.finishedAt.toISOString(),
-          ],
-        );
+        await insertLoadRow(connection, record);
         await connection.run(`DROP TABLE ${REJECTED}`);
         await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
         await connection.run('COMMIT');
@@ -321,17 +305,12 @@ export async function duckdbLoadSession(
         return record;
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
-        if (error instanceof Error && error.message.startsWith('Out of Memory Error')) {
-          // Deterministic for this load at this limit: say which limit and how wide the load's tables are.
-          const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
-          throw new LoaderError(
-            'SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY',
-            `${error.message.split('\n')[0]} (memory limit ${memoryLimit}; the widest table of this load has ` +
-              `${widest} columns; raise SLUICE_DUCKDB_MEMORY_LIMIT, then the retry loads the file)`,
-            { cause: error },
-          );
-        }
-        throw error;
+        // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
+        const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
+        throw classifyDuckdbError(
+          error,
+          `commit of ${meta.loadKey} (memory limit ${memoryLimit}; the widest table of this load has ${widest} columns)`,
+        );
       }
     },
 
@@ -350,26 +329,71 @@ function parseSchemaChanges(text: unknown): SchemaChange[] {
   }
 }
 
-export async function findLoadIn(
+/** The loads rows of `loadKey` with one of `statuses`, oldest first. */
+export async function loadRecordsIn(
   connection: DuckDBConnection,
   loadKey: string,
-): Promise<LoadRecord | undefined> {
+  statuses: readonly string[],
+): Promise<LoadRecord[]> {
   const reader = await connection.runAndReadAll(
-    `SELECT load_id, load_key, bucket, name, generation, status,
+    `SELECT load_id, load_key, bucket, name, generation, status, reason,
             CAST(epoch_ms(started_at) AS DOUBLE) AS started_ms, CAST(epoch_ms(finished_at) AS DOUBLE) AS finished_ms,
             CAST(lines_read AS DOUBLE) AS lines_read, CAST(bytes_read AS DOUBLE) AS bytes_read,
             CAST(events_loaded AS DOUBLE) AS events_loaded, CAST(duplicates AS DOUBLE) AS duplicates,
             CAST(failed AS DOUBLE) AS failed, CAST(values_discarded AS DOUBLE) AS values_discarded,
             CAST(rows_written AS DOUBLE) AS rows_written, CAST(schema_changes AS VARCHAR) AS schema_changes
-     FROM "_sluice_loads" WHERE load_key = $1 AND status = 'complete' LIMIT 1`,
+     FROM ${ident(TABLES.loads)} WHERE load_key = $1 AND status IN (${statuses.map(literal).join(', ')})
+     ORDER BY finished_at`,
     [loadKey],
   );
-  const row = reader.getRowObjectsJS()[0];
-  if (!row) return undefined;
-  return completeLoadRecord(
-    row,
-    new Date(Number(row.started_ms ?? 0)),
-    new Date(Number(row.finished_ms ?? 0)),
-    parseSchemaChanges(row.schema_changes),
+  return reader
+    .getRowObjectsJS()
+    .map((row) =>
+      completeLoadRecord(
+        row,
+        new Date(Number(row.started_ms ?? 0)),
+        new Date(Number(row.finished_ms ?? 0)),
+        parseSchemaChanges(row.schema_changes),
+      ),
+    );
+}
+
+/** The loaded record of `loadKey` (status `loaded`, or `complete` as written before quarantine existed). */
+export async function findLoadIn(
+  connection: DuckDBConnection,
+  loadKey: string,
+): Promise<LoadRecord | undefined> {
+  return (await loadRecordsIn(connection, loadKey, LOADED_STATUSES))[0];
+}
+
+/** Inserts the loads row of `record`, by column name (older warehouses gained columns at the end). */
+export async function insertLoadRow(connection: DuckDBConnection, record: LoadRecord): Promise<void> {
+  await connection.run(
+    `INSERT INTO ${ident(TABLES.loads)} (load_id, load_key, bucket, name, generation, status, reason, started_at,
+       finished_at, duration_ms, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded,
+       rows_written, schema_changes, loaded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ), CAST($9 AS TIMESTAMPTZ), $10, $11, $12, $13, $14,
+       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ))`,
+    [
+      record.loadId,
+      record.loadKey,
+      record.bucket,
+      record.name,
+      record.generation,
+      record.status,
+      record.reason === null ? null : wellFormed(record.reason),
+      record.startedAt.toISOString(),
+      record.finishedAt.toISOString(),
+      record.finishedAt.getTime() - record.startedAt.getTime(),
+      record.linesRead,
+      record.bytesRead,
+      record.eventsLoaded,
+      record.duplicates,
+      record.failed,
+      record.valuesDiscarded,
+      record.rowsWritten,
+      JSON.stringify(record.schemaChanges),
+      record.finishedAt.toISOString(),
+    ],
   );
 }

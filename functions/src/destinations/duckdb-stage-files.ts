@@ -1,5 +1,6 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { wellFormed } from '../normalize/parse-json.ts';
 import { failedEventColumns } from './bookkeeping-tables.ts';
 import type { FailedEvent, StagedRow } from './destination.ts';
 
@@ -59,7 +60,9 @@ function cellsMembers(row: StagedRow, members: string[], aliases: ColumnAliases)
       members[pos] = member;
     }
     out += member;
-    out += typeof v === 'string' ? JSON.stringify(v) : String(v);
+    // A lone surrogate would make DuckDB reject the whole staged file; the loader fails such events before
+    // they get here (`poisonOf`), and this keeps any that slip through from blocking the load.
+    out += typeof v === 'string' ? JSON.stringify(wellFormed(v)) : String(v);
   }
   return out;
 }

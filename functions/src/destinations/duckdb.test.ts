@@ -144,7 +144,7 @@ describe('duckdb destination: memory limit', () => {
       expect(tables).toEqual([]);
       expect(loads).toEqual([[0n]]);
       const record = await wideLoad(file, '1GB', 400, 5000);
-      expect(record).toMatchObject({ status: 'complete', rowsWritten: 5000 });
+      expect(record).toMatchObject({ status: 'loaded', rowsWritten: 5000 });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { LoaderError } from '../../errors.ts';
 import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
 import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
 import { TABLES } from '../destination.ts';
+import { bigQueryLoadAttempts } from './attempts.ts';
 import type { BigQueryContext, BigQueryDestinationSettings } from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
 import { findLoad } from './find-load.ts';
@@ -83,6 +84,7 @@ export function bigQueryDestination(
 
   return {
     capabilities: BIGQUERY_CAPABILITIES,
+    ...bigQueryLoadAttempts(ctx),
 
     async open() {
       deadline = now() + settings.timeBudgetMs;
