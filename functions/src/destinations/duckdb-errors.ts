@@ -6,7 +6,7 @@ import { LoaderError } from '../errors.ts';
  * reads only the type prefix (plus the lock wording, which has no type of its own).
  */
 export function isLockConflict(error: unknown): boolean {
-  return error instanceof Error && /lock/i.test(error.message);
+  return error instanceof Error && /Could not set lock|Conflicting lock/i.test(error.message);
 }
 
 /** The exception type DuckDB put before the first `:` (`IO`, `Conversion`, `Out of Memory` ...), if any. */

@@ -39,6 +39,38 @@ const REPEATED_USERS = '"_sluice_stage_repeated_users"';
  */
 export const USERS_PER_AGGREGATE = 100_000;
 
+const UNITS: Record<string, number> = {
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/**
+ * The memory limit a commit runs with: the configured one, raised for a load's fan-out. A transaction keeps its
+ * uncommitted rows in DuckDB's transaction-local storage, which holds at least one buffer per column of every
+ * table it appends to (measured: about 32 KiB per column of a small table, 256 KiB blocks for data and validity once a
+ * table has thousands of rows) and does not spill them, so 300 event names or a 400-column table of 2,000 rows
+ * exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic visibility) and gets what its tables
+ * need on top of the configured limit; an ordinary load (a few tables) keeps the configured limit.
+ */
+export function commitMemoryLimit(
+  configured: string,
+  tables: readonly { columns: number; rows: number }[],
+): string {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(configured.trim());
+  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
+  if (!m || unit === undefined) return configured;
+  const base = Number(m[1]) * unit;
+  let perColumns = 0;
+  for (const t of tables) perColumns += t.columns * (t.rows >= 1000 ? 640 * 1024 : 64 * 1024);
+  // What the configured limit is for (read_json buffers, dedup, users aggregates) keeps 64 MB of it.
+  const needed = Math.min(base, 64e6) + perColumns;
+  return needed <= base ? configured : `${Math.ceil(needed / 1e6)}MB`;
+}
+
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
   ['_sluice_event_id', '_e', 'VARCHAR'],
@@ -176,6 +208,13 @@ export async function duckdbLoadSession(
     },
 
     async commit(summary: LoadSummary): Promise<LoadRecord> {
+      const limit = commitMemoryLimit(
+        memoryLimit,
+        stage
+          .tables()
+          .map(([table]) => ({ columns: schema.get(table)?.size ?? 0, rows: stage.rowsOf(table) })),
+      );
+      if (limit !== memoryLimit) await connection.run(`SET memory_limit = ${literal(limit)}`);
       await connection.run('BEGIN TRANSACTION');
       try {
         const existing = await findLoadIn(connection, meta.loadKey);
@@ -302,6 +341,8 @@ export async function duckdbLoadSession(
         await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
         await connection.run('COMMIT');
         await stage.remove();
+        // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
+        // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
         return record;
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);

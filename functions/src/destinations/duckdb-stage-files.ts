@@ -93,6 +93,7 @@ export class StageFiles {
   private readonly files = new Map<string, string>();
   private readonly aliasesByTable = new Map<string, ColumnAliases>();
   private readonly seen = new LineSet();
+  private readonly rowCounts = new Map<string, number>();
   private counter = 0;
 
   constructor(readonly dir: string) {}
@@ -120,6 +121,11 @@ export class StageFiles {
       this.aliasesByTable.set(table, aliases);
     }
     return aliases;
+  }
+
+  /** Rows staged for `table` so far. */
+  rowsOf(table: string): number {
+    return this.rowCounts.get(table) ?? 0;
   }
 
   fileOf(table: string): string | undefined {
@@ -153,6 +159,7 @@ export class StageFiles {
     }
     if (text !== '') await appendFile(this.file(table), text);
     if (events !== '') await appendFile(this.file(EVENTS), events);
+    this.rowCounts.set(table, (this.rowCounts.get(table) ?? 0) + rows.length);
   }
 
   async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
