@@ -48,13 +48,19 @@ const UNITS: Record<string, number> = {
   gib: 1024 ** 3,
 };
 
+/** Tables and columns the configured limit covers (a typical window file: 7 tables, ~200 columns in all). */
+const COVERED_TABLES = 100;
+const COVERED_WIDTH = 150;
+
 /**
- * The memory limit a commit runs with: the configured one, raised for a load's fan-out. A transaction keeps its
- * uncommitted rows in DuckDB's transaction-local storage, which holds at least one buffer per column of every
- * table it appends to (measured: about 32 KiB per column of a small table, 256 KiB blocks for data and validity once a
- * table has thousands of rows) and does not spill them, so 300 event names or a 400-column table of 2,000 rows
- * exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic visibility) and gets what its tables
- * need on top of the configured limit; an ordinary load (a few tables) keeps the configured limit.
+ * The memory limit a commit runs with: the configured one, raised for an unusual fan-out. A transaction keeps its
+ * uncommitted rows in DuckDB's transaction-local storage, which holds buffers per column of every table it appends
+ * to and does not spill them, and appending to a wide table pins a block per column: 300 event names or a
+ * 400-column table of thousands of rows exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic
+ * visibility) and gets, on top of the configured limit, 64 KiB per column of each table beyond the first
+ * `COVERED_TABLES`, and per column of the widest table beyond `COVERED_WIDTH` 640 KiB (1,000+ rows; data and
+ * validity blocks) or 64 KiB. Measured: 300 tables of 10 columns need ~210 MB, a 402-column table of 5,000 rows
+ * more than 190 MB. An ordinary file keeps the configured limit.
  */
 export function commitMemoryLimit(
   configured: string,
@@ -64,11 +70,14 @@ export function commitMemoryLimit(
   const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
   if (!m || unit === undefined) return configured;
   const base = Number(m[1]) * unit;
-  let perColumns = 0;
-  for (const t of tables) perColumns += t.columns * (t.rows >= 1000 ? 640 * 1024 : 64 * 1024);
-  // What the configured limit is for (read_json buffers, dedup, users aggregates) keeps 64 MB of it.
-  const needed = Math.min(base, 64e6) + perColumns;
-  return needed <= base ? configured : `${Math.ceil(needed / 1e6)}MB`;
+  const byWidth = [...tables].sort((x, y) => y.columns - x.columns);
+  let extra = 0;
+  for (const t of byWidth.slice(COVERED_TABLES)) extra += t.columns * 64 * 1024;
+  const widest = byWidth[0];
+  if (widest && widest.columns > COVERED_WIDTH) {
+    extra += (widest.columns - COVERED_WIDTH) * (widest.rows >= 1000 ? 640 : 64) * 1024;
+  }
+  return extra === 0 ? configured : `${Math.ceil((base + extra) / 1e6)}MB`;
 }
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */

@@ -132,14 +132,15 @@ describe('duckdb destination: memory limit', () => {
     }
   });
 
-  it('raises the limit only for fan-out: per column of every table staged, more for tables of many rows', () => {
-    expect(commitMemoryLimit('96MB', [{ columns: 30, rows: 500 }])).toBe('96MB');
+  it('raises the limit only for fan-out: tables beyond 100, columns of the widest table beyond 150', () => {
+    const typical = [60, 40, 35, 30, 20, 10, 8].map((columns) => ({ columns, rows: 200_000 }));
+    expect(commitMemoryLimit('96MB', typical)).toBe('96MB');
     expect(commitMemoryLimit('96MB', [{ columns: 402, rows: 5000 }])).toBe(
-      `${Math.ceil((64e6 + 402 * 640 * 1024) / 1e6)}MB`,
+      `${Math.ceil((96e6 + 252 * 640 * 1024) / 1e6)}MB`,
     );
     const fanOut = Array.from({ length: 250 }, () => ({ columns: 12, rows: 1 }));
-    expect(commitMemoryLimit('96MB', fanOut)).toBe(`${Math.ceil((64e6 + 250 * 12 * 64 * 1024) / 1e6)}MB`);
-    expect(commitMemoryLimit('4GB', fanOut)).toBe('4GB');
+    expect(commitMemoryLimit('96MB', fanOut)).toBe(`${Math.ceil((96e6 + 150 * 12 * 64 * 1024) / 1e6)}MB`);
+    expect(commitMemoryLimit('1GB', fanOut)).toBe(`${Math.ceil((1e9 + 150 * 12 * 64 * 1024) / 1e6)}MB`);
   });
 });
 
