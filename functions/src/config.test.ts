@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       maxColumns: 9000,
       dedupWindowMs: 72 * 3600 * 1000,
       lockTimeoutMs: 30000,
+      maxLoadAttempts: 5,
       contracts: { default: 'evolve', tables: {} },
     });
   });

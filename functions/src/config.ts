@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type BigQueryConfig, readBigQueryConfig } from './destinations/bigquery/bigquery-config.ts';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './destinations/duckdb.ts';
 import { LoaderError } from './errors.ts';
+import { DEFAULT_MAX_LOAD_ATTEMPTS } from './load/load-object.ts';
 import { type Contracts, DEFAULT_CONTRACTS, readContractsFile } from './schema/contracts.ts';
 
 export const DESTINATIONS = ['duckdb', 'bigquery'] as const;
@@ -28,6 +29,8 @@ export interface LoaderConfig {
   dedupWindowMs: number;
   /** How long to keep retrying when the DuckDB file is locked by another process before a retryable error. */
   lockTimeoutMs: number;
+  /** Failed attempts of a file before it is quarantined (a loads row with status `quarantined`). */
+  maxLoadAttempts: number;
   /** DuckDB memory limit during a load (staged data beyond it spills to `<duckdb path>.tmp/`). */
   duckdbMemoryLimit: string;
   contracts: Contracts;
@@ -82,6 +85,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const maxColumns = positiveInt(env, 'SLUICE_MAX_COLUMNS', 9000, problems);
   const dedupHours = positiveInt(env, 'SLUICE_DEDUP_WINDOW_HOURS', 72, problems);
   const lockTimeoutMs = positiveInt(env, 'SLUICE_DUCKDB_LOCK_TIMEOUT_MS', 30_000, problems);
+  const maxLoadAttempts = positiveInt(env, 'SLUICE_MAX_LOAD_ATTEMPTS', DEFAULT_MAX_LOAD_ATTEMPTS, problems);
   const duckdbMemoryLimit = env.SLUICE_DUCKDB_MEMORY_LIMIT || DEFAULT_DUCKDB_MEMORY_LIMIT;
   if (!/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i.test(duckdbMemoryLimit)) {
     problems.push(
@@ -121,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxColumns,
     dedupWindowMs: dedupHours * 3600 * 1000,
     lockTimeoutMs,
+    maxLoadAttempts,
     duckdbMemoryLimit,
     contracts,
     contractsPath,

@@ -12,6 +12,8 @@ export const ERRORS = {
   },
   SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE: { retryable: true, message: 'destination unavailable' },
   SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY: {
+    // Retryable: memory may have been taken by another load of the machine. A file that keeps failing this way
+    // is quarantined after SLUICE_MAX_LOAD_ATTEMPTS, so it never blocks the files after it.
     retryable: true,
     message: 'the destination ran out of its memory limit (DuckDB)',
   },
@@ -29,6 +31,18 @@ export const ERRORS = {
   SLUICE_ERR_LOAD_BLANK_LINE: { retryable: false, message: 'line is blank' },
   SLUICE_ERR_LOAD_INVALID_EVENT: { retryable: false, message: 'event does not match the protocol' },
   SLUICE_ERR_LOAD_UNROUTABLE: { retryable: false, message: 'event type is unknown' },
+  SLUICE_ERR_LOAD_TOO_DEEP: {
+    retryable: false,
+    message: 'line nests objects/arrays deeper than the loader accepts',
+  },
+  SLUICE_ERR_LOAD_LONE_SURROGATE: {
+    retryable: false,
+    message: 'a string or key holds a lone UTF-16 surrogate (not valid Unicode)',
+  },
+  SLUICE_ERR_LOAD_QUARANTINED: {
+    retryable: false,
+    message: 'the file failed too often (or with an error no retry can fix) and is quarantined',
+  },
   SLUICE_ERR_LOAD_MISSING_ID: { retryable: false, message: 'event has no messageId' },
   SLUICE_ERR_LOAD_CONTRACT_FREEZE: { retryable: false, message: 'schema contract freeze rejected the event' },
   SLUICE_ERR_LOAD_CONTRACT_DISCARD_ROW: {

@@ -1,6 +1,6 @@
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import { loadConfig } from './config.ts';
-import { createDestination } from './destinations/create-destination.ts';
+import { createDestinationFactory } from './destinations/create-destination.ts';
 import { createLoadHandler } from './handler.ts';
 import { createLogger } from './logger.ts';
 import { createObjectStore } from './storage/create-object-store.ts';
@@ -27,7 +27,7 @@ cloudEvent('loadEvents', async (event: CloudEvent<unknown>) => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     const store = await createObjectStore(config);
-    handler = createLoadHandler({ config, logger, store, destination: () => createDestination(config) });
+    handler = createLoadHandler({ config, logger, store, destination: createDestinationFactory(config) });
   }
   await handler(event);
 });

@@ -150,7 +150,7 @@ export function describeDestinationContract(name: string, factory: () => Promise
         [{ table: 'clicks', rows: [row('a', 1, 1), row('b', 2, 2)] }],
         [CREATE_EVENTS],
       );
-      expect(record).toMatchObject({ loadId: 'L1', eventsLoaded: 2, duplicates: 0, status: 'complete' });
+      expect(record).toMatchObject({ loadId: 'L1', eventsLoaded: 2, duplicates: 0, status: 'loaded' });
       expect((await h.readTable('clicks')).sort(sortBy('id')).map((r) => [r.id, Number(r.n)])).toEqual([
         ['a', 1],
         ['b', 2],
@@ -159,6 +159,38 @@ export function describeDestinationContract(name: string, factory: () => Promise
       expect(await d.findLoad('k1')).toMatchObject({ loadId: 'L1', eventsLoaded: 2, linesRead: 2 });
       expect(await d.findLoad('other')).toBeUndefined();
       await d.close();
+    });
+
+    it('counts failed attempts per key, forgets them on reset, and parks a quarantined key apart from findLoad', async () => {
+      const d = h.destination();
+      await d.open();
+      const failure = { code: 'SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', reason: 'x \ud83d' };
+      expect(await d.recordFailedAttempt('k1', failure)).toBe(1);
+      expect(await d.recordFailedAttempt('k1', failure)).toBe(2);
+      expect(await d.recordFailedAttempt('k2', failure)).toBe(1);
+      await d.resetAttempts('k1');
+      expect(await d.recordFailedAttempt('k1', failure)).toBe(1);
+      expect(await d.findQuarantine('k1')).toBeUndefined();
+      const parked = await d.quarantine(meta('k1', 'Q1'), 'SLUICE_ERR_X: half a pair \ud83d', new Date());
+      expect(parked).toMatchObject({ status: 'quarantined', loadId: 'Q1', eventsLoaded: 0, linesRead: 0 });
+      expect(await d.findQuarantine('k1')).toMatchObject({
+        status: 'quarantined',
+        loadId: 'Q1',
+        reason: 'SLUICE_ERR_X: half a pair \ufffd',
+      });
+      expect(await d.findLoad('k1')).toBeUndefined();
+      expect(await d.findQuarantine('k2')).toBeUndefined();
+      await d.close();
+      // The file loads later (a replay after the fix): findLoad finds it; the quarantine row stays as history.
+      await load(d, 'k1', 'L1', [{ table: 'clicks', rows: [row('a', 1, 1)] }], [CREATE_EVENTS]);
+      await d.open();
+      expect(await d.findLoad('k1')).toMatchObject({ status: 'loaded', loadId: 'L1' });
+      const loads = (await h.readTable(TABLES.loads)).map((r) => [r.load_id, r.status]);
+      await d.close();
+      expect(loads.sort()).toEqual([
+        ['L1', 'loaded'],
+        ['Q1', 'quarantined'],
+      ]);
     });
 
     it('makes nothing visible when a load is aborted, and a retry leaves exactly one complete load', async () => {

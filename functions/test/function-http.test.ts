@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { finalizedCloudEvent } from '@sluice/sdk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeConcurrentDeliveries, describeQuarantineOverHttp } from './function-isolation.ts';
+import { buildBundle } from './helpers/function-server.ts';
 
 /**
  * The deployable as users run it: the esbuild bundle served by functions-framework, receiving binary-mode
@@ -35,6 +37,9 @@ async function waitFor(check: () => Promise<boolean>, deadlineMs: number): Promi
   throw new Error('condition not met before the deadline');
 }
 
+// One build for every suite of this file (suites of one file run one after another).
+beforeAll(() => buildBundle());
+
 describe('loadEvents over HTTP (functions-framework + bundle)', () => {
   let dir: string;
   let child: ChildProcess;
@@ -42,7 +47,6 @@ describe('loadEvents over HTTP (functions-framework + bundle)', () => {
   let logs = '';
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', '-s', 'build', '-w', 'functions'], { cwd: root, stdio: 'ignore' });
     dir = await mkdtemp(path.join(tmpdir(), 'sluice-fn-'));
     const file = path.join(dir, 'buckets', 'sluice-raw', NAME);
     await mkdir(path.dirname(file), { recursive: true });
@@ -145,3 +149,6 @@ describe('loadEvents over HTTP (functions-framework + bundle)', () => {
     await waitFor(async () => logs.includes('SLUICE_ERR_LOAD_BAD_CLOUDEVENT'), 5000);
   });
 });
+
+describeConcurrentDeliveries();
+describeQuarantineOverHttp();

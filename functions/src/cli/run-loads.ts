@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { LoaderConfig } from '../config.ts';
-import { createDestination } from '../destinations/create-destination.ts';
+import { createDestinationFactory } from '../destinations/create-destination.ts';
 import { LoaderError } from '../errors.ts';
 import { type LoadOutcome, loadObject, type ObjectRef } from '../load/load-object.ts';
 import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../loader-process.ts';
@@ -55,8 +55,9 @@ export async function runLoads(
   config: LoaderConfig,
   logger: Logger,
   options: { force: boolean; print: (line: string) => void },
-): Promise<{ loaded: number; skipped: number; failed: number }> {
-  const totals = { loaded: 0, skipped: 0, failed: 0 };
+): Promise<{ loaded: number; skipped: number; failed: number; quarantined: number }> {
+  const totals = { loaded: 0, skipped: 0, failed: 0, quarantined: 0 };
+  const destination = createDestinationFactory(config);
   const suffix = options.force ? `@replay:${new Date().toISOString()}` : undefined;
   for await (const target of targets) {
     const label = `${target.ref.bucket}/${target.ref.name}`;
@@ -65,10 +66,12 @@ export async function runLoads(
       outcome = await loadObject(
         {
           store: target.store,
-          destination: await createDestination(config),
+          destination: await destination(),
           settings: config,
           logger,
           loadKeySuffix: suffix,
+          // A user runs this after fixing what made a file fail: a quarantined file is loaded again.
+          retryQuarantined: true,
         },
         target.ref,
       );
@@ -79,6 +82,11 @@ export async function runLoads(
       continue;
     }
     const r = outcome.record;
+    if (outcome.status === 'quarantined') {
+      totals.quarantined++;
+      options.print(`QUARANTINED  ${label}  ${r.reason ?? ''}`);
+      continue;
+    }
     if (outcome.status === 'already_loaded') totals.skipped++;
     else totals.loaded++;
     options.print(
@@ -98,8 +106,10 @@ export async function loadAndReport(
   force: boolean,
 ): Promise<number> {
   const totals = await runLoads(targets, config, logger, { force, print: console.log });
-  console.log(`files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed}`);
-  return totals.failed > 0 ? 1 : 0;
+  console.log(
+    `files: loaded=${totals.loaded} skipped=${totals.skipped} failed=${totals.failed} quarantined=${totals.quarantined}`,
+  );
+  return totals.failed + totals.quarantined > 0 ? 1 : 0;
 }
 
 /** Set in a CLI process that runs with the loader's settings; set it yourself to run a CLI as it is started. */

@@ -1,3 +1,4 @@
+import { wellFormed } from '../normalize/parse-json.ts';
 import { type ColumnSchema, type FailedEvent, TABLES } from './destination.ts';
 
 /**
@@ -24,6 +25,7 @@ export const BOOKKEEPING_SCHEMAS: Readonly<Record<string, readonly ColumnSchema[
     { name: 'rows_written', type: 'INT64' },
     { name: 'schema_changes', type: 'JSON' },
     { name: 'loaded_at', type: 'TIMESTAMP' },
+    { name: 'reason', type: 'STRING' },
   ],
   [TABLES.failedEvents]: [
     { name: 'load_id', type: 'STRING' },
@@ -53,6 +55,14 @@ export const BOOKKEEPING_SCHEMAS: Readonly<Record<string, readonly ColumnSchema[
     { name: 'received_at', type: 'TIMESTAMP' },
     { name: 'load_id', type: 'STRING' },
   ],
+  /** Failed attempts per load key, for quarantine (`LoadAttempts`); one row per key. */
+  [TABLES.loadAttempts]: [
+    { name: 'load_key', type: 'STRING' },
+    { name: 'attempts', type: 'INT64' },
+    { name: 'last_code', type: 'STRING' },
+    { name: 'last_reason', type: 'STRING' },
+    { name: 'updated_at', type: 'TIMESTAMP' },
+  ],
 };
 
 /** Columns written on every warehouse row (event tables, child tables, users). */
@@ -61,7 +71,12 @@ export const ROW_META_COLUMNS = {
   loadId: '_sluice_load_id',
 } as const;
 
-/** A failed event's own columns in `TABLES.failedEvents` (the load's columns and `loaded_at` come from the load). */
+/**
+ * A failed event's own columns in `TABLES.failedEvents` (the load's columns and `loaded_at` come from the load).
+ * Text is made well-formed Unicode here, for every destination: a reason or a cut raw line may end in half a
+ * surrogate pair (V8's JSON.parse message quotes the line; `raw` is cut at a length), which DuckDB and BigQuery
+ * reject, and a rejected failed event would block the file's load.
+ */
 export function failedEventColumns(f: FailedEvent): {
   line: number;
   event_id: string | null;
@@ -74,8 +89,8 @@ export function failedEventColumns(f: FailedEvent): {
     line: f.line,
     event_id: f.eventId,
     error_code: f.code,
-    reason: f.reason,
-    raw_line: f.raw,
+    reason: wellFormed(f.reason),
+    raw_line: f.raw === null ? null : wellFormed(f.raw),
     raw_truncated: f.rawTruncated,
   };
 }

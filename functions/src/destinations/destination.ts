@@ -165,14 +165,20 @@ export interface LoadSummary {
   finishedAt: Date;
 }
 
-/** The loads-table row of one committed load. Reconciliation: linesRead = eventsLoaded + duplicates + failed. */
+/**
+ * The loads-table row of one committed load (`loaded`: reconciliation linesRead = eventsLoaded + duplicates +
+ * failed) or of a quarantined one (`quarantined`: nothing of the file was written, every count is 0 and `reason`
+ * says why; see `Destination.quarantine`).
+ */
 export interface LoadRecord {
   loadId: string;
   loadKey: string;
   bucket: string;
   name: string;
   generation: string;
-  status: 'complete';
+  status: LoadStatus;
+  /** Why the load was quarantined (`<code>: <detail>`); null for a loaded file. */
+  reason: string | null;
   startedAt: Date;
   finishedAt: Date;
   linesRead: number;
@@ -184,6 +190,21 @@ export interface LoadRecord {
   /** Rows written to all tables (event tables, child tables, users upserts). */
   rowsWritten: number;
   schemaChanges: SchemaChange[];
+}
+
+/** `loaded`: the file's rows are in the warehouse. `quarantined`: it failed `maxLoadAttempts` times (or once, with
+ * an error no retry can fix) and is parked with its reason until a manual `npm run replay`. */
+export type LoadStatus = 'loaded' | 'quarantined';
+
+/** Loads-row `status` values meaning loaded (`complete` was written before the quarantine existed). */
+export const LOADED_STATUSES = ['loaded', 'complete'] as const;
+
+/** A failed attempt of a load, as counted for quarantine. */
+export interface AttemptFailure {
+  /** The LoaderError code (`SLUICE_ERR_LOAD_*`). */
+  code: string;
+  /** Its message (no event body). */
+  reason: string;
 }
 
 /**
@@ -204,7 +225,9 @@ export function completeLoadRecord(
     bucket: String(row.bucket),
     name: String(row.name),
     generation: String(row.generation),
-    status: 'complete',
+    // `complete` is how loads rows were written before `loaded`/`quarantined`; it means loaded.
+    status: row.status === 'quarantined' ? 'quarantined' : 'loaded',
+    reason: row.reason === null || row.reason === undefined ? null : String(row.reason),
     startedAt,
     finishedAt,
     linesRead: num('lines_read'),
@@ -235,11 +258,32 @@ export interface LoadSession {
   abort(): Promise<void>;
 }
 
-export interface Destination {
+/**
+ * Quarantine bookkeeping (issue 12): CloudEvents carry no delivery count, so the count of failed attempts per load
+ * key lives in the warehouse (`TABLES.loadAttempts`). Each call is its own small atomic write, outside any load's
+ * commit; they run after a failed load, between `open()` and `close()`. A failure that cannot reach the warehouse
+ * (the lock held by another process, the warehouse unreachable) cannot be counted: those are retried, and the
+ * count resumes when the warehouse answers again.
+ */
+export interface LoadAttempts {
+  /** The quarantine row of this key (status `quarantined`), if it has one and no loaded row. */
+  findQuarantine(loadKey: string): Promise<LoadRecord | undefined>;
+  /** Counts one failed attempt of `loadKey`, keeping its code and reason; returns the count including it. */
+  recordFailedAttempt(loadKey: string, failure: AttemptFailure): Promise<number>;
+  /** Forgets the failed attempts of `loadKey` (a manual replay starts again from 0). */
+  resetAttempts(loadKey: string): Promise<void>;
+  /**
+   * Writes the loads row of a quarantined load (status `quarantined`, `reason`, counts 0) unless a loaded row for
+   * the key exists (then returns that one). Returns the row as written.
+   */
+  quarantine(meta: LoadMeta, reason: string, finishedAt: Date): Promise<LoadRecord>;
+}
+
+export interface Destination extends LoadAttempts {
   readonly capabilities: DestinationCapabilities;
   open(): Promise<void>;
   close(): Promise<void>;
-  /** The complete load for this key, or undefined. */
+  /** The loaded (status `loaded`, or the older `complete`) load for this key, or undefined. */
   findLoad(loadKey: string): Promise<LoadRecord | undefined>;
   readSchema(): Promise<WarehouseSchema>;
   beginLoad(meta: LoadMeta): Promise<LoadSession>;
@@ -251,5 +295,6 @@ export const TABLES = {
   failedEvents: '_sluice_failed_events',
   schemaChanges: '_sluice_schema_changes',
   eventIds: '_sluice_event_ids',
+  loadAttempts: '_sluice_load_attempts',
   users: 'users',
 } as const;

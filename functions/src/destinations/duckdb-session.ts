@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
+import { wellFormed } from '../normalize/parse-json.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -11,7 +11,8 @@ import type {
   StagedRow,
   WarehouseSchema,
 } from './destination.ts';
-import { completeLoadRecord, TABLES } from './destination.ts';
+import { completeLoadRecord, LOADED_STATUSES, TABLES } from './destination.ts';
+import { classifyDuckdbError } from './duckdb-errors.ts';
 import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './duckdb-sql.ts';
 import { EVENTS, FAILED, StageFiles } from './duckdb-stage-files.ts';
 
@@ -37,6 +38,47 @@ const REPEATED_USERS = '"_sluice_stage_repeated_users"';
  * disk, and 1,000,000 ids in one aggregate exceed a 96 MB memory limit.
  */
 export const USERS_PER_AGGREGATE = 100_000;
+
+const UNITS: Record<string, number> = {
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** Tables and columns the configured limit covers (a typical window file: 7 tables, ~200 columns in all). */
+const COVERED_TABLES = 100;
+const COVERED_WIDTH = 150;
+
+/**
+ * The memory limit a commit runs with: the configured one, raised for an unusual fan-out. A transaction keeps its
+ * uncommitted rows in DuckDB's transaction-local storage, which holds buffers per column of every table it appends
+ * to and does not spill them, and appending to a wide table pins a block per column: 300 event names or a
+ * 400-column table of thousands of rows exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic
+ * visibility) and gets, on top of the configured limit, 64 KiB per column of each table beyond the first
+ * `COVERED_TABLES`, and per column of the widest table beyond `COVERED_WIDTH` 640 KiB (1,000+ rows; data and
+ * validity blocks) or 64 KiB. Measured: 300 tables of 10 columns need ~210 MB, a 402-column table of 5,000 rows
+ * more than 190 MB. An ordinary file keeps the configured limit.
+ */
+export function commitMemoryLimit(
+  configured: string,
+  tables: readonly { columns: number; rows: number }[],
+): string {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(configured.trim());
+  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
+  if (!m || unit === undefined) return configured;
+  const base = Number(m[1]) * unit;
+  const byWidth = [...tables].sort((x, y) => y.columns - x.columns);
+  let extra = 0;
+  for (const t of byWidth.slice(COVERED_TABLES)) extra += t.columns * 64 * 1024;
+  const widest = byWidth[0];
+  if (widest && widest.columns > COVERED_WIDTH) {
+    extra += (widest.columns - COVERED_WIDTH) * (widest.rows >= 1000 ? 640 : 64) * 1024;
+  }
+  return extra === 0 ? configured : `${Math.ceil((base + extra) / 1e6)}MB`;
+}
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
@@ -175,6 +217,13 @@ export async function duckdbLoadSession(
     },
 
     async commit(summary: LoadSummary): Promise<LoadRecord> {
+      const limit = commitMemoryLimit(
+        memoryLimit,
+        stage
+          .tables()
+          .map(([table]) => ({ columns: schema.get(table)?.size ?? 0, rows: stage.rowsOf(table) })),
+      );
+      if (limit !== memoryLimit) await connection.run(`SET memory_limit = ${literal(limit)}`);
       await connection.run('BEGIN TRANSACTION');
       try {
         const existing = await findLoadIn(connection, meta.loadKey);
@@ -283,7 +332,8 @@ export async function duckdbLoadSession(
           bucket: meta.bucket,
           name: meta.name,
           generation: meta.generation,
-          status: 'complete',
+          status: 'loaded',
+          reason: null,
           startedAt: meta.startedAt,
           finishedAt: summary.finishedAt,
           linesRead: summary.linesRead,
@@ -295,43 +345,22 @@ export async function duckdbLoadSession(
           rowsWritten,
           schemaChanges: summary.schemaChanges,
         };
-        await connection.run(
-          `INSERT INTO ${ident(TABLES.loads)} VALUES ($1, $2, $3, $4, $5, 'complete', CAST($6 AS TIMESTAMPTZ),
-             CAST($7 AS TIMESTAMPTZ), $8, $9, $10, $11, $12, $13, $14, $15, CAST($16 AS JSON), CAST($17 AS TIMESTAMPTZ))`,
-          [
-            ...common,
-            record.startedAt.toISOString(),
-            record.finishedAt.toISOString(),
-            record.finishedAt.getTime() - record.startedAt.getTime(),
-            record.linesRead,
-            record.bytesRead,
-            record.eventsLoaded,
-            record.duplicates,
-            record.failed,
-            record.valuesDiscarded,
-            record.rowsWritten,
-            JSON.stringify(record.schemaChanges),
-            record.finishedAt.toISOString(),
-          ],
-        );
+        await insertLoadRow(connection, record);
         await connection.run(`DROP TABLE ${REJECTED}`);
         await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
         await connection.run('COMMIT');
         await stage.remove();
+        // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
+        // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
         return record;
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
-        if (error instanceof Error && error.message.startsWith('Out of Memory Error')) {
-          // Deterministic for this load at this limit: say which limit and how wide the load's tables are.
-          const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
-          throw new LoaderError(
-            'SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY',
-            `${error.message.split('\n')[0]} (memory limit ${memoryLimit}; the widest table of this load has ` +
-              `${widest} columns; raise SLUICE_DUCKDB_MEMORY_LIMIT, then the retry loads the file)`,
-            { cause: error },
-          );
-        }
-        throw error;
+        // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
+        const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
+        throw classifyDuckdbError(
+          error,
+          `commit of ${meta.loadKey} (memory limit ${memoryLimit}; the widest table of this load has ${widest} columns)`,
+        );
       }
     },
 
@@ -350,26 +379,71 @@ function parseSchemaChanges(text: unknown): SchemaChange[] {
   }
 }
 
-export async function findLoadIn(
+/** The loads rows of `loadKey` with one of `statuses`, oldest first. */
+export async function loadRecordsIn(
   connection: DuckDBConnection,
   loadKey: string,
-): Promise<LoadRecord | undefined> {
+  statuses: readonly string[],
+): Promise<LoadRecord[]> {
   const reader = await connection.runAndReadAll(
-    `SELECT load_id, load_key, bucket, name, generation, status,
+    `SELECT load_id, load_key, bucket, name, generation, status, reason,
             CAST(epoch_ms(started_at) AS DOUBLE) AS started_ms, CAST(epoch_ms(finished_at) AS DOUBLE) AS finished_ms,
             CAST(lines_read AS DOUBLE) AS lines_read, CAST(bytes_read AS DOUBLE) AS bytes_read,
             CAST(events_loaded AS DOUBLE) AS events_loaded, CAST(duplicates AS DOUBLE) AS duplicates,
             CAST(failed AS DOUBLE) AS failed, CAST(values_discarded AS DOUBLE) AS values_discarded,
             CAST(rows_written AS DOUBLE) AS rows_written, CAST(schema_changes AS VARCHAR) AS schema_changes
-     FROM "_sluice_loads" WHERE load_key = $1 AND status = 'complete' LIMIT 1`,
+     FROM ${ident(TABLES.loads)} WHERE load_key = $1 AND status IN (${statuses.map(literal).join(', ')})
+     ORDER BY finished_at`,
     [loadKey],
   );
-  const row = reader.getRowObjectsJS()[0];
-  if (!row) return undefined;
-  return completeLoadRecord(
-    row,
-    new Date(Number(row.started_ms ?? 0)),
-    new Date(Number(row.finished_ms ?? 0)),
-    parseSchemaChanges(row.schema_changes),
+  return reader
+    .getRowObjectsJS()
+    .map((row) =>
+      completeLoadRecord(
+        row,
+        new Date(Number(row.started_ms ?? 0)),
+        new Date(Number(row.finished_ms ?? 0)),
+        parseSchemaChanges(row.schema_changes),
+      ),
+    );
+}
+
+/** The loaded record of `loadKey` (status `loaded`, or `complete` as written before quarantine existed). */
+export async function findLoadIn(
+  connection: DuckDBConnection,
+  loadKey: string,
+): Promise<LoadRecord | undefined> {
+  return (await loadRecordsIn(connection, loadKey, LOADED_STATUSES))[0];
+}
+
+/** Inserts the loads row of `record`, by column name (older warehouses gained columns at the end). */
+export async function insertLoadRow(connection: DuckDBConnection, record: LoadRecord): Promise<void> {
+  await connection.run(
+    `INSERT INTO ${ident(TABLES.loads)} (load_id, load_key, bucket, name, generation, status, reason, started_at,
+       finished_at, duration_ms, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded,
+       rows_written, schema_changes, loaded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ), CAST($9 AS TIMESTAMPTZ), $10, $11, $12, $13, $14,
+       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ))`,
+    [
+      record.loadId,
+      record.loadKey,
+      record.bucket,
+      record.name,
+      record.generation,
+      record.status,
+      record.reason === null ? null : wellFormed(record.reason),
+      record.startedAt.toISOString(),
+      record.finishedAt.toISOString(),
+      record.finishedAt.getTime() - record.startedAt.getTime(),
+      record.linesRead,
+      record.bytesRead,
+      record.eventsLoaded,
+      record.duplicates,
+      record.failed,
+      record.valuesDiscarded,
+      record.rowsWritten,
+      JSON.stringify(record.schemaChanges),
+      record.finishedAt.toISOString(),
+    ],
   );
 }

@@ -1,5 +1,6 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { wellFormed } from '../normalize/parse-json.ts';
 import { failedEventColumns } from './bookkeeping-tables.ts';
 import type { FailedEvent, StagedRow } from './destination.ts';
 
@@ -59,7 +60,9 @@ function cellsMembers(row: StagedRow, members: string[], aliases: ColumnAliases)
       members[pos] = member;
     }
     out += member;
-    out += typeof v === 'string' ? JSON.stringify(v) : String(v);
+    // A lone surrogate would make DuckDB reject the whole staged file; the loader fails such events before
+    // they get here (`poisonOf`), and this keeps any that slip through from blocking the load.
+    out += typeof v === 'string' ? JSON.stringify(wellFormed(v)) : String(v);
   }
   return out;
 }
@@ -90,6 +93,7 @@ export class StageFiles {
   private readonly files = new Map<string, string>();
   private readonly aliasesByTable = new Map<string, ColumnAliases>();
   private readonly seen = new LineSet();
+  private readonly rowCounts = new Map<string, number>();
   private counter = 0;
 
   constructor(readonly dir: string) {}
@@ -117,6 +121,11 @@ export class StageFiles {
       this.aliasesByTable.set(table, aliases);
     }
     return aliases;
+  }
+
+  /** Rows staged for `table` so far. */
+  rowsOf(table: string): number {
+    return this.rowCounts.get(table) ?? 0;
   }
 
   fileOf(table: string): string | undefined {
@@ -150,6 +159,7 @@ export class StageFiles {
     }
     if (text !== '') await appendFile(this.file(table), text);
     if (events !== '') await appendFile(this.file(EVENTS), events);
+    this.rowCounts.set(table, (this.rowCounts.get(table) ?? 0) + rows.length);
   }
 
   async appendFailed(failures: readonly FailedEvent[]): Promise<void> {

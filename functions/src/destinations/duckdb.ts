@@ -1,9 +1,6 @@
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
-import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { LoaderError } from '../errors.ts';
 import { SQL_RESERVED_COLUMN_PREFIXES, SQL_RESERVED_WORDS } from '../naming/sql-reserved-words.ts';
-import { BOOKKEEPING_SCHEMAS } from './bookkeeping-tables.ts';
 import type {
   Destination,
   DestinationCapabilities,
@@ -12,8 +9,10 @@ import type {
   LoadSession,
   WarehouseSchema,
 } from './destination.ts';
+import { duckdbLoadAttempts } from './duckdb-attempts.ts';
+import { DuckDBInstances, type DuckDBLease } from './duckdb-instances.ts';
 import { duckdbLoadSession, findLoadIn } from './duckdb-session.ts';
-import { DUCKDB_TYPES, ident, logicalTypeOf } from './duckdb-sql.ts';
+import { DUCKDB_TYPES, logicalTypeOf } from './duckdb-sql.ts';
 
 /** Same naming limits as BigQuery on purpose: a key gets the same column name locally and in production. */
 export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
@@ -45,82 +44,50 @@ export interface DuckDBDestinationOptions {
   /** Users rows of repeated ids aggregated per statement (default `USERS_PER_AGGREGATE`; tests set it low). */
   usersPerAggregate?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The process's DuckDB files (one per process, from the destination factory): every destination of one file in
+   * one process must share it. Without one, the destination has its own, which is safe only while no other
+   * destination of the same file is used in this process at the same time.
+   */
+  instances?: DuckDBInstances;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** DuckDB reports a held file lock only in its message text; there is no code to match. */
-function isLockConflict(error: unknown): boolean {
-  return error instanceof Error && /lock/i.test(error.message);
-}
-
 /**
- * The DuckDB destination. Holds the file open only between `open()` and `close()` (one load), so another process
- * (`npm run query`) can read between loads; DuckDB allows one writer per file.
+ * The DuckDB destination. Holds the file only between `open()` and `close()` (one load), so another process
+ * (`npm run query`) can read between loads; DuckDB allows one writer process per file, and `DuckDBInstances`
+ * allows one load at a time per file in this process.
  */
 export function duckdbDestination(options: DuckDBDestinationOptions): Destination {
-  let instance: DuckDBInstance | undefined;
-  let connection: DuckDBConnection | undefined;
-  const sleep = options.sleep ?? defaultSleep;
+  let lease: DuckDBLease | undefined;
+  const instances = options.instances ?? new DuckDBInstances();
   const stageRoot = `${options.path}.stage`;
   const memoryLimit = options.memoryLimit ?? DEFAULT_DUCKDB_MEMORY_LIMIT;
 
   const conn = (): DuckDBConnection => {
-    if (!connection)
-      throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', 'destination is not open');
-    return connection;
+    if (!lease) throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', 'destination is not open');
+    return lease.connection;
   };
 
   return {
     capabilities: DUCKDB_CAPABILITIES,
+    ...duckdbLoadAttempts(conn),
 
     async open(): Promise<void> {
-      if (connection) return;
-      await mkdir(path.dirname(options.path), { recursive: true });
-      const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
-      const deadline = Date.now() + options.lockTimeoutMs;
-      let wait = 25;
-      for (;;) {
-        try {
-          instance = await Instance.create(options.path, {
-            memory_limit: memoryLimit,
-            temp_directory: `${options.path}.tmp`,
-            threads: '1',
-            preserve_insertion_order: 'false',
-            // Return freed memory to the OS instead of caching it: after a task that allocated more than 8MB, and
-            // after any bulk free above 8MB (default 512MB, the size of a whole load's commit). Measured on a 1 GB
-            // file: the commit's peak RSS falls by 60-90 MB; see docs/warehouse-schema.md.
-            allocator_flush_threshold: '8MB',
-            allocator_bulk_deallocation_flush_threshold: '8MB',
-          });
-          break;
-        } catch (error) {
-          if (!isLockConflict(error)) {
-            throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', (error as Error).message, {
-              cause: error,
-            });
-          }
-          if (Date.now() + wait > deadline) {
-            throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_LOCKED', options.path, { cause: error });
-          }
-          await sleep(wait);
-          wait = Math.min(wait * 2, 1000);
-        }
-      }
-      connection = await instance.connect();
-      // Staged files of a load that died are orphans: we hold the single-writer lock, so no load is running.
-      await rm(stageRoot, { recursive: true, force: true });
-      for (const [table, columns] of Object.entries(BOOKKEEPING_SCHEMAS)) {
-        const cols = columns.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ');
-        await connection.run(`CREATE TABLE IF NOT EXISTS ${ident(table)} (${cols})`);
-      }
+      if (lease) return;
+      lease = await instances.lease({
+        path: options.path,
+        memoryLimit,
+        lockTimeoutMs: options.lockTimeoutMs,
+        sleep: options.sleep ?? defaultSleep,
+      });
     },
 
     async close(): Promise<void> {
-      connection?.closeSync();
-      instance?.closeSync();
-      connection = undefined;
-      instance = undefined;
+      const held = lease;
+      lease = undefined;
+      held?.release();
     },
 
     async findLoad(loadKey: string): Promise<LoadRecord | undefined> {

@@ -163,12 +163,13 @@ describe('loadObject: delivery semantics', () => {
     expect(outcome.record).toMatchObject({ linesRead: 0, eventsLoaded: 0, duplicates: 0, failed: 0 });
   });
 
-  it('a missing object is a non-retryable error (the handler logs it and acknowledges)', async () => {
+  it('a missing object cannot be loaded by a retry: the file is quarantined with the reason, acknowledged', async () => {
     wh = await testWarehouse();
-    const error = await wh.load('raw/nope.ndjson').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LoaderError);
-    expect((error as LoaderError).code).toBe('SLUICE_ERR_LOAD_OBJECT_NOT_FOUND');
-    expect((error as LoaderError).retryable).toBe(false);
+    const outcome = await wh.load('raw/nope.ndjson');
+    expect(outcome.status).toBe('quarantined');
+    expect(outcome.record.reason).toMatch(/^SLUICE_ERR_LOAD_OBJECT_NOT_FOUND: /);
+    const rows = await wh.query(`SELECT status, reason FROM _sluice_loads`);
+    expect(rows).toEqual([{ status: 'quarantined', reason: outcome.record.reason }]);
   });
 });
 

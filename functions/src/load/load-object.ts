@@ -27,7 +27,11 @@ export interface LoadSettings {
   maxColumns: number;
   dedupWindowMs: number;
   contracts: Contracts;
+  /** Failed attempts of a file before it is quarantined (SLUICE_MAX_LOAD_ATTEMPTS; default 5). */
+  maxLoadAttempts?: number;
 }
+
+export const DEFAULT_MAX_LOAD_ATTEMPTS = 5;
 
 export interface LoadDeps {
   store: ObjectStore;
@@ -43,6 +47,11 @@ export interface LoadDeps {
    * are added.
    */
   loadKeySuffix?: string;
+  /**
+   * Load a quarantined file again (the CLI: `npm run load`, `npm run replay`, run by a user who fixed the cause),
+   * starting its attempt count from 0. The trigger's deliveries never do: a quarantined file stays parked.
+   */
+  retryQuarantined?: boolean;
 }
 
 export interface ObjectRef {
@@ -53,7 +62,33 @@ export interface ObjectRef {
 
 export type LoadOutcome =
   | { status: 'loaded'; record: LoadRecord }
-  | { status: 'already_loaded'; record: LoadRecord };
+  | { status: 'already_loaded'; record: LoadRecord }
+  | { status: 'quarantined'; record: LoadRecord };
+
+/** The loader's log contract: one `file loaded` line per file (GCP log-based metrics and alerts read it). */
+function logOutcome(log: Logger, outcome: LoadOutcome['status'], record: LoadRecord, alert = false): void {
+  const fields = {
+    outcome,
+    loadId: record.loadId,
+    linesRead: record.linesRead,
+    eventsLoaded: record.eventsLoaded,
+    duplicates: record.duplicates,
+    failed: record.failed,
+    schemaChanges: record.schemaChanges.length,
+    durationMs: record.finishedAt.getTime() - record.startedAt.getTime(),
+  };
+  if (alert)
+    log.error({ ...fields, code: 'SLUICE_ERR_LOAD_QUARANTINED', reason: record.reason }, 'file loaded');
+  else log.info(record.reason === null ? fields : { ...fields, reason: record.reason }, 'file loaded');
+}
+
+/** Any error of a load -> the LoaderError it counts as (unexpected errors are retryable: a retry may fix them). */
+function asLoaderError(error: unknown): LoaderError {
+  if (error instanceof LoaderError) return error;
+  return new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', (error as Error).message, {
+    cause: error,
+  });
+}
 
 /** The idempotency key of a file load. */
 export function loadKeyOf(ref: ObjectRef): string {
@@ -70,138 +105,201 @@ export const TABLE_COLUMNS: readonly ColumnSchema[] = [
  * Idempotent per `bucket/name#generation`. Throws only retryable errors; bad data becomes failed events.
  */
 export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOutcome> {
-  const { destination, settings, logger } = deps;
+  const { destination, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const loadKey = loadKeyOf(ref) + (deps.loadKeySuffix ?? '');
   const log = logger.child({ loadKey });
-  await destination.open();
+  const loadId = deps.newLoadId?.() ?? randomUUID();
+  const startedAt = now();
+  // Not reachable, not counted: the lock held by another process, the warehouse unopenable. Retried.
+  await destination.open().catch((error: unknown) => {
+    throw asLoaderError(error);
+  });
   try {
     const existing = await destination.findLoad(loadKey);
     if (existing) {
-      log.info({ loadId: existing.loadId }, 'already loaded; nothing to do');
+      logOutcome(log, 'already_loaded', existing);
       return { status: 'already_loaded', record: existing };
     }
-    const schema = await destination.readSchema();
-    const caps = destination.capabilities;
-    const names = new NameCache(namingRules(caps));
-    const startedAt = now();
-    const loadId = deps.newLoadId?.() ?? randomUUID();
-    const loadedAt = startedAt.toISOString();
-    const normalizer = {
-      names,
-      maxNestingDepth: settings.maxNestingDepth,
-      contracts: settings.contracts,
-      columnBudget: Math.min(settings.maxColumns, caps.maxColumns),
-      canWidenIntToFloat: caps.canWidenIntToFloat,
-      maxColumnNameLength: caps.maxColumnNameLength,
-      tableColumns: TABLE_COLUMNS,
-      tableValues: [loadedAt, loadId],
-    };
-    const session = await destination.beginLoad({
-      loadId,
+    if (deps.retryQuarantined) await destination.resetAttempts(loadKey);
+    else {
+      const quarantined = await destination.findQuarantine(loadKey);
+      if (quarantined) {
+        logOutcome(log, 'quarantined', quarantined);
+        return { status: 'quarantined', record: quarantined };
+      }
+    }
+    try {
+      return await loadNew(deps, ref, { loadKey, loadId, startedAt, log, now });
+    } catch (thrown) {
+      return await afterFailure(deps, ref, asLoaderError(thrown), { loadKey, loadId, startedAt, log, now });
+    }
+  } finally {
+    await destination.close();
+  }
+}
+
+interface Attempt {
+  loadKey: string;
+  loadId: string;
+  startedAt: Date;
+  log: Logger;
+  now: () => Date;
+}
+
+/**
+ * A load failed: count the attempt; quarantine the file once it has failed `maxLoadAttempts` times or failed with
+ * an error no retry can fix (a success answer to the trigger, so the file stops blocking the windows after it);
+ * otherwise rethrow the (retryable) error so the trigger retries.
+ */
+async function afterFailure(
+  deps: LoadDeps,
+  ref: ObjectRef,
+  error: LoaderError,
+  attempt: Attempt,
+): Promise<LoadOutcome> {
+  const { destination } = deps;
+  const { loadKey, log } = attempt;
+  const maxAttempts = deps.settings.maxLoadAttempts ?? DEFAULT_MAX_LOAD_ATTEMPTS;
+  let attempts: number;
+  try {
+    attempts = await destination.recordFailedAttempt(loadKey, { code: error.code, reason: error.message });
+  } catch (bookkeeping) {
+    log.warn({ err: bookkeeping, code: error.code }, 'could not count the failed attempt');
+    // Not counted and not recorded: acknowledging would drop the file, so the trigger must retry it.
+    if (!error.retryable) {
+      throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', error.message, { cause: error });
+    }
+    throw error;
+  }
+  if (error.retryable && attempts < maxAttempts) throw error;
+  const why = error.retryable ? `failed ${attempts} times` : 'failed with an error no retry can fix';
+  const record = await destination.quarantine(
+    {
+      loadId: attempt.loadId,
       loadKey,
       bucket: ref.bucket,
       name: ref.name,
       generation: ref.generation,
-      startedAt,
-      dedupWindowMs: settings.dedupWindowMs,
-    });
-    let linesRead = 0;
-    let bytesRead = 0;
-    let eventsStaged = 0;
-    let failedCount = 0;
-    let valuesDiscarded = 0;
-    const allChanges: SchemaChange[] = [];
-    let pendingChanges: SchemaChange[] = [];
-    let batch = new Map<string, StagedRow[]>();
-    let failures: FailedEvent[] = [];
-    let batchEvents = 0;
-    let batchBytes = 0;
-    const maxBatchBytes = settings.batchBytes ?? 8 * 1024 * 1024;
+      startedAt: attempt.startedAt,
+      dedupWindowMs: deps.settings.dedupWindowMs,
+    },
+    `${error.code}: ${error.message} (${why}; after fixing the cause, load it with npm run replay or npm run load)`,
+    attempt.now(),
+  );
+  if (record.status === 'loaded') {
+    logOutcome(log, 'already_loaded', record);
+    return { status: 'already_loaded', record };
+  }
+  logOutcome(log, 'quarantined', record, true);
+  return { status: 'quarantined', record };
+}
 
-    const flush = async (): Promise<void> => {
-      if (pendingChanges.length > 0) await session.applySchemaChanges(compactChanges(pendingChanges));
-      pendingChanges = [];
-      for (const [table, rows] of batch) await session.appendRows(table, rows);
-      if (failures.length > 0) await session.appendFailed(failures);
-      batch = new Map();
-      failures = [];
-      batchEvents = 0;
-      batchBytes = 0;
-    };
+/** Reads, normalizes, stages and commits a file that has no loads row. Throws on any failure (nothing visible). */
+async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promise<LoadOutcome> {
+  const { destination, settings } = deps;
+  const { loadKey, loadId, startedAt, log, now } = attempt;
+  const schema = await destination.readSchema();
+  const caps = destination.capabilities;
+  const names = new NameCache(namingRules(caps));
+  const loadedAt = startedAt.toISOString();
+  const normalizer = {
+    names,
+    maxNestingDepth: settings.maxNestingDepth,
+    contracts: settings.contracts,
+    columnBudget: Math.min(settings.maxColumns, caps.maxColumns),
+    canWidenIntToFloat: caps.canWidenIntToFloat,
+    maxColumnNameLength: caps.maxColumnNameLength,
+    tableColumns: TABLE_COLUMNS,
+    tableValues: [loadedAt, loadId],
+  };
+  const session = await destination.beginLoad({
+    loadId,
+    loadKey,
+    bucket: ref.bucket,
+    name: ref.name,
+    generation: ref.generation,
+    startedAt,
+    dedupWindowMs: settings.dedupWindowMs,
+  });
+  let linesRead = 0;
+  let bytesRead = 0;
+  let eventsStaged = 0;
+  let failedCount = 0;
+  let valuesDiscarded = 0;
+  const allChanges: SchemaChange[] = [];
+  let pendingChanges: SchemaChange[] = [];
+  let batch = new Map<string, StagedRow[]>();
+  let failures: FailedEvent[] = [];
+  let batchEvents = 0;
+  let batchBytes = 0;
+  const maxBatchBytes = settings.batchBytes ?? 8 * 1024 * 1024;
 
-    try {
-      const stream = await deps.store.read(ref.bucket, ref.name, ref.generation);
-      for await (const line of readLines(stream, settings.maxLineBytes, (n) => {
-        bytesRead += n;
-      })) {
-        linesRead++;
-        const result = normalizeLine(line, schema, normalizer);
-        if (!result.ok) {
-          failedCount++;
-          failures.push(result.failure);
-        } else {
-          eventsStaged++;
-          valuesDiscarded += result.discarded;
-          if (result.changes.length > 0) {
-            pendingChanges.push(...result.changes);
-            allChanges.push(...result.changes);
-          }
-          const receivedAt = result.receivedAt ?? loadedAt;
-          for (const row of result.rows) {
-            let rows = batch.get(row.table);
-            if (rows === undefined) {
-              rows = [];
-              batch.set(row.table, rows);
-            }
-            rows.push({
-              eventId: result.eventId,
-              line: line.number,
-              receivedAt,
-              columns: row.columns,
-              at: row.at,
-              cells: row.cells,
-            });
-          }
+  const flush = async (): Promise<void> => {
+    if (pendingChanges.length > 0) await session.applySchemaChanges(compactChanges(pendingChanges));
+    pendingChanges = [];
+    for (const [table, rows] of batch) await session.appendRows(table, rows);
+    if (failures.length > 0) await session.appendFailed(failures);
+    batch = new Map();
+    failures = [];
+    batchEvents = 0;
+    batchBytes = 0;
+  };
+
+  try {
+    const stream = await deps.store.read(ref.bucket, ref.name, ref.generation);
+    for await (const line of readLines(stream, settings.maxLineBytes, (n) => {
+      bytesRead += n;
+    })) {
+      linesRead++;
+      const result = normalizeLine(line, schema, normalizer);
+      if (!result.ok) {
+        failedCount++;
+        failures.push(result.failure);
+      } else {
+        eventsStaged++;
+        valuesDiscarded += result.discarded;
+        if (result.changes.length > 0) {
+          pendingChanges.push(...result.changes);
+          allChanges.push(...result.changes);
         }
-        batchBytes += line.text.length;
-        if (++batchEvents >= settings.batchEvents || batchBytes >= maxBatchBytes) await flush();
+        const receivedAt = result.receivedAt ?? loadedAt;
+        for (const row of result.rows) {
+          let rows = batch.get(row.table);
+          if (rows === undefined) {
+            rows = [];
+            batch.set(row.table, rows);
+          }
+          rows.push({
+            eventId: result.eventId,
+            line: line.number,
+            receivedAt,
+            columns: row.columns,
+            at: row.at,
+            cells: row.cells,
+          });
+        }
       }
-      await flush();
-      const record = await session.commit({
-        linesRead,
-        bytesRead,
-        eventsStaged,
-        failed: failedCount,
-        valuesDiscarded,
-        schemaChanges: allChanges,
-        finishedAt: now(),
-      });
-      log.info(
-        {
-          loadId: record.loadId,
-          linesRead: record.linesRead,
-          eventsLoaded: record.eventsLoaded,
-          duplicates: record.duplicates,
-          failed: record.failed,
-          schemaChanges: record.schemaChanges.length,
-          durationMs: record.finishedAt.getTime() - record.startedAt.getTime(),
-        },
-        'file loaded',
-      );
-      return record.loadId === loadId ? { status: 'loaded', record } : { status: 'already_loaded', record };
-    } catch (error) {
-      await session.abort().catch((abortError: unknown) => {
-        log.warn({ err: abortError }, 'abort after a failed load also failed');
-      });
-      throw error;
+      batchBytes += line.text.length;
+      if (++batchEvents >= settings.batchEvents || batchBytes >= maxBatchBytes) await flush();
     }
-  } catch (error) {
-    if (error instanceof LoaderError) throw error;
-    throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE', (error as Error).message, {
-      cause: error,
+    await flush();
+    const record = await session.commit({
+      linesRead,
+      bytesRead,
+      eventsStaged,
+      failed: failedCount,
+      valuesDiscarded,
+      schemaChanges: allChanges,
+      finishedAt: now(),
     });
-  } finally {
-    await destination.close();
+    const outcome = record.loadId === loadId ? 'loaded' : 'already_loaded';
+    logOutcome(log, outcome, record);
+    return { status: outcome, record };
+  } catch (error) {
+    await session.abort().catch((abortError: unknown) => {
+      log.warn({ err: abortError }, 'abort after a failed load also failed');
+    });
+    throw error;
   }
 }

@@ -15,7 +15,7 @@ import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import { fastNormalize } from './fast-path.ts';
 import { Fields } from './field.ts';
-import { NeedsExactParse, parseJsonExact } from './parse-json.ts';
+import { NeedsExactParse, parseJsonExact, poisonOf } from './parse-json.ts';
 import { maybeCompile, runCompiled } from './shape-plan.ts';
 
 export interface NormalizerOptions {
@@ -113,6 +113,8 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
       : failed(line, 'SLUICE_ERR_LOAD_MALFORMED_JSON', (error as Error).message, null);
   }
+  const poison = poisonOf(line.text, value);
+  if (poison !== undefined) return failed(line, poison.code, poison.reason, null);
   const fields = value as { messageId?: unknown; receivedAt?: unknown } | null;
   const messageId = fields?.messageId;
   const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;

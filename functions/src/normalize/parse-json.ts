@@ -156,3 +156,99 @@ export function toJsonText(value: unknown): string {
     '$1',
   );
 }
+
+/** `String.prototype.isWellFormed`/`toWellFormed` (Node 20; the ES2024 lib typings are not in this project's lib). */
+interface WellFormedText {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/** True when `text` holds no lone UTF-16 surrogate (it is valid Unicode, encodable as UTF-8). */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as WellFormedText).isWellFormed();
+}
+
+/** `text` with each lone surrogate replaced by U+FFFD (unchanged, same string, when it has none). */
+export function wellFormed(text: string): string {
+  const t = text as unknown as WellFormedText;
+  return t.isWellFormed() ? text : t.toWellFormed();
+}
+
+/**
+ * The deepest raw line the loader accepts: objects and arrays nested up to this many levels (the event itself is
+ * level 1). Deeper lines are failed events (`SLUICE_ERR_LOAD_TOO_DEEP`): the steps after `JSON.parse` (the protocol
+ * check, `JSON.stringify` of over-deep values) recurse, and a few thousand levels overflow the stack. Values nested
+ * deeper than `SLUICE_MAX_NESTING_DEPTH` but within this limit are kept as JSON text, as always. The collector
+ * rejects deeper bodies with a 400 at a depth no greater than this.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether JSON text (valid, as `JSON.parse` accepted it) nests objects/arrays deeper than `limit`. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  // Each level takes an opening and a closing bracket: a shorter valid text cannot be deeper.
+  if (text.length <= 2 * limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // Skip the string: to the next quote not escaped.
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 92) i++;
+        else if (s === 34) break;
+      }
+    } else if (c === 123 || c === 91) {
+      if (++depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** A `\uD800`-`\uDFFF` escape in JSON text: only such a line can parse to a string with a lone surrogate. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Where a parsed JSON value holds a string or a key with a lone surrogate (`{"event":"\ud800"}` is valid JSON
+ * but not valid Unicode: no warehouse can store it), as a path like `/properties/name` or `/context/<key>`; or
+ * undefined. Looks only when the raw text has a surrogate escape, and walks without recursion (any depth).
+ */
+export function loneSurrogatePath(text: string, value: unknown): string | undefined {
+  if (!SURROGATE_ESCAPE.test(text)) return undefined;
+  const stack: [unknown, string][] = [[value, '']];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, at] = next;
+    if (typeof v === 'string') {
+      if (!isWellFormed(v)) return at || '/';
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${at}/${i}`]);
+    } else if (typeof v === 'object' && v !== null) {
+      for (const key of Object.keys(v)) {
+        const path = `${at}/${wellFormed(key)}`;
+        if (!isWellFormed(key)) return `${path} (the key)`;
+        stack.push([(v as Record<string, unknown>)[key], path]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Why a parsed raw line cannot be loaded whatever its content says, or undefined (see `normalizeLine`). */
+export function poisonOf(
+  text: string,
+  value: unknown,
+): { code: 'SLUICE_ERR_LOAD_TOO_DEEP' | 'SLUICE_ERR_LOAD_LONE_SURROGATE'; reason: string } | undefined {
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    return {
+      code: 'SLUICE_ERR_LOAD_TOO_DEEP',
+      reason: `objects/arrays nested deeper than ${MAX_JSON_DEPTH} levels`,
+    };
+  }
+  const at = loneSurrogatePath(text, value);
+  if (at !== undefined) {
+    return {
+      code: 'SLUICE_ERR_LOAD_LONE_SURROGATE',
+      reason: `${at}: a string holds a lone UTF-16 surrogate (not valid Unicode)`,
+    };
+  }
+  return undefined;
+}

@@ -41,7 +41,7 @@ export interface CommitScriptInput {
  */
 export function commitScript(input: CommitScriptInput): string {
   const t = (table: string): string => q(`${input.projectId}.${input.datasetId}.${table}`);
-  const guard = `NOT EXISTS (SELECT 1 FROM ${t(TABLES.loads)} AS l WHERE l.load_key = @load_key AND l.status = 'complete')`;
+  const guard = `NOT EXISTS (SELECT 1 FROM ${t(TABLES.loads)} AS l WHERE l.load_key = @load_key AND l.status IN ('loaded', 'complete'))`;
   const survivorsJoin = (alias: string): string =>
     `JOIN _sluice_survivors AS v ON ${alias}.${q(STAGE_COLUMNS.eventId)} = v.event_id AND ${alias}.${q(STAGE_COLUMNS.line)} = v.line`;
   const staged = [...input.events, ...(input.users ? [input.users] : [])];
@@ -107,7 +107,7 @@ WHERE ${guard}`,
     bucket: '@bucket',
     name: '@name',
     generation: '@generation',
-    status: `'complete'`,
+    status: `'loaded'`,
     started_at: 'CAST(@started_at AS TIMESTAMP)',
     finished_at: 'CAST(@finished_at AS TIMESTAMP)',
     duration_ms: '@duration_ms',

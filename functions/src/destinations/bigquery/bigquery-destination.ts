@@ -6,6 +6,7 @@ import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
 import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
 import { TABLES } from '../destination.ts';
 import { claimAttempt } from './attempt-record.ts';
+import { bigQueryLoadAttempts } from './attempts.ts';
 import type { BigQueryContext, BigQueryDestinationSettings } from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
 import { ensureClaimLock } from './claim.ts';
@@ -86,6 +87,7 @@ export function bigQueryDestination(
 
   return {
     capabilities: BIGQUERY_CAPABILITIES,
+    ...bigQueryLoadAttempts(ctx),
 
     async open() {
       deadline = now() + settings.timeBudgetMs;

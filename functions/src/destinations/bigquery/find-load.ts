@@ -21,7 +21,7 @@ export async function findLoad(
   const { projectId, datasetId } = ctx.settings;
   const sql = `SELECT load_id, load_key, bucket, name, generation, status, started_at, finished_at, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded, rows_written, TO_JSON_STRING(schema_changes) AS schema_changes
 FROM \`${projectId}.${datasetId}.${TABLES.loads}\`
-WHERE load_key = @load_key AND status = 'complete'
+WHERE load_key = @load_key AND status IN ('loaded', 'complete')
 ORDER BY finished_at
 LIMIT 1`;
   // Reads are not idempotency-critical: a fresh id per lookup.
