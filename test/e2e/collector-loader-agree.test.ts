@@ -69,7 +69,7 @@ const stringText = fc.oneof(
 );
 const keyText = fc.oneof(
   { weight: 6, arbitrary: fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)) },
-  fc.constantFrom('"__proto__"', '""', '"ip"', '"a b"', '"\\ud800"', '"constructor"', '"x"'),
+  fc.constantFrom('"__proto__"', '""', '"ip"', '"a b"', '"\\ud800"', '"constructor"', '"x"', '"H"', '"id"'),
   fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
 );
 const deepText = fc
