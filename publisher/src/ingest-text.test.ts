@@ -137,6 +137,18 @@ describe('over-deep events', () => {
     expect(transport.events().map((e) => e.messageId)).toEqual(['d0', 'd2']);
   });
 
+  it('answers 400, not 500, for an event as deep as the body limit allows (260,000 levels)', async () => {
+    const { app, transport } = setup();
+    const res = await post(
+      app,
+      '/v1/batch',
+      `{"batch":[${track('z0')},${track('z1', `,"properties":{"x":${nested(260_000)}}`)}]}`,
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'SLUICE_ERR_PUBLISHER_BATCH_PARTIAL', accepted: 1 });
+    expect(transport.events().map((e) => e.messageId)).toEqual(['z0']);
+  });
+
   it('answers the common code when every event is rejected for it, and refuses a too-deep batch context', async () => {
     const { app } = setup();
     const all = await post(
