@@ -1,6 +1,5 @@
-import { LIMITS } from '@sluice/sdk/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { registerBodyParser } from './body.ts';
+import { MAX_REQUEST_BYTES, registerBodyParser } from './body.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
 import { registerCors } from './cors.ts';
@@ -50,7 +49,7 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
               hop < hops
           )(config.trustProxy)
         : config.trustProxy,
-    bodyLimit: LIMITS.maxBatchBytes,
+    bodyLimit: MAX_REQUEST_BYTES,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestTimeout: config.publishTimeoutMs + 30_000,
@@ -76,7 +75,7 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   };
 
   registerErrorHandler(app, metrics);
-  registerBodyParser(app, LIMITS.maxBatchBytes);
+  registerBodyParser(app, MAX_REQUEST_BYTES);
   registerCors(app, config);
   if (ipLimiter.enabled) {
     app.addHook('onRequest', async (request) => {

@@ -6,10 +6,20 @@ import { CollectorError } from './errors.ts';
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
+/**
+ * The collector's request body limit (decoded bytes): 512 KiB of messages plus 4 KiB of envelope. analytics-ruby
+ * caps a batch's messages at 512,000 bytes of JSON and then adds its envelope (a full batch is ~512,050 bytes);
+ * the other Segment libraries stay under 500 KB. Separate from the SDK's own `LIMITS.maxBatchBytes` (what Segment
+ * documents, and what Sluice's SDK sends at most).
+ */
+export const MAX_REQUEST_BYTES = 524_288 + 4_096;
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Size of the decoded (decompressed) body in bytes. */
     bodyBytes: number;
+    /** The decoded body as text (UTF-8), from which `body` was parsed: what enrichment copies from. */
+    bodyText: string | undefined;
   }
 }
 
@@ -53,8 +63,11 @@ function parseJson(request: FastifyRequest, body: Buffer, maxBytes: number): unk
   request.bodyBytes = body.length;
   if (body.length === 0)
     throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE', { message: 'empty body' });
+  const text = body.toString('utf8');
   try {
-    return JSON.parse(body.toString('utf8')) as unknown;
+    const parsed = JSON.parse(text) as unknown;
+    request.bodyText = text;
+    return parsed;
   } catch {
     throw new CollectorError('SLUICE_ERR_PUBLISHER_BODY_PARSE');
   }
@@ -63,11 +76,13 @@ function parseJson(request: FastifyRequest, body: Buffer, maxBytes: number): unk
 /**
  * One body parser for every content type: Segment's clients send `application/json` (optionally gzip-encoded),
  * analytics.js sends `text/plain` (to skip CORS preflights) and `sendBeacon` sends whatever the browser picks.
- * All are parsed as JSON, after decompression, within `maxBytes` (decoded). An uncompressed body (nearly all) is
- * parsed synchronously; only decompression goes through a promise.
+ * All are parsed as JSON, after decompression, within `maxBytes` (decoded; `MAX_REQUEST_BYTES` in the app). An
+ * uncompressed body (nearly all) is parsed synchronously; only decompression goes through a promise. The text is
+ * kept as `request.bodyText`: the collector publishes the client's own text, not a re-serialization of `body`.
  */
 export function registerBodyParser(app: FastifyInstance, maxBytes: number): void {
   app.decorateRequest('bodyBytes', 0);
+  app.decorateRequest('bodyText', undefined);
   app.removeAllContentTypeParsers();
   const parser = (
     request: FastifyRequest,

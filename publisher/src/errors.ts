@@ -22,6 +22,16 @@ export const ERRORS = {
     message: 'request body over the limit',
   },
   SLUICE_ERR_PUBLISHER_EVENT_TOO_LARGE: { status: 413, retryable: false, message: 'event over the limit' },
+  SLUICE_ERR_PUBLISHER_EVENT_TOO_DEEP: {
+    status: 400,
+    retryable: false,
+    message: 'event nests objects and arrays deeper than the limit (64 levels)',
+  },
+  SLUICE_ERR_PUBLISHER_LONE_SURROGATE: {
+    status: 400,
+    retryable: false,
+    message: 'a string or key holds a lone surrogate, which UTF-8 cannot encode',
+  },
   SLUICE_ERR_PUBLISHER_SCHEMA: { status: 400, retryable: false, message: 'event does not match the schema' },
   SLUICE_ERR_PUBLISHER_BATCH_SCHEMA: {
     status: 400,

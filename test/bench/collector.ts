@@ -40,6 +40,8 @@ interface Measured {
   rps: number;
   p99: number;
   non2xx: number;
+  /** Server CPU time per request during the round (microseconds): less sensitive to a busy machine than req/s. */
+  cpuPerRequest: number;
 }
 
 function bodies(): { track: string; batch: string } {
@@ -56,6 +58,8 @@ function bodies(): { track: string; batch: string } {
 
 interface ChildStats {
   published: number;
+  /** CPU time (user + system) the server process has used so far, microseconds. */
+  cpuMicros: number;
 }
 
 async function serve(kind: ServerKind): Promise<void> {
@@ -90,7 +94,10 @@ async function serve(kind: ServerKind): Promise<void> {
   }
   const url = await listenOn('127.0.0.1');
   process.on('message', (message: unknown) => {
-    if (message === 'stats') process.send?.({ published: published() } satisfies ChildStats);
+    if (message === 'stats') {
+      const cpu = process.cpuUsage();
+      process.send?.({ published: published(), cpuMicros: cpu.user + cpu.system } satisfies ChildStats);
+    }
     if (message === 'stop') void close().then(() => process.exit(0));
   });
   process.send?.({ url });
@@ -126,16 +133,23 @@ async function spawnServer(kind: ServerKind, env: Record<string, string> = {}): 
   };
 }
 
-async function measure(url: string, body: string, seconds: number): Promise<Measured> {
+async function measure(server: Child, route: string, body: string, seconds: number): Promise<Measured> {
+  const before = await server.stats();
   const result = await autocannon({
-    url,
+    url: `${server.url}${route}`,
     method: 'POST',
     connections: CONNECTIONS,
     duration: seconds,
     headers: { 'content-type': 'application/json', authorization: AUTH },
     body,
   });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+  const after = await server.stats();
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+    cpuPerRequest: (after.cpuMicros - before.cpuMicros) / Math.max(1, result.requests.total),
+  };
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -156,23 +170,29 @@ async function inMemory(body: { track: string; batch: string }): Promise<boolean
   const sluice = await spawnServer('memory');
   try {
     for (const server of [bare, sluice]) {
-      await measure(`${server.url}/v1/track`, body.track, WARMUP_SECONDS);
-      await measure(`${server.url}/v1/batch`, body.batch, WARMUP_SECONDS);
+      await measure(server, '/v1/track', body.track, WARMUP_SECONDS);
+      await measure(server, '/v1/batch', body.batch, WARMUP_SECONDS);
     }
     const ratios: number[] = [];
     const eventRates: number[] = [];
+    const trackCpu: number[] = [];
+    const batchCpu: number[] = [];
+    const bareBatchCpu: number[] = [];
     let non2xx = 0;
     console.log(
       `connections ${CONNECTIONS}, ${ROUNDS} rounds x ${DURATION} s per route and server, loopback, in-memory transport, servers in child processes`,
     );
     for (let round = 1; round <= ROUNDS; round++) {
-      const bareTrack = await measure(`${bare.url}/v1/track`, body.track, DURATION);
-      const track = await measure(`${sluice.url}/v1/track`, body.track, DURATION);
-      const bareBatch = await measure(`${bare.url}/v1/batch`, body.batch, DURATION);
-      const batch = await measure(`${sluice.url}/v1/batch`, body.batch, DURATION);
+      const bareTrack = await measure(bare, '/v1/track', body.track, DURATION);
+      const track = await measure(sluice, '/v1/track', body.track, DURATION);
+      const bareBatch = await measure(bare, '/v1/batch', body.batch, DURATION);
+      const batch = await measure(sluice, '/v1/batch', body.batch, DURATION);
       non2xx += track.non2xx + batch.non2xx;
       ratios.push(track.rps / bareTrack.rps);
       eventRates.push(batch.rps * BATCH_SIZE);
+      trackCpu.push(track.cpuPerRequest);
+      batchCpu.push(batch.cpuPerRequest / BATCH_SIZE);
+      bareBatchCpu.push(bareBatch.cpuPerRequest / BATCH_SIZE);
       console.log(
         `round ${round}: /v1/track bare ${fmt(bareTrack.rps)} req/s, sluice ${fmt(track.rps)} req/s (${pct(track.rps / bareTrack.rps)}) p99 ${track.p99} ms; ` +
           `/v1/batch bare ${fmt(bareBatch.rps * BATCH_SIZE)} events/s, sluice ${fmt(batch.rps * BATCH_SIZE)} events/s p99 ${batch.p99} ms`,
@@ -185,6 +205,9 @@ async function inMemory(body: { track: string; batch: string }): Promise<boolean
     );
     console.log(
       `/v1/batch  median ${fmt(batchEvents)} events/s (rounds ${spread(eventRates)}; target >= 100,000)`,
+    );
+    console.log(
+      `server CPU (median): /v1/track ${median(trackCpu).toFixed(0)} µs/request; /v1/batch ${median(batchCpu).toFixed(1)} µs/event (bare route parsing the same body: ${median(bareBatchCpu).toFixed(1)} µs/event)`,
     );
     console.log(`published in memory: ${fmt((await sluice.stats()).published)} events`);
     if (non2xx > 0) console.log(`non-2xx responses or errors: ${non2xx}`);
@@ -203,9 +226,9 @@ async function againstEmulator(body: { track: string; batch: string }): Promise<
     await admin.close();
     const server = await spawnServer('pubsub', { SLUICE_BENCH_EMULATOR: emulator.host });
     try {
-      await measure(`${server.url}/v1/track`, body.track, WARMUP_SECONDS);
-      const track = await measure(`${server.url}/v1/track`, body.track, DURATION);
-      const batch = await measure(`${server.url}/v1/batch`, body.batch, DURATION);
+      await measure(server, '/v1/track', body.track, WARMUP_SECONDS);
+      const track = await measure(server, '/v1/track', body.track, DURATION);
+      const batch = await measure(server, '/v1/batch', body.batch, DURATION);
       console.log(
         `Pub/Sub emulator (same machine, Java): /v1/track ${fmt(track.rps)} req/s p99 ${track.p99} ms; /v1/batch ${fmt(batch.rps * BATCH_SIZE)} events/s p99 ${batch.p99} ms; non-2xx ${track.non2xx + batch.non2xx}`,
       );

@@ -131,7 +131,8 @@ export async function duckdbLoadSession(
    */
   const repeatedHashes = (name: string, key: string, from: string): Promise<unknown> =>
     connection.run(
-      `CREATE TABLE ${name} AS SELECT hash(${key}) AS h, count(*) AS n FROM ${from} GROUP BY h HAVING count(*) > 1`,
+      // `GROUP BY 1`, not `h`: a staged column named `h` (a trait `H`) would bind there first.
+      `CREATE TABLE ${name} AS SELECT hash(${key}) AS h, count(*) AS n FROM ${from} GROUP BY 1 HAVING count(*) > 1`,
     );
 
   /**

@@ -52,8 +52,9 @@ export function rfc3339(value: string): string | undefined {
   } else {
     return undefined;
   }
-  if (fractionEnd - 19 > 7) return value.slice(0, 26) + value.slice(fractionEnd);
-  return value;
+  const kept = fractionEnd - 19 > 7 ? value.slice(0, 26) + value.slice(fractionEnd) : value;
+  // RFC 3339 allows a lowercase `t` and `z`; DuckDB's timestamp cast reads only `T` and `Z`.
+  return t === 116 || zone === 122 ? kept.toUpperCase() : kept;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
-import { isPresentId } from './fields.ts';
+import { DateTimeString, Integrations, isPresentId } from './fields.ts';
 import { EVENT_SCHEMAS, EVENT_TYPES, type EventType, isEventType, type SluiceEvent } from './messages.ts';
 
 export interface CheckIssue {
@@ -35,7 +35,28 @@ export function isDateTime(value: string): boolean {
   return isIsoStringForm(value) || (RFC3339.test(value) && !Number.isNaN(Date.parse(value)));
 }
 
+/** The protocol's `DateTimeString` rule (what `sentAt`, `timestamp`... must be): a date-time of at most 64 characters. */
+export function isDateTimeString(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= (DateTimeString.maxLength ?? 64) && isDateTime(value);
+}
+
 let compiled: Record<EventType, TypeCheck<TSchema>> | undefined;
+let integrationsCheck: TypeCheck<TSchema> | undefined;
+
+/**
+ * The protocol's rule for an `integrations` value (an event's, or a batch envelope's default for its events), with
+ * the field paths of what breaks it (`/integrations/Mixpanel`). Empty when it holds.
+ */
+export function checkIntegrations(value: unknown): CheckIssue[] {
+  integrationsCheck ??= TypeCompiler.Compile(Integrations);
+  if (integrationsCheck.Check(value)) return [];
+  const issues: CheckIssue[] = [];
+  for (const error of integrationsCheck.Errors(value)) {
+    issues.push({ path: `/integrations${error.path}`, message: error.message });
+    if (issues.length >= 10) break;
+  }
+  return issues;
+}
 
 function checkers(): Record<EventType, TypeCheck<TSchema>> {
   if (!compiled) {

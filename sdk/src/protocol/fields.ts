@@ -47,7 +47,11 @@ export const commonFields = {
   context: Type.Optional(JsonObject),
   integrations: Type.Optional(Integrations),
   channel: Type.Optional(Type.String({ maxLength: 64 })),
-  version: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 16 })])),
+  /**
+   * A number, however the reader holds it: a `bigint` is what the loader's exact parse gives for an integer beyond
+   * 2^53 (`JSON.parse`, in the collector, gives a rounded number), so both check the same text the same way.
+   */
+  version: Type.Optional(Type.Union([Type.Number(), Type.BigInt(), Type.String({ maxLength: 16 })])),
   /** Only honoured on `sendBeacon` bodies (which cannot carry headers); never forwarded. */
   writeKey: Type.Optional(Type.String({ maxLength: 256 })),
 };

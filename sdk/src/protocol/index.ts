@@ -2,14 +2,17 @@ export {
   type CheckIssue,
   type CheckResult,
   checkEvent,
+  checkIntegrations,
   hasIdentity,
   isDateTime,
+  isDateTimeString,
   isValidEvent,
   type MemberRules,
   memberRules,
 } from './check.ts';
 export { digitsAt, isCalendarDate, isTimeOfDay } from './date-parts.ts';
 export { type EnrichedEvent, LIMITS, type MessageAttributes } from './enriched.ts';
+export { correctedTimestampMs, isTimestampInRange, TIMESTAMP_RANGE_MS } from './event-time.ts';
 export {
   DateTimeString,
   Id,
@@ -19,6 +22,14 @@ export {
   JsonObject,
   NullableId,
 } from './fields.ts';
+export {
+  compactJsonText,
+  EVENT_TEXT_LIMITS,
+  type JsonElement,
+  type JsonMember,
+  JsonTextScanner,
+  lastMember,
+} from './json-text.ts';
 export {
   AliasEvent,
   AnyEvent,
