@@ -1,5 +1,10 @@
 import { LIMITS } from '@sluice/sdk/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { registerBodyParser } from './body.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
@@ -7,14 +12,18 @@ import { registerCors } from './cors.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { CollectorError } from './errors.ts';
 import type { IngestDeps } from './ingest.ts';
+import { validIp } from './ip.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { PublishGate } from './publish-gate.ts';
 import { TokenBuckets } from './rate-limit.ts';
+import { redactUrl } from './redact.ts';
 import { registerBatchRoute } from './routes/batch.ts';
 import { registerEventRoutes } from './routes/event.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerJitsuRoutes } from './routes/jitsu.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerRudderStackRoutes } from './routes/rudderstack.ts';
 import { registerSettingsRoute } from './routes/settings.ts';
 import type { Transport } from './transports/transport.ts';
 
@@ -32,12 +41,35 @@ export interface CollectorApp {
 }
 
 /**
+ * The address a per-client limit is keyed on: the resolved client IP when it is one, else the socket's peer (a
+ * forged, invalid `X-Forwarded-For` entry must not give each request a bucket of its own).
+ */
+export function clientAddress(request: FastifyRequest): string {
+  return validIp(request.ip) ?? validIp(request.socket.remoteAddress) ?? 'unknown';
+}
+
+/** Fastify's request log line, with the write key taken out of the URL (settings path, `?writeKey=`). */
+function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+/**
  * Builds the collector (routes, hooks, error handler) over an injected transport and clock. Does not listen.
  * Closing the app drains in-flight publishes and closes the transport.
  */
 export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    loggerInstance: deps.logger?.child({}, { serializers: { req: requestForLog } }) as
+      | FastifyBaseLogger
+      | undefined,
+    // analytics-java posts to `/v1/import/`: every route answers with and without a trailing slash.
+    routerOptions: { ignoreTrailingSlash: true },
     // Fastify's two info lines per request cost more than validating an event; /metrics counts requests instead.
     // They come back with SLUICE_LOG_LEVEL=debug (or trace). Errors are logged by the error handler either way.
     logController: new LogController({
@@ -75,15 +107,34 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
     keyLimiter: new TokenBuckets(config.rateLimit.perKeyEvents),
   };
 
+  app.decorateRequest('sourceId', undefined);
   registerErrorHandler(app, metrics);
   registerBodyParser(app, LIMITS.maxBatchBytes);
   registerCors(app, config);
   if (ipLimiter.enabled) {
     app.addHook('onRequest', async (request) => {
       if (request.method !== 'POST') return;
-      const wait = ipLimiter.take(request.ip, 1, clock.now().getTime());
+      const wait = ipLimiter.take(clientAddress(request), 1, clock.now().getTime());
       if (wait > 0)
         throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
+    });
+  }
+  // Failed write-key lookups per client address (SLUICE_AUTH_FAILURES_PER_MINUTE): every unknown key takes a
+  // token; an address without tokens gets 429 on every keyed route, known key or not (else the answer would
+  // still tell a guessed key from a wrong one). Operator routes (`ops`) and preflights carry no key.
+  const lookupLimiter = new TokenBuckets(config.authFailureLimit);
+  if (lookupLimiter.enabled) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.method === 'OPTIONS' || request.routeOptions.config.ops === true) return done();
+      const wait = lookupLimiter.wait(clientAddress(request), clock.now().getTime());
+      if (wait > 0)
+        done(new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_THROTTLED', { retryAfterSeconds: wait }));
+      else done();
+    });
+    app.addHook('onError', (request, _reply, error, done) => {
+      if (error instanceof CollectorError && error.code === 'SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN')
+        lookupLimiter.take(clientAddress(request), 1, clock.now().getTime());
+      done();
     });
   }
   app.addHook('onResponse', (request, reply, done) => {
@@ -94,6 +145,8 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   registerEventRoutes(app, ingestDeps);
   registerBatchRoute(app, ingestDeps);
   registerSettingsRoute(app, config);
+  registerRudderStackRoutes(app, ingestDeps);
+  registerJitsuRoutes(app, ingestDeps);
   registerHealthRoutes(app, deps.transport);
   registerMetricsRoute(app, metrics);
 

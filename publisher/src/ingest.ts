@@ -6,6 +6,7 @@ import type { CollectorConfig } from './config.ts';
 import { assertOrigin } from './cors.ts';
 import { createEnricher, type EnrichContext, isRecord } from './enrich.ts';
 import { CollectorError, type RejectedEvent } from './errors.ts';
+import { validIp } from './ip.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
 import type { TokenBuckets } from './rate-limit.ts';
@@ -73,7 +74,7 @@ export async function ingest(
   const enrich = createEnricher({
     receivedAt,
     sourceId: source.sourceId,
-    ip: request.ip,
+    ip: validIp(request.ip),
     anonymizeIp: config.anonymizeIp,
     ...(batch ? { batch } : {}),
   });

@@ -18,3 +18,17 @@ export function anonymizeIp(ip: string): string {
   }
   return ip;
 }
+
+/**
+ * The address Fastify resolved (socket, or a trusted proxy's `X-Forwarded-For` entry) when it is an IP address, in
+ * its canonical text (`::ffff:` prefix of a mapped IPv4 dropped); otherwise undefined. A forwarding header is free
+ * text: `not-an-ip<script>` must never reach `context.ip` or key a rate limit.
+ */
+export function validIp(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  const trimmed = address.trim();
+  const mapped = trimmed.toLowerCase().startsWith('::ffff:') ? trimmed.slice(7) : trimmed;
+  if (isIPv4(mapped)) return mapped;
+  if (isIPv6(trimmed)) return trimmed.toLowerCase();
+  return undefined;
+}
