@@ -12,7 +12,8 @@ import { registerCors } from './cors.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { CollectorError } from './errors.ts';
 import type { IngestDeps } from './ingest.ts';
-import { validIp } from './ip.ts';
+import { clientAddress } from './ip.ts';
+import { createKeyLookupGuard } from './key-guard.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { PublishGate } from './publish-gate.ts';
@@ -38,14 +39,6 @@ export interface CollectorApp {
   app: FastifyInstance;
   gate: PublishGate;
   metrics: Metrics;
-}
-
-/**
- * The address a per-client limit is keyed on: the resolved client IP when it is one, else the socket's peer (a
- * forged, invalid `X-Forwarded-For` entry must not give each request a bucket of its own).
- */
-export function clientAddress(request: FastifyRequest): string {
-  return validIp(request.ip) ?? validIp(request.socket.remoteAddress) ?? 'unknown';
 }
 
 /** Fastify's request log line, with the write key taken out of the URL (settings path, `?writeKey=`). */
@@ -119,22 +112,19 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
         throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
     });
   }
-  // Failed write-key lookups per client address (SLUICE_AUTH_FAILURES_PER_MINUTE): every unknown key takes a
-  // token; an address without tokens gets 429 on every keyed route, known key or not (else the answer would
-  // still tell a guessed key from a wrong one). Operator routes (`ops`) and preflights carry no key.
-  const lookupLimiter = new TokenBuckets(config.authFailureLimit);
-  if (lookupLimiter.enabled) {
+  // Failed write-key lookups per client address (key-guard.ts): a throttled address is refused before its body is
+  // read; the lookup itself checks again and counts (auth.ts).
+  const keyLookupGuard = createKeyLookupGuard(config.authFailureLimit, clock);
+  app.decorate('keyLookupGuard', keyLookupGuard);
+  if (keyLookupGuard) {
     app.addHook('onRequest', (request, _reply, done) => {
       if (request.method === 'OPTIONS' || request.routeOptions.config.ops === true) return done();
-      const wait = lookupLimiter.wait(clientAddress(request), clock.now().getTime());
-      if (wait > 0)
-        done(new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_THROTTLED', { retryAfterSeconds: wait }));
-      else done();
-    });
-    app.addHook('onError', (request, _reply, error, done) => {
-      if (error instanceof CollectorError && error.code === 'SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN')
-        lookupLimiter.take(clientAddress(request), 1, clock.now().getTime());
-      done();
+      try {
+        keyLookupGuard.assertAllowed(request);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
     });
   }
   app.addHook('onResponse', (request, reply, done) => {

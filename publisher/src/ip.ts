@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { isIPv4, isIPv6 } from 'node:net';
 
 /**
@@ -31,4 +32,12 @@ export function validIp(address: string | undefined): string | undefined {
   if (isIPv4(mapped)) return mapped;
   if (isIPv6(trimmed)) return trimmed.toLowerCase();
   return undefined;
+}
+
+/**
+ * The address a per-client limit is keyed on: the resolved client IP when it is one, else the socket's peer (a
+ * forged, invalid `X-Forwarded-For` entry must not give each request a bucket of its own).
+ */
+export function clientAddress(request: FastifyRequest): string {
+  return validIp(request.ip) ?? validIp(request.socket.remoteAddress) ?? 'unknown';
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { lookupKey } from '../auth.ts';
 import type { CollectorConfig } from '../config.ts';
 import { CollectorError } from '../errors.ts';
 
@@ -43,9 +44,7 @@ export function cacheFor(reply: FastifyReply, shared: boolean): void {
 export function registerSettingsRoute(app: FastifyInstance, config: CollectorConfig): void {
   app.get<{ Params: { writeKey: string } }>('/v1/projects/:writeKey/settings', async (request, reply) => {
     const { writeKey } = request.params;
-    const sourceId = config.writeKeys.get(writeKey);
-    if (sourceId === undefined) throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN');
-    request.sourceId = sourceId;
+    lookupKey(request, writeKey, config.writeKeys);
     const { base, shared } = publicBase(config, request);
     const path = base.pathname.replace(/\/+$/, '');
     cacheFor(reply, shared);
