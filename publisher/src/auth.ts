@@ -89,7 +89,7 @@ function presentedKey(
 
 /**
  * Resolves the source of a request from its write key (see `presentedKey` for where it may be). Missing key or
- * unknown key -> 401 (an unknown key also counts against the client's failed-lookup limit, see app.ts). Records
+ * unknown key -> 401 (an unknown key also counts against the client's failed-lookup limit, `lookupKey`). Records
  * the source on the request: CORS answers for the key's own source.
  */
 export function authenticate(
@@ -99,8 +99,25 @@ export function authenticate(
 ): Source {
   const writeKey = presentedKey(request, body, writeKeys);
   if (writeKey === undefined) throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_MISSING');
+  return lookupKey(request, writeKey, writeKeys);
+}
+
+/**
+ * Looks a presented write key up, under the app's failed-lookup limit (key-guard.ts): 429 when the client's address
+ * is throttled, 401 (counted) when the key is unknown. Records the source on the request.
+ */
+export function lookupKey(
+  request: FastifyRequest,
+  writeKey: string,
+  writeKeys: ReadonlyMap<string, string>,
+): Source {
+  const guard = request.server.keyLookupGuard;
+  guard?.assertAllowed(request);
   const sourceId = writeKeys.get(writeKey);
-  if (sourceId === undefined) throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN');
+  if (sourceId === undefined) {
+    guard?.failed(request);
+    throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_UNKNOWN');
+  }
   request.sourceId = sourceId;
   return { writeKey, sourceId };
 }
