@@ -2,6 +2,7 @@
 // (default 20) unknown keys from one client address, every keyed route answers 429 with Retry-After — a known key
 // included, else the answer would still tell a right guess from a wrong one — until the bucket refills. Other
 // addresses and the operator routes are not affected.
+import { Agent, request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { basic, collector, KEYS, trackBody } from './support.ts';
 
@@ -156,24 +157,61 @@ describe('SLUICE_AUTH_FAILURES_PER_MINUTE', () => {
     }
   });
 
-  it('two clients guessing at once each get their own 20', async () => {
-    const c = collector();
+  it('two clients guessing at once each get exactly their own 20, even when all pass the early check first', async () => {
+    // Behind one trusted proxy hop, so the two clients are told apart by X-Forwarded-For. Every request's headers
+    // arrive (and pass the onRequest check) before any body does: only the check inside the lookup can hold.
+    const c = collector({ SLUICE_TRUST_PROXY: '1' });
+    const total = 60;
+    let arrived = 0;
+    let allArrived: () => void = () => {};
+    const arrivedAll = new Promise<void>((r) => {
+      allArrived = r;
+    });
+    c.app.addHook('onRequest', (_request, _reply, done) => {
+      if (++arrived === total) allArrived();
+      done();
+    });
     try {
-      const guess = (address: string, i: number) =>
-        c.app.inject({
-          method: 'GET',
-          url: `/v1/projects/g-${address}-${i}/settings`,
-          remoteAddress: address,
-          headers: { host: 'c.example' },
+      const url = new URL(await c.app.listen({ host: '127.0.0.1', port: 0 }));
+      const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+      const bodies: (() => void)[] = [];
+      const guess = (client: string, i: number) =>
+        new Promise<number>((resolve, reject) => {
+          const body = batch();
+          const req = httpRequest(
+            {
+              host: url.hostname,
+              port: url.port,
+              path: '/v1/batch',
+              method: 'POST',
+              agent,
+              headers: {
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(body),
+                authorization: basic(`g-${client}-${i}`),
+                'x-forwarded-for': client,
+              },
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.flushHeaders();
+          bodies.push(() => req.end(body));
         });
-      const results = await Promise.all(
-        ['198.51.100.10', '198.51.100.11'].flatMap((a) => Array.from({ length: 25 }, (_, i) => guess(a, i))),
+      const clients = ['198.51.100.10', '198.51.100.11'];
+      const pending = clients.map((a) =>
+        Promise.all(Array.from({ length: total / 2 }, (_, i) => guess(a, i))),
       );
-      const byAddress = (k: number) => results.slice(k * 25, (k + 1) * 25).map((r) => r.statusCode);
-      for (const k of [0, 1]) {
-        expect(byAddress(k).filter((s) => s === 401)).toHaveLength(20);
-        expect(byAddress(k).filter((s) => s === 429)).toHaveLength(5);
+      await arrivedAll;
+      for (const send of bodies) send();
+      for (const codes of await Promise.all(pending)) {
+        expect(codes.filter((s) => s === 401)).toHaveLength(20);
+        expect(codes.filter((s) => s === 429)).toHaveLength(10);
       }
+      agent.destroy();
     } finally {
       await c.app.close();
     }
