@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@sluice/publisher/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -118,12 +119,14 @@ async function traffic(base: string): Promise<number[]> {
 describe.each(['trace', 'debug', 'info', 'warn', 'error'])('SLUICE_LOG_LEVEL=%s', (level) => {
   it('logs no write key, Authorization header or event body', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'collector-logs-'));
+    // A port chosen up front: at warn and error the server's "listening on" line is not logged.
+    const port = await freePort();
     child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['publisher/src/server.ts'], {
       cwd: ROOT,
       env: {
         ...process.env,
         SLUICE_HOST: '127.0.0.1',
-        SLUICE_PORT: '0',
+        SLUICE_PORT: String(port),
         SLUICE_WRITE_KEYS: `${KEY}=web,${JITSU_KEY}=jitsu`,
         SLUICE_TRANSPORT: 'spool',
         SLUICE_DATA_DIR: dataDir,
@@ -133,24 +136,22 @@ describe.each(['trace', 'debug', 'info', 'warn', 'error'])('SLUICE_LOG_LEVEL=%s'
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
-    let announce: (port: number) => void = () => {};
-    const listening = new Promise<number>((r) => {
-      announce = r;
-    });
     const collect = (chunk: Buffer) => {
       log += chunk;
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1];
-      if (port) announce(Number(port));
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     const exited = new Promise<number | null>((r) => child?.once('exit', (code) => r(code)));
-    const port = await Promise.race([
-      listening,
-      exited.then((code) => {
-        throw new Error(`server exited ${code}:\n${log}`);
-      }),
-    ]);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const statuses = await traffic(`http://127.0.0.1:${port}`);
     expect(statuses).toEqual([
       200, 200, 200, 200, 404, 200, 200, 200, 401, 401, 401, 401, 401, 400, 400, 404,
