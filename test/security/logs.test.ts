@@ -121,7 +121,8 @@ describe.each(['trace', 'debug', 'info', 'warn', 'error'])('SLUICE_LOG_LEVEL=%s'
     const dataDir = await mkdtemp(join(tmpdir(), 'collector-logs-'));
     // A port chosen up front: at warn and error the server's "listening on" line is not logged.
     const port = await freePort();
-    child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['publisher/src/server.ts'], {
+    // Node itself with tsx's loader (not the tsx CLI, which relays signals through a second process).
+    child = spawn(process.execPath, ['--import', 'tsx', 'publisher/src/server.ts'], {
       cwd: ROOT,
       env: {
         ...process.env,
