@@ -83,7 +83,9 @@ function presentedKey(
     if (fromQuery !== undefined) return fromQuery;
   }
   const fromBody =
-    typeof body === 'object' && body !== null ? nonEmpty((body as { writeKey?: unknown }).writeKey) : undefined;
+    typeof body === 'object' && body !== null
+      ? nonEmpty((body as { writeKey?: unknown }).writeKey)
+      : undefined;
   return fromBody ?? bearer;
 }
 

@@ -187,7 +187,10 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
   const loaderUrl = str('SLUICE_LOADER_URL');
   if (loaderUrl !== undefined && !URL.canParse(loaderUrl)) problems.push('SLUICE_LOADER_URL is not a URL');
   const publicUrl = str('SLUICE_PUBLIC_URL');
-  if (publicUrl !== undefined && !(URL.canParse(publicUrl) && /^https?:$/.test(new URL(publicUrl).protocol))) {
+  if (
+    publicUrl !== undefined &&
+    !(URL.canParse(publicUrl) && /^https?:$/.test(new URL(publicUrl).protocol))
+  ) {
     problems.push('SLUICE_PUBLIC_URL must be an http(s) URL');
   }
   const authFailuresPerMinute = num('SLUICE_AUTH_FAILURES_PER_MINUTE', 20);

@@ -1,5 +1,5 @@
-import type { FastifyRequest } from 'fastify';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 
 /**
  * Drops the host part of an address, as Google Analytics' IP anonymization does: the last octet of IPv4

@@ -31,7 +31,8 @@ export function createKeyLookupGuard(limit: RateLimit, clock: Clock): KeyLookupG
   return {
     assertAllowed(request) {
       const wait = buckets.wait(clientAddress(request), clock.now().getTime());
-      if (wait > 0) throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_THROTTLED', { retryAfterSeconds: wait });
+      if (wait > 0)
+        throw new CollectorError('SLUICE_ERR_PUBLISHER_AUTH_THROTTLED', { retryAfterSeconds: wait });
     },
     failed(request) {
       buckets.take(clientAddress(request), 1, clock.now().getTime());
