@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { createAuthHeaderCache } from './auth.ts';
 import { registerBodyParser } from './body.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
@@ -101,6 +102,7 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   };
 
   app.decorateRequest('sourceId', undefined);
+  app.decorate('authHeaderCache', createAuthHeaderCache());
   registerErrorHandler(app, metrics);
   registerBodyParser(app, LIMITS.maxBatchBytes);
   registerCors(app, config);

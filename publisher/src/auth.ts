@@ -31,19 +31,31 @@ function decodeBasicUsername(header: string): string | undefined {
 }
 
 /**
- * Decoded `Authorization` headers: a client sends the same header on every request, so the regex and base64 work
- * is done once per distinct header. Bounded: cleared when full (only arbitrary headers could fill it).
+ * Decoded `Authorization` headers, one cache per app (`createAuthHeaderCache`, decorated as
+ * `app.authHeaderCache`): a client sends the same header on every request, so the regex and base64 work is done
+ * once per distinct header. Bounded: cleared when full (only arbitrary headers could fill it).
  */
-const decodedHeaders = new Map<string, string | undefined>();
+export type AuthHeaderCache = Map<string, string | undefined>;
 const MAX_DECODED_HEADERS = 1024;
 
-function basicUsername(header: string | undefined): string | undefined {
+declare module 'fastify' {
+  interface FastifyInstance {
+    authHeaderCache: AuthHeaderCache;
+  }
+}
+
+export function createAuthHeaderCache(): AuthHeaderCache {
+  return new Map();
+}
+
+function basicUsername(cache: AuthHeaderCache | undefined, header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const cached = decodedHeaders.get(header);
-  if (cached !== undefined || decodedHeaders.has(header)) return cached;
+  if (cache === undefined) return decodeBasicUsername(header);
+  const cached = cache.get(header);
+  if (cached !== undefined || cache.has(header)) return cached;
   const user = decodeBasicUsername(header);
-  if (decodedHeaders.size >= MAX_DECODED_HEADERS) decodedHeaders.clear();
-  decodedHeaders.set(header, user);
+  if (cache.size >= MAX_DECODED_HEADERS) cache.clear();
+  cache.set(header, user);
   return user;
 }
 
@@ -70,7 +82,7 @@ function presentedKey(
   writeKeys: ReadonlyMap<string, string>,
 ): string | undefined {
   const { authorization } = request.headers;
-  const basic = basicUsername(authorization);
+  const basic = basicUsername(request.server.authHeaderCache, authorization);
   if (basic !== undefined) return basic;
   const bearer = bearerToken(authorization);
   if (bearer !== undefined && writeKeys.has(bearer)) return bearer;
