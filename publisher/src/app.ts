@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { createAuthHeaderCache } from './auth.ts';
 import { MAX_REQUEST_BYTES, registerBodyParser } from './body.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { CollectorConfig } from './config.ts';
@@ -6,14 +12,19 @@ import { registerCors } from './cors.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { CollectorError } from './errors.ts';
 import type { IngestDeps } from './ingest.ts';
+import { clientAddress } from './ip.ts';
+import { createKeyLookupGuard } from './key-guard.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { PublishGate } from './publish-gate.ts';
 import { TokenBuckets } from './rate-limit.ts';
+import { redactUrl } from './redact.ts';
 import { registerBatchRoute } from './routes/batch.ts';
 import { registerEventRoutes } from './routes/event.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerJitsuRoutes } from './routes/jitsu.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerRudderStackRoutes } from './routes/rudderstack.ts';
 import { registerSettingsRoute } from './routes/settings.ts';
 import type { Transport } from './transports/transport.ts';
 
@@ -30,13 +41,28 @@ export interface CollectorApp {
   metrics: Metrics;
 }
 
+/** Fastify's request log line, with the write key taken out of the URL (settings path, `?writeKey=`). */
+function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /**
  * Builds the collector (routes, hooks, error handler) over an injected transport and clock. Does not listen.
  * Closing the app drains in-flight publishes and closes the transport.
  */
 export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    loggerInstance: deps.logger?.child({}, { serializers: { req: requestForLog } }) as
+      | FastifyBaseLogger
+      | undefined,
+    // analytics-java posts to `/v1/import/`: every route answers with and without a trailing slash.
+    routerOptions: { ignoreTrailingSlash: true },
     // Fastify's two info lines per request cost more than validating an event; /metrics counts requests instead.
     // They come back with SLUICE_LOG_LEVEL=debug (or trace). Errors are logged by the error handler either way.
     logController: new LogController({
@@ -74,15 +100,32 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
     keyLimiter: new TokenBuckets(config.rateLimit.perKeyEvents),
   };
 
+  app.decorateRequest('sourceId', undefined);
+  app.decorate('authHeaderCache', createAuthHeaderCache());
   registerErrorHandler(app, metrics);
   registerBodyParser(app, MAX_REQUEST_BYTES);
   registerCors(app, config);
   if (ipLimiter.enabled) {
     app.addHook('onRequest', async (request) => {
       if (request.method !== 'POST') return;
-      const wait = ipLimiter.take(request.ip, 1, clock.now().getTime());
+      const wait = ipLimiter.take(clientAddress(request), 1, clock.now().getTime());
       if (wait > 0)
         throw new CollectorError('SLUICE_ERR_PUBLISHER_RATE_LIMITED', { retryAfterSeconds: wait });
+    });
+  }
+  // Failed write-key lookups per client address (key-guard.ts): a throttled address is refused before its body is
+  // read; the lookup itself checks again and counts (auth.ts).
+  const keyLookupGuard = createKeyLookupGuard(config.authFailureLimit, clock);
+  app.decorate('keyLookupGuard', keyLookupGuard);
+  if (keyLookupGuard) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (request.method === 'OPTIONS' || request.routeOptions.config.ops === true) return done();
+      try {
+        keyLookupGuard.assertAllowed(request);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
     });
   }
   app.addHook('onResponse', (request, reply, done) => {
@@ -93,6 +136,8 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
   registerEventRoutes(app, ingestDeps);
   registerBatchRoute(app, ingestDeps);
   registerSettingsRoute(app, config);
+  registerRudderStackRoutes(app, ingestDeps);
+  registerJitsuRoutes(app, ingestDeps);
   registerHealthRoutes(app, deps.transport);
   registerMetricsRoute(app, metrics);
 

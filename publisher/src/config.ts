@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,14 +17,23 @@ export interface CollectorConfig {
   logLevel: string;
   /** write key -> source id */
   writeKeys: ReadonlyMap<string, string>;
-  /** source id -> allowed origins (`*` = any). Sources without an entry use `defaultOrigins`. */
+  /**
+   * source id -> its allowed origins (`*` = any). A source with an entry is held to it alone; a source without one
+   * uses `defaultOrigins` (the entry without `source=`), which is empty once any per-source entry is configured
+   * without a global one. See docs/security.md.
+   */
   allowedOrigins: ReadonlyMap<string, readonly string[]>;
   defaultOrigins: readonly string[];
-  /** Fastify `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  /** Fastify `trustProxy`: false, true (every hop), a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   anonymizeIp: boolean;
-  /** Public base URL of the collector (for the settings route); default: derived from the request. */
+  /**
+   * Public base URL of the collector (for the settings route), http(s) only. Unset: derived from the request's
+   * validated host, and the settings answer is then not publicly cacheable.
+   */
   publicUrl: string | undefined;
+  /** Failed write-key lookups allowed per client IP (a token bucket refilled over a minute); 0 disables. */
+  authFailureLimit: RateLimit;
   publishTimeoutMs: number;
   retryAfterSeconds: number;
   maxInflightBytes: number;
@@ -58,6 +68,24 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
+
+/** `https://Shop.example:443` -> `https://shop.example`, as a browser sends it; undefined unless a bare origin. */
+function normalizeOrigin(value: string): string | undefined {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !/^https?:$/.test(url.protocol) || url.host === '') return undefined;
+  // An origin has no path, query, fragment or credentials: anything more is a configuration mistake.
+  if (!new RegExp(`^${url.protocol}//[^/?#@]+/?$`, 'i').test(value)) return undefined;
+  return url.origin;
+}
+
+/** An IP address or `address/prefix`, as Fastify's `trustProxy` list takes them. */
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /** Parses the collector's settings from the environment; throws a ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): CollectorConfig {
@@ -102,23 +130,30 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
     problems.push('set SLUICE_WRITE_KEY or SLUICE_WRITE_KEYS (no write key configured)');
 
   // SLUICE_ALLOWED_ORIGINS: "*" | "https://a.com|https://b.com" (all sources) | "sourceA=https://a.com|...,sourceB=*"
+  // (docs/security.md). Unset = "*". Once set, a source is allowed only what its entry, or the global entry, lists.
   const allowedOrigins = new Map<string, string[]>();
   let defaultOrigins: string[] = ['*'];
   const originsRaw = str('SLUICE_ALLOWED_ORIGINS');
   if (originsRaw !== undefined) {
+    defaultOrigins = [];
     for (const part of originsRaw
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean)) {
       const eq = part.indexOf('=');
-      const list = (eq < 0 ? part : part.slice(eq + 1))
-        .split('|')
-        .map((o) => o.trim())
-        .filter(Boolean);
-      const bad = list.filter((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
-      if (bad.length > 0) problems.push(`SLUICE_ALLOWED_ORIGINS: not an origin: ${bad.join(', ')}`);
-      if (eq < 0) defaultOrigins = list;
-      else allowedOrigins.set(part.slice(0, eq), list);
+      const list: string[] = [];
+      for (const entry of (eq < 0 ? part : part.slice(eq + 1)).split('|')) {
+        const o = entry.trim();
+        if (o === '') continue;
+        const origin = o === '*' ? o : normalizeOrigin(o);
+        if (origin === undefined) problems.push(`SLUICE_ALLOWED_ORIGINS: not an origin: ${o}`);
+        else list.push(origin);
+      }
+      const source = eq < 0 ? undefined : part.slice(0, eq).trim();
+      if (source === undefined) defaultOrigins.push(...list);
+      else if (!/^[A-Za-z0-9_.-]+$/.test(source))
+        problems.push(`SLUICE_ALLOWED_ORIGINS: "${source}" is not a source id`);
+      else allowedOrigins.set(source, [...(allowedOrigins.get(source) ?? []), ...list]);
     }
   }
 
@@ -127,11 +162,15 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
   if (trustRaw !== undefined) {
     if (['true', 'false'].includes(trustRaw)) trustProxy = trustRaw === 'true';
     else if (/^\d+$/.test(trustRaw)) trustProxy = Number(trustRaw);
-    else
+    else {
       trustProxy = trustRaw
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      const bad = trustProxy.filter((a) => !isAddressOrCidr(a));
+      if (bad.length > 0)
+        problems.push(`SLUICE_TRUST_PROXY: not true, false, a hop count or IPs/CIDRs: ${bad.join(', ')}`);
+    }
   }
 
   const transportRaw = str('SLUICE_TRANSPORT') ?? 'pubsub';
@@ -148,7 +187,13 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
   const loaderUrl = str('SLUICE_LOADER_URL');
   if (loaderUrl !== undefined && !URL.canParse(loaderUrl)) problems.push('SLUICE_LOADER_URL is not a URL');
   const publicUrl = str('SLUICE_PUBLIC_URL');
-  if (publicUrl !== undefined && !URL.canParse(publicUrl)) problems.push('SLUICE_PUBLIC_URL is not a URL');
+  if (
+    publicUrl !== undefined &&
+    !(URL.canParse(publicUrl) && /^https?:$/.test(new URL(publicUrl).protocol))
+  ) {
+    problems.push('SLUICE_PUBLIC_URL must be an http(s) URL');
+  }
+  const authFailuresPerMinute = num('SLUICE_AUTH_FAILURES_PER_MINUTE', 20);
 
   const dataDir = resolve(str('SLUICE_DATA_DIR') ?? resolve(REPO_ROOT, '.sluice'));
   const config: CollectorConfig = {
@@ -161,6 +206,7 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
     trustProxy,
     anonymizeIp: bool('SLUICE_ANONYMIZE_IP', false),
     publicUrl,
+    authFailureLimit: { perSecond: authFailuresPerMinute / 60, burst: authFailuresPerMinute },
     publishTimeoutMs: num('SLUICE_PUBLISH_TIMEOUT_MS', 5000, 50),
     retryAfterSeconds: num('SLUICE_RETRY_AFTER_SECONDS', 5, 1, 3600),
     maxInflightBytes: num('SLUICE_MAX_INFLIGHT_BYTES', 64 * 1024 * 1024, 1024),

@@ -66,6 +66,16 @@ export const ERRORS = {
   },
   SLUICE_ERR_PUBLISHER_NOT_FOUND: { status: 404, retryable: false, message: 'no such route' },
   SLUICE_ERR_PUBLISHER_INTERNAL: { status: 500, retryable: true, message: 'internal error' },
+  SLUICE_ERR_PUBLISHER_AUTH_THROTTLED: {
+    status: 429,
+    retryable: true,
+    message: 'too many unknown write keys from this address',
+  },
+  SLUICE_ERR_PUBLISHER_HOST_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'the request names no valid host (set SLUICE_PUBLIC_URL)',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

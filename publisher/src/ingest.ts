@@ -16,6 +16,7 @@ import type { CollectorConfig } from './config.ts';
 import { assertOrigin } from './cors.ts';
 import { type BatchDefaults, createEnricher, isRecord } from './enrich.ts';
 import { CollectorError, type ErrorCode, type RejectedEvent } from './errors.ts';
+import { validIp } from './ip.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
 import type { TokenBuckets } from './rate-limit.ts';
@@ -214,7 +215,7 @@ export async function ingest(
   const enrich = createEnricher({
     receivedAt,
     sourceId: source.sourceId,
-    ip: request.ip,
+    ip: validIp(request.ip),
     anonymizeIp: config.anonymizeIp,
     scanner,
     ...(batch ? { batch } : {}),

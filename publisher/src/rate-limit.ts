@@ -40,6 +40,17 @@ export class TokenBuckets {
     return Math.max(1, Math.ceil((needed - bucket.tokens) / perSecond));
   }
 
+  /** Seconds until `key` could take one token (0 = now), without taking any. */
+  wait(key: string, nowMs: number): number {
+    const bucket = this.buckets.get(key);
+    if (!this.enabled || !bucket) return 0;
+    const tokens = Math.min(
+      this.limit.burst,
+      bucket.tokens + ((nowMs - bucket.updatedMs) / 1000) * this.limit.perSecond,
+    );
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.limit.perSecond));
+  }
+
   private evictFull(nowMs: number): void {
     for (const [key, bucket] of this.buckets) {
       const tokens = bucket.tokens + ((nowMs - bucket.updatedMs) / 1000) * this.limit.perSecond;

@@ -8,7 +8,7 @@ import { buildApp, InMemoryTransport, loadConfig } from '@sluice/publisher';
 import { snippet } from '@sluice/sdk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from './chromium.ts';
+import { launchChromium } from './chromium.ts';
 
 const IIFE = fileURLToPath(new URL('../../sdk/dist/sluice.iife.js', import.meta.url));
 const KEY = 'wk_browser';
@@ -43,7 +43,6 @@ const events = (): Record<string, unknown>[] => transport.events();
 const named = (name: string) => events().filter((e) => e.event === name);
 
 beforeAll(async () => {
-  await until(`${CHROMIUM} (apt install in progress?)`, () => existsSync(CHROMIUM), 300_000);
   if (!existsSync(IIFE)) throw new Error('sdk/dist/sluice.iife.js missing: run `npm run build -w sdk`');
   transport = new InMemoryTransport();
   collector = buildApp(
