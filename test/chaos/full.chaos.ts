@@ -10,6 +10,6 @@ describe('chaos (full suite)', () => {
       const result = await runScenario(scenario);
       console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
       expect(result.problems).toEqual([]);
-    }, 170_000);
+    }, 240_000);
   }
 });

@@ -13,6 +13,6 @@ describe('pipeline fuzz (fast-check, local stack)', () => {
       const result = await runScenario(scenario);
       console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
       expect(result.problems).toEqual([]);
-    }, 170_000);
+    }, 240_000);
   }
 });

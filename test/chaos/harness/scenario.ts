@@ -91,6 +91,21 @@ export interface ScenarioResult {
 }
 
 const SETTLE_MS = 25_000;
+/** Bound of warm-up + fault + cool-down + settle; past it the scenario is torn down and reported. */
+const RUN_MS = 110_000;
+
+/** Whether `promise` settled within `ms` (its rejection is rethrown). */
+async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Where results are written (one JSON file per scenario) for `test/chaos/report.ts`. */
 export const RESULTS_DIR = join(tmpdir(), 'sluice-chaos-results');
@@ -169,7 +184,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   };
 
   let warehouse: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
-  try {
+  const run = async (): Promise<void> => {
     if (!(await acknowledgedMore(scenario.warmup ?? 300))) problems.push('warm-up traffic not acknowledged');
     await scenario.fault(ctx);
     if (!(await acknowledgedMore(scenario.cooldown ?? 300))) {
@@ -178,10 +193,13 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     await traffic.stop();
     warehouse = await settle(stack, ledger, scenario.mayFail);
     if (scenario.verify) await scenario.verify(ctx, warehouse);
+  };
+  try {
+    if (!(await within(RUN_MS, run()))) problems.push(`scenario did not finish within ${RUN_MS / 1000} s`);
   } catch (error) {
     problems.push(`scenario threw: ${error instanceof Error ? error.message : String(error)}`);
-    await traffic.stop(1000);
   } finally {
+    await traffic.stop(1000);
     // The collector first (it drains into the pipeline), then the stack, then whatever the harness restarted.
     const collector = respawned.get('collector');
     if (collector)
@@ -240,7 +258,8 @@ async function settle(
   ledger: Ledger,
   mayFail?: (id: string) => boolean,
 ): Promise<WarehouseState> {
-  await stack.standIn?.flush().catch(() => undefined);
+  // The stand-in's flush waits for every delivery, which Eventarc-like retries keep open while a load fails.
+  await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
   const empty: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
   return pollUntil(
     () => readWarehouse(stack.duckdbPath),

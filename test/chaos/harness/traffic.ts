@@ -155,6 +155,7 @@ export function startTraffic(target: TrafficTarget, ledger: Ledger, options: Tra
       return sent;
     },
     async stop(graceMs = 20_000) {
+      if (stopped && inFlight.size === 0) return;
       stopped = true;
       await running;
       const timer = setTimeout(() => abandon.abort(), graceMs);
