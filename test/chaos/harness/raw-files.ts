@@ -30,8 +30,6 @@ export function enrichedLine(id: string, at: Date, properties: Record<string, un
   });
 }
 
-let lastGeneration = 0;
-
 /** Writes `lines` (each followed by `\n`) as a finalized object named for `windowStart`; atomic rename. */
 export async function writeRawFile(
   bucketsDir: string,
@@ -46,11 +44,11 @@ export async function writeRawFile(
   const temp = join(dirname(path), `.${randomUUID()}.tmp`);
   await writeFile(temp, content);
   await rename(temp, path);
-  lastGeneration = Math.max(lastGeneration + 1, Date.now() * 1000);
   return {
     bucket,
     name,
-    generation: String(lastGeneration),
+    // Microseconds, like Cloud Storage's; names are unique (a UUID each), so generations need not be.
+    generation: String(Date.now() * 1000 + Math.floor(Math.random() * 1000)),
     size: Buffer.byteLength(content),
     time: new Date(),
   };

@@ -87,6 +87,10 @@ export function startTraffic(target: TrafficTarget, ledger: Ledger, options: Tra
   let generated: Record<string, unknown>[] = [];
   const inFlight = new Set<Promise<void>>();
   const abandon = new AbortController();
+  let signalStop = (): void => undefined;
+  const stopSignal = new Promise<void>((resolve) => {
+    signalStop = resolve;
+  });
   const limit = options.concurrency ?? 8;
 
   const nextEvents = (count: number): Record<string, unknown>[] => {
@@ -127,7 +131,7 @@ export function startTraffic(target: TrafficTarget, ledger: Ledger, options: Tra
         continue;
       }
       if (inFlight.size >= limit) {
-        await Promise.race(inFlight);
+        await Promise.race([...inFlight, stopSignal]);
         continue;
       }
       const task = sendWithResends(nextEvents(options.batchSize));
@@ -146,7 +150,7 @@ export function startTraffic(target: TrafficTarget, ledger: Ledger, options: Tra
     },
     async pause() {
       paused = true;
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      while (inFlight.size > 0 && !stopped) await Promise.race([Promise.all([...inFlight]), stopSignal]);
     },
     resume() {
       paused = false;
@@ -157,8 +161,10 @@ export function startTraffic(target: TrafficTarget, ledger: Ledger, options: Tra
     async stop(graceMs = 20_000) {
       if (stopped && inFlight.size === 0) return;
       stopped = true;
-      await running;
+      signalStop();
+      // The timer starts first: the pacing loop may itself be waiting on batches that are being resent.
       const timer = setTimeout(() => abandon.abort(), graceMs);
+      await running;
       while (inFlight.size > 0) await Promise.all([...inFlight]);
       clearTimeout(timer);
     },
