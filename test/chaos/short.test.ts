@@ -20,11 +20,11 @@ import {
   listTempFiles,
   type Observation,
 } from './harness/checks.ts';
+import { readWarehouseIsolated } from './harness/isolated-warehouse.ts';
 import { createLedger } from './harness/ledger.ts';
 import { processesOf } from './harness/processes.ts';
 import { runScenario } from './harness/scenario.ts';
 import { batchBody, postBatch } from './harness/traffic.ts';
-import { readWarehouse } from './harness/warehouse.ts';
 import { SCENARIOS, SHORT } from './scenarios.ts';
 
 describe('chaos (short form)', () => {
@@ -57,7 +57,7 @@ describe('chaos (short form)', () => {
       );
       expect(status).toBe(400);
       const loaded = await pollUntil(
-        () => readWarehouse(stack.duckdbPath),
+        () => readWarehouseIsolated(stack.duckdbPath),
         (w) => events.every((e) => w.idCounts.has(e.messageId)),
         { initial: { idCounts: new Map(), failed: [], loads: [] }, timeoutMs: 30_000, intervalMs: 300 },
       );
@@ -69,7 +69,7 @@ describe('chaos (short form)', () => {
     ledger.record(['self-never-sent'], 200, null);
     const observation: Observation = {
       ledger,
-      warehouse: await readWarehouse(stack.duckdbPath),
+      warehouse: await readWarehouseIsolated(stack.duckdbPath),
       rawFiles: await listRawFiles(stack.rawBucketDir),
       leftoverProcesses: await processesOf(dir),
       leftoverTempFiles: await listTempFiles(dir),

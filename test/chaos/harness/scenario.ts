@@ -19,6 +19,7 @@ import {
   listTempFiles,
   type Observation,
 } from './checks.ts';
+import { readWarehouseIsolated } from './isolated-warehouse.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import {
   killGroup,
@@ -31,7 +32,7 @@ import {
 } from './processes.ts';
 import { startHostedStack } from './stack-host.ts';
 import { startTraffic, type Traffic, type TrafficTarget } from './traffic.ts';
-import { readWarehouse, type WarehouseState } from './warehouse.ts';
+import type { WarehouseState } from './warehouse.ts';
 
 /** `host`: the process hosting the whole stack (and its stand-in), for scenarios with `hosted: true`. */
 export type ProcessName = 'collector' | 'loader' | 'emulator' | 'host';
@@ -212,7 +213,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
         await stopGroup(p.pid).catch((e: unknown) => problems.push(`stop ${name}: ${e}`));
     }
   }
-  warehouse = await readWarehouse(stack.duckdbPath).catch((error: unknown) => {
+  warehouse = await readWarehouseIsolated(stack.duckdbPath).catch((error: unknown) => {
     problems.push(
       `warehouse unreadable after stop: ${error instanceof Error ? error.message : String(error)}`,
     );
@@ -262,7 +263,7 @@ async function settle(
   await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
   const empty: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
   return pollUntil(
-    () => readWarehouse(stack.duckdbPath),
+    () => readWarehouseIsolated(stack.duckdbPath),
     (w) => {
       const failed = new Set(w.failed.flatMap((f) => (f.eventId ? [f.eventId] : [])));
       return ledger

@@ -1,7 +1,8 @@
 /** Helpers the scenarios share: crafted files, mixed-in events, per-file expectations. */
+
+import { readWarehouseIsolated } from '../harness/isolated-warehouse.ts';
 import { enrichedLine, writeRawFile } from '../harness/raw-files.ts';
 import type { ScenarioContext } from '../harness/scenario.ts';
-import { readWarehouse } from '../harness/warehouse.ts';
 
 export const nothing = async (): Promise<void> => undefined;
 
@@ -43,7 +44,7 @@ export function expectDelivered(ctx: ScenarioContext, what: string, statuses: nu
 }
 
 export async function expectOneLoad(ctx: ScenarioContext, names: readonly string[]): Promise<void> {
-  const w = await readWarehouse(ctx.stack.duckdbPath);
+  const w = await readWarehouseIsolated(ctx.stack.duckdbPath);
   for (const name of names) {
     const rows = w.loads.filter((l) => l.name === name);
     if (rows.length !== 1) ctx.problem(`${name}: ${rows.length} loads rows (expected 1)`);

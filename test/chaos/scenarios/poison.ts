@@ -2,10 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listRawFiles } from '../harness/checks.ts';
+import { rowAsTextIsolated } from '../harness/isolated-warehouse.ts';
 import { deliver, enrichedLine, writeRawFile } from '../harness/raw-files.ts';
 import type { Scenario } from '../harness/scenario.ts';
 import { batchBody, postBatch } from '../harness/traffic.ts';
-import { rowAsText } from '../harness/warehouse.ts';
 import { deep, expectDelivered, idRange, normalEvent } from './helpers.ts';
 
 export const POISON: Record<string, Scenario> = {
@@ -107,7 +107,7 @@ export const POISON: Record<string, Scenario> = {
       else
         for (const d of digits)
           if (!rawLine.includes(d)) ctx.problem(`big integers: raw line lost ${d}: ${rawLine.slice(0, 300)}`);
-      const rows = await rowAsText(ctx.stack.duckdbPath, 'chaos_big_numbers', id).catch(() => []);
+      const rows = await rowAsTextIsolated(ctx.stack.duckdbPath, 'chaos_big_numbers', id).catch(() => []);
       const cells = rows.flatMap((r) => Object.values(r));
       for (const d of digits) {
         if (!cells.some((c) => c?.includes(d)))
