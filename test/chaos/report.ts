@@ -1,0 +1,37 @@
+// `npx tsx test/chaos/report.ts`: the figures of the last chaos run (one JSON file per scenario, written by the
+// runner) as the markdown table of docs/reliability.md.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RESULTS_DIR, type ScenarioResult } from './harness/scenario.ts';
+
+const files = (await readdir(RESULTS_DIR)).filter((f) => f.endsWith('.json')).sort();
+const results = await Promise.all(
+  files.map(async (f) => JSON.parse(await readFile(join(RESULTS_DIR, f), 'utf8')) as ScenarioResult),
+);
+const rows = results.map((r) => {
+  const f = r.figures;
+  const cells = [
+    `\`${r.name}\``,
+    r.transport,
+    r.passed ? 'pass' : '**FAIL**',
+    f.acknowledged,
+    f.loaded,
+    f.duplicatesRemoved,
+    f.failed,
+    f.quarantined,
+    f.lost,
+    f.doubled,
+    `${r.seconds} s`,
+  ];
+  return `| ${cells.join(' | ')} |`;
+});
+process.stdout.write(
+  [
+    '| Scenario | Mode | Result | Acknowledged | Loaded | Duplicates removed | Failed | Quarantined | Lost | Doubled | Time |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    ...results.filter((r) => !r.passed).map((r) => `- \`${r.name}\`: ${r.problems.join('; ').slice(0, 600)}`),
+    '',
+  ].join('\n'),
+);
