@@ -70,6 +70,10 @@ export async function startHostedStack(
     rawBucketDir: join(config.bucketsDir, config.rawBucket),
     loaderUrl: info.loaderUrl,
     emulatorHost: undefined,
+    emulator: undefined,
+    childExited: new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ name: 'host', reason: signal ?? `exit ${code}` })),
+    ),
     processes: [{ name: 'host', pid, logFile: join(config.dataDir, 'stack-host.log') }],
     standIn: undefined,
     stop: () => stopGroup(hostPid.current, 40_000),
