@@ -24,7 +24,10 @@ export const loaderLogFilter = (loaderService: string): string =>
 export const fileLoadedFilter = (loaderService: string): string =>
   `${loaderLogFilter(loaderService)} AND jsonPayload.message="${FILE_LOADED_MESSAGE}"`;
 
-/** One metric per outcome: files by `outcome`, and events by the counts each `file loaded` line carries. */
+/**
+ * One metric per outcome: files by `outcome`, and events by the counts of each `file loaded` line whose outcome is
+ * `loaded` (a redelivery's `already_loaded` line carries the same counts again).
+ */
 export const LOADER_METRICS = {
   files_loaded: { outcome: 'loaded' },
   files_already_loaded: { outcome: 'already_loaded' },
@@ -66,7 +69,8 @@ export function loaderMetrics(
             project: props.project,
             name,
             description: `Sluice loader: ${spec.field} per file`,
-            filter: base,
+            // Only the delivery that committed the file: a redelivery's `already_loaded` line repeats its counts.
+            filter: `${base} AND jsonPayload.outcome="loaded"`,
             valueExtractor: `EXTRACT(jsonPayload.${spec.field})`,
             metricDescriptor: { metricKind: 'DELTA', valueType: 'DISTRIBUTION', unit: '1' },
             bucketOptions: { exponentialBuckets: { numFiniteBuckets: 32, growthFactor: 2, scale: 1 } },
