@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile, readlink } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { groupAlive, pollUntil } from '@sluice/infra/local';
 
 export interface ProcessImage {
@@ -37,7 +38,11 @@ export async function processImage(pid: number): Promise<ProcessImage> {
   return { argv: nulSplit(cmdline), env, cwd };
 }
 
-/** Starts `image` again in its own process group, output appended to `logFile`. */
+/**
+ * Starts `image` again in its own process group, output appended to `logFile`. Its stdin is a pipe this process
+ * holds open: the local stack's children run under infra/local/child-guard.ts, which stops its command at
+ * end-of-file on stdin (the supervisor gone), so the restarted process lives as long as the test does.
+ */
 export function respawn(name: string, image: ProcessImage, logFile: string): Spawned {
   const [command, ...args] = image.argv;
   if (!command) throw new Error(`${name}: empty argv`);
@@ -46,11 +51,12 @@ export function respawn(name: string, image: ProcessImage, logFile: string): Spa
     cwd: image.cwd,
     env: image.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${command}`);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
+  (child.stdin as Socket | null)?.unref();
   child.unref();
   return { name, pid: child.pid };
 }

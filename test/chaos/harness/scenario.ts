@@ -2,9 +2,9 @@
  * The scenario runner: a fresh local stack in a temp dir, steady traffic with a ledger, one fault, then the
  * common checks. A scenario is a name, a transport and a `fault` (plus optional extra checks); see scenarios.ts.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { type LocalConfig, type LocalStack, loadConfig, pollUntil, startStack } from '@sluice/infra/local';
 import { pino } from 'pino';
 import {
@@ -92,6 +92,8 @@ export interface ScenarioResult {
 }
 
 const SETTLE_MS = 25_000;
+/** Bound of the wait for the writers' outbox to drain (every finalized file acknowledged by the loader). */
+const DRAIN_MS = 60_000;
 /** Bound of warm-up + fault + cool-down + settle; past it the scenario is torn down and reported. */
 const RUN_MS = 110_000;
 
@@ -261,6 +263,14 @@ async function settle(
 ): Promise<WarehouseState> {
   // The stand-in's flush waits for every delivery, which Eventarc-like retries keep open while a load fails.
   await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
+  // Wait on the file system first: a reader of the DuckDB file holds its lock, so polling the warehouse while
+  // loads are queued would slow the very loads it waits for. The writers (spool, stand-in) keep a marker per
+  // finalized file in `.<bucket>.outbox/` until the loader acknowledges it, and temp files while a window is open.
+  await pollUntil(
+    () => pendingFiles(stack.rawBucketDir),
+    (n) => n === 0,
+    { initial: -1, timeoutMs: DRAIN_MS, intervalMs: 500 },
+  );
   const empty: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
   return pollUntil(
     () => readWarehouseIsolated(stack.duckdbPath),
@@ -270,8 +280,22 @@ async function settle(
         .acknowledged()
         .every((id) => (w.idCounts.get(id) ?? 0) > 0 || (mayFail?.(id) === true && failed.has(id)));
     },
-    { initial: empty, timeoutMs: SETTLE_MS, intervalMs: 500 },
+    { initial: empty, timeoutMs: SETTLE_MS, intervalMs: 2000 },
   );
+}
+
+/** Finalized files the loader has not acknowledged yet, plus open or torn window temp files, of one bucket. */
+async function pendingFiles(bucketDir: string): Promise<number> {
+  const bucket = basename(bucketDir);
+  const root = dirname(bucketDir);
+  const list = async (dir: string): Promise<string[]> =>
+    readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  const outbox = await list(join(root, `.${bucket}.outbox`));
+  const temps = [
+    ...(await list(join(root, `.${bucket}.spool`))),
+    ...(await list(join(root, `.${bucket}.staging`))),
+  ].filter((p) => /\.(part|tmp)$/.test(p));
+  return outbox.length + temps.length;
 }
 
 async function waitAnswering(name: ProcessName, stack: LocalStack, pid: number): Promise<void> {
