@@ -9,7 +9,7 @@ const measured = (): Measured => ({
   'traffic.server.publishedBytesPerEvent': 500,
   'collector.track.cpuSecondsPer1000Events': 0.3,
   'collector.batch.cpuSecondsPer1000Events': 0.02,
-  'collector.track.p50MsAlone': 1,
+  'collector.track.latencyMsAlone': 1,
   'loader.smallFile.cpuSeconds': 0.5,
   'loader.fullLoad.cpuSecondsPerEvent': 0.00002,
   'bigquery.perFile.bytesBilled': 20,

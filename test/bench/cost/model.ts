@@ -10,7 +10,7 @@ export const NEEDED = [
   'traffic.server.publishedBytesPerEvent',
   'collector.track.cpuSecondsPer1000Events',
   'collector.batch.cpuSecondsPer1000Events',
-  'collector.track.p50MsAlone',
+  'collector.track.latencyMsAlone',
   'loader.smallFile.cpuSeconds',
   'loader.fullLoad.cpuSecondsPerEvent',
   'bigquery.perFile.bytesBilled',
@@ -155,7 +155,7 @@ export function estimate(m: Measured, p: Params, prices: Prices = PRICES): Estim
     let busy = 0;
     for (const [r, k] of reqsByK) {
       const held = roundUp(
-        a + b * k + (m['collector.track.p50MsAlone'] + A.pubsubPublishWaitMs.value) / 1000,
+        a + b * k + (m['collector.track.latencyMsAlone'] + A.pubsubPublishWaitMs.value) / 1000,
         gran,
       );
       reqs += r;

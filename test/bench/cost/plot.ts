@@ -68,7 +68,8 @@ const base: Params = {
 const legend = [...GROUPS, 'total']
   .map((g, i) => `<text x="${60 + i * 120}" y="292" font-size="11" fill="${COLORS[i]}">■ ${g}</text>`)
   .join('\n');
-const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="300" font-family="sans-serif">
+const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="300" font-family="sans-serif" role="img">
+<title>Sluice monthly cost by line group (npm run cost model, measured figures of ${results.split('/').at(-1)})</title>
 <rect width="860" height="300" fill="white"/>
 ${panel(m, 0, 'USD / month at 100k MTU vs events per user', [5, 15, 30, 60, 120, 200], 'events per user per month', (x) => ({ ...base, eventsPerUser: x }))}
 ${panel(m, 430, 'USD / month at 100k MTU x 15 vs window length', [60, 300, 600, 1200, 1800, 3600], 'window seconds', (x) => ({ ...base, windowSeconds: x }))}
