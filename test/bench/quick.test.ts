@@ -1,11 +1,11 @@
 // CI proof that the bench harness works: `npm run bench -- --quick` runs every suite on tiny inputs and writes a
 // results file of the documented shape. No timing is asserted (the machine is shared); counts and byte figures are.
-import { spawnSync } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Results } from './report.ts';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -29,29 +29,38 @@ const IDS = [
 
 describe('npm run bench -- --quick', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-quick-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'results.json');
+  let run: SpawnSyncReturns<string>;
+  let results: Results;
 
-  it('runs every suite and writes results.json of the documented shape', () => {
-    const out = join(dir, 'results.json');
-    const run = spawnSync(
+  beforeAll(() => {
+    run = spawnSync(
       join(REPO, 'node_modules', '.bin', 'tsx'),
       ['test/bench/run.ts', '--quick', '--out', out],
       {
         cwd: REPO,
         encoding: 'utf8',
         env: { ...process.env, SLUICE_BENCH_DEBUG: '' },
-        timeout: 170_000,
+        timeout: 200_000,
       },
     );
+    results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+  }, 210_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every suite and writes results.json of the documented shape', () => {
     expect(run.stdout).toContain('figure');
-    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
     expect(results.version).toBe(1);
     expect(results.quick).toBe(true);
     expect(results.machine.cpus).toBeGreaterThan(0);
     expect(results.suites.map((s) => s.name)).toEqual(SUITES);
-    // Every suite passed its functional checks (bundles built, every event published, loaded, queryable).
-    expect(results.suites.filter((s) => !s.ok)).toEqual([]);
-    expect(run.status, run.stdout.slice(-3000)).toBe(0);
+    // Every suite ran to the end without throwing; the functional checks of all but latency passed (bundles
+    // built, every event published and loaded). Latency's own check is the next test.
+    expect(results.suites.filter((s) => s.error !== undefined)).toEqual([]);
+    expect(
+      results.suites.filter((s) => !s.ok && s.name !== 'latency'),
+      run.stdout.slice(-3000),
+    ).toEqual([]);
     const ids = results.figures.map((f) => f.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of IDS) expect(ids).toContain(id);
@@ -61,12 +70,25 @@ describe('npm run bench -- --quick', () => {
       if (f.baseline) expect(Number.isFinite(f.baseline.value), f.id).toBe(true);
     }
     const byId = new Map(results.figures.map((f) => [f.id, f.value]));
-    // Not timings: an acknowledged event that is not queryable is a lost event, and bytes are bytes.
-    expect(byId.get('latency.lostEvents')).toBe(0);
+    // Not timings: bytes are bytes.
     expect(byId.get('traffic.browser.publishedBytesPerEvent')).toBeGreaterThan(200);
     expect(byId.get('sdk.sluice.gzipBytes')).toBeLessThanOrEqual(5 * 1024);
+  });
 
-    // --compare reads the file back and prints each figure's change.
+  it('end-to-end on the local topology: every event answered 200 is queryable', () => {
+    const lost = results.figures.find((f) => f.id === 'latency.lostEvents')?.value;
+    expect(
+      lost,
+      run.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('latency:'))
+        .join('\n'),
+    ).toBe(0);
+    expect(results.suites.find((s) => s.name === 'latency')?.ok).toBe(true);
+    expect(run.status).toBe(0);
+  });
+
+  it("--compare reads a results file back and prints each figure's change", () => {
     const again = spawnSync(
       join(REPO, 'node_modules', '.bin', 'tsx'),
       ['test/bench/run.ts', '--quick', 'sdk-size', '--out', join(dir, 'again.json'), '--compare', out],
@@ -75,5 +97,5 @@ describe('npm run bench -- --quick', () => {
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/compare: .* -> /);
     expect(again.stdout).toContain('SDK bundle, min+gzip (sluice): ');
-  }, 240_000);
+  }, 60_000);
 });
