@@ -464,7 +464,7 @@ describe('rule: alert policies and dead-letter wiring exist for every environmen
         'jsonPayload.component="sluice-loader" AND jsonPayload.message="file loaded"',
       );
       // event counts come only from the delivery that committed: a redelivery's line repeats them
-      if (m.name.startsWith('sluice_loader_events_'))
+      if (String(m.name).startsWith('sluice_loader_events_'))
         expect(m.filter).toContain('jsonPayload.outcome="loaded"');
     }
     // the dashboard: events in, files loaded, failed events, latency per window

@@ -30,80 +30,12 @@ import { NameCache } from '../../functions/src/naming/name-cache.ts';
 import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
+import { leafCount, newUserEvent, typicalEvent } from './events.ts';
+import { type Figure, figure, meets, type SuiteOptions, type SuiteResult } from './report.ts';
 
 const TARGET_EVENTS_PER_S = 150_000;
 const BUCKET = 'bench';
 const NAME = 'raw/2026-01-01/00_00_00+00:00_00000000-0000-0000-0000-00000000bench.ndjson';
-
-/**
- * A deterministic typical event: ~717 bytes (mean of the first 100k), 33 leaves, nested context/properties, an
- * array of 2 objects.
- */
-function typicalEvent(i: number): string {
-  const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
-  return JSON.stringify({
-    type: 'track',
-    event: i % 3 === 0 ? 'Order Completed' : i % 3 === 1 ? 'Product Viewed' : 'Checkout Started',
-    messageId: `msg-${i.toString(36)}-${(i * 2654435761) % 1e9}`,
-    userId: `user-${i % 5000}`,
-    anonymousId: `anon-${i % 7919}`,
-    receivedAt: t,
-    timestamp: t,
-    sourceId: 'web',
-    context: {
-      ip: `10.${i % 250}.${(i >> 8) % 250}.${i % 199}`,
-      library: { name: 'analytics.js', version: '5.2.0' },
-      page: { path: `/p/${i % 100}`, url: `https://shop.example/p/${i % 100}` },
-      locale: 'en-US',
-      screen: { width: 1440, height: 900 },
-    },
-    properties: {
-      order_id: `o-${i}`,
-      total: (i % 1000) + 0.99,
-      revenue: (i % 900) + 0.5,
-      shipping: 4.5,
-      tax: 1.25,
-      coupon: i % 2 === 0 ? 'SPRING' : null,
-      currency: 'EUR',
-      payment: { method: 'card', installments: 1 + (i % 3) },
-      products: [
-        { product_id: `p-${i % 300}`, sku: `S${i % 300}`, price: 19.99, quantity: 1 + (i % 4) },
-        { product_id: `p-${(i + 7) % 300}`, sku: `S${(i + 7) % 300}`, price: 5, quantity: 1 },
-      ],
-    },
-  });
-}
-
-/** An identify event of user number `i` (a new user each), with traits of a typical profile. */
-function newUserEvent(i: number): string {
-  const t = new Date(Date.UTC(2026, 0, 1) + i * 37).toISOString();
-  return JSON.stringify({
-    type: 'identify',
-    messageId: `id-${i.toString(36)}`,
-    userId: `user-${i}`,
-    anonymousId: `anon-${i}`,
-    receivedAt: t,
-    timestamp: t,
-    context: {
-      ip: `10.${i % 250}.0.1`,
-      library: { name: 'analytics.js', version: '5.2.0' },
-      locale: 'en-US',
-    },
-    traits: {
-      email: `user${i}@example.com`,
-      name: `User ${i}`,
-      plan: i % 3 === 0 ? 'free' : 'pro',
-      logins: i % 100,
-      company: { name: `Company ${i % 1000}`, size: i % 500 },
-      created_at: t,
-    },
-  });
-}
-
-function leafCount(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 1;
-  return Object.values(value).reduce((n: number, v) => n + leafCount(v), 0);
-}
 
 /** Timed passes of each measure, alternating; the best is reported (the machine's least disturbed speed). */
 const PASSES = 7;
@@ -115,6 +47,9 @@ interface NormalizationFigures {
   /** Median pass: how much the machine's speed moved during the run. */
   eventsPerSMedian: number;
   parsePerSMedian: number;
+  /** Events/s (lines/s) of every pass. */
+  passes: number[];
+  parsePasses: number[];
   bytes: number;
   leaves: number;
 }
@@ -124,8 +59,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function normalizationBench(): NormalizationFigures {
-  const n = 100_000;
+function normalizationBench(n: number, passes: number): NormalizationFigures {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) lines.push(typicalEvent(i));
   const bytes = lines.reduce((s, l) => s + l.length, 0) / n;
@@ -143,7 +77,7 @@ function normalizationBench(): NormalizationFigures {
   };
   const schema: WarehouseSchema = new Map();
   // Warm-up (JIT, name cache, schema) on a slice, then timed passes, alternating; best of PASSES for both.
-  for (let i = 0; i < 5000; i++)
+  for (let i = 0; i < Math.min(5000, n); i++)
     normalizeLine(
       { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
       schema,
@@ -152,7 +86,7 @@ function normalizationBench(): NormalizationFigures {
   const normS: number[] = [];
   const parseS: number[] = [];
   let sink = 0;
-  for (let pass = 0; pass < PASSES; pass++) {
+  for (let pass = 0; pass < passes; pass++) {
     let t = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const r = normalizeLine(
@@ -173,6 +107,8 @@ function normalizationBench(): NormalizationFigures {
     parsePerS: n / Math.min(...parseS),
     eventsPerSMedian: n / median(normS),
     parsePerSMedian: n / median(parseS),
+    passes: normS.map((t) => n / t),
+    parsePasses: parseS.map((t) => n / t),
     bytes,
     leaves,
   };
@@ -198,6 +134,7 @@ async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
   // The deployable's defaults (batch size, DuckDB memory limit, ...), from the same config loader.
   const config = loadConfig({ SLUICE_DUCKDB_PATH: dbPath, SLUICE_BUCKETS_DIR: bucketsDir });
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   const outcome = await loadObject(
     {
       store: localDirectoryStore(bucketsDir),
@@ -212,8 +149,10 @@ async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
     { bucket: BUCKET, name: NAME, generation: '1' },
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ seconds, maxRssKb: process.resourceUsage().maxRSS, record: outcome.record })}\n`,
+    `${JSON.stringify({ seconds, cpuSeconds, maxRssKb: process.resourceUsage().maxRSS, record: outcome.record })}\n`,
   );
 }
 
@@ -238,41 +177,125 @@ async function buildChildBundle(): Promise<string> {
   return bundle;
 }
 
-export async function run(): Promise<boolean> {
-  let ok = true;
+export async function run(options: SuiteOptions): Promise<SuiteResult> {
   const bundle = await buildChildBundle();
-  const normChild = spawnSync(process.execPath, ['--single-threaded', bundle, '--norm-child'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
+  const q = options.quick;
+  const normChild = spawnSync(
+    process.execPath,
+    ['--single-threaded', bundle, '--norm-child', String(q ? 5_000 : 100_000), String(q ? 1 : PASSES)],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (normChild.status !== 0) {
     console.log(`normalization: FAILED (${normChild.status}) ${normChild.stderr.slice(0, 2000)}`);
-    return false;
+    return { ok: false, figures: [] };
   }
   const norm = JSON.parse(normChild.stdout.trim().split('\n').at(-1) as string) as NormalizationFigures;
-  const ratio = norm.eventsPerS / norm.parsePerS;
   const perS = (v: number) => Math.round(v).toLocaleString('en-US');
   console.log(
-    `normalization: ${perS(norm.eventsPerS)} events/s on one core ` +
-      `(--single-threaded; events ~${Math.round(norm.bytes)} B, ${norm.leaves} leaves; best of ${PASSES} passes, ` +
-      `median ${perS(norm.eventsPerSMedian)}) | JSON.parse of the same lines: ` +
-      `${perS(norm.parsePerS)} lines/s (median ${perS(norm.parsePerSMedian)}) | ratio ${ratio.toFixed(2)} ` +
-      `(medians ${(norm.eventsPerSMedian / norm.parsePerSMedian).toFixed(2)}) ` +
-      `| target >= ${TARGET_EVENTS_PER_S.toLocaleString('en-US')}: ${norm.eventsPerS >= TARGET_EVENTS_PER_S ? 'PASS' : 'FAIL'}`,
+    `normalization: ${perS(norm.eventsPerS)} events/s on one core (--single-threaded; events ~${Math.round(norm.bytes)} B, ` +
+      `${norm.leaves} leaves; best of ${norm.passes.length} passes, median ${perS(norm.eventsPerSMedian)}) | ` +
+      `JSON.parse of the same lines: ${perS(norm.parsePerS)} lines/s (median ${perS(norm.parsePerSMedian)})`,
   );
-  if (norm.eventsPerS < TARGET_EVENTS_PER_S) ok = false;
-
-  const n = Number(process.env.SLUICE_BENCH_LOAD_EVENTS ?? 1_000_000);
-  if (!(await fullLoad(bundle, 'typical track events', n, typicalEvent, true))) ok = false;
+  const figures: Figure[] = [
+    figure({
+      id: 'loader.normalize.eventsPerS',
+      label: `normalizer, one core, best pass (~${Math.round(norm.bytes)} B events)`,
+      unit: 'events/s',
+      value: norm.eventsPerS,
+      rounds: norm.passes,
+      baseline: { label: 'JSON.parse, best pass', value: norm.parsePerS },
+      target: { of: 'value', op: '>=', limit: TARGET_EVENTS_PER_S },
+      note: 'best of the passes (the least disturbed speed); rounds = every pass',
+    }),
+  ];
+  // SLUICE_BENCH_LOAD_EVENTS: 1,500,000 typical events is a ~1.07 GB file (the RSS budget's case).
+  const n = q ? 2_000 : Number(process.env.SLUICE_BENCH_LOAD_EVENTS ?? 1_500_000);
+  const track = await fullLoad(bundle, 'typical track events', n, typicalEvent, true);
   // The users upsert at scale: every event a new user, so the commit merges n users (the bench's track events
   // come from 5,000 users and write none).
-  if (!(await fullLoad(bundle, 'identify events, each of a new user', n, newUserEvent, false))) ok = false;
-  return ok;
+  const nUsers = q ? 1_000 : Number(process.env.SLUICE_BENCH_USERS_EVENTS ?? 200_000);
+  const users = await fullLoad(bundle, 'identify events, each of a new user', nUsers, newUserEvent, false);
+  // A small file, as one window holds at low volume (100k MTU x 15 events / 4,320 windows = ~350 events): the
+  // loader's CPU time per file, which `npm run cost` bills.
+  const small: LoadFigures[] = [];
+  for (let round = 0; round < (q ? 1 : 3); round++) {
+    const r = await fullLoad(bundle, 'a small window file', 350, typicalEvent, false);
+    if (r) small.push(r);
+  }
+  if (track) {
+    figures.push(
+      figure({
+        id: 'loader.fullLoad.eventsPerS',
+        label: `full DuckDB load, ${n.toLocaleString('en-US')} events (${(track.bytes / 1e6).toFixed(0)} MB)`,
+        unit: 'events/s',
+        rounds: [n / track.seconds],
+        baseline: { label: 'DuckDB read_json, one table', value: n / (track.readJsonS ?? Number.NaN) },
+      }),
+      figure({
+        id: 'loader.fullLoad.peakRssMb',
+        label: `loader peak RSS, ${(track.bytes / 1e9).toFixed(2)} GB file`,
+        unit: 'MB',
+        rounds: [track.rssMb],
+        target: { of: 'value', op: '<=', limit: 300 },
+      }),
+      figure({
+        id: 'loader.fullLoad.cpuSecondsPerEvent',
+        label: 'loader CPU time per event (large file)',
+        unit: 'CPU-s',
+        rounds: [track.cpuSeconds / n],
+      }),
+    );
+  }
+  if (users) {
+    figures.push(
+      figure({
+        id: 'loader.usersLoad.eventsPerS',
+        label: `full DuckDB load, ${nUsers.toLocaleString('en-US')} new users (users upsert)`,
+        unit: 'events/s',
+        rounds: [nUsers / users.seconds],
+      }),
+      figure({
+        id: 'loader.usersLoad.peakRssMb',
+        label: 'loader peak RSS, users upsert',
+        unit: 'MB',
+        rounds: [users.rssMb],
+        target: { of: 'value', op: '<=', limit: 300 },
+      }),
+    );
+  }
+  if (small.length > 0) {
+    figures.push(
+      figure({
+        id: 'loader.smallFile.cpuSeconds',
+        label: 'loader CPU time, one 350-event file (DuckDB)',
+        unit: 'CPU-s',
+        rounds: small.map((r) => r.cpuSeconds),
+      }),
+      figure({
+        id: 'loader.smallFile.seconds',
+        label: 'loader wall time, one 350-event file (DuckDB)',
+        unit: 's',
+        rounds: small.map((r) => r.seconds),
+      }),
+    );
+  }
+  const loadsOk = track !== undefined && users !== undefined && small.length > 0;
+  const targetsOk = figures.every((f) => meets(f) !== false);
+  return { ok: loadsOk && (q || targetsOk), figures };
+}
+
+interface LoadFigures {
+  bytes: number;
+  seconds: number;
+  cpuSeconds: number;
+  rssMb: number;
+  readJsonS: number | undefined;
 }
 
 /**
  * A full DuckDB load of `n` events made by `event`, in a child process with the loader's settings: time, rows and
- * peak RSS (budget < 300 MB); beside DuckDB's own `read_json` of the same file when `withReadJson`.
+ * peak RSS (budget < 300 MB); beside DuckDB's own `read_json` of the same file when `withReadJson`. Undefined when
+ * the load failed or did not load every event.
  */
 async function fullLoad(
   bundle: string,
@@ -280,7 +303,7 @@ async function fullLoad(
   n: number,
   event: (i: number) => string,
   withReadJson: boolean,
-): Promise<boolean> {
+): Promise<LoadFigures | undefined> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sluice-bench-'));
   try {
     const bucketsDir = path.join(dir, 'buckets');
@@ -298,10 +321,11 @@ async function fullLoad(
     );
     if (child.status !== 0) {
       console.log(`full load of ${label}: FAILED (${child.status}) ${child.stderr.slice(0, 2000)}`);
-      return false;
+      return undefined;
     }
     const result = JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as {
       seconds: number;
+      cpuSeconds: number;
       maxRssKb: number;
       record: { eventsLoaded: number; linesRead: number; rowsWritten: number };
     };
@@ -326,13 +350,12 @@ async function fullLoad(
     );
     if (result.record.eventsLoaded !== n) {
       console.log(`full load of ${label}: expected ${n} events loaded, got ${result.record.eventsLoaded}`);
-      return false;
+      return undefined;
     }
-    if (rssMb >= rssBudgetMb) return false;
+    return { bytes: size, seconds: result.seconds, cpuSeconds: result.cpuSeconds, rssMb, readJsonS };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return true;
 }
 
 /** Seconds DuckDB's own `read_json` takes to read `file` into one table (a fresh database in `dir`). */
@@ -352,5 +375,6 @@ async function readJsonSeconds(dir: string, file: string): Promise<number> {
 if (process.argv[2] === '--loader-child') {
   await childLoad(process.argv[3] as string, process.argv[4] as string);
 } else if (process.argv[2] === '--norm-child') {
-  process.stdout.write(`${JSON.stringify(normalizationBench())}\n`);
+  const figures = normalizationBench(Number(process.argv[3] ?? 100_000), Number(process.argv[4] ?? PASSES));
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
