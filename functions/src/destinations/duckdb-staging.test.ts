@@ -1,0 +1,189 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { meta, summary } from '../../test/destination-contract.ts';
+import { wellFormed } from '../normalize/parse-json.ts';
+import type { CellValue, SchemaChange, StagedRow } from './destination.ts';
+import { duckdbDestination } from './duckdb.ts';
+import { ident } from './duckdb-sql.ts';
+
+const AT = '2026-01-01T00:00:00Z';
+
+async function readAll(file: string, sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(file);
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function withFile<T>(run: (file: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sluice-stage-'));
+  try {
+    return await run(path.join(dir, 'w.duckdb'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A sparse row, as the loader stages them: only its non-null cells, by position in a shared `columns` array. */
+const row = (line: number, columns: readonly string[], cells: CellValue[]): StagedRow => {
+  const at = cells.flatMap((c, i) => (c === null ? [] : [i]));
+  return {
+    eventId: `e${line}`,
+    line,
+    receivedAt: AT,
+    columns,
+    at,
+    cells: at.map((i) => cells[i] as CellValue),
+  };
+};
+/** Row layouts shared by all rows (a layout seen before one of its columns was first set). */
+const WITHOUT_X = ['line', 's', 'n'];
+const WITH_X = ['line', 's', 'n', 'x'];
+
+describe('duckdb staging (per-load stage directory, read back at commit)', () => {
+  it('keeps the stage out of the warehouse until commit, removes it after commit and abort, and after a crash', async () => {
+    await withFile(async (file) => {
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: 'clicks',
+        columns: [{ name: 'id', type: 'STRING' }],
+      };
+      const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
+      await d.open();
+      let session = await d.beginLoad(meta('k1', 'L1'));
+      await session.applySchemaChanges([create]);
+      await session.appendRows('clicks', [row(1, ['id'], ['a'])]);
+      expect(await readdir(`${file}.stage`)).toContain('L1');
+      await session.abort();
+      expect(await readdir(`${file}.stage`)).toEqual([]);
+      // A load that dies after staging (never committed nor aborted): its stage stays until the next open.
+      session = await d.beginLoad(meta('k1', 'L2'));
+      await session.applySchemaChanges([create]);
+      await session.appendRows('clicks', [row(1, ['id'], ['a'])]);
+      await d.close();
+      expect(existsSync(path.join(`${file}.stage`, 'L2'))).toBe(true);
+      const tables = await readAll(file, `SELECT table_name FROM information_schema.tables`);
+      expect(tables.map((t) => t.table_name)).not.toContain('clicks');
+      await d.open();
+      expect(existsSync(path.join(`${file}.stage`, 'L2'))).toBe(false);
+      session = await d.beginLoad(meta('k1', 'L3'));
+      await session.applySchemaChanges([create]);
+      await session.appendRows('clicks', [row(1, ['id'], ['a'])]);
+      await session.commit(summary(1, 1, [create]));
+      expect(await readdir(`${file}.stage`)).toEqual([]);
+      await d.close();
+      expect(await readAll(file, 'SELECT id FROM clicks')).toEqual([{ id: 'a' }]);
+    });
+  });
+
+  it('round-trips generated values across batches, new and widened columns, shared row layouts', async () => {
+    // Poison among them: lone surrogates (stored as U+FFFD, never failing the commit), NUL, quotes, escapes.
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.string({
+        unit: fc.constantFrom('a', '\ud800', '\udfff', '\u0000', '"', '\\', '\n', 'é', '😀'),
+        maxLength: 6,
+      }),
+    );
+    const cell = fc.oneof(
+      fc.constant(null),
+      fc.integer({ min: -1e9, max: 1e9 }),
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+    );
+    const batch = fc.record({
+      table: fc.integer({ min: 0, max: 11 }),
+      rows: fc.array(fc.record({ s: fc.option(text), n: cell, x: fc.option(text) }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      /** Widen `n` to FLOAT64 before this batch (once per table). */
+      widen: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 30 }), async (batches) => {
+        await withFile(async (file) => {
+          const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
+          await d.open();
+          const session = await d.beginLoad(meta('k', 'L'));
+          const changes: SchemaChange[] = [];
+          const widened = new Set<string>();
+          const expected = new Map<string, Record<string, unknown>[]>();
+          let line = 0;
+          for (const b of batches) {
+            const table = `t${b.table}`;
+            if (!expected.has(table)) {
+              const create: SchemaChange = {
+                kind: 'create_table',
+                table,
+                columns: [
+                  { name: 'line', type: 'INT64' },
+                  { name: 's', type: 'STRING' },
+                  { name: 'n', type: 'INT64' },
+                ],
+              };
+              await session.applySchemaChanges([create]);
+              changes.push(create);
+              expected.set(table, []);
+            }
+            const floats = widened.has(table);
+            if (b.widen && !floats) {
+              const widen: SchemaChange = {
+                kind: 'widen_column',
+                table,
+                column: 'n',
+                from: 'INT64',
+                to: 'FLOAT64',
+              };
+              await session.applySchemaChanges([widen]);
+              changes.push(widen);
+              widened.add(table);
+            }
+            // A column first set in a later batch (`x`), added then; a row layout without it, with it.
+            const hasX = b.rows.some((r) => r.x !== null);
+            if (hasX && !(expected.get(table) ?? []).some((r) => 'x' in r)) {
+              const add: SchemaChange = { kind: 'add_column', table, column: 'x', type: 'STRING' };
+              await session.applySchemaChanges([add]);
+              changes.push(add);
+            }
+            const staged = b.rows.map((r) => {
+              line += 1;
+              const n = widened.has(table) && r.n !== null ? Number(r.n) + 0.5 : r.n;
+              const columns = hasX ? WITH_X : WITHOUT_X;
+              const cells: CellValue[] = hasX ? [line, r.s, n, r.x] : [line, r.s, n];
+              const rec: Record<string, unknown> = { line, s: r.s === null ? null : wellFormed(r.s), n };
+              if (hasX) rec.x = r.x === null ? null : wellFormed(r.x);
+              (expected.get(table) as Record<string, unknown>[]).push(rec);
+              return row(line, columns, cells);
+            });
+            await session.appendRows(table, staged);
+          }
+          const record = await session.commit(summary(line, line, changes));
+          await d.close();
+          expect(record.eventsLoaded).toBe(line);
+          for (const [table, rows] of expected) {
+            const got = await readAll(file, `SELECT * FROM ${ident(table)} ORDER BY line`);
+            const floats = widened.has(table);
+            const want = rows.map((r) => ({
+              line: BigInt(r.line as number),
+              s: r.s,
+              // Widened: every value, staged before or after, is a DOUBLE now.
+              n: r.n === null ? null : floats ? Number(r.n) : BigInt(r.n as number | bigint),
+              ...(got[0] && 'x' in got[0] ? { x: r.x ?? null } : {}),
+            }));
+            expect(got).toEqual(want);
+          }
+        });
+      }),
+      { numRuns: 15 },
+    );
+  }, 120_000);
+});
