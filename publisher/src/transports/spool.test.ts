@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -296,6 +296,37 @@ describe('SpoolTransport', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(loader.deliveries).toHaveLength(settled);
       expect(new Set(loader.deliveries.map((d) => `${d.name}#${d.generation}`)).size).toBe(1);
+      await spool.close();
+      loader.close();
+    });
+
+    it('a closed window whose rename failed (bucket unwritable for a while) is finalized by the sweep, once', async () => {
+      const bucketsDir = await mkdtemp(join(tmpdir(), 'spool-stranded-'));
+      const loader = await fakeLoader(() => true);
+      const spool = await SpoolTransport.open({
+        bucketsDir,
+        bucket: 'raw-b',
+        windowSeconds: 600,
+        maxFileBytes: 1e6,
+        loaderUrl: loader.url,
+        notifyAttempts: 1,
+        redeliverIntervalMs: 50,
+      });
+      // A file where the object names' first segment must be a directory: the window cannot be renamed in.
+      const blocker = join(spool.bucketDir, DEFAULT_RAW_NAMING.prefix.replace(/\/$/, ''));
+      await writeFile(blocker, '');
+      await spool.publish([msg(0), msg(1)]);
+      await spool.rotateNow().catch(() => undefined);
+      expect(await listFiles(spool.bucketDir)).toHaveLength(1);
+      expect(await readdir(spool.tempDir)).toHaveLength(1);
+      await unlink(blocker);
+      await waitFor(async () => (await readdir(spool.outboxDir)).length === 0 && loader.deliveries.length > 0);
+      const [file, ...more] = await listFiles(spool.bucketDir);
+      expect(more).toEqual([]);
+      const lines = (await readFile(join(spool.bucketDir, String(file)), 'utf8')).trim().split('\n');
+      expect(lines.map((l) => JSON.parse(l).messageId)).toEqual(['m0', 'm1']);
+      expect(await readdir(spool.tempDir)).toEqual([]);
+      expect(loader.deliveries).toHaveLength(1);
       await spool.close();
       loader.close();
     });

@@ -122,15 +122,31 @@ export class SpoolTransport implements Transport {
       options.logger?.warn({ name, size }, 'spool: recovered a window file left by a previous run');
     }
     await spool.redeliver(true);
-    if (options.loaderUrl) {
-      spool.sweepTimer = setInterval(() => {
-        void spool.redeliver(false).catch((error: unknown) => {
+    spool.sweepTimer = setInterval(() => {
+      void spool
+        .enqueue(() => spool.finalizeStranded())
+        .then(() => spool.redeliver(false))
+        .catch((error: unknown) => {
           options.logger?.error({ err: error }, 'spool: outbox sweep failed');
         });
-      }, options.redeliverIntervalMs ?? 30_000);
-      spool.sweepTimer.unref();
-    }
+    }, options.redeliverIntervalMs ?? 30_000);
+    spool.sweepTimer.unref();
     return spool;
+  }
+
+  /**
+   * Finalizes closed window files whose rename failed (e.g. the bucket directory was read-only for a while): their
+   * events were acknowledged, so the sweep keeps trying. Runs on the file queue, so never beside a rotate.
+   */
+  private async finalizeStranded(): Promise<void> {
+    for (const entry of await readdir(this.tempDir)) {
+      if (!entry.endsWith(PART)) continue;
+      const tempPath = join(this.tempDir, entry);
+      if (tempPath === this.current?.tempPath) continue;
+      const name = decodeURIComponent(entry.slice(0, -PART.length));
+      await this.finalize(tempPath, name);
+      this.options.logger?.warn({ name }, 'spool: finalized a window file whose first rename failed');
+    }
   }
 
   /** Cuts a recovered temp file after its last complete line; returns its new size. */
