@@ -87,7 +87,7 @@ export function failedEventColumns(f: FailedEvent): {
 } {
   return {
     line: f.line,
-    event_id: f.eventId,
+    event_id: f.eventId === null ? null : wellFormed(f.eventId),
     error_code: f.code,
     reason: wellFormed(f.reason),
     raw_line: f.raw === null ? null : wellFormed(f.raw),

@@ -62,9 +62,11 @@ describe('poison input never blocks a file (issue 12, items 7-9)', () => {
     const outcome = await wh.load(FILE);
     expect(outcome.status).toBe('loaded');
     expect(outcome.record).toMatchObject({ linesRead: 6, eventsLoaded: 2, failed: 4 });
-    const failed = await wh.query('SELECT line, error_code, reason FROM _sluice_failed_events ORDER BY line');
-    expect(failed.map((f) => [f.line, f.error_code])).toEqual(
-      [2, 3, 4, 5].map((line) => [String(line), 'SLUICE_ERR_LOAD_LONE_SURROGATE']),
+    const failed = await wh.query(
+      'SELECT line, event_id, error_code, reason FROM _sluice_failed_events ORDER BY line',
+    );
+    expect(failed.map((f) => [f.line, f.event_id, f.error_code])).toEqual(
+      [2, 3, 4, 5].map((line) => [String(line), `p${line - 1}`, 'SLUICE_ERR_LOAD_LONE_SURROGATE']),
     );
     expect(failed.map((f) => String(f.reason).split(':')[0])).toEqual([
       '/event',
@@ -109,9 +111,11 @@ describe('poison input never blocks a file (issue 12, items 7-9)', () => {
     const outcome = await wh.load(FILE);
     expect(outcome.status).toBe('loaded');
     expect(outcome.record).toMatchObject({ linesRead: 4, eventsLoaded: 2, failed: 2 });
-    expect(await wh.query('SELECT line, error_code FROM _sluice_failed_events ORDER BY line')).toEqual([
-      { line: '2', error_code: 'SLUICE_ERR_LOAD_TOO_DEEP' },
-      { line: '3', error_code: 'SLUICE_ERR_LOAD_TOO_DEEP' },
+    expect(
+      await wh.query('SELECT line, event_id, error_code FROM _sluice_failed_events ORDER BY line'),
+    ).toEqual([
+      { line: '2', event_id: 'd5k', error_code: 'SLUICE_ERR_LOAD_TOO_DEEP' },
+      { line: '3', event_id: 'a200k', error_code: 'SLUICE_ERR_LOAD_TOO_DEEP' },
     ]);
     const ids = await wh.query('SELECT id FROM order_completed ORDER BY id');
     expect(ids).toEqual([{ id: 'after' }, { id: 'ok' }]);

@@ -113,11 +113,12 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       ? failed(line, 'SLUICE_ERR_LOAD_TRUNCATED_LINE', 'last line has no newline and is not JSON', null)
       : failed(line, 'SLUICE_ERR_LOAD_MALFORMED_JSON', (error as Error).message, null);
   }
-  const poison = poisonOf(line.text, value);
-  if (poison !== undefined) return failed(line, poison.code, poison.reason, null);
   const fields = value as { messageId?: unknown; receivedAt?: unknown } | null;
   const messageId = fields?.messageId;
   const eventId = typeof messageId === 'string' && messageId !== '' ? messageId : null;
+  // A poisoned event keeps its id in failed events (reading a top-level member is safe at any depth).
+  const poison = poisonOf(line.text, value);
+  if (poison !== undefined) return failed(line, poison.code, poison.reason, eventId);
   const receivedAt = typeof fields?.receivedAt === 'string' ? rfc3339(fields.receivedAt) : undefined;
   if (eventId !== null && options.fastPath !== false && typeof value === 'object') {
     // A compiled shape checks the protocol's rules itself (`shape-plan.ts`): its rows are those of a valid event.
