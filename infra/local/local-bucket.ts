@@ -62,7 +62,15 @@ export function localBucket(bucketsDir: string, bucket: string, clock: Clock): O
     async write(name, content) {
       const temp = await writeTempDurably(stagingDir, encodeURIComponent(name), content);
       await ensureOutbox();
-      return finalize(temp, name);
+      try {
+        return await finalize(temp, name);
+      } catch (error) {
+        // The caller nacks the window's messages (Pub/Sub redelivers them into a later window): this copy and
+        // its outbox entry must go, or a restart would recover it and load the same events from two files.
+        await unlink(temp).catch(() => undefined);
+        await unlink(entryOf(name)).catch(() => undefined);
+        throw error;
+      }
     },
     async acknowledge(name) {
       await unlink(entryOf(name)).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RAW_NAMING, type FinalizedObject, parseRawObjectTime } from '@sluice/sdk/protocol';
@@ -171,6 +171,20 @@ describe('window writer', () => {
     writer.add(late);
     expect(late.state).toBe('nacked');
     expect(files).toHaveLength(1);
+  });
+
+  it('a window whose rename fails (bucket unwritable) is nacked and leaves no temp file or outbox entry', async () => {
+    await mkdir(bucketDir, { recursive: true });
+    await writeFile(join(bucketDir, 'raw'), ''); // object names start `raw/`: the window cannot be renamed in
+    const { writer, files } = setup();
+    const a = message('{"n":1}');
+    writer.add(a);
+    await writer.flush();
+    expect(a.state).toBe('nacked');
+    expect(files).toHaveLength(0);
+    const buckets = join(root, 'buckets');
+    expect(await readdir(join(buckets, '.sluice-raw.staging'))).toEqual([]);
+    expect(await readdir(join(buckets, '.sluice-raw.outbox'))).toEqual([]);
   });
 
   it('leaves no temp files behind', async () => {
