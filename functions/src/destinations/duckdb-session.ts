@@ -138,7 +138,8 @@ export async function duckdbLoadSession(
 
   /**
    * Upserts the load's rows of upsert table `table` (`users`, `accounts`; `keep`: the condition on a staged row `s`
-   * that it is not a duplicate) on its key: one row per id with the latest non-null value of each column (by line). Ids with one row in the file, usually most,
+   * that it is not a duplicate) on its key: one row per id with the latest non-null value of each column (by
+   * received_at, then line), rows older than the stored row left out. Ids with one row in the file, usually most,
    * are merged as they are, in one statement whose join DuckDB can spill; the rows of repeated ids are aggregated
    * in partitions of their id hashes of about `usersPerAggregate` rows each.
    */
@@ -165,15 +166,20 @@ export async function duckdbLoadSession(
     );
     const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${repeated}`);
     const parts = Math.ceil(repeatedRows / usersPerAggregate);
+    // Latest by received_at, then line (as BigQuery's refresh); rows older than the stored row take no part.
+    const received = 'CAST(_sluice_received_at AS TIMESTAMPTZ)';
     const latest = cols.map(([c, type], i) => {
-      const agg = `arg_max(${ident(c)}, _sluice_line) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
+      const agg = `arg_max(${ident(c)}, (${received}, _sluice_line)) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
       return `${typed(agg, type)} AS c${i}`;
     });
+    const notOlder = hasReceived
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${ident(table)} u WHERE u.${key} = s.${key} AND u.received_at > ${received})`
+      : '';
     for (let part = 0; part < parts; part++) {
       written += await merge(
         `SELECT ${key}, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
          FROM ${sql} s
-         WHERE ${keep} AND hash(${key}) IN (SELECT h FROM ${repeated} WHERE h % ${parts} = ${part})
+         WHERE ${keep} AND hash(${key}) IN (SELECT h FROM ${repeated} WHERE h % ${parts} = ${part})${notOlder}
          GROUP BY ${key}`,
       );
     }

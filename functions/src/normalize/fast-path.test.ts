@@ -386,3 +386,51 @@ describe('fast path', () => {
     expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('accounts rows', () => {
+  it("writes a group's accounts row (id = groupId, received_at, its own traits) on every path, compiled shapes too", () => {
+    const fast = normalizer(true);
+    const general = normalizer(false);
+    const text = (i: number, groupId: unknown) =>
+      JSON.stringify({
+        type: 'group',
+        messageId: `m${i}`,
+        userId: 'u1',
+        groupId,
+        receivedAt: '2026-01-01T00:00:01.000Z',
+        // The caller's traits: they are the user's, never the group's.
+        context: { traits: { email: 'u1@example.com' } },
+        traits: { name: 'Acme', employees: i, tags: ['a'], address: { city: 'Paris' } },
+      });
+    const hitsBefore = planStats.hits;
+    const ids: unknown[] = ['g1', 'g1', 'g1', 'g2', 42, BIG_ID, 'g3'];
+    const accounts = ids.map((groupId, i) => {
+      const raw = text(i, groupId).replace(`"${BIG_ID}"`, BIG_DIGITS);
+      const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
+      const result = normalizeLine(line, fast.schema, fast.options);
+      expect(comparable(result)).toEqual(comparable(normalizeLine(line, general.schema, general.options)));
+      return result.ok ? result.rows.filter((r) => r.table === 'accounts').map((r) => valuesOf(r)) : -1;
+    });
+    expect(accounts.map((rows) => (rows === -1 ? -1 : rows.map((r) => r.id)))).toEqual([
+      ['g1'],
+      ['g1'],
+      ['g1'],
+      ['g2'],
+      ['42'],
+      [BIG_DIGITS],
+      ['g3'],
+    ]);
+    const first = accounts[3];
+    expect(first === -1 ? first : first?.[0]).toMatchObject({
+      id: 'g2',
+      received_at: '2026-01-01T00:00:01.000Z',
+      name: 'Acme',
+      employees: 3,
+      tags: '["a"]',
+      address_city: 'Paris',
+    });
+    expect(first === -1 ? first : first?.[0]).not.toHaveProperty('email');
+    // The compiled shape of the group (with its accounts row) ran on the repeated events.
+    expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(3);
+  });
+});
