@@ -280,8 +280,11 @@ describe('fast path', () => {
             if (fastRows !== undefined && parsed.type === 'group') groupsTaken++;
             events++;
             const generalResult = normalizeLine(line, general.schema, general.options);
-            if (generalResult.ok) accountsRows += generalResult.rows.filter((r) => r.table === 'accounts').length;
-            expect(comparable(normalizeLine(line, fast.schema, fast.options))).toEqual(comparable(generalResult));
+            if (generalResult.ok)
+              accountsRows += generalResult.rows.filter((r) => r.table === 'accounts').length;
+            expect(comparable(normalizeLine(line, fast.schema, fast.options))).toEqual(
+              comparable(generalResult),
+            );
           });
           expect(fast.schema).toEqual(general.schema);
         },
