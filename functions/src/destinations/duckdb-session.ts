@@ -90,8 +90,9 @@ const ROW_META: [string, string, string][] = [
 
 /**
  * One DuckDB load. Batches are staged as NDJSON files (see `StageFiles`); table DDL is queued; `commit` runs DDL,
- * dedup, the inserts from `read_json`, the upsert MERGEs (users, accounts) and the bookkeeping rows in ONE transaction. A crash before
- * COMMIT leaves nothing visible (DDL is transactional in DuckDB; staged files are removed on the next open).
+ * dedup, the inserts from `read_json`, the upsert MERGEs (users, accounts) and the bookkeeping rows in ONE
+ * transaction. A crash before COMMIT leaves nothing visible (DDL is transactional in DuckDB; staged files are
+ * removed on the next open).
  */
 export async function duckdbLoadSession(
   connection: DuckDBConnection,
