@@ -13,6 +13,7 @@ import { NeedsExactParse } from './normalize/parse-json.ts';
 import { type ArrayMode, arraysFor, type Contracts } from './schema/contracts.ts';
 import { inferLeaf, rfc3339 } from './schema/infer.ts';
 import { SEGMENT_COLUMNS } from './schema/segment-columns.ts';
+import { UPSERT_TABLES, type UpsertTable, upsertFrom } from './schema/upsert-tables.ts';
 
 /** The Segment table each message type lands in. `Record<EventType, …>`: exhaustive by construction. */
 export const ROOT_TABLES: Record<EventType, string> = {
@@ -24,8 +25,11 @@ export const ROOT_TABLES: Record<EventType, string> = {
   alias: 'aliases',
 };
 
-/** Table names an event table may not take (`tracks` event -> `tracks_event`). */
-export const RESERVED_TABLES: ReadonlySet<string> = new Set([...Object.values(ROOT_TABLES), 'users']);
+/** Table names an event table may not take (`tracks` event -> `tracks_event`; `users`, `accounts` likewise). */
+export const RESERVED_TABLES: ReadonlySet<string> = new Set([
+  ...Object.values(ROOT_TABLES),
+  ...UPSERT_TABLES.map((u) => u.table),
+]);
 
 /**
  * Envelope keys with Segment's column names. A Map: event keys are user data, and a plain object would answer
@@ -60,26 +64,19 @@ export function idText(value: number | bigint, exact: boolean): string {
   return String(value);
 }
 
-/** The `users` row id of an identify: its userId as text, or undefined when absent (none, null, ""). */
-export function usersId(event: Record<string, unknown>, exact: boolean): string | undefined {
-  const userId = event.userId;
-  if (typeof userId === 'string') return userId === '' ? undefined : userId;
-  if (typeof userId === 'number' || typeof userId === 'bigint') return idText(userId, exact);
-  return undefined;
-}
-
 /**
- * The traits an identify writes to `users`: `traits` merged over `context.traits` (RudderStack's SDKs send
- * identify traits in `context.traits`, and its own warehouse merges them the same way), top-level keys winning;
- * undefined when neither is an object. One function for every path (general, fast, compiled shapes).
+ * The upsert-table row id of an event (`users`: its userId, `accounts`: its groupId) as text, or undefined when
+ * absent (none, null, ""). One function for every path (general, fast, compiled shapes).
  */
-export function usersTraits(event: Record<string, unknown>): Record<string, unknown> | undefined {
-  const traits = event.traits;
-  const context = event.context;
-  const fromContext = isPlainObject(context) ? context.traits : undefined;
-  if (!isPlainObject(fromContext)) return isPlainObject(traits) ? traits : undefined;
-  if (!isPlainObject(traits)) return fromContext;
-  return { ...fromContext, ...traits };
+export function upsertId(
+  upsert: UpsertTable,
+  event: Record<string, unknown>,
+  exact: boolean,
+): string | undefined {
+  const value = event[upsert.idMember];
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'bigint') return idText(value, exact);
+  return undefined;
 }
 
 /** Keys never stored as columns (`writeKey` is a secret; `integrations` are delivery switches, as in Segment). */
@@ -112,14 +109,14 @@ const COMMON_COLUMNS = [
   'loaded_at',
   'context',
 ];
-const HOISTING_RESERVED: Record<EventType | 'users', ReadonlySet<string>> = {
+const HOISTING_RESERVED: Record<EventType | 'upsert', ReadonlySet<string>> = {
   track: new Set([...COMMON_COLUMNS, 'event', 'event_text']),
   identify: new Set(COMMON_COLUMNS),
   page: new Set([...COMMON_COLUMNS, 'name', 'category']),
   screen: new Set([...COMMON_COLUMNS, 'name', 'category']),
   group: new Set([...COMMON_COLUMNS, 'group_id']),
   alias: new Set([...COMMON_COLUMNS, 'previous_id']),
-  users: new Set(['id', 'received_at', 'loaded_at', 'context']),
+  upsert: new Set(['id', 'received_at', 'loaded_at', 'context']),
 };
 
 /** Child-table bookkeeping columns. */
@@ -159,8 +156,9 @@ export const REBASE = {
   screen: hoistRebase(HOISTING_RESERVED.screen, 'properties'),
   group: hoistRebase(HOISTING_RESERVED.group, 'traits'),
   alias: hoistRebase(HOISTING_RESERVED.alias, 'properties'),
-  users: hoistRebase(HOISTING_RESERVED.users, 'traits'),
-} satisfies Record<EventType | 'users', Rebase>;
+  /** Every upsert table's row (`users`, `accounts`). */
+  upsert: hoistRebase(HOISTING_RESERVED.upsert, 'traits'),
+} satisfies Record<EventType | 'upsert', Rebase>;
 
 /** A constant field (envelope and bookkeeping columns). */
 function constField(
@@ -249,7 +247,8 @@ function childRows(
  * Routes one valid event to its rows: the type's Segment table (`tracks` with common columns only, `identifies`,
  * `pages`, ...), for `track` also the event's own table with properties as top-level columns, child tables for
  * arrays of objects in properties/traits (and, by the table's array mode, their JSON column on the parent), and
- * for `identify` with a userId a `users` row (`usersTraits`; arrays as JSON). Each Segment table's row names the
+ * for an event of an upsert table's type with its id an upsert row (`UPSERT_TABLES`: identify -> `users`, group ->
+ * `accounts`; arrays as JSON). Each Segment table's row names the
  * columns the table is created with (`SEGMENT_COLUMNS`).
  * The rows' values are written to `out` (cleared first); a row is a range of it (`tracks` is a prefix of the
  * event table's range: the same envelope fields).
@@ -289,16 +288,17 @@ export function routeEvent(
   flattenContainer(payload, names.root('', REBASE[event.type]), container, payloadOptions, out, arrays);
   rows.push({ table: root, start: 0, end: out.length, columns });
   if (arrays !== null) childRows(root, eventId, eventId, arrays, payloadOptions, out, rows);
-  const userId = event.type === 'identify' ? usersId(event, options.exact === true) : undefined;
-  if (userId !== undefined) {
+  const upsert = upsertFrom(event.type);
+  const id = upsert === undefined ? undefined : upsertId(upsert, event, options.exact === true);
+  if (upsert !== undefined && id !== undefined) {
     const start = out.length;
-    constField(out, names, 'id', 'STRING', userId, 'userId');
+    constField(out, names, upsert.key, 'STRING', id, upsert.idMember);
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     if (receivedAt !== undefined) {
       constField(out, names, 'received_at', 'TIMESTAMP', receivedAt, 'receivedAt');
     }
-    flattenContainer(usersTraits(event), names.root('', REBASE.users), 'traits', options, out, null);
-    rows.push({ table: 'users', start, end: out.length });
+    flattenContainer(upsert.traits(event), names.root('', REBASE.upsert), 'traits', options, out, null);
+    rows.push({ table: upsert.table, start, end: out.length });
   }
   return { rows };
 }

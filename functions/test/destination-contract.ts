@@ -426,6 +426,94 @@ export function describeDestinationContract(name: string, factory: () => Promise
       ]);
     });
 
+    it('upserts accounts like users: latest non-null trait per group by received_at, an older call never wins', async () => {
+      const d = h.destination();
+      const columns = (extra: string) => [
+        { name: 'id', type: 'STRING' as const },
+        { name: 'received_at', type: 'TIMESTAMP' as const },
+        { name: 'name', type: 'STRING' as const },
+        { name: extra, type: 'STRING' as const },
+      ];
+      const creates: SchemaChange[] = [
+        { kind: 'create_table', table: TABLES.accounts, columns: columns('plan') },
+        { kind: 'create_table', table: TABLES.users, columns: columns('email') },
+      ];
+      const g = (
+        eventId: string,
+        line: number,
+        at: string,
+        id: string,
+        name: string | null,
+        plan: string | null,
+      ): StagedRow => ({ eventId, line, receivedAt: at, ...cellsOf({ id, received_at: at, name, plan }) });
+      await load(
+        d,
+        'k1',
+        'L1',
+        [
+          {
+            table: TABLES.accounts,
+            rows: [
+              g('e1', 1, '2026-01-01T00:00:00Z', 'g1', 'Acme', 'free'),
+              g('e2', 2, '2026-01-01T00:01:00Z', 'g1', 'Acme Inc', null),
+              g('e3', 3, '2026-01-01T00:02:00Z', 'g2', 'Beta', 'pro'),
+              // Repeated within the file: per column the latest non-null value.
+              g('e4', 5, '2026-01-01T00:03:00Z', 'g3', null, 'team'),
+              g('e5', 6, '2026-01-01T00:04:00Z', 'g3', 'Gamma', null),
+            ],
+          },
+          {
+            // The same id in users is another row of another table: upsert tables do not mix.
+            table: TABLES.users,
+            rows: [
+              {
+                eventId: 'e6',
+                line: 4,
+                receivedAt: '2026-01-01T00:02:30Z',
+                ...cellsOf({ id: 'g1', received_at: '2026-01-01T00:02:30Z', name: 'a user', email: 'u@x' }),
+              },
+            ],
+          },
+        ],
+        creates,
+      );
+      await load(
+        d,
+        'k2',
+        'L2',
+        [
+          {
+            table: TABLES.accounts,
+            rows: [
+              // An older group call (a late delivery) does not overwrite the newer state, not even in a file that
+              // has a newer call for the same group (whose null `plan` must not let the stale one through).
+              g('e7', 1, '2025-12-31T00:00:00Z', 'g1', 'Stale', 'enterprise'),
+              g('e10', 4, '2026-01-03T00:00:00Z', 'g1', null, null),
+              // A newer one replaces its non-null traits only.
+              g('e8', 2, '2026-01-02T00:00:00Z', 'g2', null, 'enterprise'),
+              g('e9', 3, '2026-01-02T00:00:00Z', 'g4', 'Delta', null),
+              // Within a file too, the latest by received_at wins, whatever the lines' order.
+              g('e11', 5, '2026-01-02T00:10:00Z', 'g5', 'Epsilon', 'new'),
+              g('e12', 6, '2026-01-02T00:05:00Z', 'g5', 'Epsilon (old)', 'old'),
+            ],
+          },
+        ],
+        [],
+      );
+      const rows = await h.readTable(TABLES.accounts);
+      expect(rows.map((r) => [r.id, r.name, r.plan]).sort()).toEqual([
+        ['g1', 'Acme Inc', 'free'],
+        ['g2', 'Beta', 'enterprise'],
+        ['g3', 'Gamma', 'team'],
+        ['g4', 'Delta', null],
+        ['g5', 'Epsilon', 'new'],
+      ]);
+      const g1 = rows.find((r) => r.id === 'g1');
+      expect(new Date(String(g1?.received_at)).toISOString()).toBe('2026-01-03T00:00:00.000Z');
+      const users = await h.readTable(TABLES.users);
+      expect(users.map((r) => [r.id, r.name, r.email])).toEqual([['g1', 'a user', 'u@x']]);
+    });
+
     it('writes failed events and the loads row in the same commit', async () => {
       const d = h.destination();
       await d.open();

@@ -6,7 +6,7 @@
 // users is over $0.20 a month.
 import type { DuckDBValue } from '@duckdb/node-api';
 import { STAGE_FIELDS } from '../../functions/src/destinations/bigquery/table-layout.ts';
-import { usersRefreshSql } from '../../functions/src/destinations/bigquery/users-refresh.ts';
+import { upsertRefreshSql } from '../../functions/src/destinations/bigquery/upsert-refresh.ts';
 import {
   cellsOf,
   type Destination,
@@ -15,6 +15,7 @@ import {
   type StagedRow,
   TABLES,
 } from '../../functions/src/destinations/destination.ts';
+import { upsertTableNamed } from '../../functions/src/schema/upsert-tables.ts';
 import { fakeBigQueryDestination } from '../../functions/test/fakes/fake-bigquery-destination.ts';
 import { type FakeGcp, startFakeGcp } from '../../functions/test/fakes/fake-gcp-server.ts';
 import { commitScript } from '../../functions/test/fakes/legacy-commit-sql.ts';
@@ -220,9 +221,12 @@ async function usersUpkeep(users: number): Promise<{ refresh: number; perFileMer
       `INSERT INTO \`bench.sluice.users\` (id, received_at, email, plan) SELECT 'user-' || CAST(i AS VARCHAR), TIMESTAMP '2026-01-01 00:00:00+00', 'user-' || CAST(i AS VARCHAR) || '@example.com', 'pro' FROM range(${users}) t(i)`,
       {},
     );
-    const sql = usersRefreshSql(
+    const usersTable = upsertTableNamed('users');
+    if (usersTable === undefined) throw new Error('no users upsert table');
+    const sql = upsertRefreshSql(
       'bench',
       'sluice',
+      usersTable,
       USERS_COLUMNS.map((c) => c.name),
     );
     const refresh = (await engine.query(sql, { since: '2025-12-31 00:00:00+00:00' })).bytesBilled;

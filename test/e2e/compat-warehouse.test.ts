@@ -111,7 +111,7 @@ describe('official clients -> collector -> warehouse', () => {
     expect(pages).toEqual([{ id: 'seg-page-1', anonymous_id: 'seg-anon', name: 'Home', path: '/' }]);
   }, 90_000);
 
-  it('@rudderstack/rudder-sdk-node events (gzip) land in screens, groups and aliases', async () => {
+  it('@rudderstack/rudder-sdk-node events (gzip) land in screens, groups, accounts and aliases', async () => {
     const s = stack!;
     const client = new RudderAnalytics(s.writeKey, {
       dataPlaneUrl: s.collectorUrl,
@@ -130,6 +130,12 @@ describe('official clients -> collector -> warehouse', () => {
       1,
     );
     expect(groups).toEqual([{ user_id: 'rs-u2', group_id: 'org-2', size: 10, size_type: 'BIGINT' }]);
+    // Segment's `accounts`: one row per group id with its latest traits (issue 14 item 9).
+    const accounts = await waitForRows(
+      `select id, size::INTEGER as size from accounts where id = 'org-2'`,
+      1,
+    );
+    expect(accounts).toEqual([{ id: 'org-2', size: 10 }]);
     const aliases = await waitForRows(`select user_id, previous_id from aliases where user_id = 'rs-u2'`, 1);
     expect(aliases).toEqual([{ user_id: 'rs-u2', previous_id: 'rs-anon' }]);
   }, 90_000);

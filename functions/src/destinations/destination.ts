@@ -30,11 +30,13 @@
  *   (`TABLES.eventIds`) with `received_at >= (this event's received_at - dedupWindow)` is a duplicate and all of
  *   its staged rows (in every table, child tables included) are dropped. Surviving event ids are added to the index
  *   in the same atomic step.
- * - Users upsert at commit: rows staged for `TABLES.users` are upserted on `id` (= user id): for each column a
- *   non-null staged value replaces the stored one when the staged row's `received_at` is >= the stored row's;
- *   several staged rows for one user are applied in `line` order. Users rows are not subject to de-duplication
- *   beyond that (an identify that is a duplicate is never staged for users twice: the loader stages users rows
- *   only from the event rows, and the destination drops users rows whose (eventId, line) did not survive dedup).
+ * - Upserts at commit, for every table of `UPSERT_TABLES` (schema/upsert-tables.ts: `users` from identifies,
+ *   `accounts` from group calls): rows staged for such a table are upserted on its key `id` (= user id / group
+ *   id): for each column a non-null staged value replaces the stored one when the staged row's `received_at` is
+ *   >= the stored row's; several staged rows for one id are applied in `line` order. Upsert rows are not subject
+ *   to de-duplication beyond that (a duplicate event is never staged for an upsert table twice: the loader stages
+ *   upsert rows only from the event rows, and the destination drops upsert rows whose (eventId, line) did not
+ *   survive dedup).
  * - Types: values arrive already typed for the column's logical type (see `CellValue`); the destination only maps
  *   them to its SQL types (TIMESTAMP = RFC 3339 string validated by the loader, JSON = JSON text).
  * - Throws only retryable errors (`LoaderError` with `retryable: true`) for infrastructure problems (lock conflict,
@@ -297,4 +299,5 @@ export const TABLES = {
   eventIds: '_sluice_event_ids',
   loadAttempts: '_sluice_load_attempts',
   users: 'users',
+  accounts: 'accounts',
 } as const;

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { wellFormed } from '../normalize/parse-json.ts';
+import { type UpsertTable, upsertTableNamed } from '../schema/upsert-tables.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -30,8 +31,8 @@ function readStaged(file: string, columns: [string, string][]): string {
 const REJECTED = '"_sluice_stage_duplicates"';
 /** Hashes of the event ids that occur more than once in this load's file; created and dropped inside the commit. */
 const REPEATED_HASHES = '"_sluice_stage_repeated_hashes"';
-/** Hashes of the user ids with more than one users row in this load (and their rows); dropped inside the commit. */
-const REPEATED_USERS = '"_sluice_stage_repeated_users"';
+/** Hashes of the ids with more than one row of upsert table `table` in this load; dropped inside the commit. */
+const repeatedIds = (table: string) => ident(`_sluice_stage_repeated_${table}`);
 
 /**
  * Users rows aggregated per id in one statement, at most (about): DuckDB cannot spill `arg_max` over strings to
@@ -89,8 +90,9 @@ const ROW_META: [string, string, string][] = [
 
 /**
  * One DuckDB load. Batches are staged as NDJSON files (see `StageFiles`); table DDL is queued; `commit` runs DDL,
- * dedup, the inserts from `read_json`, the users MERGE and the bookkeeping rows in ONE transaction. A crash before
- * COMMIT leaves nothing visible (DDL is transactional in DuckDB; staged files are removed on the next open).
+ * dedup, the inserts from `read_json`, the upsert MERGEs (users, accounts) and the bookkeeping rows in ONE
+ * transaction. A crash before COMMIT leaves nothing visible (DDL is transactional in DuckDB; staged files are
+ * removed on the next open).
  */
 export async function duckdbLoadSession(
   connection: DuckDBConnection,
@@ -136,45 +138,53 @@ export async function duckdbLoadSession(
     );
 
   /**
-   * Upserts the load's users rows (`keep`: the condition on a staged row `s` that it is not a duplicate): one row
-   * per id with the latest non-null value of each column (by line). Ids with one row in the file, usually most,
+   * Upserts the load's rows of upsert table `table` (`users`, `accounts`; `keep`: the condition on a staged row `s`
+   * that it is not a duplicate) on its key: one row per id with the latest non-null value of each column (by
+   * received_at, then line), rows older than the stored row left out. Ids with one row in the file, usually most,
    * are merged as they are, in one statement whose join DuckDB can spill; the rows of repeated ids are aggregated
    * in partitions of their id hashes of about `usersPerAggregate` rows each.
    */
-  const mergeUsers = async (file: string, keep: string): Promise<number> => {
-    const { sql, columns } = source(TABLES.users, file);
-    const cols = columns.filter(([c]) => c !== 'id');
+  const mergeUpsert = async (upsert: UpsertTable, file: string, keep: string): Promise<number> => {
+    const { table, key } = upsert;
+    const repeated = repeatedIds(table);
+    const { sql, columns } = source(table, file);
+    const cols = columns.filter(([c]) => c !== key);
     const typed = (value: string, type: LogicalType) =>
       type === 'TIMESTAMP' || type === 'JSON' ? `CAST(${value} AS ${DUCKDB_TYPES[type]})` : value;
-    const hasReceived = schema.get(TABLES.users)?.get('received_at') === 'TIMESTAMP';
+    const hasReceived = schema.get(table)?.get('received_at') === 'TIMESTAMP';
     const updates = cols.map(([c], i) => `${ident(c)} = coalesce(x.c${i}, u.${ident(c)})`);
     const guard = hasReceived ? ' AND (u.received_at IS NULL OR x._sluice_received >= u.received_at)' : '';
     const merge = (users: string) =>
-      count(`MERGE INTO ${ident(TABLES.users)} AS u USING (${users}) AS x ON u.id = x.id
+      count(`MERGE INTO ${ident(table)} AS u USING (${users}) AS x ON u.${key} = x.${key}
       ${updates.length > 0 ? `WHEN MATCHED${guard} THEN UPDATE SET ${updates.join(', ')}` : ''}
-      WHEN NOT MATCHED THEN INSERT (id${cols.map(([c]) => `, ${ident(c)}`).join('')})
-        VALUES (x.id${cols.map((_c, i) => `, x.c${i}`).join('')})`);
-    await repeatedHashes(REPEATED_USERS, 'id', `${sql} s WHERE ${keep}`);
+      WHEN NOT MATCHED THEN INSERT (${key}${cols.map(([c]) => `, ${ident(c)}`).join('')})
+        VALUES (x.${key}${cols.map((_c, i) => `, x.c${i}`).join('')})`);
+    await repeatedHashes(repeated, key, `${sql} s WHERE ${keep}`);
     const once = cols.map(([c, type], i) => `${typed(ident(c), type)} AS c${i}`);
     let written = await merge(
-      `SELECT id, CAST(_sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
-       FROM ${sql} s WHERE ${keep} AND hash(id) NOT IN (SELECT h FROM ${REPEATED_USERS})`,
+      `SELECT ${key}, CAST(_sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
+       FROM ${sql} s WHERE ${keep} AND hash(${key}) NOT IN (SELECT h FROM ${repeated})`,
     );
-    const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${REPEATED_USERS}`);
+    const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${repeated}`);
     const parts = Math.ceil(repeatedRows / usersPerAggregate);
+    // Latest by received_at, then line (as BigQuery's refresh); rows older than the stored row take no part.
+    const received = 'CAST(_sluice_received_at AS TIMESTAMPTZ)';
     const latest = cols.map(([c, type], i) => {
-      const agg = `arg_max(${ident(c)}, _sluice_line) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
+      const agg = `arg_max(${ident(c)}, (${received}, _sluice_line)) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
       return `${typed(agg, type)} AS c${i}`;
     });
+    const notOlder = hasReceived
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${ident(table)} u WHERE u.${key} = s.${key} AND u.received_at > ${received})`
+      : '';
     for (let part = 0; part < parts; part++) {
       written += await merge(
-        `SELECT id, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
+        `SELECT ${key}, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
          FROM ${sql} s
-         WHERE ${keep} AND hash(id) IN (SELECT h FROM ${REPEATED_USERS} WHERE h % ${parts} = ${part})
-         GROUP BY id`,
+         WHERE ${keep} AND hash(${key}) IN (SELECT h FROM ${repeated} WHERE h % ${parts} = ${part})${notOlder}
+         GROUP BY ${key}`,
       );
     }
-    await connection.run(`DROP TABLE ${REPEATED_USERS}`);
+    await connection.run(`DROP TABLE ${repeated}`);
     return written;
   };
 
@@ -288,8 +298,9 @@ export async function duckdbLoadSession(
         }
         let rowsWritten = 0;
         for (const [table, file] of stage.tables()) {
-          if (table === TABLES.users) {
-            rowsWritten += await mergeUsers(file, keep);
+          const upsert = upsertTableNamed(table);
+          if (upsert !== undefined) {
+            rowsWritten += await mergeUpsert(upsert, file, keep);
             continue;
           }
           const { sql, columns } = source(table, file);

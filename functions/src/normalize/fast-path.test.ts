@@ -247,6 +247,9 @@ describe('fast path', () => {
   it('gives the same rows, changes and schema as the general path, and takes many of the repeated events', () => {
     let taken = 0;
     let events = 0;
+    // Group events and their `accounts` rows (the upsert table of groups, as `users` is of identifies).
+    let groupsTaken = 0;
+    let accountsRows = 0;
     const hitsBefore = planStats.hits;
     const compiledBefore = planStats.compiled;
     fc.assert(
@@ -272,10 +275,15 @@ describe('fast path', () => {
             }).replaceAll(`"${BIG_ID}"`, BIG_DIGITS);
             const line = { number: i + 1, text, tooLong: false, unterminated: false };
             const parsed = JSON.parse(text) as Parameters<typeof fastNormalize>[0];
-            if (fastNormalize(parsed, `m${i}`, fast.schema, fast.options) !== undefined) taken++;
+            const fastRows = fastNormalize(parsed, `m${i}`, fast.schema, fast.options);
+            if (fastRows !== undefined) taken++;
+            if (fastRows !== undefined && parsed.type === 'group') groupsTaken++;
             events++;
+            const generalResult = normalizeLine(line, general.schema, general.options);
+            if (generalResult.ok)
+              accountsRows += generalResult.rows.filter((r) => r.table === 'accounts').length;
             expect(comparable(normalizeLine(line, fast.schema, fast.options))).toEqual(
-              comparable(normalizeLine(line, general.schema, general.options)),
+              comparable(generalResult),
             );
           });
           expect(fast.schema).toEqual(general.schema);
@@ -286,8 +294,11 @@ describe('fast path', () => {
     // Not vacuous: the fast path really ran on a good share of the events, and compiled shapes on some.
     expect(taken).toBeGreaterThan(events / 10);
     console.log(
-      `fast path ${taken}/${events}; compiled shapes ${planStats.compiled - compiledBefore}, used ${planStats.hits - hitsBefore} times`,
+      `fast path ${taken}/${events}; compiled shapes ${planStats.compiled - compiledBefore}, used ${planStats.hits - hitsBefore} times; group events on the fast path ${groupsTaken}, accounts rows ${accountsRows}`,
     );
+    // Group events were compared with their accounts rows, and the fast path wrote some itself.
+    expect(accountsRows).toBeGreaterThan(50);
+    expect(groupsTaken).toBeGreaterThan(10);
     expect(planStats.compiled - compiledBefore).toBeGreaterThan(20);
     // (Each generated event comes with some 15 variants, most of them invalid or with numeric ids, which no
     // compiled shape takes.)
@@ -376,5 +387,53 @@ describe('fast path', () => {
       -1,
     ]);
     expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('accounts rows', () => {
+  it("writes a group's accounts row (id = groupId, received_at, its own traits) on every path, compiled shapes too", () => {
+    const fast = normalizer(true);
+    const general = normalizer(false);
+    const text = (i: number, groupId: unknown) =>
+      JSON.stringify({
+        type: 'group',
+        messageId: `m${i}`,
+        userId: 'u1',
+        groupId,
+        receivedAt: '2026-01-01T00:00:01.000Z',
+        // The caller's traits: they are the user's, never the group's.
+        context: { traits: { email: 'u1@example.com' } },
+        traits: { name: 'Acme', employees: i, tags: ['a'], address: { city: 'Paris' } },
+      });
+    const hitsBefore = planStats.hits;
+    const ids: unknown[] = ['g1', 'g1', 'g1', 'g2', 42, BIG_ID, 'g3'];
+    const accounts = ids.map((groupId, i) => {
+      const raw = text(i, groupId).replace(`"${BIG_ID}"`, BIG_DIGITS);
+      const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
+      const result = normalizeLine(line, fast.schema, fast.options);
+      expect(comparable(result)).toEqual(comparable(normalizeLine(line, general.schema, general.options)));
+      return result.ok ? result.rows.filter((r) => r.table === 'accounts').map((r) => valuesOf(r)) : -1;
+    });
+    expect(accounts.map((rows) => (rows === -1 ? -1 : rows.map((r) => r.id)))).toEqual([
+      ['g1'],
+      ['g1'],
+      ['g1'],
+      ['g2'],
+      ['42'],
+      [BIG_DIGITS],
+      ['g3'],
+    ]);
+    const first = accounts[3];
+    expect(first === -1 ? first : first?.[0]).toMatchObject({
+      id: 'g2',
+      received_at: '2026-01-01T00:00:01.000Z',
+      name: 'Acme',
+      employees: 3,
+      tags: '["a"]',
+      address_city: 'Paris',
+    });
+    expect(first === -1 ? first : first?.[0]).not.toHaveProperty('email');
+    // The compiled shape of the group (with its accounts row) ran on the repeated events.
+    expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(3);
   });
 });

@@ -9,13 +9,13 @@ import {
   REBASE,
   RESERVED_TABLES,
   ROOT_TABLES,
-  usersId,
-  usersTraits,
+  upsertId,
 } from '../route.ts';
 import { arraysFor } from '../schema/contracts.ts';
 import { metaNamesOf, nextRowNumber, type ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
+import { type UpsertTable, upsertFrom } from '../schema/upsert-tables.ts';
 import { jsonText } from './field.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
@@ -58,24 +58,29 @@ export interface EventShape {
   rootTable: string;
   /** A track's own table, its name and `event_text`. */
   own?: { layout: TableLayout; table: string; name: string } | undefined;
-  /** An identify's `users` row (null: the event had none, its userId was absent). */
-  users?: UsersShape | null;
+  /**
+   * The upsert row of an event of an upsert table's type (identify: `users`, group: `accounts`; null: the event
+   * had none, its id was absent).
+   */
+  upsert?: UpsertShape | null;
 }
 
-/** An identify's `users` row as recorded: its layout, where `id` and `received_at` went, the traits' shape. */
-export interface UsersShape {
+/** An upsert row as recorded: its table's rule, layout, where `id` and `received_at` went, the traits' shape. */
+export interface UpsertShape {
+  upsert: UpsertTable;
   table: string;
   layout: TableLayout;
   id: ShapeTarget;
   /** Null when the event had no valid `receivedAt` (no cell). */
   receivedAt: ShapeTarget | null;
-  /** The traits as walked into the users row (`usersTraits`; null: neither traits nor context.traits was an object). */
+  /** The traits as walked into the row (`UpsertTable.traits`; null: they were not an object). */
   traits: ObjectShape | null;
 }
 
 /**
  * Runs the fast path on an event while recording its shape: every object's keys in order, where each value went
- * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row).
+ * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row; a
+ * group's into `groups` and `accounts`).
  * Undefined when the fast path does not take the event or the shape has something a compiled shape does not
  * cover (array items of differing shapes).
  */
@@ -91,10 +96,9 @@ export function recordShape(
   const rows = normalizeWith(w, event, eventId);
   const [root, own] = w.rows;
   if (rows === undefined || w.unrecordable || root === undefined) return undefined;
-  if (event.type === 'identify') {
-    return { type: event.type, top, root: root.layout, rootTable: root.table, users: w.users };
+  if (event.type !== 'track') {
+    return { type: event.type, top, root: root.layout, rootTable: root.table, upsert: w.upsert };
   }
-  if (event.type !== 'track') return { type: event.type, top, root: root.layout, rootTable: root.table };
   if (own === undefined) return undefined;
   return {
     type: event.type,
@@ -155,29 +159,31 @@ function normalizeWith(
     w.recordContainer(top, container, null);
   }
   if (arrays !== null && !w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
-  // A numeric userId never gets here: the envelope leaves non-string ids to the general path.
-  const userId = type === 'identify' ? usersId(event, false) : undefined;
-  if (userId !== undefined) {
-    const users = w.row('users', 'users');
-    if (users === undefined) return undefined;
-    w.rows.push(users);
-    const id = names.ref('id');
-    if (!w.put(users, null, id, 'STRING', userId)) return undefined;
+  // A numeric id never gets here: the envelope leaves non-string ids to the general path.
+  const upsert = upsertFrom(type);
+  const upsertKey = upsert === undefined ? undefined : upsertId(upsert, event, false);
+  if (upsert !== undefined && upsertKey !== undefined) {
+    const row = w.row(upsert.table, 'upsert');
+    if (row === undefined) return undefined;
+    w.rows.push(row);
+    const id = names.ref(upsert.key);
+    if (!w.put(row, null, id, 'STRING', upsertKey)) return undefined;
     const receivedAt = typeof event.receivedAt === 'string' ? rfc3339(event.receivedAt) : undefined;
     const received = names.ref('received_at');
-    if (receivedAt !== undefined && !w.put(users, null, received, 'TIMESTAMP', receivedAt)) {
+    if (receivedAt !== undefined && !w.put(row, null, received, 'TIMESTAMP', receivedAt)) {
       return undefined;
     }
-    const traits = usersTraits(event);
+    const traits = upsert.traits(event);
     const shape = top === null || traits === undefined ? null : emptyShape();
-    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', REBASE.users), 1, users, null, null))
+    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', REBASE.upsert), 1, row, null, null))
       return undefined;
     if (top !== null) {
-      w.users = {
-        table: users.table,
-        layout: users.layout,
-        id: w.targetOf(users, id),
-        receivedAt: receivedAt === undefined ? null : w.targetOf(users, received),
+      w.upsert = {
+        upsert,
+        table: row.table,
+        layout: row.layout,
+        id: w.targetOf(row, id),
+        receivedAt: receivedAt === undefined ? null : w.targetOf(row, received),
         traits: shape,
       };
     }
@@ -233,8 +239,8 @@ class Walk {
   rec: ObjectShape | null = null;
   /** Recording found something a compiled shape does not cover (items of one array with differing shapes). */
   unrecordable = false;
-  /** Recording an identify: its users row (stays null when it has none). */
-  users: UsersShape | null = null;
+  /** Recording an event of an upsert table's type: its upsert row (stays null when it has none). */
+  upsert: UpsertShape | null = null;
 
   /** Where column `ref` of `row` is, and its type. */
   targetOf(row: Row, ref: ColumnRef): ShapeTarget {

@@ -1,10 +1,10 @@
 import { type EventType, hasIdentity, type MemberRules, memberRules } from '@sluice/sdk/protocol';
 import type { WarehouseSchema } from '../destinations/destination.ts';
-import { CHILD_COLUMNS, ID_KEYS, usersTraits } from '../route.ts';
+import { CHILD_COLUMNS, ID_KEYS } from '../route.ts';
 import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
-import { type EventShape, recordShape, type UsersShape } from './fast-path.ts';
+import { type EventShape, recordShape, type UpsertShape } from './fast-path.ts';
 import { isPlainObject } from './flatten.ts';
 import type { NormalizerOptions } from './normalize-line.ts';
 import { parsedJsonText } from './parse-json.ts';
@@ -271,29 +271,32 @@ class Emitter {
   }
 
   /**
-   * An identify's `users` row, last of the event's rows, for a shape recorded with one: it exists exactly when
-   * userId is a non-empty string, and has received_at exactly when the event's is valid.
+   * An upsert row (identify: `users`, group: `accounts`), last of the event's rows, for a shape recorded with one:
+   * it exists exactly when the id member (`userId`, `groupId`; an identifier, from `UPSERT_TABLES`, never event
+   * data) is a non-empty string, and has received_at exactly when the event's is valid. Its traits are read by
+   * the table's own rule (`UPSERT_TRAITS`, the `traits` function of `UPSERT_TABLES`).
    */
-  usersRow(users: UsersShape): void {
-    if (users.id.type !== 'STRING' || (users.receivedAt !== null && users.receivedAt.type !== 'TIMESTAMP')) {
+  upsertRow(shape: UpsertShape): void {
+    if (shape.id.type !== 'STRING' || (shape.receivedAt !== null && shape.receivedAt.type !== 'TIMESTAMP')) {
       this.failed = true;
       return;
     }
-    const t = this.tables.push(users.table) - 1;
-    const l = this.layouts.push(users.layout) - 1;
+    const t = this.tables.push(shape.table) - 1;
+    const l = this.layouts.push(shape.layout) - 1;
     const p = this.row('ru');
-    const rows = { users: 'ru' };
+    const rows = { upsert: 'ru' };
+    const id = `ev.${shape.upsert.idMember}`;
     this.lines.push(
-      `if (typeof ev.userId !== 'string' || ev.userId === '') return; if (RA ${users.receivedAt === null ? '!==' : '==='} undefined) return;`,
+      `if (typeof ${id} !== 'string' || ${id} === '') return; if (RA ${shape.receivedAt === null ? '!==' : '==='} undefined) return;`,
     );
     const sized = this.lines.push('') - 1; // the cells, sized once the row's code is emitted (below)
-    this.lines.push(this.write(rows, users.id, null, 'ev.userId'));
-    if (users.receivedAt !== null) this.lines.push(this.write(rows, users.receivedAt, null, 'RA'));
-    if (users.traits !== null) {
-      this.lines.push('const tu = USERS_TRAITS(ev);');
-      this.object('tu', users.traits, rows, 'eventId');
+    this.lines.push(this.write(rows, shape.id, null, id));
+    if (shape.receivedAt !== null) this.lines.push(this.write(rows, shape.receivedAt, null, 'RA'));
+    if (shape.traits !== null) {
+      this.lines.push('const tu = UPSERT_TRAITS(ev);');
+      this.object('tu', shape.traits, rows, 'eventId');
     }
-    this.meta(rows, ['users', users.layout]);
+    this.meta(rows, ['upsert', shape.layout]);
     this.lines[sized] = `const ruc = new Array(${this.cellCount('ru')});`;
     this.lines.push(`out[on++] = { table: T[${t}], columns: L[${l}].columns, at: P[${p}], cells: ruc };`);
   }
@@ -582,21 +585,21 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
   } else {
     e.meta(rows, ['root', shape.root]);
   }
-  // An identify recorded without a users row had an absent userId (null, "", or no such key): its userId member
-  // (`null`, `absent`, or no such key) refuses a non-empty string (a number fails the envelope's string check), so
-  // that shape needs no users code.
-  if (shape.users) e.usersRow(shape.users);
+  // An event recorded without its upsert row had an absent id (null, "", or no such key): its id member (`null`,
+  // `absent`, or no such key) refuses a non-empty string (a number fails the envelope's string check), so that
+  // shape needs no upsert code.
+  if (shape.upsert) e.upsertRow(shape.upsert);
   if (e.failed) return undefined;
   // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
-  // are appended), and an identify's users row.
+  // are appended), and the upsert row.
   const first = own === undefined ? 1 : 2;
-  const users = shape.users ? 1 : 0;
+  const upserts = shape.upsert ? 1 : 0;
   const counts = e.childArrays.map(
     (path, i) => `const n${i} = ${path}; if (Array.isArray(n${i})) no += n${i}.length;`,
   );
   e.lines[0] =
     `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;` +
-    ` let no = ${first + users}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
+    ` let no = ${first + upserts}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
   // (protocol rules), helpers.
@@ -611,7 +614,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     'HAS_IDENTITY',
     'IS_PLAIN',
     'TO_JSON',
-    'USERS_TRAITS',
+    'UPSERT_TRAITS',
     'rfc3339',
     `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
@@ -626,7 +629,7 @@ function compileShape(shape: EventShape, options: NormalizerOptions): Compiled |
     hasIdentity,
     isPlainObject,
     parsedJsonText,
-    usersTraits,
+    shape.upsert?.upsert.traits,
     rfc3339,
   );
 }

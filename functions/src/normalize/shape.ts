@@ -1,8 +1,11 @@
 import type { LogicalType } from '../destinations/destination.ts';
 import type { TableLayout } from '../schema/table-layout.ts';
 
-/** Which row of an event a value goes to: the type's table, a track's own table, a child-table item. */
-export type RowRole = 'root' | 'own' | 'item' | 'users';
+/**
+ * Which row of an event a value goes to: the type's table, a track's own table, a child-table item, the upsert
+ * table's row (`users`, `accounts`).
+ */
+export type RowRole = 'root' | 'own' | 'item' | 'upsert';
 
 /** Where a recorded leaf's value went: the row, the column's position and its type when recorded. */
 export interface ShapeTarget {

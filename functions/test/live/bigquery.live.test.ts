@@ -183,9 +183,9 @@ describe.skipIf(!live)(
       expect(again).toMatchObject({ status: 'loaded' }); // a new generation of b.ndjson (empty) is a new file
       const [staging] = await clients.storage.bucket(bucket!).getFiles({ prefix: `${prefix}staging/` });
       // Only the durable bookkeeping objects stay (claim lock source, completion markers, users refresh state).
-      expect(staging.map((f) => f.name).filter((n) => !/claim-lock|\/done\/|users-refresh/.test(n))).toEqual(
-        [],
-      );
+      expect(
+        staging.map((f) => f.name).filter((n) => !/claim-lock|\/done\/|(users|accounts)-refresh/.test(n)),
+      ).toEqual([]);
     }, 600_000);
   },
 );

@@ -16,7 +16,10 @@ export interface BigQueryConfig {
   stagingPrefix: string;
   /** `SLUICE_BQ_TIME_BUDGET_SECONDS` (default 480 = a 540 s function timeout minus a minute). */
   timeBudgetMs: number;
-  /** `SLUICE_BQ_USERS_REFRESH_MINUTES` (default 60): `users` is refreshed from the users log at most this often. */
+  /**
+   * `SLUICE_BQ_USERS_REFRESH_MINUTES` (default 60): each upsert table (`users`, `accounts`) is refreshed from its
+   * log at most this often.
+   */
   usersRefreshIntervalMs: number;
   /** `SLUICE_BQ_MAX_PARTITIONS_PER_FILE` (default 2000): partition modifications one file's load jobs may make. */
   maxPartitionsPerFile: number;

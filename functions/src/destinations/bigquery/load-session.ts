@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LoaderError } from '../../errors.ts';
+import { UPSERT_TABLES, upsertTableNamed } from '../../schema/upsert-tables.ts';
 import { BOOKKEEPING_SCHEMAS, failedEventColumns, ROW_META_COLUMNS } from '../bookkeeping-tables.ts';
 import {
   type CellValue,
@@ -25,7 +26,7 @@ import { applySchemaChanges, columnTypes, tableFields } from './schema-ops.ts';
 import { idFragment, loadHash, plainLine, stagedLine } from './staging.ts';
 import { appendTable, type FilteredTable, filterTable, type TableAppend } from './table-appends.ts';
 import { layoutFor, STAGE_COLUMNS, STAGING_TABLE_PREFIX, toFields } from './table-layout.ts';
-import { refreshUsersIfDue, USERS_LOG, USERS_LOG_COLUMNS, USERS_LOG_FIELDS } from './users-refresh.ts';
+import { refreshUpsertIfDue, UPSERT_LOG_COLUMNS, UPSERT_LOG_FIELDS, upsertLog } from './upsert-refresh.ts';
 
 /** The key under which the loads row's object is staged (after the tables were filtered). */
 const LOADS_ROW = 'loads_row';
@@ -43,7 +44,8 @@ interface StagedTable {
  *    a. CLAIM (claim.ts): one MERGE into the event-id index inserts the file's ids not seen within the look-back
  *       window, under this load's id, and updates the claim lock, so concurrent claims never both keep an id;
  *    b. each table's surviving rows are appended by a LOAD JOB (free) with a deterministic id (table-appends.ts);
- *       identifies go to the users log, and `users` is refreshed from it when due (users-refresh.ts);
+ *       an upsert table's rows (identifies: `users`, groups: `accounts`) go to its log, and the table is
+ *       refreshed from it when due (upsert-refresh.ts);
  *    c. the loads row is appended LAST (a load job too): it is the file's completion mark, with the bytes billed
  *       and the job ids; then a completion marker object, then the staging objects and tables are deleted.
  * Readers may see a file's tables fill one after the other during (b); a file is complete when its loads row is.
@@ -81,15 +83,17 @@ export class BigQueryLoadSession implements LoadSession {
     if (changes.length === 0) return;
     for (const change of changes) if (change.kind !== 'create_table') await this.#typesOf(change.table);
     await applySchemaChanges(this.#ctx, this.#hash, changes, this.#schema);
-    // The users log follows the INT64 -> FLOAT64 widenings of users (new columns reach it through its loads).
-    const widen = changes.filter((c) => c.kind === 'widen_column' && c.table === TABLES.users);
-    if (widen.length > 0 && (await tableFields(this.#ctx, USERS_LOG))) {
-      const log = await this.#typesOf(USERS_LOG);
+    // An upsert table's log follows its INT64 -> FLOAT64 widenings (new columns reach it through its loads).
+    for (const upsert of UPSERT_TABLES) {
+      const widen = changes.filter((c) => c.kind === 'widen_column' && c.table === upsert.table);
+      const logTable = upsertLog(upsert);
+      if (widen.length === 0 || !(await tableFields(this.#ctx, logTable))) continue;
+      const log = await this.#typesOf(logTable);
       await applySchemaChanges(
         this.#ctx,
         this.#hash,
-        widen.map((c) => ({ ...c, table: USERS_LOG })),
-        new Map([[USERS_LOG, log ?? new Map()]]),
+        widen.map((c) => ({ ...c, table: logTable })),
+        new Map([[logTable, log ?? new Map()]]),
       );
     }
   }
@@ -161,13 +165,17 @@ export class BigQueryLoadSession implements LoadSession {
     }
     for (const f of filtered)
       this.#jobs.push(...(await appendTable(ctx, this.#hash, this.#attempt.loadId, f)));
-    if (this.#staged.has(TABLES.users)) {
-      // The columns both tables have: a users column whose first rows have not reached the log yet (a crashed
-      // load) must not break the refresh of everyone else.
-      const users = await this.#typesOf(TABLES.users);
-      const log = new Set(((await tableFields(ctx, USERS_LOG)) ?? []).map((f) => f.name.toLowerCase()));
-      const columns = [...(users?.keys() ?? [])].filter((c) => log.has(c.toLowerCase()));
-      const refreshed = columns.includes('id') ? await refreshUsersIfDue(ctx, columns) : undefined;
+    for (const upsert of UPSERT_TABLES) {
+      if (!this.#staged.has(upsert.table)) continue;
+      // The columns both tables have: a column whose first rows have not reached the log yet (a crashed load)
+      // must not break the refresh of every other id.
+      const types = await this.#typesOf(upsert.table);
+      const logFields = (await tableFields(ctx, upsertLog(upsert))) ?? [];
+      const log = new Set(logFields.map((f) => f.name.toLowerCase()));
+      const columns = [...(types?.keys() ?? [])].filter((c) => log.has(c.toLowerCase()));
+      const refreshed = columns.includes(upsert.key)
+        ? await refreshUpsertIfDue(ctx, upsert, columns)
+        : undefined;
       if (refreshed) this.#jobs.push(refreshed);
     }
 
@@ -230,28 +238,29 @@ export class BigQueryLoadSession implements LoadSession {
       throw new LoaderError('SLUICE_ERR_LOAD_DESTINATION_REJECTED', `rows staged for unknown table ${table}`);
     const columns = [...types].map(([name, type]) => ({ name, type }));
     const fields = toFields(columns);
-    if (table !== TABLES.users)
+    const upsert = upsertTableNamed(table);
+    if (upsert === undefined)
       return { table, objects: staged.objects, kind: 'event', fields, layout: layoutFor(table, columns) };
     const loggedAt = new Date(this.#ctx.now()).toISOString();
     return {
       table,
-      target: USERS_LOG,
+      target: upsertLog(upsert),
       objects: staged.objects,
       kind: 'event',
-      fields: [...fields, ...USERS_LOG_FIELDS],
+      fields: [...fields, ...UPSERT_LOG_FIELDS],
       // Kept 30 days: a refresh reads the rows since the previous one, never the whole history.
       layout: {
         timePartitioning: {
           type: 'DAY',
-          field: USERS_LOG_COLUMNS.loggedAt,
+          field: UPSERT_LOG_COLUMNS.loggedAt,
           expirationMs: String(30 * 86_400_000),
         },
       },
       shape: (row) => ({
         ...row,
-        [USERS_LOG_COLUMNS.line]: row[STAGE_COLUMNS.line],
-        [USERS_LOG_COLUMNS.receivedAt]: row[STAGE_COLUMNS.receivedAt],
-        [USERS_LOG_COLUMNS.loggedAt]: loggedAt,
+        [UPSERT_LOG_COLUMNS.line]: row[STAGE_COLUMNS.line],
+        [UPSERT_LOG_COLUMNS.receivedAt]: row[STAGE_COLUMNS.receivedAt],
+        [UPSERT_LOG_COLUMNS.loggedAt]: loggedAt,
       }),
     };
   }

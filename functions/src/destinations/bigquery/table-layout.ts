@@ -1,3 +1,4 @@
+import { upsertTableNamed } from '../../schema/upsert-tables.ts';
 import type { ColumnSchema, LogicalType } from '../destination.ts';
 import { TABLES } from '../destination.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
@@ -72,7 +73,8 @@ const CLUSTER_PREFERENCE = ['event', 'user_id', 'anonymous_id'];
  *   analysts filter on (`WHERE timestamp >= ...`), so their queries prune partitions; clustered on
  *   `event`, `user_id`, `anonymous_id` where present (funnels, per-user timelines);
  * - child tables and other tables with `loaded_at`: partitioned on `loaded_at`;
- * - `users`: clustered on `id` (the upsert key; one row per user, not time-shaped);
+ * - the upsert tables (`users`, `accounts`): clustered on their key `id` (one row per user / group, not
+ *   time-shaped);
  * - the event-id index: partitioned on `received_at` (the de-duplication look-back filter), clustered on `id`;
  * - loads: partitioned on `loaded_at`, clustered on `load_key` (the idempotency lookup); failed events:
  *   partitioned on `loaded_at`.
@@ -88,7 +90,8 @@ export function layoutFor(table: string, columns: readonly ColumnSchema[]): Tabl
   if (table === TABLES.loads) {
     return { timePartitioning: { type: 'DAY', field: 'loaded_at' }, clustering: { fields: ['load_key'] } };
   }
-  if (table === TABLES.users) return has('id') ? { clustering: { fields: ['id'] } } : {};
+  const upsert = upsertTableNamed(table);
+  if (upsert !== undefined) return has(upsert.key) ? { clustering: { fields: [upsert.key] } } : {};
   if (table === TABLES.schemaChanges) return {};
   const layout: TableLayout = {};
   if (has('timestamp', 'TIMESTAMP')) layout.timePartitioning = { type: 'DAY', field: 'timestamp' };
