@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { LoaderError } from '../errors.ts';
 import { wellFormed } from '../normalize/parse-json.ts';
 import { type UpsertTable, upsertTableNamed } from '../schema/upsert-tables.ts';
 import type {
@@ -79,6 +80,17 @@ export function commitMemoryLimit(
     extra += (widest.columns - COVERED_WIDTH) * (widest.rows >= 1000 ? 640 : 64) * 1024;
   }
   return extra === 0 ? configured : `${Math.ceil((base + extra) / 1e6)}MB`;
+}
+
+/** How many times a commit that ran out of memory is retried at twice the limit (96 MB -> at most 768 MB). */
+const OUT_OF_MEMORY_RAISES = 3;
+
+/** `limit` doubled (`96MB` -> `192MB`); undefined when it is not a size this module can read. */
+export function doubledMemoryLimit(limit: string): string | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(limit.trim());
+  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
+  if (!m || unit === undefined) return undefined;
+  return `${Math.ceil((2 * Number(m[1]) * unit) / 1e6)}MB`;
 }
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
@@ -228,151 +240,25 @@ export async function duckdbLoadSession(
     },
 
     async commit(summary: LoadSummary): Promise<LoadRecord> {
-      const limit = commitMemoryLimit(
+      let limit = commitMemoryLimit(
         memoryLimit,
         stage
           .tables()
           .map(([table]) => ({ columns: schema.get(table)?.size ?? 0, rows: stage.rowsOf(table) })),
       );
-      if (limit !== memoryLimit) await connection.run(`SET memory_limit = ${literal(limit)}`);
-      await connection.run('BEGIN TRANSACTION');
-      try {
-        const existing = await findLoadIn(connection, meta.loadKey);
-        if (existing) {
-          await connection.run('ROLLBACK');
-          await stage.remove();
-          return existing;
+      // The estimate above can fall short (its constants are measured, not a model): a commit that runs out of
+      // memory is rolled back and run again at twice the limit, a few times, before the load fails (retryable).
+      for (let raises = 0; ; raises++) {
+        if (limit !== memoryLimit) await connection.run(`SET memory_limit = ${literal(limit)}`);
+        try {
+          return await commitOnce(summary, limit);
+        } catch (error) {
+          const next = doubledMemoryLimit(limit);
+          const outOfMemory =
+            error instanceof LoaderError && error.code === 'SLUICE_ERR_LOAD_DESTINATION_OUT_OF_MEMORY';
+          if (!outOfMemory || next === undefined || raises >= OUT_OF_MEMORY_RAISES) throw error;
+          limit = next;
         }
-        for (const statement of ddl) await connection.run(statement);
-        const eventsFile = stage.fileOf(EVENTS);
-        const events = eventsFile
-          ? readStaged(eventsFile, [
-              ['event_id', 'VARCHAR'],
-              ['line', 'BIGINT'],
-              ['received_at', 'VARCHAR'],
-            ])
-          : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS line, NULL::VARCHAR AS received_at WHERE false)';
-        // De-duplication. A line is one event, so duplicates are identified by line numbers: rows are filtered
-        // with an integer anti-join (or not at all when nothing was a duplicate).
-        const windowMs = Math.trunc(meta.dedupWindowMs);
-        const [staged, minReceived] = eventsFile
-          ? await (async () => {
-              const reader = await connection.runAndReadAll(
-                `SELECT count(*)::DOUBLE, CAST(min(CAST(received_at AS TIMESTAMPTZ)) AS VARCHAR) FROM ${events}`,
-              );
-              const row = reader.getRows()[0];
-              return [Number(row?.[0] ?? 0), String(row?.[1] ?? '1970-01-01 00:00:00+00')] as const;
-            })()
-          : ([0, '1970-01-01 00:00:00+00'] as const);
-        // Lines to drop: later copies of an id within this file, and ids already loaded within the look-back
-        // window. Usually few. Found in steps that each hold little in memory: ids repeated in the file are first
-        // found by their 64-bit hash (an integer aggregate, far smaller than one over the id strings), then
-        // confirmed on the ids themselves among those few lines (a hash collision only adds a candidate).
-        await repeatedHashes(REPEATED_HASHES, 'event_id', events);
-        await connection.run(
-          `CREATE TABLE ${REJECTED} AS
-           WITH c AS MATERIALIZED (
-             SELECT event_id, line FROM ${events} WHERE hash(event_id) IN (SELECT h FROM ${REPEATED_HASHES}))
-           SELECT c.line FROM c
-           JOIN (SELECT event_id, min(line) AS first FROM c GROUP BY event_id HAVING count(*) > 1) d
-             ON c.event_id = d.event_id AND c.line > d.first`,
-        );
-        await connection.run(
-          `INSERT INTO ${REJECTED}
-           SELECT e.line FROM ${events} e
-           JOIN (SELECT id, received_at FROM ${ident(TABLES.eventIds)}
-                 WHERE received_at >= CAST(${literal(minReceived)} AS TIMESTAMPTZ) - to_milliseconds(${windowMs})) x
-             ON x.id = e.event_id
-           WHERE x.received_at >= CAST(e.received_at AS TIMESTAMPTZ) - to_milliseconds(${windowMs})`,
-        );
-        const duplicates = await count(`SELECT count(DISTINCT line) FROM ${REJECTED}`);
-        const eventsLoaded = staged - duplicates;
-        const keep = duplicates === 0 ? 'true' : `s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
-        const filter = duplicates === 0 ? '' : ` WHERE ${keep}`;
-        if (eventsFile) {
-          await connection.run(
-            `INSERT INTO ${ident(TABLES.eventIds)} (id, received_at, load_id)
-             SELECT s.event_id, CAST(s.received_at AS TIMESTAMPTZ), $1 FROM ${events} s${filter.replace(/_sluice_line/g, 'line')}`,
-            [meta.loadId],
-          );
-        }
-        let rowsWritten = 0;
-        for (const [table, file] of stage.tables()) {
-          const upsert = upsertTableNamed(table);
-          if (upsert !== undefined) {
-            rowsWritten += await mergeUpsert(upsert, file, keep);
-            continue;
-          }
-          const { sql, columns } = source(table, file);
-          const names = columns.map(([c]) => ident(c)).join(', ');
-          const values = columns.map(([c, type]) => castFromStage(c, type)).join(', ');
-          rowsWritten += await count(
-            `INSERT INTO ${ident(table)} (${names}) SELECT ${values} FROM ${sql} s${filter}`,
-          );
-        }
-        const common = [meta.loadId, meta.loadKey, meta.bucket, meta.name, meta.generation];
-        const failedFile = stage.fileOf(FAILED);
-        if (failedFile) {
-          const failed = readStaged(failedFile, [
-            ['line', 'BIGINT'],
-            ['event_id', 'VARCHAR'],
-            ['error_code', 'VARCHAR'],
-            ['reason', 'VARCHAR'],
-            ['raw_line', 'VARCHAR'],
-            ['raw_truncated', 'BOOLEAN'],
-          ]);
-          await connection.run(
-            `INSERT INTO ${ident(TABLES.failedEvents)}
-             SELECT $1, $2, $3, $4, $5, line, event_id, error_code, reason, raw_line, raw_truncated,
-                    CAST($6 AS TIMESTAMPTZ) FROM ${failed} ORDER BY line`,
-            [...common, meta.startedAt.toISOString()],
-          );
-        }
-        for (const change of summary.schemaChanges) {
-          const column = change.kind === 'create_table' ? null : change.column;
-          const from = change.kind === 'widen_column' ? change.from : null;
-          const to =
-            change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
-          await connection.run(
-            `INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS TIMESTAMPTZ))`,
-            [meta.loadId, change.table, column, change.kind, from, to, meta.startedAt.toISOString()],
-          );
-        }
-        const record: LoadRecord = {
-          loadId: meta.loadId,
-          loadKey: meta.loadKey,
-          bucket: meta.bucket,
-          name: meta.name,
-          generation: meta.generation,
-          status: 'loaded',
-          reason: null,
-          startedAt: meta.startedAt,
-          finishedAt: summary.finishedAt,
-          linesRead: summary.linesRead,
-          bytesRead: summary.bytesRead,
-          eventsLoaded,
-          duplicates,
-          failed: summary.failed,
-          valuesDiscarded: summary.valuesDiscarded,
-          rowsWritten,
-          schemaChanges: summary.schemaChanges,
-        };
-        await insertLoadRow(connection, record);
-        await connection.run(`DROP TABLE ${REJECTED}`);
-        await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
-        await connection.run('COMMIT');
-        await stage.remove();
-        // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
-        // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
-        return record;
-      } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
-        const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
-        throw classifyDuckdbError(
-          error,
-          `commit of ${meta.loadKey} (memory limit ${memoryLimit}; the widest table of this load has ${widest} columns)`,
-        );
       }
     },
 
@@ -380,6 +266,148 @@ export async function duckdbLoadSession(
       await stage.remove();
     },
   };
+
+  async function commitOnce(summary: LoadSummary, limit: string): Promise<LoadRecord> {
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      const existing = await findLoadIn(connection, meta.loadKey);
+      if (existing) {
+        await connection.run('ROLLBACK');
+        await stage.remove();
+        return existing;
+      }
+      for (const statement of ddl) await connection.run(statement);
+      const eventsFile = stage.fileOf(EVENTS);
+      const events = eventsFile
+        ? readStaged(eventsFile, [
+            ['event_id', 'VARCHAR'],
+            ['line', 'BIGINT'],
+            ['received_at', 'VARCHAR'],
+          ])
+        : '(SELECT NULL::VARCHAR AS event_id, NULL::BIGINT AS line, NULL::VARCHAR AS received_at WHERE false)';
+      // De-duplication. A line is one event, so duplicates are identified by line numbers: rows are filtered
+      // with an integer anti-join (or not at all when nothing was a duplicate).
+      const windowMs = Math.trunc(meta.dedupWindowMs);
+      const [staged, minReceived] = eventsFile
+        ? await (async () => {
+            const reader = await connection.runAndReadAll(
+              `SELECT count(*)::DOUBLE, CAST(min(CAST(received_at AS TIMESTAMPTZ)) AS VARCHAR) FROM ${events}`,
+            );
+            const row = reader.getRows()[0];
+            return [Number(row?.[0] ?? 0), String(row?.[1] ?? '1970-01-01 00:00:00+00')] as const;
+          })()
+        : ([0, '1970-01-01 00:00:00+00'] as const);
+      // Lines to drop: later copies of an id within this file, and ids already loaded within the look-back
+      // window. Usually few. Found in steps that each hold little in memory: ids repeated in the file are first
+      // found by their 64-bit hash (an integer aggregate, far smaller than one over the id strings), then
+      // confirmed on the ids themselves among those few lines (a hash collision only adds a candidate).
+      await repeatedHashes(REPEATED_HASHES, 'event_id', events);
+      await connection.run(
+        `CREATE TABLE ${REJECTED} AS
+           WITH c AS MATERIALIZED (
+             SELECT event_id, line FROM ${events} WHERE hash(event_id) IN (SELECT h FROM ${REPEATED_HASHES}))
+           SELECT c.line FROM c
+           JOIN (SELECT event_id, min(line) AS first FROM c GROUP BY event_id HAVING count(*) > 1) d
+             ON c.event_id = d.event_id AND c.line > d.first`,
+      );
+      await connection.run(
+        `INSERT INTO ${REJECTED}
+           SELECT e.line FROM ${events} e
+           JOIN (SELECT id, received_at FROM ${ident(TABLES.eventIds)}
+                 WHERE received_at >= CAST(${literal(minReceived)} AS TIMESTAMPTZ) - to_milliseconds(${windowMs})) x
+             ON x.id = e.event_id
+           WHERE x.received_at >= CAST(e.received_at AS TIMESTAMPTZ) - to_milliseconds(${windowMs})`,
+      );
+      const duplicates = await count(`SELECT count(DISTINCT line) FROM ${REJECTED}`);
+      const eventsLoaded = staged - duplicates;
+      const keep = duplicates === 0 ? 'true' : `s._sluice_line NOT IN (SELECT line FROM ${REJECTED})`;
+      const filter = duplicates === 0 ? '' : ` WHERE ${keep}`;
+      if (eventsFile) {
+        await connection.run(
+          `INSERT INTO ${ident(TABLES.eventIds)} (id, received_at, load_id)
+             SELECT s.event_id, CAST(s.received_at AS TIMESTAMPTZ), $1 FROM ${events} s${filter.replace(/_sluice_line/g, 'line')}`,
+          [meta.loadId],
+        );
+      }
+      let rowsWritten = 0;
+      for (const [table, file] of stage.tables()) {
+        const upsert = upsertTableNamed(table);
+        if (upsert !== undefined) {
+          rowsWritten += await mergeUpsert(upsert, file, keep);
+          continue;
+        }
+        const { sql, columns } = source(table, file);
+        const names = columns.map(([c]) => ident(c)).join(', ');
+        const values = columns.map(([c, type]) => castFromStage(c, type)).join(', ');
+        rowsWritten += await count(
+          `INSERT INTO ${ident(table)} (${names}) SELECT ${values} FROM ${sql} s${filter}`,
+        );
+      }
+      const common = [meta.loadId, meta.loadKey, meta.bucket, meta.name, meta.generation];
+      const failedFile = stage.fileOf(FAILED);
+      if (failedFile) {
+        const failed = readStaged(failedFile, [
+          ['line', 'BIGINT'],
+          ['event_id', 'VARCHAR'],
+          ['error_code', 'VARCHAR'],
+          ['reason', 'VARCHAR'],
+          ['raw_line', 'VARCHAR'],
+          ['raw_truncated', 'BOOLEAN'],
+        ]);
+        await connection.run(
+          `INSERT INTO ${ident(TABLES.failedEvents)}
+             SELECT $1, $2, $3, $4, $5, line, event_id, error_code, reason, raw_line, raw_truncated,
+                    CAST($6 AS TIMESTAMPTZ) FROM ${failed} ORDER BY line`,
+          [...common, meta.startedAt.toISOString()],
+        );
+      }
+      for (const change of summary.schemaChanges) {
+        const column = change.kind === 'create_table' ? null : change.column;
+        const from = change.kind === 'widen_column' ? change.from : null;
+        const to =
+          change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
+        await connection.run(
+          `INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS TIMESTAMPTZ))`,
+          [meta.loadId, change.table, column, change.kind, from, to, meta.startedAt.toISOString()],
+        );
+      }
+      const record: LoadRecord = {
+        loadId: meta.loadId,
+        loadKey: meta.loadKey,
+        bucket: meta.bucket,
+        name: meta.name,
+        generation: meta.generation,
+        status: 'loaded',
+        reason: null,
+        startedAt: meta.startedAt,
+        finishedAt: summary.finishedAt,
+        linesRead: summary.linesRead,
+        bytesRead: summary.bytesRead,
+        eventsLoaded,
+        duplicates,
+        failed: summary.failed,
+        valuesDiscarded: summary.valuesDiscarded,
+        rowsWritten,
+        schemaChanges: summary.schemaChanges,
+      };
+      await insertLoadRow(connection, record);
+      await connection.run(`DROP TABLE ${REJECTED}`);
+      await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
+      await connection.run('COMMIT');
+      await stage.remove();
+      // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
+      // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
+      return record;
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
+      const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
+      throw classifyDuckdbError(
+        error,
+        `commit of ${meta.loadKey} (memory limit ${limit}; the widest table of this load has ${widest} columns)`,
+      );
+    }
+  }
   return session;
 }
 

@@ -8,7 +8,7 @@ import { LoaderError } from '../errors.ts';
 import { cellsOf, type SchemaChange } from './destination.ts';
 import { duckdbDestination } from './duckdb.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
-import { commitMemoryLimit } from './duckdb-session.ts';
+import { commitMemoryLimit, doubledMemoryLimit } from './duckdb-session.ts';
 import { ident } from './duckdb-sql.ts';
 
 /** The contract, twice: as configured, and with the users rows of repeated ids merged in partitions of ~1 row. */
@@ -130,6 +130,24 @@ describe('duckdb destination: memory limit', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a commit that runs out of memory at its estimated limit is run again at twice the limit, and loads', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sluice-oom-'));
+    const file = path.join(dir, 'w.duckdb');
+    try {
+      // 240 columns x 3,000 rows: the estimate for '24MB' (24 MB + 90 x 640 KiB) is too low for this table.
+      const record = await wideLoad(file, '24MB', 240, 3000);
+      expect(record).toMatchObject({ status: 'loaded', rowsWritten: 3000, eventsLoaded: 3000 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('doubles a memory limit it can read, and only those', () => {
+    expect(doubledMemoryLimit('96MB')).toBe('192MB');
+    expect(doubledMemoryLimit('1GB')).toBe('2000MB');
+    expect(doubledMemoryLimit('lots')).toBeUndefined();
   });
 
   it('raises the limit only for fan-out: tables beyond 100, columns of the widest table beyond 150', () => {
