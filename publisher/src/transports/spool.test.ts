@@ -320,7 +320,9 @@ describe('SpoolTransport', () => {
       expect(await listFiles(spool.bucketDir)).toHaveLength(1);
       expect(await readdir(spool.tempDir)).toHaveLength(1);
       await unlink(blocker);
-      await waitFor(async () => (await readdir(spool.outboxDir)).length === 0 && loader.deliveries.length > 0);
+      await waitFor(
+        async () => (await readdir(spool.outboxDir)).length === 0 && loader.deliveries.length > 0,
+      );
       const [file, ...more] = await listFiles(spool.bucketDir);
       expect(more).toEqual([]);
       const lines = (await readFile(join(spool.bucketDir, String(file)), 'utf8')).trim().split('\n');
