@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, confineToLoopback, serveSite, until } from './browser-site.ts';
 import { launchChromium } from './chromium.ts';
+import { loadPublished } from './load-published.ts';
 
 // Jitsu's client refuses keys that are not `id:secret` ("legacy write key").
 const KEY = 'jk_browser:s3cr3t';
@@ -106,5 +107,22 @@ describe('@jitsu/js in Chromium', () => {
     for (const m of transport.messages) expect(m.data).not.toContain('jk_browser');
     expect(errors).toEqual([]);
     await page.close();
-  }, 90_000);
+
+    // And it lands: every published event loads; identify traits in users, the group in accounts.
+    const wh = await loadPublished(transport.messages.map((m) => m.data));
+    try {
+      expect(await wh.query('SELECT lines_read, events_loaded, failed FROM _sluice_loads')).toEqual([
+        { lines_read: '6', events_loaded: '6', failed: '0' },
+      ]);
+      expect(await wh.query('SELECT count(*) AS n FROM pages WHERE user_id IS NULL')).toEqual([{ n: '3' }]);
+      expect(await wh.query("SELECT id, plan FROM users WHERE id = 'user-7'")).toEqual([
+        { id: 'user-7', plan: 'team' },
+      ]);
+      expect(await wh.query("SELECT id, name FROM accounts WHERE id = 'org-7'")).toEqual([
+        { id: 'org-7', name: 'Acme' },
+      ]);
+    } finally {
+      await wh.remove();
+    }
+  }, 180_000);
 });

@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, confineToLoopback, serveSite, until } from './browser-site.ts';
 import { launchChromium } from './chromium.ts';
+import { loadPublished } from './load-published.ts';
 
 const KEY = 'wk_rudder_browser';
 let collector: CollectorApp;
@@ -161,4 +162,32 @@ describe('@rudderstack/analytics-js in Chromium', () => {
     expect(refused).toEqual([]);
     expectSession('beacon');
   }, 90_000);
+
+  it('what both queues published lands in the warehouse: anonymous pages without a user, identify traits in users', async () => {
+    const published = transport.messages.map((m) => m.data);
+    expect(published.length).toBeGreaterThanOrEqual(10);
+    const wh = await loadPublished(published);
+    try {
+      const [loads] = await wh.query('SELECT lines_read, events_loaded, failed FROM _sluice_loads');
+      expect(loads).toMatchObject({ lines_read: String(published.length), failed: '0' });
+      const pages = await wh.query(
+        "SELECT name, user_id, anonymous_id FROM pages WHERE name IN ('Home', 'Pricing') ORDER BY name",
+      );
+      expect(pages).toHaveLength(4); // two sessions (xhr, beacon), two anonymous page views each
+      for (const p of pages) {
+        expect(p.user_id).toBeNull(); // RudderStack's "userId": "" is absent, not a user
+        expect(p.anonymous_id).toEqual(expect.any(String));
+      }
+      // RudderStack sends identify traits in context.traits: they reach users (issue 14, item 5).
+      expect(await wh.query("SELECT id, plan, email FROM users WHERE id = 'user-42'")).toEqual([
+        { id: 'user-42', plan: 'pro', email: 'user42@example.com' },
+      ]);
+      const [after] = await wh.query(
+        "SELECT count(*) AS n FROM pages WHERE name = 'After Reset' AND user_id IS NULL",
+      );
+      expect(after).toEqual({ n: '2' });
+    } finally {
+      await wh.remove();
+    }
+  }, 180_000);
 });
