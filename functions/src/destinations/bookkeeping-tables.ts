@@ -1,5 +1,11 @@
 import { wellFormed } from '../normalize/parse-json.ts';
-import { type ColumnSchema, type FailedEvent, TABLES } from './destination.ts';
+import {
+  type ColumnSchema,
+  type FailedEvent,
+  type LoadMeta,
+  type LoadRecord,
+  TABLES,
+} from './destination.ts';
 
 /**
  * Fixed schemas of the bookkeeping tables. Every destination creates them on first use (idempotently) with these
@@ -92,5 +98,31 @@ export function failedEventColumns(f: FailedEvent): {
     reason: wellFormed(f.reason),
     raw_line: f.raw === null ? null : wellFormed(f.raw),
     raw_truncated: f.rawTruncated,
+  };
+}
+
+/**
+ * The loads row of a quarantined file: its identity, the reason (well-formed, like failed-event text: a reason
+ * quoting a cut surrogate pair must not fail the write), zero counts. Both destinations write this record.
+ */
+export function quarantinedRecord(meta: LoadMeta, reason: string, finishedAt: Date): LoadRecord {
+  return {
+    loadId: meta.loadId,
+    loadKey: meta.loadKey,
+    bucket: meta.bucket,
+    name: meta.name,
+    generation: meta.generation,
+    status: 'quarantined',
+    reason: wellFormed(reason),
+    startedAt: meta.startedAt,
+    finishedAt,
+    linesRead: 0,
+    bytesRead: 0,
+    eventsLoaded: 0,
+    duplicates: 0,
+    failed: 0,
+    valuesDiscarded: 0,
+    rowsWritten: 0,
+    schemaChanges: [],
   };
 }

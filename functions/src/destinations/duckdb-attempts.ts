@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { quarantinedRecord } from './bookkeeping-tables.ts';
 import type { AttemptFailure, LoadAttempts, LoadMeta, LoadRecord } from './destination.ts';
 import { TABLES } from './destination.ts';
 import { findLoadIn, insertLoadRow, loadRecordsIn } from './duckdb-session.ts';
@@ -53,25 +54,7 @@ export function duckdbLoadAttempts(conn: () => DuckDBConnection): LoadAttempts {
           await c.run('ROLLBACK');
           return loaded;
         }
-        const record: LoadRecord = {
-          loadId: meta.loadId,
-          loadKey: meta.loadKey,
-          bucket: meta.bucket,
-          name: meta.name,
-          generation: meta.generation,
-          status: 'quarantined',
-          reason,
-          startedAt: meta.startedAt,
-          finishedAt,
-          linesRead: 0,
-          bytesRead: 0,
-          eventsLoaded: 0,
-          duplicates: 0,
-          failed: 0,
-          valuesDiscarded: 0,
-          rowsWritten: 0,
-          schemaChanges: [],
-        };
+        const record = quarantinedRecord(meta, reason, finishedAt);
         await insertLoadRow(c, record);
         await c.run('COMMIT');
         return record;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { wellFormed } from '../../normalize/parse-json.ts';
+import { quarantinedRecord } from '../bookkeeping-tables.ts';
 import {
   type AttemptFailure,
   completeLoadRecord,
@@ -115,25 +116,7 @@ WHERE NOT EXISTS (SELECT 1 FROM ${loads} AS l WHERE l.load_key = @load_key AND l
           param('finished_at', finishedAt.toISOString()),
         ],
       );
-      return {
-        loadId: meta.loadId,
-        loadKey: meta.loadKey,
-        bucket: meta.bucket,
-        name: meta.name,
-        generation: meta.generation,
-        status: 'quarantined',
-        reason: wellFormed(reason),
-        startedAt: meta.startedAt,
-        finishedAt,
-        linesRead: 0,
-        bytesRead: 0,
-        eventsLoaded: 0,
-        duplicates: 0,
-        failed: 0,
-        valuesDiscarded: 0,
-        rowsWritten: 0,
-        schemaChanges: [],
-      };
+      return quarantinedRecord(meta, reason, finishedAt);
     },
   };
 }
