@@ -78,16 +78,21 @@ describe('local pubsub topology across an emulator restart', () => {
     );
     expect(java).toBeDefined();
     process.kill(java ?? 0, 'SIGKILL');
-    // Traffic continues through the outage: the gate holds publishes (503 after the collector's timeout), and
-    // nothing is answered 200 before the subscription exists again.
+    // Traffic continues through the outage: the gate holds publishes (503 after the collector's timeout, or a 200
+    // once the gate opens again if the restart beats that timeout: whether any request is refused depends on how
+    // fast this machine restarts Java, so the test does not require one), and nothing is answered 200 before the
+    // subscription exists again: every event answered 200 is checked in DuckDB below.
     const recoveriesBefore = emulator.recoveries;
     await waitFor(
       async () => {
         await send();
-        return emulator.recoveries > recoveriesBefore && refused > 0 ? true : undefined;
+        return emulator.recoveries > recoveriesBefore ? true : undefined;
       },
-      { what: 'the emulator and its topology back', timeoutMs: 120_000, intervalMs: 50 },
-    );
+      { what: 'the emulator and its topology back', timeoutMs: 180_000, intervalMs: 50 },
+    ).catch((error: unknown) => {
+      const state = { recoveries: emulator.recoveries, refused, acked: acked.length, child: emulator.child?.pid };
+      throw new Error(`${String(error)}; supervisor state ${JSON.stringify(state)}`);
+    });
     expect(groupAlive(first.pid)).toBe(false);
     expect(emulator.child?.pid).not.toBe(first.pid);
     for (let i = 0; i < 10; i++) await send();
@@ -96,7 +101,7 @@ describe('local pubsub topology across an emulator restart', () => {
     const loaded = await loadedIds();
     expect([...acked].filter((id) => loaded.get(id) !== 1)).toEqual([]);
     expect(acked.length).toBeGreaterThanOrEqual(200);
-  }, 300_000);
+  }, 420_000);
 
   it('a deleted subscription is recreated and the stand-in resumes pulling', async () => {
     const s = stack;
