@@ -16,6 +16,8 @@ export interface EmulatorSupervisorOptions {
   logger: Logger;
   /** How often the topology is checked while the emulator runs. Default 2 s. */
   checkIntervalMs?: number;
+  /** How long one topology check may take before it counts as failed. Default 10 s. */
+  checkTimeoutMs?: number;
 }
 
 export interface SupervisedEmulator {
@@ -46,6 +48,17 @@ export interface SupervisedEmulator {
  * The only publishes that can still be lost are those the emulator acknowledged before it died and had not yet
  * delivered (docs/local.md, "What a crash loses").
  */
+/** Failed topology checks in a row after which a running emulator is taken as hung and restarted. */
+const UNREACHABLE_CHECKS = 3;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export async function superviseEmulator(options: EmulatorSupervisorOptions): Promise<SupervisedEmulator> {
   const { logger, names } = options;
   const gate: GateProxy = await startGateProxy();
@@ -108,21 +121,44 @@ export async function superviseEmulator(options: EmulatorSupervisorOptions): Pro
     throw error;
   }
 
+  // An emulator whose process lives on but no longer answers (a hung JVM, a wrapper outliving its Java child) would
+  // hold the gate closed forever if only its exit were watched: after `UNREACHABLE_CHECKS` failed checks in a row
+  // it is stopped, and its exit (ignored, as it is no longer `current`) is replaced by an explicit repair.
+  let checking = false;
+  let failedChecks = 0;
+  const restartUnreachable = (emulator: Emulator): void => {
+    current = undefined;
+    gate.close();
+    logger.warn({ failedChecks }, 'Pub/Sub emulator unreachable; publishing held, restarting it');
+    failedChecks = 0;
+    void emulator.child.stop(2000).catch(() => undefined);
+    repair();
+  };
   const timer = setInterval(() => {
     const emulator = current;
-    if (!emulator || repairing || stopping) return;
-    subscriptionExists(emulator.host, names).then(
-      (exists) => {
-        if (exists || stopping || current !== emulator || repairing) return;
-        gate.close();
-        logger.warn(
-          { subscription: names.subscription },
-          'subscription missing; publishing held, recreating it',
-        );
-        repair();
-      },
-      () => undefined, // Unreachable emulator: its exit (or the next check) decides.
-    );
+    if (!emulator || repairing || stopping || checking) return;
+    checking = true;
+    withTimeout(subscriptionExists(emulator.host, names), options.checkTimeoutMs ?? 10_000)
+      .then(
+        (exists) => {
+          failedChecks = 0;
+          if (exists || stopping || current !== emulator || repairing) return;
+          gate.close();
+          logger.warn(
+            { subscription: names.subscription },
+            'subscription missing; publishing held, recreating it',
+          );
+          repair();
+        },
+        () => {
+          if (stopping || current !== emulator || repairing) return;
+          failedChecks += 1;
+          if (failedChecks >= UNREACHABLE_CHECKS) restartUnreachable(emulator);
+        },
+      )
+      .finally(() => {
+        checking = false;
+      });
   }, options.checkIntervalMs ?? 2000);
   timer.unref();
 
