@@ -81,7 +81,7 @@ describe('npm run load / npm run replay', () => {
       { cwd: root, encoding: 'utf8', env: { ...process.env, SLUICE_LOADER_PROCESS: '1' } },
     );
     expect(asStarted.stdout).toContain('process settings: node (none)');
-  });
+  }, 120_000);
 
   it('replay loads the files of a date range, and running it twice changes nothing', () => {
     const first = cli('replay', ['--from', '2026-01-01', '--to', '2026-01-02'], dir);
@@ -92,7 +92,7 @@ describe('npm run load / npm run replay', () => {
     expect(second.stdout).toContain('files: loaded=0 skipped=2 failed=0');
     const forced = cli('replay', ['--from', '2026-01-01', '--to', '2026-01-02', '--force'], dir);
     expect(forced.stdout).toContain('files: loaded=2 skipped=0 failed=0');
-  });
+  }, 120_000);
 
   it('leaves one row per event id after all that, and never touched the out-of-range file', async () => {
     expect(await count('SELECT count(*) FROM tracks')).toBe(3);
@@ -109,7 +109,7 @@ describe('npm run load / npm run replay', () => {
         "SELECT count(*) FROM _sluice_failed_events WHERE error_code = 'SLUICE_ERR_LOAD_MALFORMED_JSON'",
       ),
     ).toBe(1);
-  });
+  }, 120_000);
 
   it('parses date ranges (a date is a whole UTC day; --to includes its day)', () => {
     expect(parseRange('2026-01-01', '2026-01-01')).toEqual({
