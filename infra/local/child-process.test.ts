@@ -61,9 +61,9 @@ describe('child process groups', () => {
     expect(groupAlive(child.pid)).toBe(false);
   });
 
-  it('a SIGKILLed parent takes its children with it (the guard watches its stdin pipe)', async () => {
+  const killParentAndWait = async (mode: string[]): Promise<void> => {
     const fixture = fileURLToPath(new URL('./test-fixtures/guarded-parent.ts', import.meta.url));
-    const parent = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+    const parent = spawn(process.execPath, ['--import', 'tsx', fixture, dir, ...mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -80,8 +80,19 @@ describe('child process groups', () => {
     await once(parent, 'close');
     await waitFor(async () => (groupAlive(pgid) ? undefined : true), {
       what: 'the orphaned group to end',
-      timeoutMs: 15_000,
+      timeoutMs: 20_000,
     });
     expect(() => process.kill(grandchild, 0)).toThrow();
+  };
+
+  it('a SIGKILLed parent takes its children with it (the guard watches its stdin pipe)', async () => {
+    await killParentAndWait([]);
   });
+
+  // The guard's stdout/stderr are pipes to the dead parent: its own "supervisor is gone" line failed with EPIPE,
+  // which killed the guard between its SIGTERM and its SIGKILL, and a command still shutting down (a collector
+  // draining towards the dead Pub/Sub gate) lived on with parent 1 (the chaos suite's standin-killed-after-write).
+  it('a SIGKILLed parent takes with it a child that ignores SIGTERM (the guard lives on to SIGKILL it)', async () => {
+    await killParentAndWait(['stubborn']);
+  }, 30_000);
 });
