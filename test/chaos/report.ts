@@ -21,14 +21,16 @@ const rows = results.map((r) => {
     f.quarantined,
     f.lost,
     f.doubled,
+    r.drain ? `${r.drain.pendingAtStart} / ${r.drain.seconds} s` : '-',
+    r.loader?.secondsPerFile === undefined ? '-' : `${r.loader.files} / ${r.loader.secondsPerFile} s`,
     `${r.seconds} s`,
   ];
   return `| ${cells.join(' | ')} |`;
 });
 process.stdout.write(
   [
-    '| Scenario | Mode | Result | Acknowledged | Loaded | Duplicates removed | Failed | Quarantined | Lost | Doubled | Time |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Scenario | Mode | Result | Acknowledged | Loaded | Duplicates removed | Failed | Quarantined | Lost | Doubled | Backlog at stop / drain | Files loaded / s per file | Time |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     ...results.filter((r) => !r.passed).map((r) => `- \`${r.name}\`: ${r.problems.join('; ').slice(0, 600)}`),
