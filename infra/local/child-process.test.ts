@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,15 @@ describe('child process groups', () => {
   });
 
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  /** Alive and not a zombie (/proc/<pid>/stat state). */
+  const alive = (pid: number): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
 
   it('stop() ends the leader and what it forked, and logs output to the log file', async () => {
     const logFile = join(dir, 'fork.log');
@@ -59,6 +69,34 @@ describe('child process groups', () => {
     await child.stop(300);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(groupAlive(child.pid)).toBe(false);
+  });
+
+  // gcloud moves itself and its Java emulator into a group of their own: if the guard itself is SIGKILLed, no
+  // group signal reaches them and nothing else would end them. The supervisor sweeps them up by the child's tag.
+  it('a SIGKILLed guard: what its command moved out of the group is killed by the supervisor', async () => {
+    const child = startChild({
+      name: 'own-group',
+      command: 'sh',
+      args: ['-c', 'setsid sleep 600 & echo "grandchild $!"; wait'],
+      env,
+      cwd: dir,
+      logFile: join(dir, 'own-group.log'),
+    });
+    const grandchild = await waitFor(async () => /grandchild (\d+)/.exec(child.tail())?.[1], {
+      what: 'the grandchild',
+      timeoutMs: 10_000,
+    });
+    const exited = new Promise<void>((resolve) => child.onExit(() => resolve()));
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+    expect(child.exitReason()).toBe('killed by SIGKILL');
+    await waitFor(
+      async () =>
+        !alive(Number(grandchild)) && child.tail().includes('processes the dead guard left were SIGKILLed')
+          ? true
+          : undefined,
+      { what: 'the grandchild in its own session to be killed', timeoutMs: 5000 },
+    );
   });
 
   const killParentAndWait = async (mode: string[]): Promise<void> => {

@@ -109,10 +109,13 @@ export async function processImage(pid: number): Promise<ProcessImage> {
 export async function respawn(name: string, image: ProcessImage, logFile: string): Promise<Spawned> {
   const [command, ...args] = image.argv;
   if (!command) throw new Error(`${name}: empty argv`);
+  // The stack tags each child's processes (child-process.ts) to sweep up what a dead guard left: the restarted
+  // process is the harness's, not that child's, and must not carry its tag.
+  const { SLUICE_CHILD_TAG: _tag, ...env } = image.env;
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(command, args, {
     cwd: image.cwd,
-    env: image.env,
+    env,
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -312,7 +312,10 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     notes,
     statuses: ledger.statuses(),
     drain: drained,
-    loader: hosted ? undefined : await loaderThroughput(join(config.logsDir, 'loader.log')),
+    // The stack's loader, and the one the harness restarted (if it did).
+    loader: await loaderThroughput(
+      ['loader.log', 'loader.restarted.log'].map((f) => join(config.logsDir, f)),
+    ),
     seconds: Math.round((Date.now() - started) / 100) / 10,
     dir,
   };

@@ -107,9 +107,10 @@ const median = (values: number[]): number | undefined => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
-/** Reads the loader's log (the `file loaded` contract line): how fast it worked through the files. */
-export async function loaderThroughput(logFile: string): Promise<LoaderThroughput> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
+/** Reads the loader's logs (the `file loaded` contract line): how fast it worked through the files. */
+export async function loaderThroughput(logFiles: readonly string[]): Promise<LoaderThroughput> {
+  const texts = await Promise.all(logFiles.map((f) => readFile(f, 'utf8').catch(() => '')));
+  const text = texts.join('\n');
   const loads: { time: number; durationMs: number }[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{') || !line.includes('"file loaded"')) continue;
