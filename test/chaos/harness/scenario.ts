@@ -2,9 +2,11 @@
  * The scenario runner: a fresh local stack in a temp dir, steady traffic with a ledger, one fault, then the
  * common checks. A scenario is a name, a transport and a `fault` (plus optional extra checks); see scenarios.ts.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type LocalConfig, type LocalStack, loadConfig, pollUntil, startStack } from '@sluice/infra/local';
 import { pino } from 'pino';
 import {
@@ -121,8 +123,8 @@ export interface ScenarioResult {
 
 /** Default bound of warm-up + fault + cool-down; past it the scenario is torn down and reported. */
 const RUN_MS = 110_000;
-/** Test timeout for one scenario: the longest run (240 s), the longest drain (settle.ts), the settle, the stop. */
-export const SCENARIO_TIMEOUT_MS = 660_000;
+/** Test timeout for one scenario: the longest run (300 s), the longest drain (settle.ts), the settle, the stop. */
+export const SCENARIO_TIMEOUT_MS = 720_000;
 
 /** Whether `promise` settled within `ms` (its rejection is rethrown). */
 async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
@@ -137,8 +139,18 @@ async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** Where results are written (one JSON file per scenario) for `test/chaos/report.ts`. */
-export const RESULTS_DIR = join(tmpdir(), 'sluice-chaos-results');
+/**
+ * Where results are written (one JSON file per scenario) for `test/chaos/report.ts`: one directory per checkout,
+ * so that runs of other checkouts on the same machine (the short form is part of their `npm test`) do not
+ * overwrite this one's figures.
+ */
+export const RESULTS_DIR = join(
+  tmpdir(),
+  `sluice-chaos-results-${createHash('sha256')
+    .update(fileURLToPath(new URL('../../..', import.meta.url)))
+    .digest('hex')
+    .slice(0, 10)}`,
+);
 
 export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   const started = Date.now();
@@ -247,7 +259,11 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   };
   try {
     const runMs = (scenario.runSeconds ?? RUN_MS / 1000) * 1000;
-    if (!(await within(runMs, run()))) problems.push(`scenario did not finish within ${runMs / 1000} s`);
+    if (!(await within(runMs, run()))) {
+      problems.push(`scenario did not finish within ${runMs / 1000} s`);
+      // The drain below must not wait on traffic that is still being generated.
+      await traffic.stop(1000);
+    }
     // The stand-in's flush waits for every delivery, which Eventarc-like retries keep open while a load fails.
     await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
     // The file system first: a reader of the DuckDB file holds its lock, so polling the warehouse while loads

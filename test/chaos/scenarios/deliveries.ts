@@ -39,6 +39,7 @@ export const DELIVERIES: Record<string, Scenario> = {
   'out-of-order': {
     name: 'out-of-order',
     transport: 'spool',
+    windowSeconds: 3,
     async fault(ctx) {
       // B is a later window that also carries half of A's messages again (Pub/Sub redelivery); B arrives first.
       const a = idRange(`${ctx.name}-a`, 1000);
