@@ -1,12 +1,13 @@
-// `npx tsx test/chaos/report.ts`: the figures of the last chaos run (one JSON file per scenario, written by the
-// runner) as the markdown table of docs/reliability.md.
+// `npx tsx test/chaos/report.ts [dir]`: the figures of the last chaos run of this checkout (one JSON file per
+// scenario, written by the runner in RESULTS_DIR, or in `dir`) as the markdown table of docs/reliability.md.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RESULTS_DIR, type ScenarioResult } from './harness/scenario.ts';
 
-const files = (await readdir(RESULTS_DIR)).filter((f) => f.endsWith('.json')).sort();
+const dir = process.argv[2] ?? RESULTS_DIR;
+const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
 const results = await Promise.all(
-  files.map(async (f) => JSON.parse(await readFile(join(RESULTS_DIR, f), 'utf8')) as ScenarioResult),
+  files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as ScenarioResult),
 );
 const rows = results.map((r) => {
   const f = r.figures;
