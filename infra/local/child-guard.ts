@@ -11,8 +11,14 @@
  * (gcloud does: its Java emulator then lives in gcloud's group, not the guard's), that group too. A SIGTERM the
  * supervisor's `stop()` sends to the guard's group is forwarded there; when the command exits, what it left
  * behind in its group is ended before the guard exits with the command's status.
+ *
+ * The guard must outlive its command's shutdown whatever happens to its own output: its stdout and stderr are pipes
+ * to the supervisor, so once the supervisor is dead every write to them fails with EPIPE. Unhandled, that error
+ * killed the guard right after its SIGTERM and before its SIGKILL, and a command still shutting down (a collector
+ * draining towards a dead Pub/Sub gate) lived on with parent 1. Write errors on both streams are ignored.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** How long the command's processes may take to stop, before SIGKILL. */
 const GRACE_MS = 10_000;
@@ -26,7 +32,39 @@ function signal(target: number, sig: NodeJS.Signals | 0): boolean {
   }
 }
 
+/**
+ * What the command left in this guard's group once it exited: processes of group `pgid` that are not this guard's
+ * own children (tsx's esbuild service is one, and ends with the guard), from /proc/<pid>/stat (fields 4 and 5:
+ * parent and group). Undefined where /proc cannot be read (then only the group signal itself is used).
+ */
+function leftInGroup(pgid: number): number[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const found: number[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0]: the state (Z: a zombie, already dead); fields[1]: the parent; fields[2]: the process group.
+      if (Number(fields[2]) === pgid && Number(fields[1]) !== process.pid && fields[0] !== 'Z')
+        found.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 function main(argv: readonly string[]): void {
+  // The supervisor gone, these pipes have no reader: a write must not take the guard down (see above).
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const [command, ...args] = argv;
   if (!command) {
     process.stderr.write('usage: child-guard <command> [args...]\n');
@@ -53,11 +91,13 @@ function main(argv: readonly string[]): void {
     everything('SIGTERM');
     const deadline = Date.now() + GRACE_MS;
     const finish = (): void => {
-      if (ownGroup(0) && Date.now() < deadline) {
+      const left = leftInGroup(process.pid) ?? [];
+      if ((ownGroup(0) || left.length > 0) && Date.now() < deadline) {
         setTimeout(finish, 50);
         return;
       }
       ownGroup('SIGKILL');
+      for (const pid of leftInGroup(process.pid) ?? []) signal(pid, 'SIGKILL');
       if (sig) {
         process.removeAllListeners(sig);
         process.kill(process.pid, sig);
@@ -70,7 +110,8 @@ function main(argv: readonly string[]): void {
   const parentGone = (): void => {
     process.stderr.write('child-guard: the supervisor is gone; stopping the command\n');
     everything('SIGTERM');
-    setTimeout(() => everything('SIGKILL'), GRACE_MS).unref();
+    // Not unref'd: the guard stays until its command's processes are gone, and SIGKILLs them after the grace.
+    setTimeout(() => everything('SIGKILL'), GRACE_MS);
   };
   process.stdin.on('end', parentGone);
   process.stdin.on('error', parentGone);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,15 @@ describe('child process groups', () => {
   });
 
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  /** Alive and not a zombie (/proc/<pid>/stat state). */
+  const alive = (pid: number): boolean => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  };
 
   it('stop() ends the leader and what it forked, and logs output to the log file', async () => {
     const logFile = join(dir, 'fork.log');
@@ -61,9 +71,37 @@ describe('child process groups', () => {
     expect(groupAlive(child.pid)).toBe(false);
   });
 
-  it('a SIGKILLed parent takes its children with it (the guard watches its stdin pipe)', async () => {
+  // gcloud moves itself and its Java emulator into a group of their own: if the guard itself is SIGKILLed, no
+  // group signal reaches them and nothing else would end them. The supervisor sweeps them up by the child's tag.
+  it('a SIGKILLed guard: what its command moved out of the group is killed by the supervisor', async () => {
+    const child = startChild({
+      name: 'own-group',
+      command: 'sh',
+      args: ['-c', 'setsid sleep 600 & echo "grandchild $!"; wait'],
+      env,
+      cwd: dir,
+      logFile: join(dir, 'own-group.log'),
+    });
+    const grandchild = await waitFor(async () => /grandchild (\d+)/.exec(child.tail())?.[1], {
+      what: 'the grandchild',
+      timeoutMs: 10_000,
+    });
+    const exited = new Promise<void>((resolve) => child.onExit(() => resolve()));
+    process.kill(child.pid, 'SIGKILL');
+    await exited;
+    expect(child.exitReason()).toBe('killed by SIGKILL');
+    await waitFor(
+      async () =>
+        !alive(Number(grandchild)) && child.tail().includes('processes the dead guard left were SIGKILLed')
+          ? true
+          : undefined,
+      { what: 'the grandchild in its own session to be killed', timeoutMs: 5000 },
+    );
+  });
+
+  const killParentAndWait = async (mode: string[]): Promise<void> => {
     const fixture = fileURLToPath(new URL('./test-fixtures/guarded-parent.ts', import.meta.url));
-    const parent = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+    const parent = spawn(process.execPath, ['--import', 'tsx', fixture, dir, ...mode], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -80,8 +118,19 @@ describe('child process groups', () => {
     await once(parent, 'close');
     await waitFor(async () => (groupAlive(pgid) ? undefined : true), {
       what: 'the orphaned group to end',
-      timeoutMs: 15_000,
+      timeoutMs: 20_000,
     });
     expect(() => process.kill(grandchild, 0)).toThrow();
+  };
+
+  it('a SIGKILLed parent takes its children with it (the guard watches its stdin pipe)', async () => {
+    await killParentAndWait([]);
   });
+
+  // The guard's stdout/stderr are pipes to the dead parent: its own "supervisor is gone" line failed with EPIPE,
+  // which killed the guard between its SIGTERM and its SIGKILL, and a command still shutting down (a collector
+  // draining towards the dead Pub/Sub gate) lived on with parent 1 (the chaos suite's standin-killed-after-write).
+  it('a SIGKILLed parent takes with it a child that ignores SIGTERM (the guard lives on to SIGKILL it)', async () => {
+    await killParentAndWait(['stubborn']);
+  }, 30_000);
 });

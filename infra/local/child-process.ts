@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalError } from './errors.ts';
@@ -63,6 +65,34 @@ async function waitGroupGone(pgid: number, deadline: number): Promise<boolean> {
   return true;
 }
 
+/** The environment variable that tags every process of one child (its guard, the command, what that forks). */
+const TAG_VARIABLE = 'SLUICE_CHILD_TAG';
+
+/**
+ * SIGKILLs every live process whose environment carries `tag` (Linux: /proc/<pid>/environ; elsewhere a no-op).
+ * The tag is a random UUID given to one child only, so nothing else can match. What it finds: processes that left
+ * the guard's group (gcloud makes a group of its own for itself and its Java emulator) and outlived a guard that
+ * could not end them because it was itself SIGKILLed.
+ */
+async function killTagged(tag: string): Promise<number> {
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  const needle = Buffer.from(`\0${TAG_VARIABLE}=${tag}\0`);
+  let killed = 0;
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const environ = await readFile(`/proc/${pid}/environ`).catch(() => undefined);
+    if (!environ || !Buffer.concat([Buffer.from([0]), environ]).includes(needle)) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed += 1;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
+}
+
 /** Every group we started and have not yet seen gone: killed with SIGKILL if this process exits abruptly. */
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -84,6 +114,7 @@ function installExitHook(): void {
  */
 export function startChild(spec: ChildSpec): Child {
   mkdirSync(dirname(spec.logFile), { recursive: true });
+  const tag = randomUUID();
   const log: WriteStream = createWriteStream(spec.logFile, { flags: 'a' });
   let tail = '';
   const child: ChildProcess = spawn(
@@ -91,7 +122,7 @@ export function startChild(spec: ChildSpec): Child {
     ['--import', TSX_LOADER, GUARD, spec.command, ...spec.args],
     {
       cwd: spec.cwd,
-      env: spec.env,
+      env: { ...spec.env, [TAG_VARIABLE]: tag },
       detached: true,
       // stdin: the lifeline the guard watches (never written; closed by the kernel when this process dies).
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -116,6 +147,15 @@ export function startChild(spec: ChildSpec): Child {
   const exited = new Promise<void>((resolve) => {
     child.once('error', (error) => {
       exitReason ??= `spawn error: ${error.message}`;
+    });
+    // 'exit': the guard is gone. If it was killed (SIGKILL, a crash), processes it could not end may still run,
+    // and they hold its stdout/stderr pipes open, so 'close' would never come: sweep them first (killTagged).
+    child.once('exit', () => {
+      void killTagged(tag).then((killed) => {
+        if (killed > 0) {
+          tail = `${tail}\n[${killed} processes the dead guard left were SIGKILLed]`.slice(-TAIL_BYTES);
+        }
+      });
     });
     child.once('close', (code, signal) => {
       exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;

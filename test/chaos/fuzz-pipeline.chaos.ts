@@ -4,15 +4,19 @@
  * failed events with its reason, every file loaded and reconciled, nothing left behind).
  */
 import { describe, expect, it } from 'vitest';
-import { runScenario } from './harness/scenario.ts';
+import { runScenario, SCENARIO_TIMEOUT_MS } from './harness/scenario.ts';
 import { FUZZ } from './scenarios.ts';
 
 describe('pipeline fuzz (fast-check, local stack)', () => {
   for (const [name, scenario] of Object.entries(FUZZ)) {
-    it(`${name}: never a 5xx or a crash; every accepted event loaded or recorded`, async () => {
-      const result = await runScenario(scenario);
-      console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
-      expect(result.problems).toEqual([]);
-    }, 240_000);
+    it(
+      `${name}: never a 5xx or a crash; every accepted event loaded or recorded`,
+      async () => {
+        const result = await runScenario(scenario);
+        console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
+        expect(result.problems).toEqual([]);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
   }
 });

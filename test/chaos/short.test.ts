@@ -23,7 +23,7 @@ import {
 import { readWarehouseIsolated } from './harness/isolated-warehouse.ts';
 import { createLedger } from './harness/ledger.ts';
 import { processesOf } from './harness/processes.ts';
-import { runScenario } from './harness/scenario.ts';
+import { runScenario, SCENARIO_TIMEOUT_MS } from './harness/scenario.ts';
 import { batchBody, postBatch } from './harness/traffic.ts';
 import { SCENARIOS, SHORT } from './scenarios.ts';
 
@@ -98,10 +98,14 @@ describe('chaos (short form)', () => {
   for (const name of SHORT) {
     const scenario = SCENARIOS[name];
     if (!scenario) throw new Error(`unknown scenario ${name}`);
-    it(`${name}: every acknowledged event exactly once, nothing stuck or left behind`, async () => {
-      const result = await runScenario(scenario);
-      console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
-      expect(result.problems).toEqual([]);
-    }, 240_000);
+    it(
+      `${name}: every acknowledged event exactly once, nothing stuck or left behind`,
+      async () => {
+        const result = await runScenario(scenario);
+        console.log(`${name}: ${JSON.stringify(result.figures)} ${result.notes.join('; ')}`);
+        expect(result.problems).toEqual([]);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
   }
 });

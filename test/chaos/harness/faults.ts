@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pollUntil } from '@sluice/infra/local';
 import { listDirectories } from './checks.ts';
-import { stopGroup } from './processes.ts';
+import { dataDirMarker, identify, stopGroup } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -37,16 +37,23 @@ export async function holdWarehouse(repoRoot: string, duckdbPath: string, dataDi
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the DuckDB holder');
+  const marker = dataDirMarker(dataDir);
+  // Our own child, not yet exited: its pid is still it.
+  const identity = await identify(pid);
   const held = await pollUntil(
     async () => output.includes('held'),
     (h) => h || child.exitCode !== null,
     { initial: false, timeoutMs: 30_000, intervalMs: 50 },
   );
   if (!held) {
-    await stopGroup(pid, 1000);
+    await stopGroup(identity, marker, 1000);
     throw new Error(`the DuckDB holder did not take the lock: ${output.slice(-500)}`);
   }
-  return { release: () => stopGroup(pid, 5000) };
+  return {
+    async release() {
+      await stopGroup(identity, marker, 5000);
+    },
+  };
 }
 
 /**

@@ -13,7 +13,7 @@ const SCRIPT = join(import.meta.dirname, '..', 'read-warehouse.ts');
 async function read(args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
     maxBuffer: 256 * 1024 * 1024,
-    timeout: 60_000,
+    timeout: 180_000,
   });
   return stdout;
 }

@@ -2,9 +2,11 @@
  * The scenario runner: a fresh local stack in a temp dir, steady traffic with a ledger, one fault, then the
  * common checks. A scenario is a name, a transport and a `fault` (plus optional extra checks); see scenarios.ts.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type LocalConfig, type LocalStack, loadConfig, pollUntil, startStack } from '@sluice/infra/local';
 import { pino } from 'pino';
 import {
@@ -22,7 +24,11 @@ import {
 import { readWarehouseIsolated } from './isolated-warehouse.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import {
-  killGroup,
+  dataDirMarker,
+  identify,
+  type KillScope,
+  killEach,
+  killTree,
   type ProcessImage,
   processesOf,
   processImage,
@@ -30,6 +36,7 @@ import {
   type Spawned,
   stopGroup,
 } from './processes.ts';
+import { type DrainReport, drain, type LoaderThroughput, loaderThroughput, settle } from './settle.ts';
 import { startHostedStack } from './stack-host.ts';
 import { startTraffic, type Traffic, type TrafficTarget } from './traffic.ts';
 import type { WarehouseState } from './warehouse.ts';
@@ -49,10 +56,21 @@ export interface ScenarioContext {
   acknowledgedMore(n: number, timeoutMs?: number): Promise<boolean>;
   /** Waits until the traffic has sent `n` more events (acknowledged or not; bounded). */
   sentMore(n: number, timeoutMs?: number): Promise<boolean>;
-  /** Signals a stack process (its whole group) and waits until it is gone. Remembers how it ran. */
+  /**
+   * Signals a stack process (its whole group, identity-checked; the emulator's whole tree) and waits until it is
+   * gone. Remembers how it ran.
+   */
   kill(name: ProcessName, signal: NodeJS.Signals): Promise<void>;
-  /** Starts a killed process again as it ran, and waits until it answers. */
+  /**
+   * Starts a killed process again as it ran, and waits until it answers. The emulator is not started by the
+   * harness: the stack's supervisor restarts it, and this waits for that recovery (and checks it happened).
+   */
   restart(name: ProcessName): Promise<void>;
+  /**
+   * Each of these objects must end with exactly one loads row: checked on the final warehouse, once the run has
+   * drained (read mid-traffic, the warehouse is held by back-to-back loads and shows an unfinished backlog).
+   */
+  expectOneLoad(names: readonly string[]): void;
   /** Records a problem found by the scenario itself (checked with the common ones). */
   problem(text: string): void;
   /** A note for the report (what happened at the fault). */
@@ -72,6 +90,14 @@ export interface Scenario {
   hosted?: boolean;
   /** Extra loader/collector settings for the stack (default none). */
   env?: Record<string, string>;
+  /**
+   * Window length in seconds (default 1). Longer for scenarios that add big files to the steady traffic: the
+   * loader takes one file at a time, ~1.5-3 s each here, so 1-second windows build a backlog faster than it
+   * drains (docs/reliability.md has the figures).
+   */
+  windowSeconds?: number;
+  /** Bound in seconds of warm-up + fault + cool-down (default 110). */
+  runSeconds?: number;
   fault(ctx: ScenarioContext): Promise<void>;
   /** Acknowledged ids allowed to end in failed events instead of a table (poison inputs). */
   mayFail?: (id: string) => boolean;
@@ -87,15 +113,18 @@ export interface ScenarioResult {
   problems: string[];
   notes: string[];
   statuses: Record<string, number>;
+  /** How the backlog drained after the traffic stopped. */
+  drain: DrainReport | undefined;
+  /** How fast the loader worked through the files (from its log). */
+  loader: LoaderThroughput | undefined;
   seconds: number;
   dir: string;
 }
 
-const SETTLE_MS = 25_000;
-/** Bound of the wait for the writers' outbox to drain (every finalized file acknowledged by the loader). */
-const DRAIN_MS = 60_000;
-/** Bound of warm-up + fault + cool-down + settle; past it the scenario is torn down and reported. */
+/** Default bound of warm-up + fault + cool-down; past it the scenario is torn down and reported. */
 const RUN_MS = 110_000;
+/** Test timeout for one scenario: the longest run (300 s), the longest drain (settle.ts), the settle, the stop. */
+export const SCENARIO_TIMEOUT_MS = 720_000;
 
 /** Whether `promise` settled within `ms` (its rejection is rethrown). */
 async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
@@ -110,8 +139,18 @@ async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** Where results are written (one JSON file per scenario) for `test/chaos/report.ts`. */
-export const RESULTS_DIR = join(tmpdir(), 'sluice-chaos-results');
+/**
+ * Where results are written (one JSON file per scenario) for `test/chaos/report.ts`: one directory per checkout,
+ * so that runs of other checkouts on the same machine (the short form is part of their `npm test`) do not
+ * overwrite this one's figures.
+ */
+export const RESULTS_DIR = join(
+  tmpdir(),
+  `sluice-chaos-results-${createHash('sha256')
+    .update(fileURLToPath(new URL('../../..', import.meta.url)))
+    .digest('hex')
+    .slice(0, 10)}`,
+);
 
 export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   const started = Date.now();
@@ -120,14 +159,17 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     ...process.env,
     ...scenario.env,
     SLUICE_DATA_DIR: dir,
-    SLUICE_WINDOW_SECONDS: '1',
+    SLUICE_WINDOW_SECONDS: String(scenario.windowSeconds ?? 1),
     SLUICE_TRANSPORT: scenario.transport,
   });
   const problems: string[] = [];
   const notes: string[] = [];
   const images = new Map<ProcessName, ProcessImage>();
   const respawned = new Map<ProcessName, Spawned>();
+  const marker = dataDirMarker(dir);
+  const recoveriesAtKill = new Map<ProcessName, { recoveries: number; pid: number }>();
   const ledger = createLedger();
+  const oneLoadEach: string[] = [];
   const hosted = scenario.hosted ? await startHostedStack(config, scenario.transport) : undefined;
   const stack =
     hosted?.stack ?? (await startStack({ config, logger: pino({ level: 'silent' }), collectorPort: 0 }));
@@ -138,8 +180,11 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     idPrefix: `${scenario.name}-${started.toString(36)}`,
   });
 
-  const pidOf = (name: ProcessName): number | undefined =>
-    respawned.get(name)?.pid ?? stack.processes.find((p) => p.name === name)?.pid;
+  const pidOf = (name: ProcessName): number | undefined => {
+    if (name === 'host') return hosted?.host.current.pid;
+    if (name === 'emulator') return stack.emulator?.child?.pid;
+    return respawned.get(name)?.pid ?? stack.processes.find((p) => p.name === name)?.pid;
+  };
   const acknowledgedMore = async (n: number, timeoutMs = 20_000): Promise<boolean> => {
     const goal = ledger.acknowledged().length + n;
     const reached = await pollUntil(
@@ -170,23 +215,40 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     async kill(name, signal) {
       const pid = pidOf(name);
       if (pid === undefined) throw new Error(`no ${name} in this stack`);
-      images.set(name, await processImage(pid));
-      await killGroup(pid, signal);
-      notes.push(`${name} ${signal}`);
+      const identity = await identify(pid);
+      if (name === 'emulator') {
+        recoveriesAtKill.set(name, { recoveries: stack.emulator?.recoveries ?? 0, pid });
+      } else {
+        images.set(name, await processImage(pid));
+      }
+      const scope: KillScope = name === 'emulator' ? 'tree' : 'group';
+      const killed = await killTree(identity, marker, signal, { scope });
+      if (killed.length === 0) throw new Error(`${name} (pid ${pid}) was not a process of this stack`);
+      notes.push(`${name} ${signal} (${killed.length} processes)`);
     },
     async restart(name) {
+      if (name === 'emulator') {
+        await waitRecovered(stack, recoveriesAtKill.get(name));
+        notes.push(`emulator restarted by the stack's supervisor (pid ${stack.emulator?.child?.pid})`);
+        return;
+      }
       const image = images.get(name);
       if (!image) throw new Error(`${name} was not killed by the harness`);
-      const spawned = respawn(name, image, join(config.logsDir, `${name}.restarted.log`));
+      const spawned = await respawn(name, image, join(config.logsDir, `${name}.restarted.log`));
       respawned.set(name, spawned);
-      if (name === 'host' && hosted) hosted.hostPid.current = spawned.pid;
+      if (name === 'host' && hosted) hosted.host.current = spawned.identity;
       await waitAnswering(name, stack, spawned.pid);
+    },
+    expectOneLoad: (names) => {
+      if (names.length === 0) problems.push('no crafted file was delivered');
+      oneLoadEach.push(...names);
     },
     problem: (text) => problems.push(text),
     note: (text) => notes.push(text),
   };
 
   let warehouse: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
+  let drained: DrainReport | undefined;
   const run = async (): Promise<void> => {
     if (!(await acknowledgedMore(scenario.warmup ?? 300))) problems.push('warm-up traffic not acknowledged');
     await scenario.fault(ctx);
@@ -194,11 +256,24 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
       problems.push('traffic after the fault was not acknowledged within 20 s (collector unavailable)');
     }
     await traffic.stop();
-    warehouse = await settle(stack, ledger, scenario.mayFail);
-    if (scenario.verify) await scenario.verify(ctx, warehouse);
   };
   try {
-    if (!(await within(RUN_MS, run()))) problems.push(`scenario did not finish within ${RUN_MS / 1000} s`);
+    const runMs = (scenario.runSeconds ?? RUN_MS / 1000) * 1000;
+    if (!(await within(runMs, run()))) {
+      problems.push(`scenario did not finish within ${runMs / 1000} s`);
+      // The drain below must not wait on traffic that is still being generated.
+      await traffic.stop(1000);
+    }
+    // The stand-in's flush waits for every delivery, which Eventarc-like retries keep open while a load fails.
+    await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
+    // The file system first: a reader of the DuckDB file holds its lock, so polling the warehouse while loads
+    // are queued would slow the very loads it waits for.
+    drained = await drain(stack.rawBucketDir);
+    if (drained.pendingAtEnd > 0) {
+      notes.push(`drain ended with ${drained.pendingAtEnd} files pending after ${drained.seconds} s`);
+    }
+    warehouse = await settle(stack, ledger, scenario.mayFail);
+    if (scenario.verify) await scenario.verify(ctx, warehouse);
   } catch (error) {
     problems.push(`scenario threw: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
@@ -206,13 +281,15 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     // The collector first (it drains into the pipeline), then the stack, then whatever the harness restarted.
     const collector = respawned.get('collector');
     if (collector)
-      await stopGroup(collector.pid, 20_000).catch((e: unknown) => problems.push(`stop collector: ${e}`));
+      await stopGroup(collector.identity, marker, 20_000).catch((e: unknown) =>
+        problems.push(`stop collector: ${e}`),
+      );
     await stack
       .stop()
       .catch((e: unknown) => problems.push(`stack.stop(): ${e instanceof Error ? e.message : e}`));
     for (const [name, p] of respawned) {
       if (name !== 'collector' && name !== 'host')
-        await stopGroup(p.pid).catch((e: unknown) => problems.push(`stop ${name}: ${e}`));
+        await stopGroup(p.identity, marker).catch((e: unknown) => problems.push(`stop ${name}: ${e}`));
     }
   }
   warehouse = await readWarehouseIsolated(stack.duckdbPath).catch((error: unknown) => {
@@ -229,6 +306,10 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     leftoverProcesses,
     leftoverTempFiles: await listTempFiles(dir),
   };
+  for (const name of oneLoadEach) {
+    const rows = warehouse.loads.filter((l) => l.name === name).length;
+    if (rows !== 1) problems.push(`${name}: ${rows} loads rows (expected 1)`);
+  }
   problems.push(
     ...checkLedger(observation, scenario.mayFail),
     ...checkFailedEvents(observation),
@@ -237,7 +318,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     ...checkNothingLeft(observation),
   );
   // Orphans are reported above; end them so one failing scenario does not disturb the next.
-  for (const p of leftoverProcesses) await killGroup(p.pid, 'SIGKILL').catch(() => undefined);
+  await killEach(leftoverProcesses);
   const result: ScenarioResult = {
     name: scenario.name,
     transport: scenario.transport,
@@ -246,6 +327,11 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     problems,
     notes,
     statuses: ledger.statuses(),
+    drain: drained,
+    // The stack's loader, and the one the harness restarted (if it did).
+    loader: await loaderThroughput(
+      ['loader.log', 'loader.restarted.log'].map((f) => join(config.logsDir, f)),
+    ),
     seconds: Math.round((Date.now() - started) / 100) / 10,
     dir,
   };
@@ -255,47 +341,25 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   return result;
 }
 
-/** Polls until every acknowledged id is loaded (or, if allowed, failed) and every raw file has a loads row. */
-async function settle(
+/** Waits until the stack's supervisor has brought the emulator back (a new process, the gate open again). */
+async function waitRecovered(
   stack: LocalStack,
-  ledger: Ledger,
-  mayFail?: (id: string) => boolean,
-): Promise<WarehouseState> {
-  // The stand-in's flush waits for every delivery, which Eventarc-like retries keep open while a load fails.
-  await within(10_000, stack.standIn?.flush().catch(() => undefined) ?? Promise.resolve());
-  // Wait on the file system first: a reader of the DuckDB file holds its lock, so polling the warehouse while
-  // loads are queued would slow the very loads it waits for. The writers (spool, stand-in) keep a marker per
-  // finalized file in `.<bucket>.outbox/` until the loader acknowledges it, and temp files while a window is open.
-  await pollUntil(
-    () => pendingFiles(stack.rawBucketDir),
-    (n) => n === 0,
-    { initial: -1, timeoutMs: DRAIN_MS, intervalMs: 500 },
+  before: { recoveries: number; pid: number } | undefined,
+): Promise<void> {
+  const emulator = stack.emulator;
+  if (!emulator || !before) throw new Error('the emulator was not killed by the harness');
+  const recovered = await pollUntil(
+    async () => emulator.recoveries > before.recoveries && emulator.child?.pid !== before.pid,
+    Boolean,
+    { initial: false, timeoutMs: 90_000, intervalMs: 100 },
   );
-  const empty: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
-  return pollUntil(
-    () => readWarehouseIsolated(stack.duckdbPath),
-    (w) => {
-      const failed = new Set(w.failed.flatMap((f) => (f.eventId ? [f.eventId] : [])));
-      return ledger
-        .acknowledged()
-        .every((id) => (w.idCounts.get(id) ?? 0) > 0 || (mayFail?.(id) === true && failed.has(id)));
-    },
-    { initial: empty, timeoutMs: SETTLE_MS, intervalMs: 2000 },
-  );
-}
-
-/** Finalized files the loader has not acknowledged yet, plus open or torn window temp files, of one bucket. */
-async function pendingFiles(bucketDir: string): Promise<number> {
-  const bucket = basename(bucketDir);
-  const root = dirname(bucketDir);
-  const list = async (dir: string): Promise<string[]> =>
-    readdir(dir, { recursive: true }).catch(() => [] as string[]);
-  const outbox = await list(join(root, `.${bucket}.outbox`));
-  const temps = [
-    ...(await list(join(root, `.${bucket}.spool`))),
-    ...(await list(join(root, `.${bucket}.staging`))),
-  ].filter((p) => /\.(part|tmp)$/.test(p));
-  return outbox.length + temps.length;
+  if (!recovered) {
+    throw new Error(
+      `the supervisor did not restart the emulator within 90 s (recoveries ${emulator.recoveries}, ` +
+        `process ${emulator.child?.pid ?? 'none'})`,
+    );
+  }
+  await within(30_000, emulator.whenReady());
 }
 
 async function waitAnswering(name: ProcessName, stack: LocalStack, pid: number): Promise<void> {

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { type LocalConfig, type LocalStack, pollUntil } from '@sluice/infra/local';
-import { stopGroup } from './processes.ts';
+import { dataDirMarker, identify, type ProcessIdentity, stopGroup } from './processes.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -21,8 +21,8 @@ async function freePort(): Promise<number> {
 
 export interface HostedStack {
   stack: LocalStack;
-  /** The host's current process (group) id: replaced when the scenario restarts it. */
-  hostPid: { current: number };
+  /** The host's current process (its group's leader): replaced when the scenario restarts it. */
+  host: { current: ProcessIdentity };
 }
 
 export async function startHostedStack(
@@ -43,6 +43,9 @@ export async function startHostedStack(
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the stack host');
+  const marker = dataDirMarker(config.dataDir);
+  // Our own child, not yet exited: its pid is still it.
+  const host = { current: await identify(pid) };
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -54,13 +57,12 @@ export async function startHostedStack(
     { initial: undefined, timeoutMs: 90_000, intervalMs: 100 },
   );
   if (!line) {
-    await stopGroup(pid, 1000);
+    await stopGroup(host.current, marker, 1000);
     throw new Error(
       `the stack host did not start (exit ${child.exitCode}); log ${join(config.dataDir, 'stack-host.log')}`,
     );
   }
   const info = JSON.parse(line) as { collectorUrl: string; loaderUrl: string };
-  const hostPid = { current: pid };
   const stack: LocalStack = {
     transport,
     collectorUrl: info.collectorUrl,
@@ -76,7 +78,9 @@ export async function startHostedStack(
     ),
     processes: [{ name: 'host', pid, logFile: join(config.dataDir, 'stack-host.log') }],
     standIn: undefined,
-    stop: () => stopGroup(hostPid.current, 40_000),
+    stop: async () => {
+      await stopGroup(host.current, marker, 40_000);
+    },
   };
-  return { stack, hostPid };
+  return { stack, host };
 }

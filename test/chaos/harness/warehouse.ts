@@ -34,8 +34,14 @@ export interface WarehouseState {
 
 const EMPTY: WarehouseState = { idCounts: new Map(), failed: [], loads: [] };
 
+/**
+ * The loader holds the file's write lock for the whole of each load (1.5-3 s a small file here, longer for big
+ * ones, back to back under a backlog): a reader waits for a gap between loads rather than failing.
+ */
+const LOCK_WAIT_MS = 45_000;
+
 async function rows(path: string, sql: string): Promise<Record<string, Cell>[]> {
-  const result = await queryWarehouse(path, sql, { lockRetryMs: 5000 });
+  const result = await queryWarehouse(path, sql, { lockRetryMs: LOCK_WAIT_MS });
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c, row[i] ?? null])));
 }
 

@@ -37,8 +37,13 @@ export const FUZZ: Record<string, Scenario> = {
   'fuzz-raw-lines': {
     name: 'fuzz-raw-lines',
     transport: 'spool',
+    // 40 files handed to the loader one after the other, ~2.5-4 s each here (one load at a time): the traffic is
+    // paused meanwhile (its files would queue before each fuzz file), windows are longer, the run bound too.
+    windowSeconds: 5,
+    runSeconds: 300,
     mayFail: (id) => id.includes('-raw-'),
     async fault(ctx) {
+      await ctx.traffic.pause();
       const failure = await fc.check(
         fc.asyncProperty(rawLines(`${ctx.name}-raw`, 6000), async (lines) => {
           const object = await writeRawFile(
@@ -51,13 +56,16 @@ export const FUZZ: Record<string, Scenario> = {
             200,
             null,
           );
-          const answers = await deliver(ctx.stack.loaderUrl, object, 20_000);
+          // Retried until 2xx, as Eventarc does; 60 s covers queueing behind a window file (one load at a time).
+          const answers = await deliver(ctx.stack.loaderUrl, object, 60_000);
           const last = answers.at(-1) ?? 0;
           if (last < 200 || last >= 300)
-            throw new Error(`file never accepted (answers ${answers.slice(0, 10).join(',')}...)`);
+            throw new Error(`file not accepted within 60 s (answers ${answers.slice(0, 10).join(',')}...)`);
         }),
-        { numRuns: 40 },
+        // No shrinking: each step is a file through a running stack; the first counterexample is reported as is.
+        { numRuns: 40, endOnFailure: true },
       );
+      ctx.traffic.resume();
       if (failure.failed) ctx.problem(`raw-line fuzz: ${describeFailure(failure)}`);
     },
   },

@@ -1,6 +1,5 @@
 /** Helpers the scenarios share: crafted files, mixed-in events, per-file expectations. */
 
-import { readWarehouseIsolated } from '../harness/isolated-warehouse.ts';
 import { enrichedLine, writeRawFile } from '../harness/raw-files.ts';
 import type { ScenarioContext } from '../harness/scenario.ts';
 
@@ -41,14 +40,6 @@ export function expectDelivered(ctx: ScenarioContext, what: string, statuses: nu
   const last = statuses.at(-1) ?? 0;
   if (last < 200 || last >= 300)
     ctx.problem(`${what}: the loader never accepted it (answers ${statuses.join(',')})`);
-}
-
-export async function expectOneLoad(ctx: ScenarioContext, names: readonly string[]): Promise<void> {
-  const w = await readWarehouseIsolated(ctx.stack.duckdbPath);
-  for (const name of names) {
-    const rows = w.loads.filter((l) => l.name === name);
-    if (rows.length !== 1) ctx.problem(`${name}: ${rows.length} loads rows (expected 1)`);
-  }
 }
 
 /** Depth-`n` nested object: {"d":{"d":...{"d":1}}}. */

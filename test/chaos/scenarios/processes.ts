@@ -1,10 +1,17 @@
 /** Processes killed and restarted under steady traffic: the collector, the emulator, the stand-in's host, the loader. */
-import { pollUntil } from '@sluice/infra/local';
+import { type LocalStack, pollUntil } from '@sluice/infra/local';
 import { listRawFiles } from '../harness/checks.ts';
-import { cpuTicks } from '../harness/processes.ts';
+import {
+  cpuTicks,
+  dataDirMarker,
+  identify,
+  type ProcessIdentity,
+  processTree,
+} from '../harness/processes.ts';
 import { deliver } from '../harness/raw-files.ts';
 import type { Scenario } from '../harness/scenario.ts';
-import { craftedFiles, expectDelivered, expectOneLoad, idRange, nothing } from './helpers.ts';
+import { drain } from '../harness/settle.ts';
+import { craftedFiles, expectDelivered, idRange, nothing } from './helpers.ts';
 
 export const PROCESSES: Record<string, Scenario> = {
   'steady-spool': { name: 'steady-spool', transport: 'spool', fault: nothing },
@@ -70,24 +77,44 @@ export const PROCESSES: Record<string, Scenario> = {
   'loader-sigkill-mid-file': {
     name: 'loader-sigkill-mid-file',
     transport: 'spool',
+    windowSeconds: 3,
     async fault(ctx) {
+      // The loader idle first (traffic paused, backlog drained), so the CPU it spends next is this file's load.
+      await ctx.traffic.pause();
+      const idle = await drain(ctx.stack.rawBucketDir);
+      ctx.note(`before the file: ${idle.pendingAtStart} files drained in ${idle.seconds} s`);
       const [object] = await craftedFiles(ctx, [idRange(`${ctx.name}-file`, 20_000)]);
       if (!object) return;
-      const loader = ctx.stack.processes.find((p) => p.name === 'loader');
-      if (!loader) throw new Error('no loader');
+      const loader = await loaderProcess(ctx.stack.processes, dataDirMarker(ctx.dir));
       const before = await cpuTicks(loader.pid);
-      const delivery = deliver(ctx.stack.loaderUrl, object, 90_000);
-      // Mid-file: the loader has spent 0.3 s of CPU since the CloudEvent was posted (a 20k-line load takes seconds).
+      const delivery = deliver(ctx.stack.loaderUrl, object, 120_000);
+      // Mid-file: the loader process (not its guard) has spent 0.3 s of CPU since the CloudEvent was posted; a
+      // 20k-line load takes several seconds.
       const ticks = await pollUntil(
-        () => cpuTicks(loader.pid),
+        () => cpuTicks(loader.pid).catch(() => before),
         (t) => t - before >= 30,
         { initial: before, timeoutMs: 20_000, intervalMs: 20 },
       );
+      if (ticks - before < 30)
+        ctx.problem(`the loader spent only ${ticks - before} CPU ticks on the file in 20 s`);
       ctx.note(`killed after ${ticks - before} CPU ticks of the load`);
       await ctx.kill('loader', 'SIGKILL');
+      ctx.traffic.resume();
       await ctx.restart('loader');
       expectDelivered(ctx, object.name, await delivery);
-      await expectOneLoad(ctx, [object.name]);
+      ctx.expectOneLoad([object.name]);
     },
   },
 };
+
+/** The loader's own process (loader-server.ts), inside the group its guard leads. */
+async function loaderProcess(processes: LocalStack['processes'], marker: string): Promise<ProcessIdentity> {
+  const guard = processes.find((p) => p.name === 'loader');
+  if (!guard) throw new Error('no loader');
+  const group = await processTree(await identify(guard.pid), marker, 'group');
+  const loader = group.find(
+    (p) => p.cmdline.includes('loader-server.ts') && !p.cmdline.includes('child-guard'),
+  );
+  if (!loader) throw new Error(`no loader-server process in group ${guard.pid}`);
+  return loader;
+}
