@@ -27,7 +27,7 @@ import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/load
 import { createLogger } from '../../functions/src/logger.ts';
 import { namingRules } from '../../functions/src/naming/identifier.ts';
 import { NameCache } from '../../functions/src/naming/name-cache.ts';
-import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
+import { createNormalizer } from '../../functions/src/normalize/normalizer.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
 import { leafCount, newUserEvent, typicalEvent } from './events.ts';
@@ -64,7 +64,9 @@ function normalizationBench(n: number, passes: number): NormalizationFigures {
   for (let i = 0; i < n; i++) lines.push(typicalEvent(i));
   const bytes = lines.reduce((s, l) => s + l.length, 0) / n;
   const leaves = leafCount(JSON.parse(lines[0] as string));
-  const options = {
+  const schema: WarehouseSchema = new Map();
+  const normalizer = createNormalizer({
+    schema,
     names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
     maxNestingDepth: 5,
     contracts: DEFAULT_CONTRACTS,
@@ -74,26 +76,22 @@ function normalizationBench(n: number, passes: number): NormalizationFigures {
     tableColumns: TABLE_COLUMNS,
     // The load's time and id, written to every row as in a real load.
     tableValues: ['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'],
-  };
-  const schema: WarehouseSchema = new Map();
+  });
   // Warm-up (JIT, name cache, schema) on a slice, then timed passes, alternating; best of PASSES for both.
   for (let i = 0; i < Math.min(5000, n); i++)
-    normalizeLine(
-      { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
-      schema,
-      options,
-    );
+    normalizer.normalize({ number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false });
   const normS: number[] = [];
   const parseS: number[] = [];
   let sink = 0;
   for (let pass = 0; pass < passes; pass++) {
     let t = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
-      const r = normalizeLine(
-        { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
-        schema,
-        options,
-      );
+      const r = normalizer.normalize({
+        number: i + 1,
+        text: lines[i] as string,
+        tooLong: false,
+        unterminated: false,
+      });
       if (r.ok) sink += r.rows.length;
     }
     normS.push(Number(process.hrtime.bigint() - t) / 1e9);

@@ -1,25 +1,23 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { CellValue, LogicalType, WarehouseSchema } from '../destinations/destination.ts';
+import { isPlainObject } from '../model/plain-object.ts';
+import type { CellValue, LogicalType } from '../model/warehouse.ts';
 import type { ColumnRef, NameCache, NameNode } from '../naming/name-cache.ts';
+import { coercionOf } from '../schema/coercion.ts';
+import type { ColumnLayout } from '../schema/column-layout.ts';
+import { arraysFor } from '../schema/contracts.ts';
+import type { ResolvedRow } from '../schema/evolve.ts';
+import { jsonText } from '../schema/fields.ts';
+import { rfc3339 } from '../schema/infer.ts';
+import type { ResolveState } from '../schema/resolve-state.ts';
 import {
   CHILD_COLUMNS,
   DROPPED,
   ENVELOPE,
   ID_KEYS,
-  REBASE,
   RESERVED_TABLES,
-  ROOT_TABLES,
-  upsertId,
-} from '../route.ts';
-import { arraysFor } from '../schema/contracts.ts';
-import { metaNamesOf, nextRowNumber, type ResolvedRow } from '../schema/evolve.ts';
-import { rfc3339 } from '../schema/infer.ts';
-import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
-import { type UpsertTable, upsertFrom } from '../schema/upsert-tables.ts';
-import { jsonText } from './field.ts';
-import { isPlainObject } from './flatten.ts';
-import type { NormalizerOptions } from './normalize-line.ts';
-import { parsedJsonText } from './parse-json.ts';
+  SEGMENT_LAYOUT,
+  UPSERT_REBASE,
+} from '../schema/segment-layout.ts';
 import {
   emptyShape,
   type ObjectShape,
@@ -27,7 +25,17 @@ import {
   type ShapeMember,
   type ShapeTarget,
   sameShape,
-} from './shape.ts';
+  type UpsertShape,
+} from './compiled/shape.ts';
+import { upsertId } from './ids.ts';
+import type { NormalizerOptions } from './options.ts';
+import { parsedJsonText } from './parse-json.ts';
+
+/** What the fast path reads: the load's options and the normalizer's resolution state. */
+export interface FastContext {
+  options: NormalizerOptions;
+  state: ResolveState;
+}
 
 /**
  * The common case of normalization in one pass. Once a kind of event has been loaded, the next ones need no schema
@@ -43,124 +51,63 @@ import {
 export function fastNormalize(
   event: Record<string, unknown> & { type: EventType },
   eventId: string,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
+  ctx: FastContext,
 ): ResolvedRow[] | undefined {
-  return normalizeWith(new Walk(schema, options), event, eventId);
+  return normalizeWith(new Walk(ctx), event, eventId);
 }
 
-/** An event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
-export interface EventShape {
-  type: EventType;
-  top: ObjectShape;
-  /** The type's table (`tracks`, `pages`...). */
-  root: TableLayout;
-  rootTable: string;
-  /** A track's own table, its name and `event_text`. */
-  own?: { layout: TableLayout; table: string; name: string } | undefined;
-  /**
-   * The upsert row of an event of an upsert table's type (identify: `users`, group: `accounts`; null: the event
-   * had none, its id was absent).
-   */
-  upsert?: UpsertShape | null;
+/** A fast-path walk that also records the event's shape (see `compiled/record-shape.ts`). */
+export function recordingWalk(ctx: FastContext): Walk {
+  const w = new Walk(ctx);
+  w.rec = emptyShape();
+  return w;
 }
 
-/** An upsert row as recorded: its table's rule, layout, where `id` and `received_at` went, the traits' shape. */
-export interface UpsertShape {
-  upsert: UpsertTable;
-  table: string;
-  layout: TableLayout;
-  id: ShapeTarget;
-  /** Null when the event had no valid `receivedAt` (no cell). */
-  receivedAt: ShapeTarget | null;
-  /** The traits as walked into the row (`UpsertTable.traits`; null: they were not an object). */
-  traits: ObjectShape | null;
-}
-
-/**
- * Runs the fast path on an event while recording its shape: every object's keys in order, where each value went
- * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row; a
- * group's into `groups` and `accounts`).
- * Undefined when the fast path does not take the event or the shape has something a compiled shape does not
- * cover (array items of differing shapes).
- */
-export function recordShape(
-  event: Record<string, unknown> & { type: EventType },
-  eventId: string,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
-): EventShape | undefined {
-  const w = new Walk(schema, options);
-  const top = emptyShape();
-  w.rec = top;
-  const rows = normalizeWith(w, event, eventId);
-  const [root, own] = w.rows;
-  if (rows === undefined || w.unrecordable || root === undefined) return undefined;
-  if (event.type !== 'track') {
-    return { type: event.type, top, root: root.layout, rootTable: root.table, upsert: w.upsert };
-  }
-  if (own === undefined) return undefined;
-  return {
-    type: event.type,
-    top,
-    root: root.layout,
-    rootTable: root.table,
-    own: { layout: own.layout, table: own.table, name: String(event.event) },
-  };
-}
-
-function normalizeWith(
+export function normalizeWith(
   w: Walk,
   event: Record<string, unknown> & { type: EventType },
   eventId: string,
 ): ResolvedRow[] | undefined {
   const names = w.names;
   names.maintain();
-  const type = event.type;
-  const root = w.row(ROOT_TABLES[type], 'root');
+  const layout = SEGMENT_LAYOUT[event.type];
+  const root = w.row(layout.table, 'root');
   if (root === undefined) return undefined;
   w.rows.push(root);
   const top = w.rec;
-  if (type === 'track') {
+  // The payload's table: a track's own table (its row: the tracks row's cells, then the payload), else the root.
+  let table = layout.table;
+  let own: Row | null = null;
+  if (layout.ownTable) {
     const name = String(event.event);
-    const table = names.table(name, RESERVED_TABLES);
-    const own = w.row(table, 'own');
-    if (own === undefined) return undefined;
+    table = names.table(name, RESERVED_TABLES);
+    const row = w.row(table, 'own');
+    if (row === undefined) return undefined;
     // One stamp for both rows: a property meeting an envelope column is a collision in the event's own table.
-    own.stamp = root.stamp;
-    w.rows.push(own);
-    // The envelope goes to both rows; properties to the event's own table only.
-    if (!w.envelope(event, root, own)) return undefined;
-    if (!w.put(root, own, names.ref('event'), 'STRING', table)) return undefined;
-    if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
-    const mode = arraysFor(w.options.contracts, table);
-    w.arrayJson = mode === 'both';
-    const arrays: PendingArray[] | null = mode === 'json' ? null : [];
-    const properties = event.properties;
-    if (isPlainObject(properties)) {
-      const shape = top === null ? null : w.recordContainer(top, 'properties', emptyShape());
-      if (!w.walkAs(shape, properties, names.root('', REBASE.track), 1, own, null, arrays)) return undefined;
-    } else if (top !== null && properties !== undefined) {
-      w.recordContainer(top, 'properties', null);
-    }
-    if (arrays !== null && !w.children(table, eventId, eventId, arrays)) return undefined;
-    return w.finish();
+    row.stamp = root.stamp;
+    w.rows.push(row);
+    own = row;
   }
-  if (!w.envelope(event, root, null)) return undefined;
-  const container = type === 'identify' || type === 'group' ? 'traits' : 'properties';
-  const payload = type === 'alias' ? undefined : event[container];
-  const mode = arraysFor(w.options.contracts, ROOT_TABLES[type]);
+  if (!w.envelope(event, root, own)) return undefined;
+  if (own !== null) {
+    if (!w.put(root, own, names.ref('event'), 'STRING', table)) return undefined;
+    if (!w.put(root, own, names.ref('event_text'), 'STRING', String(event.event))) return undefined;
+  }
+  const mode = arraysFor(w.options.contracts, table);
   w.arrayJson = mode === 'both';
   const arrays: PendingArray[] | null = mode === 'json' ? null : [];
-  if (isPlainObject(payload)) {
+  const container = layout.payload;
+  const payload = container === null ? undefined : event[container];
+  if (isPlainObject(payload) && container !== null) {
     const shape = top === null ? null : w.recordContainer(top, container, emptyShape());
-    if (!w.walkAs(shape, payload, names.root('', REBASE[type]), 1, root, null, arrays)) return undefined;
-  } else if (top !== null && payload !== undefined) {
+    if (!w.walkAs(shape, payload, names.root('', layout.rebase), 1, own ?? root, null, arrays))
+      return undefined;
+  } else if (top !== null && payload !== undefined && container !== null) {
     w.recordContainer(top, container, null);
   }
-  if (arrays !== null && !w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
+  if (arrays !== null && !w.children(table, eventId, eventId, arrays)) return undefined;
   // A numeric id never gets here: the envelope leaves non-string ids to the general path.
-  const upsert = upsertFrom(type);
+  const upsert = layout.upsert;
   const upsertKey = upsert === undefined ? undefined : upsertId(upsert, event, false);
   if (upsert !== undefined && upsertKey !== undefined) {
     const row = w.row(upsert.table, 'upsert');
@@ -175,7 +122,7 @@ function normalizeWith(
     }
     const traits = upsert.traits(event);
     const shape = top === null || traits === undefined ? null : emptyShape();
-    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', REBASE.upsert), 1, row, null, null))
+    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', UPSERT_REBASE), 1, row, null, null))
       return undefined;
     if (top !== null) {
       w.upsert = {
@@ -192,9 +139,9 @@ function normalizeWith(
 }
 
 /** A row being filled: cells by layout position, and the stamp that detects two keys meeting in one column. */
-interface Row {
+export interface Row {
   table: string;
-  layout: TableLayout;
+  layout: ColumnLayout;
   stamp: number;
   at: number[];
   cells: CellValue[];
@@ -210,29 +157,28 @@ interface PendingArray {
   member?: ShapeMember | undefined;
 }
 
-class Walk {
+export class Walk {
   readonly rows: Row[] = [];
   readonly names: NameCache;
-  private readonly reserved: ReadonlySet<string>;
+  readonly options: NormalizerOptions;
+  private readonly state: ResolveState;
 
   /** Arrays of objects of this event's table go to its JSON column too (array mode `both`). */
   arrayJson = false;
 
-  constructor(
-    private readonly schema: WarehouseSchema,
-    readonly options: NormalizerOptions,
-  ) {
-    this.names = options.names;
-    this.reserved = metaNamesOf(options.tableColumns);
+  constructor(ctx: FastContext) {
+    this.options = ctx.options;
+    this.state = ctx.state;
+    this.names = ctx.options.names;
   }
 
   /** A new row of `table`, or undefined when the table does not exist yet. */
   row(table: string, role: RowRole): Row | undefined {
-    const cols = this.schema.get(table);
+    const cols = this.options.schema.get(table);
     if (cols === undefined) return undefined;
-    const layout = layoutOf(this.schema, table, this.reserved);
+    const layout = this.state.layouts.of(table);
     layout.sync(cols);
-    return { table, layout, stamp: nextRowNumber(), at: [], cells: [], role };
+    return { table, layout, stamp: this.state.nextRow(), at: [], cells: [], role };
   }
 
   /** Recording (`recordShape`): the plan of the object being walked, or null when not recording. */
@@ -277,7 +223,7 @@ class Walk {
   put(a: Row, b: Row | null, ref: ColumnRef, type: LogicalType, value: CellValue): boolean {
     if (ref.stamp === a.stamp) return false;
     ref.stamp = a.stamp;
-    return place(a, ref, type, value, this.names) && (b === null || place(b, ref, type, value, this.names));
+    return place(a, ref, type, value, this) && (b === null || place(b, ref, type, value, this));
   }
 
   /** The top-level keys and `context` of an event (see `envelopeFields` in route.ts). */
@@ -505,20 +451,21 @@ class Walk {
   }
 }
 
-/** A value into its column of one row when the column exists and takes it as is (see `placeAs` in evolve.ts). */
-function place(row: Row, ref: ColumnRef, type: LogicalType, value: CellValue, names: NameCache): boolean {
+/**
+ * A value into its column of one row when the column exists and the coercion table (`COERCION`) says it takes the
+ * value as is or as JSON text (see `placeAs` in evolve.ts); false for anything else (a new column, a variant, a
+ * widening: the general path's business).
+ */
+function place(row: Row, ref: ColumnRef, type: LogicalType, value: CellValue, w: Walk): boolean {
   const layout = row.layout;
-  const pos = layout.positionOf(ref, names);
+  const pos = layout.positionOf(ref, w.names);
   if (layout.reserved[pos] === true) return false;
   const existing = layout.types[pos];
-  if (existing !== type) {
-    if (existing === 'JSON') value = jsonText(type, value);
-    else if (
-      !((existing === 'FLOAT64' && type === 'INT64') || (existing === 'STRING' && type === 'TIMESTAMP'))
-    ) {
-      return false;
-    }
-  }
+  if (existing === undefined) return false;
+  // `type` is the value's kind: the fast path never holds a bigint (it leaves those to the exact parse).
+  const coercion = coercionOf(existing, type, w.options.canWidenIntToFloat);
+  if (coercion === 'json') value = jsonText(type, value);
+  else if (coercion !== 'write') return false;
   row.at.push(pos);
   row.cells.push(value);
   return true;
