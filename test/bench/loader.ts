@@ -59,7 +59,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function normalizationBench(n: number, passes: number): NormalizationFigures {
+/**
+ * Which normalizer paths run (`--norm-child n passes <paths>`, to measure what each path pays for): `all` (the
+ * loader's: compiled shapes, fast path, general path), `fast` (no compiled shapes), `general` (the general path
+ * alone).
+ */
+type Paths = 'all' | 'fast' | 'general';
+
+function normalizationBench(n: number, passes: number, paths: Paths = 'all'): NormalizationFigures {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) lines.push(typicalEvent(i));
   const bytes = lines.reduce((s, l) => s + l.length, 0) / n;
@@ -76,6 +83,8 @@ function normalizationBench(n: number, passes: number): NormalizationFigures {
     tableColumns: TABLE_COLUMNS,
     // The load's time and id, written to every row as in a real load.
     tableValues: ['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'],
+    fastPath: paths !== 'general',
+    ...(paths === 'fast' ? { compileAfter: Number.POSITIVE_INFINITY } : {}),
   });
   // Warm-up (JIT, name cache, schema) on a slice, then timed passes, alternating; best of PASSES for both.
   for (let i = 0; i < Math.min(5000, n); i++)
@@ -373,6 +382,10 @@ async function readJsonSeconds(dir: string, file: string): Promise<number> {
 if (process.argv[2] === '--loader-child') {
   await childLoad(process.argv[3] as string, process.argv[4] as string);
 } else if (process.argv[2] === '--norm-child') {
-  const figures = normalizationBench(Number(process.argv[3] ?? 100_000), Number(process.argv[4] ?? PASSES));
+  const figures = normalizationBench(
+    Number(process.argv[3] ?? 100_000),
+    Number(process.argv[4] ?? PASSES),
+    (process.argv[5] ?? 'all') as Paths,
+  );
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
