@@ -90,19 +90,32 @@ export interface Normalizer {
  */
 export function createNormalizer(options: NormalizerOptions): Normalizer {
   const state = new ResolveState(options.tableColumns);
-  const fields = new Fields();
-  const ctx: FastContext = { options, state };
-  const shapes = new ShapeCache(ctx);
-  const stats: NormalizerStats = { general: 0, fast: 0, compiled: 0, shapesCompiled: 0 };
-  const fast = options.fastPath !== false;
+  const ctx: LoadContext = {
+    options,
+    state,
+    fast: options.fastPath !== false,
+    out: new Fields(),
+    shapes: new ShapeCache({ options, state }),
+    stats: { general: 0, fast: 0, compiled: 0, shapesCompiled: 0 },
+  };
   return {
-    stats,
+    stats: ctx.stats,
     normalize(line) {
-      const result = normalizeLine(line, options, fast, fields, state, ctx, shapes, stats);
-      stats.shapesCompiled = shapes.compiled;
+      const result = normalizeLine(line, ctx);
+      ctx.stats.shapesCompiled = ctx.shapes.compiled;
       return result;
     },
   };
+}
+
+/** What a normalizer keeps for its load (see `createNormalizer`). */
+interface LoadContext extends FastContext {
+  /** Whether the compiled shapes and the fast path run (`NormalizerOptions.fastPath`). */
+  fast: boolean;
+  /** The field buffer of the general path (normalization is synchronous: one buffer serves every line). */
+  out: Fields;
+  shapes: ShapeCache;
+  stats: NormalizerStats;
 }
 
 /**
@@ -110,16 +123,8 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
  * updating the schema with accepted changes and the normalizer's caches. Trusts nothing: JSON, protocol check,
  * messageId, routing, contracts.
  */
-function normalizeLine(
-  line: Line,
-  options: NormalizerOptions,
-  fast: boolean,
-  out: Fields,
-  state: ResolveState,
-  ctx: FastContext,
-  shapes: ShapeCache,
-  stats: NormalizerStats,
-): Normalized {
+function normalizeLine(line: Line, ctx: LoadContext): Normalized {
+  const { options, fast, out, state, shapes, stats } = ctx;
   const schema = options.schema;
   if (line.tooLong) return failed(line, 'SLUICE_ERR_LOAD_LINE_TOO_LONG', 'line too long', null);
   if (line.text.charCodeAt(0) !== 123 && line.text.trim() === '')
