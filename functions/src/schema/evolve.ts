@@ -33,7 +33,7 @@ export interface EvolveOptions {
 
 /**
  * One table row: `cells[k]` is the value of column `columns[at[k]]` for `k < at.length` (`cells` may be longer,
- * see `StagedRow`); columns not listed are NULL. `columns` is the table's layout (see `table-layout.ts`), shared
+ * see `StagedRow`); columns not listed are NULL. `columns` is the table's layout (see `column-layout.ts`), shared
  * by the table's rows.
  */
 export interface ResolvedRow {

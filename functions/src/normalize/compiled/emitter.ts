@@ -261,7 +261,7 @@ export class Emitter {
         this.lines.push(`if (${v} !== null) return;`);
         return;
       case 'absent':
-        // An empty id: absent as null is (see `ID_KEYS` in route.ts).
+        // An empty id: absent as null is (see `ID_KEYS` in segment-layout.ts).
         this.lines.push(`if (${v} !== null && ${v} !== '') return;`);
         return;
       case 'empty':

@@ -1,6 +1,7 @@
 import type { EventType } from '@sluice/sdk/protocol';
 import { SEGMENT_LAYOUT } from '../../schema/segment-layout.ts';
-import { type FastContext, normalizeWith, recordingWalk } from '../fast-path.ts';
+import { normalizeWith, recordingWalk } from '../fast-path.ts';
+import type { FastContext } from '../fast-walk.ts';
 import type { EventShape } from './shape.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { EventType } from '@sluice/sdk/protocol';
 import type { ResolvedRow } from '../../schema/evolve.ts';
-import type { FastContext } from '../fast-path.ts';
+import type { FastContext } from '../fast-walk.ts';
 import { type Compiled, compileShape } from './compile-shape.ts';
 import { recordShape } from './record-shape.ts';
 
