@@ -9,7 +9,7 @@ import type {
 import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
 import { stableHash } from '../naming/stable-hash.ts';
 import { type Coercion, coercionOf, valueKind } from './coercion.ts';
-import { ColumnLayout } from './column-layout.ts';
+import type { ColumnLayout } from './column-layout.ts';
 import type { ContractMode, Contracts } from './contracts.ts';
 import type { Fields, RowDraft } from './fields.ts';
 import type { ResolveState } from './resolve-state.ts';
@@ -54,13 +54,6 @@ class Reject {
   ) {}
 }
 
-/**
- * Placeholders until the first row sets the table's layout and columns (a resolver is made per event: nothing is
- * allocated for them; the columns placeholder is never written, `writable()` replaces it first).
- */
-const NO_LAYOUT = new ColumnLayout('', new Set());
-const NO_COLUMNS: Map<string, LogicalType> = new Map();
-
 /** Resolution state of one event: the tentative schema overlay, changes, and the row being built. */
 class EventResolver {
   private overlay: Map<string, Map<string, LogicalType>> | undefined;
@@ -69,10 +62,10 @@ class EventResolver {
   // Current row.
   private table = '';
   private mode: ContractMode = 'evolve';
-  private cols: Map<string, LogicalType> = NO_COLUMNS;
+  private cols: Map<string, LogicalType>;
   /** `cols` is the committed schema's map, mirrored by `layout.types` (else a tentative copy: read the map). */
   private committed = true;
-  private layout: ColumnLayout = NO_LAYOUT;
+  private layout: ColumnLayout;
   private created = false;
   private at: number[] = [];
   private cells: CellValue[] = [];
@@ -83,7 +76,12 @@ class EventResolver {
     private readonly schema: WarehouseSchema,
     private readonly options: EvolveOptions,
     private readonly state: ResolveState,
-  ) {}
+  ) {
+    // Placeholders until the first row sets them (a resolver is made per event: they are the state's, allocated
+    // once per load; never written, `row()` replaces both before use).
+    this.cols = state.noColumns;
+    this.layout = state.noLayout;
+  }
 
   private writable(): Map<string, LogicalType> {
     this.overlay ??= new Map();

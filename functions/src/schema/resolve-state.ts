@@ -1,5 +1,5 @@
-import type { ColumnSchema } from '../model/warehouse.ts';
-import { ColumnLayouts } from './column-layout.ts';
+import type { ColumnSchema, LogicalType } from '../model/warehouse.ts';
+import { ColumnLayout, ColumnLayouts } from './column-layout.ts';
 
 /**
  * What schema resolution keeps from row to row during one load: the tables' column layouts and the row numbers
@@ -16,6 +16,9 @@ export class ResolveState {
    * cleared when large).
    */
   private readonly variantStamps = new Map<string, number>();
+  /** A resolver's layout and columns before its first row (see `evolve.ts`); never written. */
+  readonly noLayout = new ColumnLayout('', new Set());
+  readonly noColumns: Map<string, LogicalType> = new Map();
 
   constructor(tableColumns: readonly ColumnSchema[]) {
     this.reserved = new Set(tableColumns.map((c) => c.name));
