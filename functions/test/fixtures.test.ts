@@ -2,9 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadSettings } from '../src/load/load-object.ts';
-import { ROOT_TABLES } from '../src/route.ts';
 import { parseContracts } from '../src/schema/contracts.ts';
 import { SEGMENT_COLUMNS } from '../src/schema/segment-columns.ts';
+import { ROOT_TABLES } from '../src/schema/segment-layout.ts';
 import { upsertTableNamed } from '../src/schema/upsert-tables.ts';
 import { type TestWarehouse, testWarehouse } from './helpers/warehouse.ts';
 

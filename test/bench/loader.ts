@@ -27,7 +27,7 @@ import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/load
 import { createLogger } from '../../functions/src/logger.ts';
 import { namingRules } from '../../functions/src/naming/identifier.ts';
 import { NameCache } from '../../functions/src/naming/name-cache.ts';
-import { normalizeLine } from '../../functions/src/normalize/normalize-line.ts';
+import { createNormalizer } from '../../functions/src/normalize/normalizer.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
 import { leafCount, newUserEvent, typicalEvent } from './events.ts';
@@ -59,12 +59,21 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-function normalizationBench(n: number, passes: number): NormalizationFigures {
+/**
+ * Which normalizer paths run (`--norm-child n passes <paths>`, to measure what each path pays for): `all` (the
+ * loader's: compiled shapes, fast path, general path), `fast` (no compiled shapes), `general` (the general path
+ * alone).
+ */
+type Paths = 'all' | 'fast' | 'general';
+
+function normalizationBench(n: number, passes: number, paths: Paths = 'all'): NormalizationFigures {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) lines.push(typicalEvent(i));
   const bytes = lines.reduce((s, l) => s + l.length, 0) / n;
   const leaves = leafCount(JSON.parse(lines[0] as string));
-  const options = {
+  const schema: WarehouseSchema = new Map();
+  const normalizer = createNormalizer({
+    schema,
     names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
     maxNestingDepth: 5,
     contracts: DEFAULT_CONTRACTS,
@@ -74,26 +83,24 @@ function normalizationBench(n: number, passes: number): NormalizationFigures {
     tableColumns: TABLE_COLUMNS,
     // The load's time and id, written to every row as in a real load.
     tableValues: ['2026-01-01T00:00:00.000Z', '00000000-0000-0000-0000-000000000000'],
-  };
-  const schema: WarehouseSchema = new Map();
+    fastPath: paths !== 'general',
+    ...(paths === 'fast' ? { compileAfter: Number.POSITIVE_INFINITY } : {}),
+  });
   // Warm-up (JIT, name cache, schema) on a slice, then timed passes, alternating; best of PASSES for both.
   for (let i = 0; i < Math.min(5000, n); i++)
-    normalizeLine(
-      { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
-      schema,
-      options,
-    );
+    normalizer.normalize({ number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false });
   const normS: number[] = [];
   const parseS: number[] = [];
   let sink = 0;
   for (let pass = 0; pass < passes; pass++) {
     let t = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
-      const r = normalizeLine(
-        { number: i + 1, text: lines[i] as string, tooLong: false, unterminated: false },
-        schema,
-        options,
-      );
+      const r = normalizer.normalize({
+        number: i + 1,
+        text: lines[i] as string,
+        tooLong: false,
+        unterminated: false,
+      });
       if (r.ok) sink += r.rows.length;
     }
     normS.push(Number(process.hrtime.bigint() - t) / 1e9);
@@ -375,6 +382,10 @@ async function readJsonSeconds(dir: string, file: string): Promise<number> {
 if (process.argv[2] === '--loader-child') {
   await childLoad(process.argv[3] as string, process.argv[4] as string);
 } else if (process.argv[2] === '--norm-child') {
-  const figures = normalizationBench(Number(process.argv[3] ?? 100_000), Number(process.argv[4] ?? PASSES));
+  const figures = normalizationBench(
+    Number(process.argv[3] ?? 100_000),
+    Number(process.argv[4] ?? PASSES),
+    (process.argv[5] ?? 'all') as Paths,
+  );
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 }

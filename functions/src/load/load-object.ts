@@ -12,7 +12,7 @@ import { LoaderError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { namingRules } from '../naming/identifier.ts';
 import { NameCache } from '../naming/name-cache.ts';
-import { normalizeLine } from '../normalize/normalize-line.ts';
+import { createNormalizer } from '../normalize/normalizer.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { compactChanges } from './compact-changes.ts';
@@ -203,7 +203,8 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
   const caps = destination.capabilities;
   const names = new NameCache(namingRules(caps));
   const loadedAt = startedAt.toISOString();
-  const normalizer = {
+  const normalizer = createNormalizer({
+    schema,
     names,
     maxNestingDepth: settings.maxNestingDepth,
     contracts: settings.contracts,
@@ -212,7 +213,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
     maxColumnNameLength: caps.maxColumnNameLength,
     tableColumns: TABLE_COLUMNS,
     tableValues: [loadedAt, loadId],
-  };
+  });
   const session = await destination.beginLoad({
     loadId,
     loadKey,
@@ -252,7 +253,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
       bytesRead += n;
     })) {
       linesRead++;
-      const result = normalizeLine(line, schema, normalizer);
+      const result = normalizer.normalize(line);
       if (!result.ok) {
         failedCount++;
         failures.push(result.failure);

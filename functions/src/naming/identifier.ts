@@ -1,4 +1,4 @@
-import type { DestinationCapabilities } from '../destinations/destination.ts';
+import type { DestinationCapabilities } from '../model/warehouse.ts';
 import { stableHash } from './stable-hash.ts';
 
 /** Naming rules that depend on the destination, derived once from its capabilities (data, not branches). */

@@ -12,7 +12,7 @@ export interface ColumnRef {
   stamp: number;
   /**
    * Small integer, unique among the refs of one `NameCache.epoch`: lets a table layout find a column's position
-   * with an array index instead of a map lookup (see `schema/table-layout.ts`).
+   * with an array index instead of a map lookup (see `schema/column-layout.ts`).
    */
   readonly id: number;
 }
@@ -30,7 +30,7 @@ function internalized(text: string): string {
 /** Member positions per node with a cached child (wider objects fall back to the map past this). */
 const MAX_SEQ = 64;
 
-/** `base` -> container base to hoist under (`properties`), or undefined to keep it (see `route.ts`). */
+/** `base` -> container base to hoist under (`properties`), or undefined to keep it (see `SEGMENT_LAYOUT` in schema/segment-layout.ts). */
 export type Rebase = (base: string) => string | undefined;
 
 /**

@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { valuesOf, type WarehouseSchema } from '../destinations/destination.ts';
+import { valuesOf } from '../destinations/destination.ts';
 import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
 import { TABLE_COLUMNS } from '../load/load-object.ts';
+import type { WarehouseSchema } from '../model/warehouse.ts';
 import { namingRules } from '../naming/identifier.ts';
 import { NameCache } from '../naming/name-cache.ts';
 import { type Contracts, DEFAULT_CONTRACTS } from '../schema/contracts.ts';
-import { fastNormalize } from './fast-path.ts';
-import { type Normalized, type NormalizerOptions, normalizeLine } from './normalize-line.ts';
-import { planStats } from './shape-plan.ts';
+import { createNormalizer, type Normalized, type Normalizer } from './normalizer.ts';
 
 /** Per-table array modes (issue 14 item 8): JSON only for one event table, child tables only for `pages`. */
 const ARRAY_MODES: Contracts = {
@@ -19,10 +18,12 @@ const ARRAY_MODES: Contracts = {
 function normalizer(
   fastPath: boolean,
   contracts: Contracts = DEFAULT_CONTRACTS,
-): { schema: WarehouseSchema; options: NormalizerOptions } {
+): Normalizer & { schema: WarehouseSchema } {
+  const schema: WarehouseSchema = new Map();
   return {
-    schema: new Map(),
-    options: {
+    schema,
+    ...createNormalizer({
+      schema,
       names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
       maxNestingDepth: 3,
       contracts,
@@ -34,7 +35,7 @@ function normalizer(
       fastPath,
       // Compile a shape after its first fast-path event, so the compiled shapes run on most repeated events.
       compileAfter: 1,
-    },
+    }),
   };
 }
 
@@ -250,8 +251,8 @@ describe('fast path', () => {
     // Group events and their `accounts` rows (the upsert table of groups, as `users` is of identifies).
     let groupsTaken = 0;
     let accountsRows = 0;
-    const hitsBefore = planStats.hits;
-    const compiledBefore = planStats.compiled;
+    let hits = 0;
+    let compiled = 0;
     fc.assert(
       fc.property(
         fc.array(fc.oneof(event, cleanEvent), { minLength: 1, maxLength: 12 }),
@@ -274,19 +275,22 @@ describe('fast path', () => {
               messageId: e.messageId === LONG_ID ? `m${i}`.padEnd(257, 'x') : `m${i}`,
             }).replaceAll(`"${BIG_ID}"`, BIG_DIGITS);
             const line = { number: i + 1, text, tooLong: false, unterminated: false };
-            const parsed = JSON.parse(text) as Parameters<typeof fastNormalize>[0];
-            const fastRows = fastNormalize(parsed, `m${i}`, fast.schema, fast.options);
-            if (fastRows !== undefined) taken++;
-            if (fastRows !== undefined && parsed.type === 'group') groupsTaken++;
+            const parsed = JSON.parse(text) as { type: string };
+            const before = fast.stats.fast + fast.stats.compiled;
             events++;
-            const generalResult = normalizeLine(line, general.schema, general.options);
+            const generalResult = general.normalize(line);
             if (generalResult.ok)
               accountsRows += generalResult.rows.filter((r) => r.table === 'accounts').length;
-            expect(comparable(normalizeLine(line, fast.schema, fast.options))).toEqual(
-              comparable(generalResult),
-            );
+            expect(comparable(fast.normalize(line))).toEqual(comparable(generalResult));
+            const tookFast = fast.stats.fast + fast.stats.compiled > before;
+            if (tookFast) taken++;
+            if (tookFast && parsed.type === 'group') groupsTaken++;
           });
           expect(fast.schema).toEqual(general.schema);
+          // The general normalizer never took a faster path.
+          expect(general.stats.fast + general.stats.compiled).toBe(0);
+          hits += fast.stats.compiled;
+          compiled += fast.stats.shapesCompiled;
         },
       ),
       { numRuns: 150 },
@@ -294,15 +298,15 @@ describe('fast path', () => {
     // Not vacuous: the fast path really ran on a good share of the events, and compiled shapes on some.
     expect(taken).toBeGreaterThan(events / 10);
     console.log(
-      `fast path ${taken}/${events}; compiled shapes ${planStats.compiled - compiledBefore}, used ${planStats.hits - hitsBefore} times; group events on the fast path ${groupsTaken}, accounts rows ${accountsRows}`,
+      `fast path ${taken}/${events}; compiled shapes ${compiled}, used ${hits} times; group events on the fast path ${groupsTaken}, accounts rows ${accountsRows}`,
     );
     // Group events were compared with their accounts rows, and the fast path wrote some itself.
     expect(accountsRows).toBeGreaterThan(50);
     expect(groupsTaken).toBeGreaterThan(10);
-    expect(planStats.compiled - compiledBefore).toBeGreaterThan(20);
+    expect(compiled).toBeGreaterThan(20);
     // (Each generated event comes with some 15 variants, most of them invalid or with numeric ids, which no
     // compiled shape takes.)
-    expect(planStats.hits - hitsBefore).toBeGreaterThan(events / 30);
+    expect(hits).toBeGreaterThan(events / 30);
   }, 90_000);
 
   it('keeps every digit of an integer beyond 2^53 in an array kept as JSON, on every path', () => {
@@ -310,17 +314,16 @@ describe('fast path', () => {
     const general = normalizer(false);
     const text = (i: number, tags: string) =>
       `{"type":"track","event":"Tagged","messageId":"m${i}","userId":"u","receivedAt":"2026-01-01T00:00:01.000Z","properties":{"tags":${tags}}}`;
-    const hitsBefore = planStats.hits;
     // The first events make the table, take the fast path and compile the shape, which the third runs.
     for (let i = 0; i < 3; i++) {
       const line = { number: i + 1, text: text(i, '[1,2]'), tooLong: false, unterminated: false };
-      normalizeLine(line, fast.schema, fast.options);
-      normalizeLine(line, general.schema, general.options);
+      fast.normalize(line);
+      general.normalize(line);
     }
-    expect(planStats.hits).toBeGreaterThan(hitsBefore);
+    expect(fast.stats.compiled).toBeGreaterThan(0);
     const line = { number: 4, text: text(3, '[1,9007199254740993]'), tooLong: false, unterminated: false };
-    for (const { schema, options } of [fast, general]) {
-      const result = normalizeLine(line, schema, options);
+    for (const n of [fast, general]) {
+      const result = n.normalize(line);
       expect(result.ok && result.rows.map((r) => valuesOf(r).tags)).toEqual([
         undefined,
         '[1,9007199254740993]',
@@ -340,7 +343,6 @@ describe('fast path', () => {
         receivedAt: '2026-01-01T00:00:01.000Z',
         traits: { plan: 'pro', n: i, tags: ['a'] },
       });
-    const hitsBefore = planStats.hits;
     // A shape with a users row is compiled, then one without (most recently used first), then both are offered
     // an event of the other kind.
     const ids: unknown[] = [
@@ -363,8 +365,8 @@ describe('fast path', () => {
     const users = ids.map((userId, i) => {
       const raw = text(i, userId).replace(`"${BIG_ID}"`, BIG_DIGITS);
       const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
-      const result = normalizeLine(line, fast.schema, fast.options);
-      expect(comparable(result)).toEqual(comparable(normalizeLine(line, general.schema, general.options)));
+      const result = fast.normalize(line);
+      expect(comparable(result)).toEqual(comparable(general.normalize(line)));
       return result.ok ? result.rows.filter((r) => r.table === 'users').map((r) => valuesOf(r).id) : -1;
     });
     // An empty userId is absent (no users row; the anonymousId makes the event valid); numeric ids are their
@@ -386,7 +388,7 @@ describe('fast path', () => {
       [BIG_DIGITS],
       -1,
     ]);
-    expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(4);
+    expect(fast.stats.compiled).toBeGreaterThanOrEqual(4);
   });
 });
 
@@ -405,13 +407,12 @@ describe('accounts rows', () => {
         context: { traits: { email: 'u1@example.com' } },
         traits: { name: 'Acme', employees: i, tags: ['a'], address: { city: 'Paris' } },
       });
-    const hitsBefore = planStats.hits;
     const ids: unknown[] = ['g1', 'g1', 'g1', 'g2', 42, BIG_ID, 'g3'];
     const accounts = ids.map((groupId, i) => {
       const raw = text(i, groupId).replace(`"${BIG_ID}"`, BIG_DIGITS);
       const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
-      const result = normalizeLine(line, fast.schema, fast.options);
-      expect(comparable(result)).toEqual(comparable(normalizeLine(line, general.schema, general.options)));
+      const result = fast.normalize(line);
+      expect(comparable(result)).toEqual(comparable(general.normalize(line)));
       return result.ok ? result.rows.filter((r) => r.table === 'accounts').map((r) => valuesOf(r)) : -1;
     });
     expect(accounts.map((rows) => (rows === -1 ? -1 : rows.map((r) => r.id)))).toEqual([
@@ -434,6 +435,6 @@ describe('accounts rows', () => {
     });
     expect(first === -1 ? first : first?.[0]).not.toHaveProperty('email');
     // The compiled shape of the group (with its accounts row) ran on the repeated events.
-    expect(planStats.hits - hitsBefore).toBeGreaterThanOrEqual(3);
+    expect(fast.stats.compiled).toBeGreaterThanOrEqual(3);
   });
 });

@@ -1,33 +1,12 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { CellValue, LogicalType, WarehouseSchema } from '../destinations/destination.ts';
-import type { ColumnRef, NameCache, NameNode } from '../naming/name-cache.ts';
-import {
-  CHILD_COLUMNS,
-  DROPPED,
-  ENVELOPE,
-  ID_KEYS,
-  REBASE,
-  RESERVED_TABLES,
-  ROOT_TABLES,
-  upsertId,
-} from '../route.ts';
+import { isPlainObject } from '../model/plain-object.ts';
 import { arraysFor } from '../schema/contracts.ts';
-import { metaNamesOf, nextRowNumber, type ResolvedRow } from '../schema/evolve.ts';
+import type { ResolvedRow } from '../schema/evolve.ts';
 import { rfc3339 } from '../schema/infer.ts';
-import { layoutOf, type TableLayout } from '../schema/table-layout.ts';
-import { type UpsertTable, upsertFrom } from '../schema/upsert-tables.ts';
-import { jsonText } from './field.ts';
-import { isPlainObject } from './flatten.ts';
-import type { NormalizerOptions } from './normalize-line.ts';
-import { parsedJsonText } from './parse-json.ts';
-import {
-  emptyShape,
-  type ObjectShape,
-  type RowRole,
-  type ShapeMember,
-  type ShapeTarget,
-  sameShape,
-} from './shape.ts';
+import { RESERVED_TABLES, SEGMENT_LAYOUT, UPSERT_REBASE } from '../schema/segment-layout.ts';
+import { emptyShape } from './compiled/shape.ts';
+import { type FastContext, type PendingArray, type Row, Walk } from './fast-walk.ts';
+import { upsertId } from './ids.ts';
 
 /**
  * The common case of normalization in one pass. Once a kind of event has been loaded, the next ones need no schema
@@ -38,129 +17,70 @@ import {
  * outside that case: a missing table or column, a type that needs a variant or a widening, two keys of a row
  * meeting in one column, a reserved column, an integer beyond 2^53, an object past the depth limit, a non-string
  * envelope value. The caller then runs the general path, which yields the same rows for every event this path
- * accepts (property-tested in fast-path.test.ts).
+ * accepts (property-tested in fast-path.test.ts and differential.test.ts). The walk itself is `fast-walk.ts`; the
+ * rules it applies are the Segment layout (`SEGMENT_LAYOUT`) and the coercion table (`COERCION`).
  */
 export function fastNormalize(
   event: Record<string, unknown> & { type: EventType },
   eventId: string,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
+  ctx: FastContext,
 ): ResolvedRow[] | undefined {
-  return normalizeWith(new Walk(schema, options), event, eventId);
+  return normalizeWith(new Walk(ctx), event, eventId);
 }
 
-/** An event's recorded shape, with its tables: what `shape-plan.ts` compiles. */
-export interface EventShape {
-  type: EventType;
-  top: ObjectShape;
-  /** The type's table (`tracks`, `pages`...). */
-  root: TableLayout;
-  rootTable: string;
-  /** A track's own table, its name and `event_text`. */
-  own?: { layout: TableLayout; table: string; name: string } | undefined;
-  /**
-   * The upsert row of an event of an upsert table's type (identify: `users`, group: `accounts`; null: the event
-   * had none, its id was absent).
-   */
-  upsert?: UpsertShape | null;
+/** A fast-path walk that also records the event's shape (see `compiled/record-shape.ts`). */
+export function recordingWalk(ctx: FastContext): Walk {
+  const w = new Walk(ctx);
+  w.rec = emptyShape();
+  return w;
 }
 
-/** An upsert row as recorded: its table's rule, layout, where `id` and `received_at` went, the traits' shape. */
-export interface UpsertShape {
-  upsert: UpsertTable;
-  table: string;
-  layout: TableLayout;
-  id: ShapeTarget;
-  /** Null when the event had no valid `receivedAt` (no cell). */
-  receivedAt: ShapeTarget | null;
-  /** The traits as walked into the row (`UpsertTable.traits`; null: they were not an object). */
-  traits: ObjectShape | null;
-}
-
-/**
- * Runs the fast path on an event while recording its shape: every object's keys in order, where each value went
- * and the column types that took it (an identify's traits twice: into `identifies` and into its `users` row; a
- * group's into `groups` and `accounts`).
- * Undefined when the fast path does not take the event or the shape has something a compiled shape does not
- * cover (array items of differing shapes).
- */
-export function recordShape(
-  event: Record<string, unknown> & { type: EventType },
-  eventId: string,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
-): EventShape | undefined {
-  const w = new Walk(schema, options);
-  const top = emptyShape();
-  w.rec = top;
-  const rows = normalizeWith(w, event, eventId);
-  const [root, own] = w.rows;
-  if (rows === undefined || w.unrecordable || root === undefined) return undefined;
-  if (event.type !== 'track') {
-    return { type: event.type, top, root: root.layout, rootTable: root.table, upsert: w.upsert };
-  }
-  if (own === undefined) return undefined;
-  return {
-    type: event.type,
-    top,
-    root: root.layout,
-    rootTable: root.table,
-    own: { layout: own.layout, table: own.table, name: String(event.event) },
-  };
-}
-
-function normalizeWith(
+/** The fast path's routing of one event by the Segment layout (`SEGMENT_LAYOUT`), walked by `w`. */
+export function normalizeWith(
   w: Walk,
   event: Record<string, unknown> & { type: EventType },
   eventId: string,
 ): ResolvedRow[] | undefined {
   const names = w.names;
   names.maintain();
-  const type = event.type;
-  const root = w.row(ROOT_TABLES[type], 'root');
+  const layout = SEGMENT_LAYOUT[event.type];
+  const root = w.row(layout.table, 'root');
   if (root === undefined) return undefined;
   w.rows.push(root);
   const top = w.rec;
-  if (type === 'track') {
+  // The payload's table: a track's own table (its row: the tracks row's cells, then the payload), else the root.
+  let table = layout.table;
+  let own: Row | null = null;
+  if (layout.ownTable) {
     const name = String(event.event);
-    const table = names.table(name, RESERVED_TABLES);
-    const own = w.row(table, 'own');
-    if (own === undefined) return undefined;
+    table = names.table(name, RESERVED_TABLES);
+    const row = w.row(table, 'own');
+    if (row === undefined) return undefined;
     // One stamp for both rows: a property meeting an envelope column is a collision in the event's own table.
-    own.stamp = root.stamp;
-    w.rows.push(own);
-    // The envelope goes to both rows; properties to the event's own table only.
-    if (!w.envelope(event, root, own)) return undefined;
-    if (!w.put(root, own, names.ref('event'), 'STRING', table)) return undefined;
-    if (!w.put(root, own, names.ref('event_text'), 'STRING', name)) return undefined;
-    const mode = arraysFor(w.options.contracts, table);
-    w.arrayJson = mode === 'both';
-    const arrays: PendingArray[] | null = mode === 'json' ? null : [];
-    const properties = event.properties;
-    if (isPlainObject(properties)) {
-      const shape = top === null ? null : w.recordContainer(top, 'properties', emptyShape());
-      if (!w.walkAs(shape, properties, names.root('', REBASE.track), 1, own, null, arrays)) return undefined;
-    } else if (top !== null && properties !== undefined) {
-      w.recordContainer(top, 'properties', null);
-    }
-    if (arrays !== null && !w.children(table, eventId, eventId, arrays)) return undefined;
-    return w.finish();
+    row.stamp = root.stamp;
+    w.rows.push(row);
+    own = row;
   }
-  if (!w.envelope(event, root, null)) return undefined;
-  const container = type === 'identify' || type === 'group' ? 'traits' : 'properties';
-  const payload = type === 'alias' ? undefined : event[container];
-  const mode = arraysFor(w.options.contracts, ROOT_TABLES[type]);
+  if (!w.envelope(event, root, own)) return undefined;
+  if (own !== null) {
+    if (!w.put(root, own, names.ref('event'), 'STRING', table)) return undefined;
+    if (!w.put(root, own, names.ref('event_text'), 'STRING', String(event.event))) return undefined;
+  }
+  const mode = arraysFor(w.options.contracts, table);
   w.arrayJson = mode === 'both';
   const arrays: PendingArray[] | null = mode === 'json' ? null : [];
-  if (isPlainObject(payload)) {
+  const container = layout.payload;
+  const payload = container === null ? undefined : event[container];
+  if (isPlainObject(payload) && container !== null) {
     const shape = top === null ? null : w.recordContainer(top, container, emptyShape());
-    if (!w.walkAs(shape, payload, names.root('', REBASE[type]), 1, root, null, arrays)) return undefined;
-  } else if (top !== null && payload !== undefined) {
+    if (!w.walkAs(shape, payload, names.root('', layout.rebase), 1, own ?? root, null, arrays))
+      return undefined;
+  } else if (top !== null && payload !== undefined && container !== null) {
     w.recordContainer(top, container, null);
   }
-  if (arrays !== null && !w.children(ROOT_TABLES[type], eventId, eventId, arrays)) return undefined;
+  if (arrays !== null && !w.children(table, eventId, eventId, arrays)) return undefined;
   // A numeric id never gets here: the envelope leaves non-string ids to the general path.
-  const upsert = upsertFrom(type);
+  const upsert = layout.upsert;
   const upsertKey = upsert === undefined ? undefined : upsertId(upsert, event, false);
   if (upsert !== undefined && upsertKey !== undefined) {
     const row = w.row(upsert.table, 'upsert');
@@ -175,7 +95,7 @@ function normalizeWith(
     }
     const traits = upsert.traits(event);
     const shape = top === null || traits === undefined ? null : emptyShape();
-    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', REBASE.upsert), 1, row, null, null))
+    if (traits !== undefined && !w.walkAs(shape, traits, names.root('', UPSERT_REBASE), 1, row, null, null))
       return undefined;
     if (top !== null) {
       w.upsert = {
@@ -189,337 +109,4 @@ function normalizeWith(
     }
   }
   return w.finish();
-}
-
-/** A row being filled: cells by layout position, and the stamp that detects two keys meeting in one column. */
-interface Row {
-  table: string;
-  layout: TableLayout;
-  stamp: number;
-  at: number[];
-  cells: CellValue[];
-  role: RowRole;
-}
-
-/** An array of objects met while walking: it becomes child rows once its parent row is done. */
-interface PendingArray {
-  base: string;
-  items: Record<string, unknown>[];
-  depth: number;
-  /** Recording: the member that gets the items' shape. */
-  member?: ShapeMember | undefined;
-}
-
-class Walk {
-  readonly rows: Row[] = [];
-  readonly names: NameCache;
-  private readonly reserved: ReadonlySet<string>;
-
-  /** Arrays of objects of this event's table go to its JSON column too (array mode `both`). */
-  arrayJson = false;
-
-  constructor(
-    private readonly schema: WarehouseSchema,
-    readonly options: NormalizerOptions,
-  ) {
-    this.names = options.names;
-    this.reserved = metaNamesOf(options.tableColumns);
-  }
-
-  /** A new row of `table`, or undefined when the table does not exist yet. */
-  row(table: string, role: RowRole): Row | undefined {
-    const cols = this.schema.get(table);
-    if (cols === undefined) return undefined;
-    const layout = layoutOf(this.schema, table, this.reserved);
-    layout.sync(cols);
-    return { table, layout, stamp: nextRowNumber(), at: [], cells: [], role };
-  }
-
-  /** Recording (`recordShape`): the plan of the object being walked, or null when not recording. */
-  rec: ObjectShape | null = null;
-  /** Recording found something a compiled shape does not cover (items of one array with differing shapes). */
-  unrecordable = false;
-  /** Recording an event of an upsert table's type: its upsert row (stays null when it has none). */
-  upsert: UpsertShape | null = null;
-
-  /** Where column `ref` of `row` is, and its type. */
-  targetOf(row: Row, ref: ColumnRef): ShapeTarget {
-    const pos = row.layout.positionOf(ref, this.names);
-    return { role: row.role, pos, type: row.layout.types[pos] as LogicalType };
-  }
-
-  /**
-   * Records a leaf member: where its value went (after `put` accepted it) and the columns' types. `json`: the value
-   * was an array kept as JSON (`objects`: an array of objects would have been too).
-   */
-  private recordLeaf(
-    a: Row,
-    b: Row | null,
-    ref: ColumnRef,
-    envelope: boolean,
-    json?: { objects: boolean },
-  ): void {
-    const rec = this.rec;
-    if (rec === null) return;
-    const to = this.targetOf(a, ref);
-    const also = b === null ? null : this.targetOf(b, ref);
-    rec.members.push(
-      json === undefined
-        ? { kind: 'leaf', a: to, b: also, envelope }
-        : { kind: 'json', a: to, b: also, objects: json.objects },
-    );
-  }
-
-  /**
-   * `value` (typed `type`) into column `ref` of `a` (and of `b`, which shares `a`'s stamp: the envelope of a
-   * track goes to two rows). False when this is not the common case.
-   */
-  put(a: Row, b: Row | null, ref: ColumnRef, type: LogicalType, value: CellValue): boolean {
-    if (ref.stamp === a.stamp) return false;
-    ref.stamp = a.stamp;
-    return place(a, ref, type, value, this.names) && (b === null || place(b, ref, type, value, this.names));
-  }
-
-  /** The top-level keys and `context` of an event (see `envelopeFields` in route.ts). */
-  envelope(event: Record<string, unknown>, a: Row, b: Row | null): boolean {
-    const names = this.names;
-    const top = names.root('');
-    const rec = this.rec;
-    let slot = -1;
-    for (const key in event) {
-      slot++;
-      rec?.keys.push(key);
-      if (DROPPED.has(key)) {
-        rec?.members.push({ kind: 'skip' });
-        continue;
-      }
-      const value = event[key];
-      if (value === null || value === undefined) {
-        rec?.members.push({ kind: 'null' });
-        continue;
-      }
-      const column = ENVELOPE.get(key);
-      if (column !== undefined && typeof value !== 'object') {
-        // A numeric id: the general path (it may need the exact parse).
-        if (typeof value !== 'string') return false;
-        if (value === '' && ID_KEYS.has(key)) {
-          // An empty id is absent, as null.
-          rec?.members.push({ kind: 'absent' });
-          continue;
-        }
-        const ts = rfc3339(value);
-        const ref = names.ref(column);
-        const ok =
-          ts === undefined ? this.put(a, b, ref, 'STRING', value) : this.put(a, b, ref, 'TIMESTAMP', ts);
-        if (!ok) return false;
-        this.recordLeaf(a, b, ref, true);
-        continue;
-      }
-      if (!this.entry(key, value, top, slot, 0, a, b, null)) return false;
-    }
-    const context = event.context;
-    if (!isPlainObject(context)) {
-      if (rec !== null && context !== undefined) this.recordContainer(rec, 'context', null);
-      return true;
-    }
-    const shape = rec === null ? null : this.recordContainer(rec, 'context', emptyShape());
-    return this.walkAs(shape, context, names.root('context'), 1, a, b, null);
-  }
-
-  /** Recording: the member of top-level `key` (first recorded as skipped) becomes `shape`, or must stay null. */
-  recordContainer(rec: ObjectShape, key: string, shape: ObjectShape | null): ObjectShape | null {
-    const at = rec.keys.indexOf(key);
-    if (at >= 0) rec.members[at] = shape === null ? { kind: 'null' } : { kind: 'object', shape };
-    return shape;
-  }
-
-  /** `walk` with `shape` as the recorded plan of `object` (null: not recording). */
-  walkAs(
-    shape: ObjectShape | null,
-    object: Record<string, unknown>,
-    node: NameNode,
-    depth: number,
-    a: Row,
-    b: Row | null,
-    arrays: PendingArray[] | null,
-  ): boolean {
-    const outer = this.rec;
-    this.rec = shape;
-    const ok = this.walk(object, node, depth, a, b, arrays);
-    this.rec = outer;
-    return ok;
-  }
-
-  /** The members of `object` at `depth` (see `flatten`). */
-  walk(
-    object: Record<string, unknown>,
-    node: NameNode,
-    depth: number,
-    a: Row,
-    b: Row | null,
-    arrays: PendingArray[] | null,
-  ): boolean {
-    const rec = this.rec;
-    let slot = 0;
-    for (const key in object) {
-      const value = object[key];
-      rec?.keys.push(key);
-      if (value !== null && value !== undefined) {
-        if (!this.entry(key, value, node, slot, depth, a, b, arrays)) return false;
-      } else {
-        rec?.members.push({ kind: 'null' });
-      }
-      slot++;
-    }
-    return true;
-  }
-
-  /** One member (see `flattenEntry`). */
-  private entry(
-    key: string,
-    value: unknown,
-    node: NameNode,
-    slot: number,
-    depth: number,
-    a: Row,
-    b: Row | null,
-    arrays: PendingArray[] | null,
-  ): boolean {
-    const name = this.names.child(node, key, slot);
-    let ok: boolean;
-    switch (typeof value) {
-      case 'string': {
-        const ts = rfc3339(value);
-        ok =
-          ts === undefined
-            ? this.put(a, b, name.ref, 'STRING', value)
-            : this.put(a, b, name.ref, 'TIMESTAMP', ts);
-        break;
-      }
-      case 'number':
-        if (Number.isSafeInteger(value)) ok = this.put(a, b, name.ref, 'INT64', value);
-        else
-          ok =
-            Number.isFinite(value) && !Number.isInteger(value) && this.put(a, b, name.ref, 'FLOAT64', value);
-        break;
-      case 'boolean':
-        ok = this.put(a, b, name.ref, 'BOOL', value);
-        break;
-      case 'object': {
-        const rec = this.rec;
-        if (Array.isArray(value)) {
-          if (value.length === 0) {
-            rec?.members.push({ kind: 'empty' });
-            return true;
-          }
-          if (arrays !== null && value.every(isPlainObject)) {
-            // Array mode `both`: Segment's JSON column on the parent as well as the child rows.
-            let json: ShapeTarget | null = null;
-            if (this.arrayJson) {
-              const text = parsedJsonText(value);
-              if (text === undefined || !this.put(a, b, name.ref, 'JSON', text)) return false;
-              if (rec !== null) json = this.targetOf(a, name.ref);
-            }
-            const member: ShapeMember | undefined =
-              rec === null
-                ? undefined
-                : { kind: 'children', table: '', layout: undefined, item: undefined, json };
-            if (member !== undefined) rec?.members.push(member);
-            arrays.push({ base: name.base, items: value, depth: depth + 1, member });
-            return true;
-          }
-          // Undefined text: an integer beyond 2^53 in it needs the exact parse (general path).
-          const text = parsedJsonText(value);
-          if (text === undefined || !this.put(a, b, name.ref, 'JSON', text)) return false;
-          this.recordLeaf(a, b, name.ref, false, { objects: arrays === null });
-          return true;
-        }
-        if (depth + 1 > this.options.maxNestingDepth) return false;
-        if (rec === null) return this.walk(value as Record<string, unknown>, name, depth + 1, a, b, arrays);
-        const shape = emptyShape();
-        rec.members.push({ kind: 'object', shape });
-        return this.walkAs(shape, value as Record<string, unknown>, name, depth + 1, a, b, arrays);
-      }
-      default:
-        return false;
-    }
-    if (ok && this.rec !== null) this.recordLeaf(a, b, name.ref, false);
-    return ok;
-  }
-
-  /** Child rows of `arrays` under a parent row (see `childRows` in route.ts). */
-  children(parentTable: string, parentId: string, rootId: string, arrays: PendingArray[]): boolean {
-    const names = this.names;
-    for (const array of arrays) {
-      const table = names.childTable(parentTable, array.base);
-      for (let i = 0; i < array.items.length; i++) {
-        const row = this.row(table, 'item');
-        if (row === undefined) return false;
-        this.rows.push(row);
-        const id = `${parentId}.${i}`;
-        if (
-          !this.put(row, null, names.ref(CHILD_COLUMNS.rootId), 'STRING', rootId) ||
-          !this.put(row, null, names.ref(CHILD_COLUMNS.parentId), 'STRING', parentId) ||
-          !this.put(row, null, names.ref(CHILD_COLUMNS.id), 'STRING', id) ||
-          !this.put(row, null, names.ref(CHILD_COLUMNS.listIndex), 'INT64', i)
-        ) {
-          return false;
-        }
-        const nested: PendingArray[] = [];
-        const member = array.member;
-        const shape = member === undefined ? null : emptyShape();
-        const item = array.items[i] as Record<string, unknown>;
-        if (!this.walkAs(shape, item, names.root(''), array.depth, row, null, nested)) return false;
-        if (nested.length > 0 && !this.children(table, id, rootId, nested)) return false;
-        if (member?.kind === 'children' && shape !== null) {
-          // Every item must have the first one's shape for the array to be compiled.
-          if (member.item === undefined) {
-            member.table = table;
-            member.layout = row.layout;
-            member.item = shape;
-          } else if (!sameShape(member.item, shape)) {
-            this.unrecordable = true;
-          }
-        }
-      }
-    }
-    return true;
-  }
-
-  /** The rows, each with the bookkeeping cells (load time, load id) when the options carry them. */
-  finish(): ResolvedRow[] {
-    const tableColumns = this.options.tableColumns;
-    const tableValues = this.options.tableValues;
-    const out: ResolvedRow[] = [];
-    for (const row of this.rows) {
-      if (tableValues !== undefined) {
-        const positions = row.layout.positionsOf(tableColumns);
-        for (let j = 0; j < positions.length; j++) {
-          row.at.push(positions[j] as number);
-          row.cells.push(tableValues[j] as CellValue);
-        }
-      }
-      out.push({ table: row.table, columns: row.layout.columns, at: row.at, cells: row.cells });
-    }
-    return out;
-  }
-}
-
-/** A value into its column of one row when the column exists and takes it as is (see `placeAs` in evolve.ts). */
-function place(row: Row, ref: ColumnRef, type: LogicalType, value: CellValue, names: NameCache): boolean {
-  const layout = row.layout;
-  const pos = layout.positionOf(ref, names);
-  if (layout.reserved[pos] === true) return false;
-  const existing = layout.types[pos];
-  if (existing !== type) {
-    if (existing === 'JSON') value = jsonText(type, value);
-    else if (
-      !((existing === 'FLOAT64' && type === 'INT64') || (existing === 'STRING' && type === 'TIMESTAMP'))
-    ) {
-      return false;
-    }
-  }
-  row.at.push(pos);
-  row.cells.push(value);
-  return true;
 }

@@ -1,6 +1,7 @@
+import { isPlainObject } from '../model/plain-object.ts';
 import type { NameCache, NameNode } from '../naming/name-cache.ts';
+import type { Fields } from '../schema/fields.ts';
 import { inferLeaf, rfc3339 } from '../schema/infer.ts';
-import type { Fields } from './field.ts';
 import { NeedsExactParse, parsedJsonText, toJsonText } from './parse-json.ts';
 
 /** An array of objects found while flattening: it becomes rows of a child table. */
@@ -34,10 +35,6 @@ function jsonValue(value: unknown, options: FlattenOptions): string {
   const text = parsedJsonText(value);
   if (text === undefined) throw new NeedsExactParse();
   return text;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function allPlainObjects(values: unknown[]): boolean {

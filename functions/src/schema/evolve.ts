@@ -1,16 +1,18 @@
+import type { ErrorCode } from '../errors.ts';
 import type {
   CellValue,
   ColumnSchema,
   LogicalType,
   SchemaChange,
   WarehouseSchema,
-} from '../destinations/destination.ts';
-import type { ErrorCode } from '../errors.ts';
+} from '../model/warehouse.ts';
 import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
 import { stableHash } from '../naming/stable-hash.ts';
-import type { Fields, RowDraft } from '../normalize/field.ts';
+import { type Coercion, coercionOf, valueKind } from './coercion.ts';
+import type { ColumnLayout } from './column-layout.ts';
 import type { ContractMode, Contracts } from './contracts.ts';
-import { layoutOf, TableLayout } from './table-layout.ts';
+import type { Fields, RowDraft } from './fields.ts';
+import type { ResolveState } from './resolve-state.ts';
 
 /** JSON column that receives values beyond the column budget and same-row name collisions. */
 export const OVERFLOW_COLUMN = '_sluice_overflow';
@@ -31,7 +33,7 @@ export interface EvolveOptions {
 
 /**
  * One table row: `cells[k]` is the value of column `columns[at[k]]` for `k < at.length` (`cells` may be longer,
- * see `StagedRow`); columns not listed are NULL. `columns` is the table's layout (see `table-layout.ts`), shared
+ * see `StagedRow`); columns not listed are NULL. `columns` is the table's layout (see `column-layout.ts`), shared
  * by the table's rows.
  */
 export interface ResolvedRow {
@@ -52,37 +54,6 @@ class Reject {
   ) {}
 }
 
-/**
- * Column name -> number of the row that last set it: the same-row collision check for variant columns, which
- * have no interned ref. Row numbers only grow, so the map never needs clearing for correctness (it is cleared
- * when large).
- */
-const stamps = new Map<string, number>();
-let rowCounter = 0;
-/** A row number never used before (stamps compare against it). */
-export function nextRowNumber(): number {
-  if (stamps.size > 100_000) stamps.clear();
-  return ++rowCounter;
-}
-
-const metaNamesCache = new WeakMap<readonly ColumnSchema[], ReadonlySet<string>>();
-/** The names of `columns` as a set (cached per array). */
-export function metaNamesOf(columns: readonly ColumnSchema[]): ReadonlySet<string> {
-  let set = metaNamesCache.get(columns);
-  if (!set) {
-    set = new Set(columns.map((c) => c.name));
-    metaNamesCache.set(columns, set);
-  }
-  return set;
-}
-
-/**
- * Placeholders until the first row sets the table's layout and columns (a resolver is made per event: nothing is
- * allocated for them; the columns placeholder is never written, `writable()` replaces it first).
- */
-const NO_LAYOUT = new TableLayout('', new Set());
-const NO_COLUMNS: Map<string, LogicalType> = new Map();
-
 /** Resolution state of one event: the tentative schema overlay, changes, and the row being built. */
 class EventResolver {
   private overlay: Map<string, Map<string, LogicalType>> | undefined;
@@ -91,22 +62,25 @@ class EventResolver {
   // Current row.
   private table = '';
   private mode: ContractMode = 'evolve';
-  private cols: Map<string, LogicalType> = NO_COLUMNS;
+  private cols: Map<string, LogicalType>;
   /** `cols` is the committed schema's map, mirrored by `layout.types` (else a tentative copy: read the map). */
   private committed = true;
-  private layout: TableLayout = NO_LAYOUT;
+  private layout: ColumnLayout;
   private created = false;
   private at: number[] = [];
   private cells: CellValue[] = [];
   private overflow: string[] | undefined;
   private rowNumber = 0;
-  private readonly meta: ReadonlySet<string>;
 
   constructor(
     private readonly schema: WarehouseSchema,
     private readonly options: EvolveOptions,
+    private readonly state: ResolveState,
   ) {
-    this.meta = metaNamesOf(options.tableColumns);
+    // Placeholders until the first row sets them (a resolver is made per event: they are the state's, allocated
+    // once per load; never written, `row()` replaces both before use).
+    this.cols = state.noColumns;
+    this.layout = state.noLayout;
   }
 
   private writable(): Map<string, LogicalType> {
@@ -148,11 +122,11 @@ class EventResolver {
 
   row(fields: Fields, row: RowDraft): ResolvedRow {
     const table = row.table;
-    const layout = layoutOf(this.schema, table, this.meta);
+    const layout = this.state.layouts.of(table);
     this.layout = layout;
     this.table = table;
     this.mode = layout.modeUnder(this.options.contracts);
-    this.rowNumber = nextRowNumber();
+    this.rowNumber = this.state.nextRow();
     this.created = false;
     this.at = [];
     this.cells = [];
@@ -215,16 +189,22 @@ class EventResolver {
       return;
     }
     ref.stamp = this.rowNumber;
-    const type = fields.types[i] as LogicalType;
     if (this.committed) {
-      // The common case: the column exists with this type. An array read, no map lookup.
-      if (this.layout.types[pos] === type) {
+      // The common case: the column exists and takes the value as is. Array reads, no map lookup.
+      const existing = this.layout.types[pos];
+      if (existing !== undefined && this.coerce(existing, fields, i) === 'write') {
         this.at.push(pos);
         this.cells.push(fields.values[i] as CellValue);
         return;
       }
     }
     this.placeAs(ref.name, fields, i);
+  }
+
+  /** The coercion of field `i` into a column of type `column` (the one table, `coercion.ts`). */
+  private coerce(column: LogicalType, fields: Fields, i: number): Coercion {
+    const kind = valueKind(fields.types[i] as LogicalType, fields.values[i] as CellValue);
+    return coercionOf(column, kind, this.options.canWidenIntToFloat);
   }
 
   /** Field `i` of the row into `column` (its base column or a variant), changing the schema when needed. */
@@ -244,28 +224,29 @@ class EventResolver {
       this.set(column, value);
       return;
     }
-    if (existing === type) {
-      this.set(column, value);
-    } else if (existing === 'FLOAT64' && type === 'INT64' && typeof value === 'number') {
-      this.set(column, value);
-    } else if (existing === 'STRING' && type === 'TIMESTAMP') {
-      this.set(column, value);
-    } else if (existing === 'JSON') {
-      this.set(column, fields.json(i));
-    } else if (existing === 'INT64' && type === 'FLOAT64' && this.options.canWidenIntToFloat) {
-      if (!this.mayChange(`widen ${column}`)) return;
-      this.writable().set(column, 'FLOAT64');
-      this.changes.push({ kind: 'widen_column', table: this.table, column, from: 'INT64', to: 'FLOAT64' });
-      this.set(column, value);
-    } else {
-      // A variant name never equals a base name (user keys never yield `__v_`): its own collision check.
-      const variant = variantName(column, type, this.options.maxColumnNameLength);
-      if (stamps.get(variant) === this.rowNumber) {
-        this.toOverflow(fields, i);
+    switch (this.coerce(existing, fields, i)) {
+      case 'write':
+        this.set(column, value);
+        return;
+      case 'json':
+        this.set(column, fields.json(i));
+        return;
+      case 'widen':
+        if (!this.mayChange(`widen ${column}`)) return;
+        this.writable().set(column, 'FLOAT64');
+        this.changes.push({ kind: 'widen_column', table: this.table, column, from: 'INT64', to: 'FLOAT64' });
+        this.set(column, value);
+        return;
+      case 'variant': {
+        // A variant name never equals a base name (user keys never yield `__v_`): its own collision check.
+        const variant = variantName(column, type, this.options.maxColumnNameLength);
+        if (!this.state.claimVariant(variant, this.rowNumber)) {
+          this.toOverflow(fields, i);
+          return;
+        }
+        this.placeAs(variant, fields, i);
         return;
       }
-      stamps.set(variant, this.rowNumber);
-      this.placeAs(variant, fields, i);
     }
   }
 
@@ -278,9 +259,9 @@ class EventResolver {
  * Resolves one event's rows against the schema, all-or-nothing: either every row fits (after the changes it
  * returns, which are then applied to `schema`) or the event is rejected by a contract and `schema` is untouched.
  *
- * Per value, in order: same type -> as is; INT64 into FLOAT64 -> as is (safe integers); TIMESTAMP into STRING ->
- * the string; anything into JSON -> its JSON text; FLOAT64 into INT64 -> the column is widened to FLOAT64 (when the
- * destination can); any other conflict -> the variant column `<column>__v_<type>`. A new column beyond the budget
+ * Per value into an existing column: the coercion table (`COERCION` in coercion.ts) says write as is, write its
+ * JSON text, widen the column (INT64 -> FLOAT64, when the destination can) or go to the variant column
+ * `<column>__v_<type>`. A new column beyond the budget
  * goes into the overflow JSON column; so does the second of two keys that map to one column name in one row.
  */
 export function resolveEvent(
@@ -288,8 +269,9 @@ export function resolveEvent(
   rows: readonly RowDraft[],
   schema: WarehouseSchema,
   options: EvolveOptions,
+  state: ResolveState,
 ): Resolution {
-  const resolver = new EventResolver(schema, options);
+  const resolver = new EventResolver(schema, options, state);
   const resolved: ResolvedRow[] = [];
   try {
     for (const row of rows) resolved.push(resolver.row(fields, row));

@@ -1,5 +1,5 @@
 import { digitsAt, isCalendarDate, isTimeOfDay } from '@sluice/sdk/protocol';
-import type { CellValue, LogicalType } from '../destinations/destination.ts';
+import type { CellValue, LogicalType } from '../model/warehouse.ts';
 
 /** A leaf value typed for the warehouse. */
 export interface TypedValue {

@@ -1,5 +1,5 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import type { ColumnSchema, LogicalType } from '../destinations/destination.ts';
+import type { ColumnSchema, LogicalType } from '../model/warehouse.ts';
 
 /**
  * Segment's common columns, per message type, typed as Segment types them: every Segment table (`tracks`, each

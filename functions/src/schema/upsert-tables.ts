@@ -1,5 +1,5 @@
 import type { EventType } from '@sluice/sdk/protocol';
-import { isPlainObject } from '../normalize/flatten.ts';
+import { isPlainObject } from '../model/plain-object.ts';
 
 /**
  * The upsert tables, as data: Segment keeps one row per user (`users`, from identifies) and one per group
@@ -15,7 +15,7 @@ export interface UpsertTable {
   key: 'id';
   /** The message type whose events make the rows. */
   from: EventType;
-  /** The event member the key comes from (an envelope id, see `ID_KEYS` in route.ts). */
+  /** The event member the key comes from (an envelope id, see `ID_KEYS` in segment-layout.ts). */
   idMember: 'userId' | 'groupId';
   /** The traits the row takes (flattened to top-level columns); undefined when there is no traits object. */
   traits: (event: Record<string, unknown>) => Record<string, unknown> | undefined;

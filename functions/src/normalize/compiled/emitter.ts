@@ -1,184 +1,22 @@
-import { type EventType, hasIdentity, type MemberRules, memberRules } from '@sluice/sdk/protocol';
-import type { WarehouseSchema } from '../destinations/destination.ts';
-import { CHILD_COLUMNS, ID_KEYS } from '../route.ts';
-import type { ResolvedRow } from '../schema/evolve.ts';
-import { rfc3339 } from '../schema/infer.ts';
-import type { TableLayout } from '../schema/table-layout.ts';
-import { type EventShape, recordShape, type UpsertShape } from './fast-path.ts';
-import { isPlainObject } from './flatten.ts';
-import type { NormalizerOptions } from './normalize-line.ts';
-import { parsedJsonText } from './parse-json.ts';
-import type { ObjectShape, RowRole, ShapeMember, ShapeTarget } from './shape.ts';
+import type { MemberRules } from '@sluice/sdk/protocol';
+import type { ColumnLayout } from '../../schema/column-layout.ts';
+import { CHILD_COLUMNS, ID_KEYS } from '../../schema/segment-layout.ts';
+import type { NormalizerOptions } from '../options.ts';
+import type { ObjectShape, RowRole, ShapeMember, ShapeTarget, UpsertShape } from './shape.ts';
+import { valueCheck } from './value-check.ts';
 
 /**
- * Compiled shapes: the next step after the fast path for the events that make up most of a file, events of one
- * kind (a track event's name, or another type) with the same keys. When the fast path has taken
- * such an event, its shape is recorded (every object's keys in order, where each value went, the column types)
- * and compiled into a function that checks an event has exactly that shape and writes its cells at fixed
- * positions, with no name lookups and no per-value decisions.
- *
- * A compiled shape only accepts a valid event that the fast path would have written the same way: the protocol's
- * rules are checked member by member (`memberRules`, so the caller runs no separate protocol check first), each
- * value is checked against the type of the column it goes to (the rules of `place`); a key order or set that
- * differs, a null where a value or object was, an array item of another shape, anything else returns undefined
- * and the caller goes on with the protocol check and the fast path.
- * The code is generated from the shape's structure only: names, and keys with any character outside
- * [A-Za-z0-9_$], are never part of the source (they are read from arrays); an identifier-only key is read as
- * `o.key`, which cannot change the code's meaning. Equality with the general path is property-tested.
+ * Emits the source of a compiled shape (see `compile-shape.ts`): member by member, the checks that an event has
+ * the recorded shape, and the writes of its cells at the recorded positions. Value checks come from the coercion
+ * table (`value-check.ts`); names and keys are never part of the source.
  */
-type Compiled = (
-  event: Record<string, unknown>,
-  eventId: string,
-  receivedAt: string | undefined,
-) => ResolvedRow[] | undefined;
-
-interface PlanSet {
-  plans: Compiled[];
-  /** Fast-path events of this kind since the last compile: one is recorded and compiled at `compileAfter`. */
-  misses: number;
-}
-
-/** Shapes kept per kind of event (most recently used first). */
-const MAX_PLANS = 4;
-
-/**
- * The key of an event's set of compiled shapes in `setsOf(...)`: a track's name, another type's type. `event` may
- * be any object (not yet checked).
- */
-function shapeKey(event: Record<string, unknown>): string | undefined {
-  const type = event.type;
-  if (type === 'track') return typeof event.event === 'string' ? event.event : undefined;
-  return typeof type === 'string' ? type : undefined;
-}
-
-/**
- * The shapes compiled for one load: its schema (the layouts give the positions) and its options (the bookkeeping
- * columns and values every row ends with). Track events' sets by name, other types' by type (`shapeKey`).
- */
-interface Compilations {
-  schema: WarehouseSchema;
-  options: NormalizerOptions;
-  tracks: Map<string, PlanSet>;
-  types: Map<string, PlanSet>;
-}
-
-function setsOf(c: Compilations, event: Record<string, unknown>): Map<string, PlanSet> {
-  return event.type === 'track' ? c.tracks : c.types;
-}
-
-const compilationsByOptions = new WeakMap<NormalizerOptions, Compilations>();
-/** The compilations used last: a load normalizes every event with the same schema and options. */
-let current: Compilations | undefined;
-
-/** The compilations of this schema and options; created only when `create` is set. */
-function compilationsOf(
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
-  create: boolean,
-): Compilations | undefined {
-  if (current?.schema === schema && current.options === options) return current;
-  let found = compilationsByOptions.get(options);
-  if (found === undefined || found.schema !== schema) {
-    if (!create) return undefined;
-    found = { schema, options, tracks: new Map(), types: new Map() };
-    compilationsByOptions.set(options, found);
-  }
-  current = found;
-  return found;
-}
-
-/** Counters for tests and logs. */
-export const planStats = { compiled: 0, hits: 0 };
-
-/**
- * The rows of an event by one of its kind's compiled shapes, or undefined; rows only for a valid event (the
- * shapes check the protocol). `event` is any object, not yet checked; `receivedAt` is `rfc3339(event.receivedAt)`,
- * which the caller has already computed.
- */
-export function runCompiled(
-  event: Record<string, unknown>,
-  eventId: string,
-  receivedAt: string | undefined,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
-): ResolvedRow[] | undefined {
-  const key = shapeKey(event);
-  if (key === undefined) return undefined;
-  const compilations = compilationsOf(schema, options, false);
-  const set = compilations === undefined ? undefined : setsOf(compilations, event).get(key);
-  if (set === undefined) return undefined;
-  const plans = set.plans;
-  for (let i = 0; i < plans.length; i++) {
-    const rows = (plans[i] as Compiled)(event, eventId, receivedAt);
-    if (rows !== undefined) {
-      if (i > 0) plans.unshift(...plans.splice(i, 1));
-      planStats.hits++;
-      return rows;
-    }
-  }
-  return undefined;
-}
-
-/**
- * After the fast path took an event: every `compileAfter` events of one kind (default 64), record this one's
- * shape and compile it, so a steady stream of one shape moves to the compiled path while a stream of ever new
- * shapes costs one recording per `compileAfter` events.
- */
-export function maybeCompile(
-  event: Record<string, unknown> & { type: EventType },
-  eventId: string,
-  schema: WarehouseSchema,
-  options: NormalizerOptions,
-): void {
-  const key = shapeKey(event);
-  if (key === undefined) return;
-  const byKey = setsOf(compilationsOf(schema, options, true) as Compilations, event);
-  let set = byKey.get(key);
-  if (set === undefined) {
-    if (byKey.size >= 1000) byKey.clear();
-    set = { plans: [], misses: 0 };
-    byKey.set(key, set);
-  }
-  if (++set.misses < (options.compileAfter ?? 64)) return;
-  set.misses = 0;
-  const shape = recordShape(event, eventId, schema, options);
-  if (shape === undefined) return;
-  const compiled = compileShape(shape, options);
-  if (compiled === undefined) return;
-  set.plans.unshift(compiled);
-  if (set.plans.length > MAX_PLANS) set.plans.length = MAX_PLANS;
-  planStats.compiled++;
-}
-
-/** Source text of the checks that make `v` a cell of a column of `target.type` as `place` would (into `x`). */
-function check(target: ShapeTarget, envelope: boolean): string | undefined {
-  switch (target.type) {
-    case 'STRING':
-      // A timestamp-shaped string into a STRING column is stored as rfc3339 gives it (as `place` does); only a
-      // string that starts with a digit can be one, which saves the call for almost every value.
-      return "if (typeof v !== 'string') return; x = v; if (v.length >= 20 && v.charCodeAt(0) <= 57 && v.charCodeAt(0) >= 48) { const t = rfc3339(v); if (t !== undefined) x = t; }";
-    case 'TIMESTAMP':
-      return "if (typeof v !== 'string') return; x = rfc3339(v); if (x === undefined) return;";
-    case 'INT64':
-      return envelope ? undefined : 'if (!Number.isSafeInteger(v)) return; x = v;';
-    case 'FLOAT64':
-      return envelope
-        ? undefined
-        : "if (typeof v !== 'number' || !Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v))) return; x = v;";
-    case 'BOOL':
-      return envelope ? undefined : "if (typeof v !== 'boolean') return; x = v;";
-    default:
-      return undefined; // a scalar into a JSON column: left to the fast path (arrays are `json` members)
-  }
-}
-
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-class Emitter {
+export class Emitter {
   readonly lines: string[] = [];
   /** Keys, tables and layouts the code reads by index (never spliced into the source). */
   readonly keys: string[] = [];
-  readonly layouts: TableLayout[] = [];
+  readonly layouts: ColumnLayout[] = [];
   readonly tables: string[] = [];
   /** How to read each array of child rows outside child rows (`ev?.properties?.products`): `out` is sized by them. */
   readonly childArrays: string[] = [];
@@ -326,7 +164,7 @@ class Emitter {
   }
 
   /** A cell both rows of a track have (`event`, `event_text`); the emitter fails if it cannot be written. */
-  pairCells(root: TableLayout, own: TableLayout, column: string, value: string): void {
+  pairCells(root: ColumnLayout, own: ColumnLayout, column: string, value: string): void {
     const rows = { root: 'ra', own: 'rb' };
     const line = this.write(
       rows,
@@ -342,7 +180,7 @@ class Emitter {
    * The bookkeeping cells (load time, load id) every row ends with, of the row of role `a` (and of `b`, a track's
    * own row); `rows` maps roles to row variables.
    */
-  meta(rows: Record<string, string>, a: [RowRole, TableLayout], b?: [RowRole, TableLayout]): void {
+  meta(rows: Record<string, string>, a: [RowRole, ColumnLayout], b?: [RowRole, ColumnLayout]): void {
     const values = this.options.tableValues;
     if (values === undefined) return;
     const at = a[1].positionsOf(this.options.tableColumns);
@@ -423,7 +261,7 @@ class Emitter {
         this.lines.push(`if (${v} !== null) return;`);
         return;
       case 'absent':
-        // An empty id: absent as null is (see `ID_KEYS` in route.ts).
+        // An empty id: absent as null is (see `ID_KEYS` in segment-layout.ts).
         this.lines.push(`if (${v} !== null && ${v} !== '') return;`);
         return;
       case 'empty':
@@ -450,7 +288,7 @@ class Emitter {
         const test =
           receivedAt && m.envelope && m.a.type === 'TIMESTAMP'
             ? 'x = RA; if (x === undefined) return;'
-            : check(m.a, m.envelope);
+            : valueCheck(m.a.type, m.envelope);
         if (test === undefined || (m.b !== null && m.b.type !== m.a.type)) {
           this.failed = true;
           return;
@@ -542,94 +380,4 @@ interface RowCells {
   at: number[];
   pair?: SharedPair;
   role?: 'root' | 'own';
-}
-
-/** How many leaves of `shape` (outside child tables) go to the type's table. */
-function rootLeaves(shape: ObjectShape): number {
-  let n = 0;
-  for (const m of shape.members) {
-    if ((m.kind === 'leaf' || m.kind === 'json') && (m.a.role === 'root' || m.b?.role === 'root')) n++;
-    else if (m.kind === 'children' && m.json?.role === 'root') n++;
-    else if (m.kind === 'object') n += rootLeaves(m.shape);
-  }
-  return n;
-}
-
-/** Compiles a recorded shape, or undefined when it has a member the generated code does not cover. */
-function compileShape(shape: EventShape, options: NormalizerOptions): Compiled | undefined {
-  const e = new Emitter(options);
-  const own = shape.own;
-  e.tables.push(shape.rootTable, own?.table ?? '');
-  e.layouts.push(shape.root, own?.layout ?? shape.root);
-  const meta = options.tableValues?.length ?? 0;
-  const [rootRow, ownRow] =
-    own === undefined ? [e.row('ra'), -1] : e.sharedRows(rootLeaves(shape.top) + 2 + meta);
-  e.lines.push(
-    '', // the cells and the rows, sized once the code is emitted (below)
-    own === undefined
-      ? `out[0] = { table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac };`
-      : `out[0] = { table: T[0], columns: L[0].columns, at: P[${rootRow}], cells: rac }; out[1] = { table: T[1], columns: L[1].columns, at: P[${ownRow}], cells: rac };`,
-  );
-  // The protocol's check, member by member (what `isValidEvent` checks, see `memberRules`): a compiled shape
-  // only accepts a valid event, so the caller need not check it first.
-  const protocol = memberRules(shape.type);
-  if (!protocol.required.every((key) => shape.top.keys.includes(key))) return undefined;
-  e.lines.push('if (!HAS_IDENTITY(ev)) return;');
-  const rows: Record<string, string> = own === undefined ? { root: 'ra' } : { root: 'ra', own: 'rb' };
-  e.object('ev', shape.top, rows, 'eventId', protocol, 'ev');
-  if (own !== undefined) {
-    e.pairCells(shape.root, own.layout, 'event', 'T[1]');
-    e.pairCells(shape.root, own.layout, 'event_text', 'NAME');
-    e.meta(rows, ['root', shape.root], ['own', own.layout]);
-    if (!e.closeShared(ownRow)) return undefined;
-  } else {
-    e.meta(rows, ['root', shape.root]);
-  }
-  // An event recorded without its upsert row had an absent id (null, "", or no such key): its id member (`null`,
-  // `absent`, or no such key) refuses a non-empty string (a number fails the envelope's string check), so that
-  // shape needs no upsert code.
-  if (shape.upsert) e.upsertRow(shape.upsert);
-  if (e.failed) return undefined;
-  // One row or two, and one per item of the child arrays outside child rows (rows of their items' own arrays
-  // are appended), and the upsert row.
-  const first = own === undefined ? 1 : 2;
-  const upserts = shape.upsert ? 1 : 0;
-  const counts = e.childArrays.map(
-    (path, i) => `const n${i} = ${path}; if (Array.isArray(n${i})) no += n${i}.length;`,
-  );
-  e.lines[0] =
-    `const rac = new Array(${e.cellCount(own === undefined ? 'ra' : 'rb')}); let v, x;` +
-    ` let no = ${first + upserts}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
-  e.lines.push('return out;');
-  // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
-  // (protocol rules), helpers.
-  const factory = new Function(
-    'K',
-    'T',
-    'L',
-    'P',
-    'NAME',
-    'TV',
-    'R',
-    'HAS_IDENTITY',
-    'IS_PLAIN',
-    'TO_JSON',
-    'UPSERT_TRAITS',
-    'rfc3339',
-    `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
-  ) as (...args: unknown[]) => Compiled;
-  return factory(
-    e.keys,
-    e.tables,
-    e.layouts,
-    e.positions,
-    own?.name,
-    options.tableValues,
-    e.rules,
-    hasIdentity,
-    isPlainObject,
-    parsedJsonText,
-    shape.upsert?.upsert.traits,
-    rfc3339,
-  );
 }

@@ -1,4 +1,4 @@
-import type { ColumnSchema, LogicalType, WarehouseSchema } from '../destinations/destination.ts';
+import type { ColumnSchema, LogicalType } from '../model/warehouse.ts';
 import type { ColumnRef, NameCache } from '../naming/name-cache.ts';
 import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
 
@@ -11,8 +11,10 @@ import { type ContractMode, type Contracts, contractFor } from './contracts.ts';
  * `types` mirrors the committed schema's type per position, so the common case (the column exists with the
  * value's type) is two array reads. The mirror is re-read whenever the table's map in the schema is replaced or
  * changes size (every schema change replaces it, see `evolve.ts`).
+ *
+ * (Not to be confused with `destinations/bigquery/table-layout.ts`, BigQuery's partitioning and clustering.)
  */
-export class TableLayout {
+export class ColumnLayout {
   readonly columns: string[] = [];
   /** The committed type of each position's column, or undefined when the schema lacks it. */
   readonly types: (LogicalType | undefined)[] = [];
@@ -89,26 +91,21 @@ export class TableLayout {
   }
 }
 
-const layoutsBySchema = new WeakMap<WarehouseSchema, Map<string, TableLayout>>();
-
 /**
- * The layout of `table` for rows resolved against `schema` (one set of layouts per schema, i.e. per load), whose
- * `reservedNames` are the columns the loader writes itself.
+ * The column layouts of one normalizer (one load): a table's layout is made on its first row and kept, so its
+ * positions never change meaning during the load. `reservedNames` are the columns the loader writes itself.
  */
-export function layoutOf(
-  schema: WarehouseSchema,
-  table: string,
-  reservedNames: ReadonlySet<string>,
-): TableLayout {
-  let layouts = layoutsBySchema.get(schema);
-  if (layouts === undefined) {
-    layouts = new Map();
-    layoutsBySchema.set(schema, layouts);
+export class ColumnLayouts {
+  private readonly byTable = new Map<string, ColumnLayout>();
+
+  constructor(private readonly reservedNames: ReadonlySet<string>) {}
+
+  of(table: string): ColumnLayout {
+    let layout = this.byTable.get(table);
+    if (layout === undefined) {
+      layout = new ColumnLayout(table, this.reservedNames);
+      this.byTable.set(table, layout);
+    }
+    return layout;
   }
-  let layout = layouts.get(table);
-  if (layout === undefined) {
-    layout = new TableLayout(table, reservedNames);
-    layouts.set(table, layout);
-  }
-  return layout;
 }

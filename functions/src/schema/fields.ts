@@ -1,4 +1,4 @@
-import type { CellValue, ColumnSchema, LogicalType } from '../destinations/destination.ts';
+import type { CellValue, ColumnSchema, LogicalType } from '../model/warehouse.ts';
 import type { ColumnRef } from '../naming/name-cache.ts';
 
 /**

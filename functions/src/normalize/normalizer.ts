@@ -1,46 +1,23 @@
 import { type CheckIssue, checkEvent, type EventType } from '@sluice/sdk/protocol';
-import type {
-  CellValue,
-  ColumnSchema,
-  FailedEvent,
-  SchemaChange,
-  WarehouseSchema,
-} from '../destinations/destination.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { Line } from '../load/line-reader.ts';
-import type { NameCache } from '../naming/name-cache.ts';
-import { ID_KEYS, routeEvent } from '../route.ts';
-import type { Contracts } from '../schema/contracts.ts';
+import type { FailedEvent, SchemaChange } from '../model/warehouse.ts';
 import { type ResolvedRow, resolveEvent } from '../schema/evolve.ts';
+import { Fields } from '../schema/fields.ts';
 import { rfc3339 } from '../schema/infer.ts';
+import { ResolveState } from '../schema/resolve-state.ts';
+import { ID_KEYS } from '../schema/segment-layout.ts';
+import { ShapeCache } from './compiled/shape-cache.ts';
 import { fastNormalize } from './fast-path.ts';
-import { Fields } from './field.ts';
+import type { FastContext } from './fast-walk.ts';
+import type { NormalizerOptions, NormalizerStats } from './options.ts';
 import { NeedsExactParse, parseJsonExact, poisonOf } from './parse-json.ts';
-import { maybeCompile, runCompiled } from './shape-plan.ts';
-
-export interface NormalizerOptions {
-  names: NameCache;
-  maxNestingDepth: number;
-  contracts: Contracts;
-  columnBudget: number;
-  canWidenIntToFloat: boolean;
-  maxColumnNameLength: number;
-  tableColumns: readonly ColumnSchema[];
-  /** Values of `tableColumns` for every row (load time, load id); omitted, the rows carry none. */
-  tableValues?: readonly CellValue[];
-  /** Try the one-pass common case first (`fast-path.ts`); default true. Tests turn it off to compare. */
-  fastPath?: boolean;
-  /** Compile a track event name's shape after this many fast-path events of it (`shape-plan.ts`; default 64). */
-  compileAfter?: number;
-}
+import { routeEvent } from './route.ts';
 
 const NO_CHANGES: SchemaChange[] = [];
 
 /** An event's members as parsed (checked or not: see where it is used). */
 type EventFields = Record<string, unknown> & { type: EventType };
-
-/** The field buffer every event is routed into (normalization is synchronous: one buffer serves all calls). */
-const scratch = new Fields();
 
 export type Normalized =
   | {
@@ -52,6 +29,9 @@ export type Normalized =
       discarded: number;
     }
   | { ok: false; failure: FailedEvent };
+
+/** Longest raw line kept in a failed-event row (the rest is cut; `raw_truncated` says so). */
+const MAX_RAW_CHARS = 256 * 1024;
 
 function failed(
   line: Line,
@@ -81,7 +61,7 @@ function issuesText(issues: readonly CheckIssue[]): string {
 
 /**
  * The exact parse of an event with its integer ids beyond 2^53 (bigints) as their decimal text: what the loader
- * stores for a numeric id (see `idText` in route.ts), and what the protocol check takes (an id is a string or a
+ * stores for a numeric id (see `idText` in ids.ts), and what the protocol check takes (an id is a string or a
  * JSON number; a bigint is neither).
  */
 function idsAsText(value: unknown): unknown {
@@ -94,14 +74,59 @@ function idsAsText(value: unknown): unknown {
   return event;
 }
 
-/** Longest raw line kept in a failed-event row (the rest is cut; `raw_truncated` says so). */
-const MAX_RAW_CHARS = 256 * 1024;
+/** One load's normalizer: `normalize` turns each raw line into rows (or a failed event); `stats` counts paths. */
+export interface Normalizer {
+  normalize(line: Line): Normalized;
+  readonly stats: NormalizerStats;
+}
+
+/**
+ * The normalizer of one load. It owns everything kept from line to line (the field buffer, the column layouts
+ * and row stamps of schema resolution, the compiled shapes), so nothing is shared between loads or modules.
+ *
+ * Per line, three paths, each built on the same rules (the coercion table `schema/coercion.ts`, the Segment
+ * layout `schema/segment-layout.ts`): a compiled shape of the line's kind (generated from a fast-path recording),
+ * else the fast path (the common case in one pass), else the general path (route, then resolve against the schema:
+ * the only one that changes the schema). Each faster path gives up rather than decide differently.
+ */
+export function createNormalizer(options: NormalizerOptions): Normalizer {
+  const state = new ResolveState(options.tableColumns);
+  const ctx: LoadContext = {
+    options,
+    state,
+    fast: options.fastPath !== false,
+    out: new Fields(),
+    shapes: new ShapeCache({ options, state }),
+    stats: { general: 0, fast: 0, compiled: 0, shapesCompiled: 0 },
+  };
+  return {
+    stats: ctx.stats,
+    normalize(line) {
+      const result = normalizeLine(line, ctx);
+      ctx.stats.shapesCompiled = ctx.shapes.compiled;
+      return result;
+    },
+  };
+}
+
+/** What a normalizer keeps for its load (see `createNormalizer`). */
+interface LoadContext extends FastContext {
+  /** Whether the compiled shapes and the fast path run (`NormalizerOptions.fastPath`). */
+  fast: boolean;
+  /** The field buffer of the general path (normalization is synchronous: one buffer serves every line). */
+  out: Fields;
+  shapes: ShapeCache;
+  stats: NormalizerStats;
+}
 
 /**
  * One raw line -> the rows it produces (with the schema changes they need) or a failed event. Pure apart from
- * updating `schema` with accepted changes. Trusts nothing: JSON, protocol check, messageId, routing, contracts.
+ * updating the schema with accepted changes and the normalizer's caches. Trusts nothing: JSON, protocol check,
+ * messageId, routing, contracts.
  */
-export function normalizeLine(line: Line, schema: WarehouseSchema, options: NormalizerOptions): Normalized {
+function normalizeLine(line: Line, ctx: LoadContext): Normalized {
+  const { options, fast, out, state, shapes, stats } = ctx;
+  const schema = options.schema;
   if (line.tooLong) return failed(line, 'SLUICE_ERR_LOAD_LINE_TOO_LONG', 'line too long', null);
   if (line.text.charCodeAt(0) !== 123 && line.text.trim() === '')
     return failed(line, 'SLUICE_ERR_LOAD_BLANK_LINE', 'blank line', null);
@@ -120,10 +145,13 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   const poison = poisonOf(line.text, value);
   if (poison !== undefined) return failed(line, poison.code, poison.reason, eventId);
   const receivedAt = typeof fields?.receivedAt === 'string' ? rfc3339(fields.receivedAt) : undefined;
-  if (eventId !== null && options.fastPath !== false && typeof value === 'object') {
-    // A compiled shape checks the protocol's rules itself (`shape-plan.ts`): its rows are those of a valid event.
-    const rows = runCompiled(value as Record<string, unknown>, eventId, receivedAt, schema, options);
-    if (rows !== undefined) return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
+  if (eventId !== null && fast && typeof value === 'object') {
+    // A compiled shape checks the protocol's rules itself (`compiled/`): its rows are those of a valid event.
+    const rows = shapes.run(value as Record<string, unknown>, eventId, receivedAt);
+    if (rows !== undefined) {
+      stats.compiled++;
+      return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
+    }
   }
   const check = checkEvent(value);
   if (!check.ok) {
@@ -138,20 +166,22 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
   }
   if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
   let event = value as EventFields;
-  if (options.fastPath !== false) {
-    const rows = fastNormalize(event, eventId, schema, options);
+  if (fast) {
+    const rows = fastNormalize(event, eventId, ctx);
     if (rows !== undefined) {
-      maybeCompile(event, eventId, schema, options);
+      stats.fast++;
+      shapes.afterFastPath(event, eventId);
       return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
     }
   }
+  stats.general++;
   let routed: ReturnType<typeof routeEvent>;
   try {
     routed = routeEvent(
       event,
       eventId,
       { names: options.names, maxDepth: options.maxNestingDepth, contracts: options.contracts },
-      scratch,
+      out,
     );
   } catch (error) {
     if (!(error instanceof NeedsExactParse)) throw error;
@@ -166,10 +196,10 @@ export function normalizeLine(line: Line, schema: WarehouseSchema, options: Norm
       event,
       eventId,
       { names: options.names, maxDepth: options.maxNestingDepth, exact: true, contracts: options.contracts },
-      scratch,
+      out,
     );
   }
-  const resolution = resolveEvent(scratch, routed.rows, schema, options);
+  const resolution = resolveEvent(out, routed.rows, schema, options, state);
   if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
   return {
     ok: true,

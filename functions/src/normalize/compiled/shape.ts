@@ -1,5 +1,7 @@
-import type { LogicalType } from '../destinations/destination.ts';
-import type { TableLayout } from '../schema/table-layout.ts';
+import type { EventType } from '@sluice/sdk/protocol';
+import type { LogicalType } from '../../model/warehouse.ts';
+import type { ColumnLayout } from '../../schema/column-layout.ts';
+import type { UpsertTable } from '../../schema/upsert-tables.ts';
 
 /**
  * Which row of an event a value goes to: the type's table, a track's own table, a child-table item, the upsert
@@ -31,7 +33,7 @@ export type ShapeMember =
   | {
       kind: 'children';
       table: string;
-      layout: TableLayout | undefined;
+      layout: ColumnLayout | undefined;
       item: ObjectShape | undefined;
       /** Where the array's JSON text went on the parent row (array mode `both`), or null. */
       json: ShapeTarget | null;
@@ -72,4 +74,32 @@ export function sameShape(x: ObjectShape, y: ObjectShape): boolean {
     }
   }
   return true;
+}
+
+/** An event's recorded shape, with its tables: what `compile-shape.ts` compiles. */
+export interface EventShape {
+  type: EventType;
+  top: ObjectShape;
+  /** The type's table (`tracks`, `pages`...). */
+  root: ColumnLayout;
+  rootTable: string;
+  /** A track's own table, its name and `event_text`. */
+  own?: { layout: ColumnLayout; table: string; name: string } | undefined;
+  /**
+   * The upsert row of an event of an upsert table's type (identify: `users`, group: `accounts`; null: the event
+   * had none, its id was absent).
+   */
+  upsert?: UpsertShape | null;
+}
+
+/** An upsert row as recorded: its table's rule, layout, where `id` and `received_at` went, the traits' shape. */
+export interface UpsertShape {
+  upsert: UpsertTable;
+  table: string;
+  layout: ColumnLayout;
+  id: ShapeTarget;
+  /** Null when the event had no valid `receivedAt` (no cell). */
+  receivedAt: ShapeTarget | null;
+  /** The traits as walked into the row (`UpsertTable.traits`; null: they were not an object). */
+  traits: ObjectShape | null;
 }
