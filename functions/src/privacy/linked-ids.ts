@@ -27,11 +27,11 @@ export async function findLinkedIds(wh: PrivacyWarehouse, given: Person): Promis
         { sets: { ua: [...users, ...anonymous] } },
       );
       for (const row of rows) {
-        for (const v of [row.p, row.u]) {
-          if (typeof v !== 'string' || v === '') continue;
+        if (typeof row.u === 'string' && row.u !== '') users.add(row.u);
+        if (typeof row.p === 'string' && row.p !== '') {
           // A previous id may be an anonymous id or an older user id: it is erased as either.
-          users.add(v);
-          anonymous.add(v);
+          users.add(row.p);
+          anonymous.add(row.p);
         }
       }
     }
