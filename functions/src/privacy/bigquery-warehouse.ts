@@ -109,8 +109,11 @@ export function bigQueryWarehouse(config: BigQueryConfig, deps: BigQueryWarehous
       .digest('hex')
       .slice(0, 32);
     const prefix = (scope ?? randomUUID()).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 200);
+    // The statement's kind and table in the id, for jobs.list and the audit log: `..._delete_tracks_<digest>`.
+    const what = /^\s*(DELETE|INSERT|UPDATE|SELECT)\b(?:[\s\S]*?\bFROM\s+`[^`]*\.([^`.]+)`)?/i.exec(sql);
+    const tag = `${(what?.[1] ?? 'query').toLowerCase()}_${(what?.[2] ?? '').replace(/[^A-Za-z0-9_]/g, '').slice(0, 60)}`;
     return ctx.jobs.run(
-      `sluice_privacy_${prefix}_${digest}`,
+      `sluice_privacy_${prefix}_${tag}_${digest}`,
       { query: { query: sql, useLegacySql: false, parameterMode: 'NAMED', queryParameters: queryParams } },
       policy(),
     );

@@ -70,10 +70,26 @@ export function lineBelongs(text: string, person: Person, needles = needlesOf(pe
   try {
     parsed = JSON.parse(text);
   } catch {
-    return needles.some((n) => text.includes(n));
+    return namesAnId(text, person, needles);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return needles.some((n) => text.includes(n));
+    return namesAnId(text, person, needles);
   }
   return eventBelongs(parsed as Record<string, unknown>, memberships(person));
+}
+
+const STRING_TOKEN = /"(?:[^"\\]|\\.)*"/g;
+
+/** Text that is not a JSON object: does one of its JSON string tokens (escapes decoded) equal one of the ids? */
+function namesAnId(text: string, person: Person, needles: readonly string[]): boolean {
+  if (needles.some((n) => text.includes(n))) return true;
+  const ids = new Set(allIds(person));
+  for (const token of text.match(STRING_TOKEN) ?? []) {
+    try {
+      if (ids.has(JSON.parse(token) as string)) return true;
+    } catch {
+      // Not a valid string literal (a lone backslash escape): its plain form was checked above.
+    }
+  }
+  return false;
 }
