@@ -41,6 +41,33 @@ const nastyId = fc.oneof(
   fc.constantFrom("'; DROP TABLE tracks; --", '" OR 1=1 --', '\\', "'", '`', 'a\u0000b', '💥', '$1', '@u'),
 );
 
+describe('the person rule in SQL', () => {
+  it("keeps another account's identified events on a shared device, erases the device's anonymous ones (DuckDB)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sluice-privacy-shared-'));
+    const wh = await openDuckdbWarehouse({ path: path.join(dir, 'w.duckdb'), lockTimeoutMs: 5000 });
+    try {
+      await wh.exec('CREATE TABLE pages (id VARCHAR, user_id VARCHAR, anonymous_id VARCHAR)');
+      await wh.exec(
+        "INSERT INTO pages VALUES ('1', 'u1', 'a1'), ('2', NULL, 'a1'), ('3', '', 'a1'), ('4', 'u7', 'a1'), ('5', 'u7', 'a7')",
+      );
+      const deps = {
+        warehouse: wh,
+        raw: localRawStore(path.join(dir, 'buckets')),
+        rawBucket: 'sluice-raw',
+        rawPrefix: '',
+        suppression: { bucket: 'sluice-privacy', object: 'suppressions.json' },
+        settleMs: 0,
+      };
+      const out = await deletePerson(deps, { userIds: ['u1'], anonymousIds: [] }, { suppress: false });
+      expect(out.person).toEqual({ userIds: ['u1'], anonymousIds: ['a1'] });
+      expect((await wh.select('SELECT id FROM pages ORDER BY id')).map((r) => r.id)).toEqual(['4', '5']);
+    } finally {
+      await wh.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('erasure statements take ids as parameters only', () => {
   it('any id (quotes, SQL, unicode) erases exactly its own rows and never changes the schema (DuckDB)', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'sluice-privacy-fc-'));
