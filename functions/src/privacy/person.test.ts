@@ -8,6 +8,7 @@ import { deletePerson } from './engine.ts';
 import { LEDGER_COLUMNS } from './ledger.ts';
 import { eventBelongs, hashId, lineBelongs, memberships } from './person.ts';
 import { localRawStore } from './raw-store.ts';
+import { excludedFromLedger } from './suppression-list.ts';
 
 describe('the person rule', () => {
   it('hashes ids as the collector does (the same vector as publisher/src/suppression.test.ts)', () => {
@@ -24,6 +25,14 @@ describe('the person rule', () => {
     // A device shared with another account: that account's events are not this person's.
     expect(eventBelongs({ anonymousId: 'a1', userId: 'u7' }, has)).toBe(false);
     expect(eventBelongs({ userId: 'u7' }, has)).toBe(false);
+  });
+
+  it('the reliability ledger excludes the events of suppressed or erased ids, by the same rule', () => {
+    const ids = new Set(['u1', 'a1']);
+    expect(excludedFromLedger({ userId: 'u1' }, ids)).toBe(true);
+    expect(excludedFromLedger({ anonymousId: 'a1' }, ids)).toBe(true);
+    expect(excludedFromLedger({ anonymousId: 'a1', userId: 'u2' }, ids)).toBe(false);
+    expect(excludedFromLedger({ userId: 'u2' }, ids)).toBe(false);
   });
 
   it('raw lines: parsed when JSON (escapes included), by JSON-string containment otherwise', () => {
