@@ -38,6 +38,23 @@ export interface LoaderConfig {
   logLevel: string;
   /** BigQuery + Cloud Storage settings (validated as required when `destination` is `bigquery`). */
   bigquery: BigQueryConfig;
+  /** Privacy requests and the suppression list (docs/privacy.md). */
+  privacy: PrivacyConfig;
+}
+
+export interface PrivacyConfig {
+  /** `SLUICE_PRIVACY_BUCKET` (default `sluice-privacy`): holds the suppression list; NOT the raw bucket. */
+  bucket: string;
+  /** `SLUICE_SUPPRESSION_OBJECT` (default `suppressions.json`). */
+  suppressionObject: string;
+  /** `SLUICE_PRIVACY_RAW_PREFIX` (default ``: the whole raw bucket): raw files a delete scans and rewrites. */
+  rawPrefix: string;
+  /**
+   * `SLUICE_PRIVACY_SETTLE_SECONDS`: wait after the suppression list changed before erasing, so loads that read the
+   * list before the change have committed. Default 0 on DuckDB (the request holds the warehouse file), the
+   * BigQuery time budget (`SLUICE_BQ_TIME_BUDGET_SECONDS`) on BigQuery.
+   */
+  settleMs: number;
 }
 
 /** The repository root (two levels above functions/src, or above functions/dist in the bundle). */
@@ -111,6 +128,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env.SLUICE_RAW_BUCKET || 'sluice-raw',
     problems,
   );
+  const settleRaw = env.SLUICE_PRIVACY_SETTLE_SECONDS;
+  let settleMs = destination === 'bigquery' ? bigquery.timeBudgetMs : 0;
+  if (settleRaw !== undefined && settleRaw !== '') {
+    const n = Number(settleRaw);
+    if (!Number.isInteger(n) || n < 0)
+      problems.push(
+        `SLUICE_PRIVACY_SETTLE_SECONDS must be a whole number >= 0 (got ${JSON.stringify(settleRaw)})`,
+      );
+    else settleMs = n * 1000;
+  }
+  const privacy: PrivacyConfig = {
+    bucket: env.SLUICE_PRIVACY_BUCKET || 'sluice-privacy',
+    suppressionObject: env.SLUICE_SUPPRESSION_OBJECT || 'suppressions.json',
+    rawPrefix: env.SLUICE_PRIVACY_RAW_PREFIX ?? '',
+    settleMs,
+  };
+  if (privacy.bucket === (env.SLUICE_RAW_BUCKET || 'sluice-raw'))
+    problems.push('SLUICE_PRIVACY_BUCKET must not be the raw bucket (its trigger would load the list)');
   if (problems.length > 0) throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', problems.join('; '));
   return {
     destination,
@@ -131,5 +166,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     contractsPath,
     logLevel,
     bigquery,
+    privacy,
   };
 }

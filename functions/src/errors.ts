@@ -49,6 +49,20 @@ export const ERRORS = {
     retryable: false,
     message: 'schema contract discard_row dropped the event',
   },
+  SLUICE_ERR_PRIVACY_INVALID_REQUEST: {
+    retryable: false,
+    message: 'privacy request is invalid (no ids, an empty id, or an unknown command)',
+  },
+  SLUICE_ERR_PRIVACY_NOT_FOUND: { retryable: false, message: 'no privacy request with that id' },
+  SLUICE_ERR_PRIVACY_CONFLICT: {
+    retryable: true,
+    message: 'an object changed while the privacy request rewrote it',
+  },
+  SLUICE_ERR_PRIVACY_LIST_INVALID: {
+    // Retryable: loads wait (and are eventually quarantined) rather than load events of suppressed people.
+    retryable: true,
+    message: 'the suppression list object is not a valid list',
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

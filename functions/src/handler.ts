@@ -5,6 +5,7 @@ import type { Destination } from './destinations/destination.ts';
 import { LoaderError } from './errors.ts';
 import { type LoadOutcome, loadObject, type ObjectRef } from './load/load-object.ts';
 import type { Logger } from './logger.ts';
+import type { SuppressionSource } from './privacy/suppression-source.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 
 export interface HandlerDeps {
@@ -13,6 +14,8 @@ export interface HandlerDeps {
   store: ObjectStore;
   /** A fresh Destination per invocation (it is opened and closed around each load). */
   destination: () => Promise<Destination>;
+  /** The suppression list, read at the start of every load (privacy/suppression-source.ts). */
+  suppression?: SuppressionSource;
 }
 
 /** StorageObjectData -> ObjectRef; undefined when the event does not describe an object. */
@@ -51,6 +54,7 @@ export function createLoadHandler(
           destination: await deps.destination(),
           logger: log,
           settings: deps.config,
+          ...(deps.suppression ? { suppression: deps.suppression } : {}),
         },
         ref,
       );

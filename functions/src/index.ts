@@ -3,6 +3,7 @@ import { loadConfig } from './config.ts';
 import { createDestinationFactory } from './destinations/create-destination.ts';
 import { createLoadHandler } from './handler.ts';
 import { createLogger } from './logger.ts';
+import { createSuppressionSource } from './privacy/create-suppression-source.ts';
 import { createObjectStore } from './storage/create-object-store.ts';
 
 export { type LoaderConfig, loadConfig } from './config.ts';
@@ -27,7 +28,13 @@ cloudEvent('loadEvents', async (event: CloudEvent<unknown>) => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     const store = await createObjectStore(config);
-    handler = createLoadHandler({ config, logger, store, destination: createDestinationFactory(config) });
+    handler = createLoadHandler({
+      config,
+      logger,
+      store,
+      destination: createDestinationFactory(config),
+      suppression: await createSuppressionSource(config),
+    });
   }
   await handler(event);
 });

@@ -237,6 +237,7 @@ function jobs(env: string): { job: string; member: string; needs: Need[] }[] {
       member: sa('loader-account'),
       needs: [
         n('storage.objects.get', `object:${bucket('raw-bucket')}/raw/x.ndjson`, 'storage objects.get'),
+        n('storage.objects.get', `object:${bucket('privacy-bucket')}/suppressions.json`, 'docs/privacy.md'),
         n('storage.objects.create', `object:${bucket('staging-bucket')}/s`, 'staging writes'),
         n('storage.objects.delete', `object:${bucket('staging-bucket')}/s`, 'staging cleanup'),
         n(
@@ -274,6 +275,11 @@ function jobs(env: string): { job: string; member: string; needs: Need[] }[] {
       needs: [
         n('pubsub.topics.publish', `topic:${topic}`, 'https://cloud.google.com/pubsub/docs/access-control'),
         n('pubsub.topics.get', `topic:${topic}`, 'readiness: topics.get (defect 6)'),
+        n(
+          'storage.objects.get',
+          `object:${bucket('privacy-bucket')}/suppressions.json`,
+          'the suppression list (docs/privacy.md; JSON API objects.get needs storage.objects.get)',
+        ),
         n(
           'secretmanager.versions.access',
           `secret:sluice-write-keys-${env.slice('sluice-'.length)}`,
@@ -352,6 +358,28 @@ describe('rule: every service account that runs or builds something has each per
     }
     const broad = all.filter((g) => /^roles\/(owner|editor)$|\.admin$|Admin$/.test(g.role));
     expect(broad).toEqual([]);
+  });
+
+  it('the collector reads the suppression list and no other object: not raw files, not staging (privacy)', () => {
+    for (const env of envStacks) {
+      const all = grants(tfOf(env));
+      const collector = '${google_service_account.collector-account.member}';
+      const on = (id: string, object: string): Need => ({
+        permission: 'storage.objects.get',
+        on: `object:\${google_storage_bucket.${id}.name}/${object}`,
+        source: '',
+      });
+      expect(covered(all, collector, on('privacy-bucket', 'suppressions.json'))).toBe(true);
+      expect(covered(all, collector, on('raw-bucket', 'raw/x.ndjson'))).toBe(false);
+      expect(covered(all, collector, on('staging-bucket', 's'))).toBe(false);
+      expect(
+        covered(all, collector, {
+          permission: 'storage.objects.create',
+          on: 'object:${google_storage_bucket.privacy-bucket.name}/suppressions.json',
+          source: '',
+        }),
+      ).toBe(false);
+    }
   });
 
   it('the Cloud Storage agent may publish project-wide (Eventarc topics) — from the project stack', () => {

@@ -8,6 +8,8 @@ export interface ResourceNames {
   rawBucket: string;
   stagingBucket: string;
   sourceBucket: string;
+  /** The suppression list (docs/privacy.md): written by `npm run privacy`, read by the collector and the loader. */
+  privacyBucket: string;
   dataset: string;
   loaderFunction: string;
   collectorFunction: string;
@@ -40,6 +42,7 @@ export function resourceNames(
     rawBucket: `${project}-${p}-raw-${e}`,
     stagingBucket: `${project}-${p}-staging-${e}`,
     sourceBucket: `${project}-${p}-source-${e}`,
+    privacyBucket: `${project}-${p}-privacy-${e}`,
     dataset: `${p}_${e}`.replaceAll('-', '_'),
     loaderFunction: `${p}-loader-${e}`,
     collectorFunction: `${p}-collector-${e}`,
@@ -65,7 +68,7 @@ export function nameProblems(names: ResourceNames): string[] {
     if (!ACCOUNT_ID.test(names[key]))
       problems.push(`service account id "${names[key]}" must match ${ACCOUNT_ID}`);
   }
-  for (const key of ['rawBucket', 'stagingBucket', 'sourceBucket'] as const) {
+  for (const key of ['rawBucket', 'stagingBucket', 'sourceBucket', 'privacyBucket'] as const) {
     if (!BUCKET.test(names[key]) || names[key].includes('google')) {
       problems.push(`bucket name "${names[key]}" must match ${BUCKET} and not contain "google"`);
     }

@@ -295,6 +295,7 @@ describe('functions', () => {
       'dataset',
       'dead_letter_subscription',
       'loader',
+      'privacy_bucket',
       'raw_bucket',
       'topic',
     ]);
@@ -315,6 +316,9 @@ describe('IAM: least privilege', () => {
         `google_pubsub_subscription_iam_member \${google_pubsub_subscription.raw-files-subscription.name} roles/pubsub.subscriber ${pubsubAgent}`,
         `google_storage_bucket_iam_member ${raw} roles/storage.objectViewer ${sa('loader-account')}`,
         `google_storage_bucket_iam_member \${google_storage_bucket.staging-bucket.name} roles/storage.objectUser ${sa('loader-account')}`,
+        // The suppression list (docs/privacy.md): read by the loader and the collector, nothing else for the latter.
+        `google_storage_bucket_iam_member \${google_storage_bucket.privacy-bucket.name} roles/storage.objectViewer ${sa('loader-account')}`,
+        `google_storage_bucket_iam_member \${google_storage_bucket.privacy-bucket.name} roles/storage.objectViewer ${sa('collector-account')}`,
         `google_bigquery_dataset_iam_member \${google_bigquery_dataset.warehouse-dataset.dataset_id} roles/bigquery.dataEditor ${sa('loader-account')}`,
         `google_project_iam_member sluice-test-project roles/bigquery.jobUser ${sa('loader-account')}`,
         `google_project_iam_member sluice-test-project roles/eventarc.eventReceiver ${sa('trigger-account')}`,

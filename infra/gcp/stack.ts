@@ -8,6 +8,7 @@ import { functionBuild } from './constructs/function-build.ts';
 import { loaderFunction } from './constructs/loader-function.ts';
 import { loaderMetrics } from './constructs/loader-metrics.ts';
 import { monitoring } from './constructs/monitoring.ts';
+import { privacyBucket } from './constructs/privacy-bucket.ts';
 import { rawBucket } from './constructs/raw-bucket.ts';
 import { sourceArchive, sourceBucket } from './constructs/source-bucket.ts';
 import { stagingBucket } from './constructs/staging-bucket.ts';
@@ -39,6 +40,7 @@ export class SluiceStack extends TerraformStack {
     const raw = rawBucket(this, { config, name: names.rawBucket });
     const staging = stagingBucket(this, { config, name: names.stagingBucket });
     const source = sourceBucket(this, { config, name: names.sourceBucket });
+    const privacy = privacyBucket(this, { config, name: names.privacyBucket });
     const dataset = warehouseDataset(this, { config, datasetId: names.dataset, location: config.region });
     const events = eventsTopic(this, {
       config,
@@ -59,6 +61,7 @@ export class SluiceStack extends TerraformStack {
       names,
       rawBucket: raw,
       stagingBucket: staging,
+      privacyBucket: privacy,
       dataset,
       source: sourceArchive(this, 'loader', { bucket: source, dir: sources.loaderDir }),
       build,
@@ -67,6 +70,7 @@ export class SluiceStack extends TerraformStack {
       config,
       names,
       topic: events.topic,
+      privacyBucket: privacy,
       source: sourceArchive(this, 'collector', { bucket: source, dir: sources.collectorDir }),
       build,
     });
@@ -84,6 +88,10 @@ export class SluiceStack extends TerraformStack {
     });
     new TerraformOutput(this, 'dataset', { value: `${config.project}.${dataset.datasetId}` });
     new TerraformOutput(this, 'raw_bucket', { value: raw.name });
+    new TerraformOutput(this, 'privacy_bucket', {
+      value: privacy.name,
+      description: 'SLUICE_PRIVACY_BUCKET for npm run privacy',
+    });
     new TerraformOutput(this, 'topic', { value: events.topic.id });
     new TerraformOutput(this, 'dead_letter_subscription', { value: events.deadLetterSubscription.id });
     new TerraformOutput(this, 'loader', { value: loader.name });

@@ -26,6 +26,12 @@ import { registerJitsuRoutes } from './routes/jitsu.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerRudderStackRoutes } from './routes/rudderstack.ts';
 import { registerSettingsRoute } from './routes/settings.ts';
+import {
+  gcsSuppressionReader,
+  localSuppressionReader,
+  SuppressionCache,
+  type SuppressionReader,
+} from './suppression-cache.ts';
 import type { Transport } from './transports/transport.ts';
 
 export interface AppDeps {
@@ -33,6 +39,8 @@ export interface AppDeps {
   clock?: Clock;
   /** The server's pino logger; none (silent) in tests. */
   logger?: Logger;
+  /** The suppression list's reader (default from `config.suppression`: local file or Cloud Storage). */
+  suppressionReader?: SuppressionReader;
 }
 
 export interface CollectorApp {
@@ -92,12 +100,23 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
     metrics,
   );
   const ipLimiter = new TokenBuckets(config.rateLimit.perIpRequests);
+  const reader = deps.suppressionReader ?? suppressionReaderOf(config);
+  const suppression = reader
+    ? new SuppressionCache(reader, {
+        refreshMs: config.suppression.refreshMs,
+        retryMs: 5000,
+        clock,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      })
+    : undefined;
+  metrics.suppressionFailures = () => suppression?.failures ?? 0;
   const ingestDeps: IngestDeps = {
     config,
     clock,
     gate,
     metrics,
     keyLimiter: new TokenBuckets(config.rateLimit.perKeyEvents),
+    ...(suppression ? { suppression } : {}),
   };
 
   app.decorateRequest('sourceId', undefined);
@@ -146,4 +165,21 @@ export function buildApp(config: CollectorConfig, deps: AppDeps): CollectorApp {
     await deps.transport.close();
   });
   return { app, gate, metrics };
+}
+
+/** The configured reader of the suppression list, or none (`SLUICE_SUPPRESSION_SOURCE=none`). */
+function suppressionReaderOf(config: CollectorConfig): SuppressionReader | undefined {
+  const { source, bucket, object, storageEndpoint } = config.suppression;
+  switch (source) {
+    case 'none':
+      return undefined;
+    case 'local':
+      return localSuppressionReader(config.spool.bucketsDir, bucket, object);
+    case 'gcs':
+      return gcsSuppressionReader(bucket, object, storageEndpoint);
+    default: {
+      const never: never = source;
+      return never;
+    }
+  }
 }

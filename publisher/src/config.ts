@@ -54,6 +54,14 @@ export interface CollectorConfig {
     maxFileBytes: number;
     loaderUrl: string | undefined;
   };
+  /** The privacy suppression list (docs/privacy.md): where it is read from and how stale it may get. */
+  suppression: {
+    source: 'none' | 'local' | 'gcs';
+    bucket: string;
+    object: string;
+    refreshMs: number;
+    storageEndpoint: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -236,7 +244,18 @@ export function loadConfig(env: Env = process.env): CollectorConfig {
       maxFileBytes: num('SLUICE_SPOOL_MAX_FILE_BYTES', 64 * 1024 * 1024, 1024),
       loaderUrl,
     },
+    suppression: {
+      source: 'local',
+      bucket: str('SLUICE_PRIVACY_BUCKET') ?? 'sluice-privacy',
+      object: str('SLUICE_SUPPRESSION_OBJECT') ?? 'suppressions.json',
+      refreshMs: num('SLUICE_SUPPRESSION_REFRESH_SECONDS', 60, 0, 60) * 1000,
+      storageEndpoint: str('STORAGE_EMULATOR_HOST'),
+    },
   };
+  const sourceRaw = str('SLUICE_SUPPRESSION_SOURCE') ?? 'local';
+  if (sourceRaw === 'none' || sourceRaw === 'local' || sourceRaw === 'gcs')
+    config.suppression.source = sourceRaw;
+  else problems.push(`SLUICE_SUPPRESSION_SOURCE must be none, local or gcs (got "${sourceRaw}")`);
   for (const rl of [config.rateLimit.perKeyEvents, config.rateLimit.perIpRequests]) {
     if (rl.perSecond > 0 && rl.burst === 0) rl.burst = rl.perSecond;
   }

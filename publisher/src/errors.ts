@@ -76,6 +76,12 @@ export const ERRORS = {
     retryable: false,
     message: 'the request names no valid host (set SLUICE_PUBLIC_URL)',
   },
+  SLUICE_ERR_PUBLISHER_SUPPRESSION_UNREADABLE: {
+    // Logged only (never an answer): the collector keeps its previous suppression list.
+    status: 500,
+    retryable: true,
+    message: 'the suppression list could not be read',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

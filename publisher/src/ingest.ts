@@ -20,6 +20,7 @@ import { validIp } from './ip.ts';
 import type { Metrics } from './metrics.ts';
 import type { PublishGate } from './publish-gate.ts';
 import type { TokenBuckets } from './rate-limit.ts';
+import type { SuppressionCache } from './suppression-cache.ts';
 import type { OutboundMessage } from './transports/transport.ts';
 import { validateEvent } from './validate.ts';
 
@@ -29,6 +30,8 @@ export interface IngestDeps {
   gate: PublishGate;
   metrics: Metrics;
   keyLimiter: TokenBuckets;
+  /** The suppression list (privacy): events of suppressed people are answered 200, counted, and not published. */
+  suppression?: SuppressionCache;
 }
 
 export interface IngestResult {
@@ -222,6 +225,8 @@ export async function ingest(
   });
   const messages: OutboundMessage[] = [];
   const rejected: RejectedEvent[] = [];
+  let suppressed = 0;
+  await deps.suppression?.fresh();
   for (let index = 0; index < events.length; index++) {
     const element = elements[index] as JsonElement;
     const checked = validateEvent(events[index]);
@@ -245,6 +250,11 @@ export async function ingest(
     const rejection = textRejection(element, element.members);
     if (rejection) {
       rejected.push({ index, ...rejection });
+      continue;
+    }
+    if (deps.suppression?.isSuppressed(checked.event)) {
+      suppressed++;
+      metrics.eventSuppressed(checked.event.type);
       continue;
     }
     const data = enrich(checked.event, { members: element.members ?? [] });
@@ -282,8 +292,9 @@ export async function ingest(
         .map((r) => r.index)
         .join(', ')}${rejected.length > 20 ? ', ...' : ''}); ${messages.length} accepted`,
       rejected,
-      accepted: messages.length,
+      accepted: messages.length + suppressed,
     });
   }
-  return { success: true, accepted: messages.length };
+  // Suppressed events count as accepted for the client: it must not retry them.
+  return { success: true, accepted: messages.length + suppressed };
 }

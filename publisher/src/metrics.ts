@@ -21,6 +21,9 @@ export class Metrics {
   private publishCount = 0;
   private publishSum = 0;
   private publishFailures = 0;
+  private readonly suppressed = new Map<string, number>();
+  /** Read at render time: failed reads of the suppression list. */
+  suppressionFailures: () => number = () => 0;
   /** Read at render time. */
   inflightBytes: () => number = () => 0;
 
@@ -39,6 +42,11 @@ export class Metrics {
 
   eventRejected(code: string): void {
     increment(this.rejected, code);
+  }
+
+  /** An event answered 200 and dropped because its person is suppressed (privacy). */
+  eventSuppressed(type: string): void {
+    increment(this.suppressed, type);
   }
 
   publish(seconds: number, ok: boolean): void {
@@ -72,7 +80,15 @@ export class Metrics {
       'Events or requests rejected, by error code.',
       byLabel('code', this.rejected),
     );
+    counter(
+      'sluice_events_suppressed_total',
+      'Events answered 200 and dropped because their person is suppressed, by type.',
+      byLabel('type', this.suppressed),
+    );
     lines.push(
+      '# HELP sluice_suppression_read_failures_total Failed reads of the suppression list (the previous list is kept).',
+      '# TYPE sluice_suppression_read_failures_total counter',
+      `sluice_suppression_read_failures_total ${this.suppressionFailures()}`,
       '# HELP sluice_publish_duration_seconds Time for the broker to accept a request’s events.',
       '# TYPE sluice_publish_duration_seconds histogram',
     );

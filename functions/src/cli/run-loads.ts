@@ -6,6 +6,7 @@ import { LoaderError } from '../errors.ts';
 import { type LoadOutcome, loadObject, type ObjectRef } from '../load/load-object.ts';
 import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../loader-process.ts';
 import type { Logger } from '../logger.ts';
+import { createSuppressionSource } from '../privacy/create-suppression-source.ts';
 import { createObjectStore } from '../storage/create-object-store.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -58,6 +59,7 @@ export async function runLoads(
 ): Promise<{ loaded: number; skipped: number; failed: number; quarantined: number }> {
   const totals = { loaded: 0, skipped: 0, failed: 0, quarantined: 0 };
   const destination = createDestinationFactory(config);
+  const suppression = await createSuppressionSource(config);
   const suffix = options.force ? `@replay:${new Date().toISOString()}` : undefined;
   for await (const target of targets) {
     const label = `${target.ref.bucket}/${target.ref.name}`;
@@ -72,6 +74,7 @@ export async function runLoads(
           loadKeySuffix: suffix,
           // A user runs this after fixing what made a file fail: a quarantined file is loaded again.
           retryQuarantined: true,
+          suppression,
         },
         target.ref,
       );

@@ -32,6 +32,8 @@ export const BOOKKEEPING_SCHEMAS: Readonly<Record<string, readonly ColumnSchema[
     { name: 'schema_changes', type: 'JSON' },
     { name: 'loaded_at', type: 'TIMESTAMP' },
     { name: 'reason', type: 'STRING' },
+    /** Lines of suppressed people dropped by the loader (privacy); NULL in rows written before it existed. */
+    { name: 'suppressed', type: 'INT64' },
   ],
   [TABLES.failedEvents]: [
     { name: 'load_id', type: 'STRING' },
@@ -122,6 +124,7 @@ export function quarantinedRecord(meta: LoadMeta, reason: string, finishedAt: Da
     duplicates: 0,
     failed: 0,
     valuesDiscarded: 0,
+    suppressed: 0,
     rowsWritten: 0,
     schemaChanges: [],
   };

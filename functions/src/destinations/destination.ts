@@ -125,13 +125,15 @@ export interface LoadSummary {
   eventsStaged: number;
   failed: number;
   valuesDiscarded: number;
+  /** Lines dropped before normalization because their person is suppressed (privacy; default 0). */
+  suppressed?: number;
   schemaChanges: SchemaChange[];
   finishedAt: Date;
 }
 
 /**
  * The loads-table row of one committed load (`loaded`: reconciliation linesRead = eventsLoaded + duplicates +
- * failed) or of a quarantined one (`quarantined`: nothing of the file was written, every count is 0 and `reason`
+ * failed + suppressed) or of a quarantined one (`quarantined`: nothing of the file was written, every count is 0 and `reason`
  * says why; see `Destination.quarantine`).
  */
 export interface LoadRecord {
@@ -151,6 +153,11 @@ export interface LoadRecord {
   duplicates: number;
   failed: number;
   valuesDiscarded: number;
+  /**
+   * Lines dropped because their person is suppressed (privacy): reconciliation is linesRead = eventsLoaded +
+   * duplicates + failed + suppressed.
+   */
+  suppressed: number;
   /** Rows written to all tables (event tables, child tables, users upserts). */
   rowsWritten: number;
   schemaChanges: SchemaChange[];
@@ -200,6 +207,7 @@ export function completeLoadRecord(
     duplicates: num('duplicates'),
     failed: num('failed'),
     valuesDiscarded: num('values_discarded'),
+    suppressed: num('suppressed'),
     rowsWritten: num('rows_written'),
     schemaChanges,
   };

@@ -387,6 +387,7 @@ export async function duckdbLoadSession(
         duplicates,
         failed: summary.failed,
         valuesDiscarded: summary.valuesDiscarded,
+        suppressed: summary.suppressed ?? 0,
         rowsWritten,
         schemaChanges: summary.schemaChanges,
       };
@@ -431,7 +432,7 @@ export async function loadRecordsIn(
             CAST(lines_read AS DOUBLE) AS lines_read, CAST(bytes_read AS DOUBLE) AS bytes_read,
             CAST(events_loaded AS DOUBLE) AS events_loaded, CAST(duplicates AS DOUBLE) AS duplicates,
             CAST(failed AS DOUBLE) AS failed, CAST(values_discarded AS DOUBLE) AS values_discarded,
-            CAST(rows_written AS DOUBLE) AS rows_written, CAST(schema_changes AS VARCHAR) AS schema_changes
+            CAST(rows_written AS DOUBLE) AS rows_written, CAST(suppressed AS DOUBLE) AS suppressed, CAST(schema_changes AS VARCHAR) AS schema_changes
      FROM ${ident(TABLES.loads)} WHERE load_key = $1 AND status IN (${statuses.map(literal).join(', ')})
      ORDER BY finished_at`,
     [loadKey],
@@ -461,9 +462,9 @@ export async function insertLoadRow(connection: DuckDBConnection, record: LoadRe
   await connection.run(
     `INSERT INTO ${ident(TABLES.loads)} (load_id, load_key, bucket, name, generation, status, reason, started_at,
        finished_at, duration_ms, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded,
-       rows_written, schema_changes, loaded_at)
+       rows_written, schema_changes, loaded_at, suppressed)
      VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ), CAST($9 AS TIMESTAMPTZ), $10, $11, $12, $13, $14,
-       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ))`,
+       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ), $20)`,
     [
       record.loadId,
       record.loadKey,
@@ -484,6 +485,7 @@ export async function insertLoadRow(connection: DuckDBConnection, record: LoadRe
       record.rowsWritten,
       JSON.stringify(record.schemaChanges),
       record.finishedAt.toISOString(),
+      record.suppressed,
     ],
   );
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import { namingRules } from '../naming/identifier.ts';
 import { NameCache } from '../naming/name-cache.ts';
 import { createNormalizer } from '../normalize/normalizer.ts';
+import type { SuppressionSource } from '../privacy/suppression-source.ts';
 import type { Contracts } from '../schema/contracts.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { compactChanges } from './compact-changes.ts';
@@ -52,6 +53,11 @@ export interface LoadDeps {
    * starting its attempt count from 0. The trigger's deliveries never do: a quarantined file stays parked.
    */
   retryQuarantined?: boolean;
+  /**
+   * The suppression list (privacy/suppression-source.ts), read at the start of the file's load: lines of
+   * suppressed people are dropped before normalization and counted (`suppressed`). None: nothing is suppressed.
+   */
+  suppression?: SuppressionSource;
 }
 
 export interface ObjectRef {
@@ -74,6 +80,7 @@ function logOutcome(log: Logger, outcome: LoadOutcome['status'], record: LoadRec
     eventsLoaded: record.eventsLoaded,
     duplicates: record.duplicates,
     failed: record.failed,
+    suppressed: record.suppressed,
     schemaChanges: record.schemaChanges.length,
     durationMs: record.finishedAt.getTime() - record.startedAt.getTime(),
   };
@@ -235,6 +242,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
   let batchEvents = 0;
   let batchBytes = 0;
   const maxBatchBytes = settings.batchBytes ?? 8 * 1024 * 1024;
+  let suppressed = 0;
 
   const flush = async (): Promise<void> => {
     if (pendingChanges.length > 0) await session.applySchemaChanges(compactChanges(pendingChanges));
@@ -248,11 +256,16 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
   };
 
   try {
+    const isSuppressed = await deps.suppression?.lineFilter();
     const stream = await deps.store.read(ref.bucket, ref.name, ref.generation);
     for await (const line of readLines(stream, settings.maxLineBytes, (n) => {
       bytesRead += n;
     })) {
       linesRead++;
+      if (isSuppressed?.(line.text)) {
+        suppressed++;
+        continue;
+      }
       const result = normalizer.normalize(line);
       if (!result.ok) {
         failedCount++;
@@ -291,6 +304,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
       eventsStaged,
       failed: failedCount,
       valuesDiscarded,
+      suppressed,
       schemaChanges: allChanges,
       finishedAt: now(),
     });

@@ -75,6 +75,23 @@ export class FakeGcs {
     return true;
   }
 
+  /** Removes one stored generation (live or noncurrent) for good. */
+  deleteGeneration(bucket: string, name: string, generation: string): boolean {
+    const key = `${bucket}/${name}`;
+    const list = this.#objects.get(key);
+    const at = list?.findIndex((o) => o.generation === generation) ?? -1;
+    if (!list || at < 0) return false;
+    const wasLive = at === list.length - 1;
+    list.splice(at, 1);
+    if (wasLive) this.#deleted.add(key);
+    return true;
+  }
+
+  /** Every stored generation of every object in a bucket (live and noncurrent), for scans in tests. */
+  allGenerations(bucket: string): FakeObject[] {
+    return [...this.#objects.values()].flat().filter((o) => o.bucket === bucket);
+  }
+
   resource(object: FakeObject): Record<string, unknown> {
     const crc = new CRC32C();
     crc.update(object.data);
@@ -116,6 +133,13 @@ export class FakeGcs {
         return json(200, this.resource(object));
       }
       if (method === 'DELETE') {
+        // "generation: If present, permanently deletes a specific revision of this object (as opposed to the
+        // latest version, the default)" (https://cloud.google.com/storage/docs/json_api/v1/objects/delete).
+        if (query.generation !== undefined) {
+          return this.deleteGeneration(bucket, name, query.generation)
+            ? { status: 204 }
+            : apiError(404, 'notFound', `No such object: ${bucket}/${name}#${query.generation}`);
+        }
         return this.delete(bucket, name)
           ? { status: 204 }
           : apiError(404, 'notFound', `No such object: ${bucket}/${name}`);

@@ -4,6 +4,8 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import type { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic/index.js';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member/index.js';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member/index.js';
+import type { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket/index.js';
+import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member/index.js';
 import { DataResource, type ITerraformDependable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { GcpConfig } from '../config.ts';
@@ -27,6 +29,8 @@ export interface CollectorServiceProps {
   >;
   names: { collectorFunction: string; collectorAccount: string; artifactRepository: string };
   topic: PubsubTopic;
+  /** The suppression list's bucket: the collector may read its objects, nothing else of Storage. */
+  privacyBucket: StorageBucket;
   source: SourceArchive;
   build: FunctionBuild;
 }
@@ -85,7 +89,16 @@ export function collectorService(scope: Construct, props: CollectorServiceProps)
     // Cloud Run's front end appends the client address to X-Forwarded-For: trust exactly one hop.
     SLUICE_TRUST_PROXY: '1',
     LOG_EXECUTION_ID: 'true',
+    SLUICE_SUPPRESSION_SOURCE: 'gcs',
+    SLUICE_PRIVACY_BUCKET: props.privacyBucket.name,
   };
+  // The narrowest grant that reads one object: objectViewer (get + list) on the privacy bucket only.
+  const privacyGrant = new StorageBucketIamMember(scope, 'collector-privacy-reader', {
+    bucket: props.privacyBucket.name,
+    role: 'roles/storage.objectViewer',
+    member: account.member,
+  });
+  grants.push(privacyGrant);
   const description = `Sluice collector (${config.environment}): Segment-compatible HTTP API`;
   const labels = { app: 'sluice', environment: config.environment };
 

@@ -22,6 +22,8 @@ export interface LoaderFunctionProps {
   names: { loaderFunction: string; loaderAccount: string; triggerAccount: string };
   rawBucket: StorageBucket;
   stagingBucket: StorageBucket;
+  /** Holds the suppression list, which the loader reads at every file load (read only). */
+  privacyBucket: StorageBucket;
   dataset: BigqueryDataset;
   source: SourceArchive;
   build: FunctionBuild;
@@ -55,6 +57,11 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
     new StorageBucketIamMember(scope, 'loader-staging-writer', {
       bucket: props.stagingBucket.name,
       role: 'roles/storage.objectUser',
+      member: loader.member,
+    }),
+    new StorageBucketIamMember(scope, 'loader-privacy-reader', {
+      bucket: props.privacyBucket.name,
+      role: 'roles/storage.objectViewer',
       member: loader.member,
     }),
     new BigqueryDatasetIamMember(scope, 'loader-dataset-editor', {
@@ -104,6 +111,7 @@ export function loaderFunction(scope: Construct, props: LoaderFunctionProps): Cl
         SLUICE_BQ_LOCATION: config.region,
         SLUICE_RAW_BUCKET: props.rawBucket.name,
         SLUICE_STAGING_BUCKET: props.stagingBucket.name,
+        SLUICE_PRIVACY_BUCKET: props.privacyBucket.name,
         LOG_EXECUTION_ID: 'true',
         NODE_OPTIONS: LOADER_NODE_OPTIONS,
       },

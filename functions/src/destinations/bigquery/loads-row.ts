@@ -38,6 +38,7 @@ export function loadsRow(input: LoadsRowInput): Record<string, CellValue> {
     duplicates: summary.eventsStaged - input.eventsLoaded,
     failed: summary.failed,
     values_discarded: summary.valuesDiscarded,
+    suppressed: summary.suppressed ?? 0,
     rows_written: input.rowsWritten,
     schema_changes: JSON.stringify(summary.schemaChanges),
     loaded_at: input.loadedAt.toISOString(),
