@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { valuesOf, type WarehouseSchema } from '../destinations/destination.ts';
-import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
+import { DUCKDB_CAPABILITIES } from '../destinations/duckdb/capabilities.ts';
 import { TABLE_COLUMNS } from '../load/load-object.ts';
 import { namingRules } from '../naming/identifier.ts';
 import { NameCache } from '../naming/name-cache.ts';

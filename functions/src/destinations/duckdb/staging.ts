@@ -1,8 +1,8 @@
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { wellFormed } from '../normalize/parse-json.ts';
-import { failedEventColumns } from './bookkeeping-tables.ts';
-import type { FailedEvent, StagedRow } from './destination.ts';
+import { wellFormed } from '../../normalize/parse-json.ts';
+import { failedEventColumns } from '../bookkeeping-tables.ts';
+import type { FailedEvent, StagedRow } from '../destination.ts';
 
 /**
  * Staged rows use short keys: per table, each column gets an alias (`c0`, `c1`, ...) on first use, and the commit

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { wellFormed } from '../normalize/parse-json.ts';
-import { type UpsertTable, upsertTableNamed } from '../schema/upsert-tables.ts';
+import { LoaderError } from '../../errors.ts';
+import { wellFormed } from '../../normalize/parse-json.ts';
+import { type UpsertTable, upsertTableNamed } from '../../schema/upsert-tables.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -12,11 +12,11 @@ import type {
   SchemaChange,
   StagedRow,
   WarehouseSchema,
-} from './destination.ts';
-import { completeLoadRecord, LOADED_STATUSES, TABLES } from './destination.ts';
+} from '../destination.ts';
+import { completeLoadRecord, LOADED_STATUSES, TABLES } from '../destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
-import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './duckdb-sql.ts';
-import { EVENTS, FAILED, StageFiles } from './duckdb-stage-files.ts';
+import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './sql.ts';
+import { EVENTS, FAILED, StageFiles } from './staging.ts';
 
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;

@@ -1,31 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { SQL_RESERVED_COLUMN_PREFIXES, SQL_RESERVED_WORDS } from '../naming/sql-reserved-words.ts';
-import type {
-  Destination,
-  DestinationCapabilities,
-  LoadMeta,
-  LoadRecord,
-  LoadSession,
-  WarehouseSchema,
-} from './destination.ts';
-import { duckdbLoadAttempts } from './duckdb-attempts.ts';
-import { DuckDBInstances, type DuckDBLease } from './duckdb-instances.ts';
-import { duckdbLoadSession, findLoadIn } from './duckdb-session.ts';
-import { DUCKDB_TYPES, logicalTypeOf } from './duckdb-sql.ts';
-
-/** Same naming limits as BigQuery on purpose: a key gets the same column name locally and in production. */
-export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
-  name: 'duckdb',
-  maxColumnNameLength: 300,
-  maxTableNameLength: 1024,
-  caseInsensitiveNames: true,
-  reservedWords: SQL_RESERVED_WORDS,
-  reservedColumnPrefixes: SQL_RESERVED_COLUMN_PREFIXES,
-  typeMap: DUCKDB_TYPES,
-  canWidenIntToFloat: true,
-  maxColumns: 10_000,
-};
+import { LoaderError } from '../../errors.ts';
+import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
+import { duckdbLoadAttempts } from './attempts.ts';
+import { DUCKDB_CAPABILITIES } from './capabilities.ts';
+import { DuckDBInstances, type DuckDBLease } from './instances.ts';
+import { duckdbLoadSession, findLoadIn } from './load-session.ts';
+import { logicalTypeOf } from './sql.ts';
 
 /** DuckDB's memory limit during a load unless set (`SLUICE_DUCKDB_MEMORY_LIMIT`; see `memoryLimit`). */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '96MB';

@@ -1,10 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { BOOKKEEPING_SCHEMAS } from './bookkeeping-tables.ts';
+import { LoaderError } from '../../errors.ts';
+import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
 import { classifyDuckdbError, isLockConflict } from './duckdb-errors.ts';
-import { DUCKDB_TYPES, ident } from './duckdb-sql.ts';
+import { DUCKDB_TYPES, ident } from './sql.ts';
 
 /** How a file is opened (the DuckDB settings of a load). */
 export interface DuckDBOpenOptions {

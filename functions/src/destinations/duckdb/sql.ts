@@ -1,4 +1,4 @@
-import type { LogicalType } from './destination.ts';
+import type { LogicalType } from '../destination.ts';
 
 /** A quoted DuckDB identifier. */
 export function ident(name: string): string {
