@@ -4,7 +4,8 @@ import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } 
 import { duckdbLoadAttempts } from './attempts.ts';
 import { DUCKDB_CAPABILITIES } from './capabilities.ts';
 import { DuckDBInstances, type DuckDBLease } from './instances.ts';
-import { duckdbLoadSession, findLoadIn } from './load-session.ts';
+import { copySchema, duckdbLoadSession, findLoadIn } from './load-session.ts';
+import { type LoadProfiler, profiledConnection } from './profile.ts';
 import { logicalTypeOf } from './sql.ts';
 
 /** DuckDB's memory limit during a load unless set (`SLUICE_DUCKDB_MEMORY_LIMIT`; see `memoryLimit`). */
@@ -30,14 +31,17 @@ export interface DuckDBDestinationOptions {
    * destination of the same file is used in this process at the same time.
    */
   instances?: DuckDBInstances;
+  /** Told the time of each statement of a load and of its stage writes (the bench's profile of a commit). */
+  profiler?: LoadProfiler;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The DuckDB destination. Holds the file only between `open()` and `close()` (one load), so another process
- * (`npm run query`) can read between loads; DuckDB allows one writer process per file, and `DuckDBInstances`
- * allows one load at a time per file in this process.
+ * The DuckDB destination. Holds the file between `open()` and `close()` (one load), and past it only while another
+ * load of this process is queued for the file (`DuckDBInstances`), so another process (`npm run query`) can read
+ * once the loader is idle; DuckDB allows one writer process per file, and `DuckDBInstances` allows one load at a
+ * time per file in this process.
  */
 export function duckdbDestination(options: DuckDBDestinationOptions): Destination {
   let lease: DuckDBLease | undefined;
@@ -75,6 +79,10 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
     },
 
     async readSchema(): Promise<WarehouseSchema> {
+      // The schema the previous load of this instance committed (nothing else writes while it is open).
+      const cache = lease?.cache;
+      const cached = cache?.schema;
+      if (cached !== undefined) return copySchema(cached);
       const reader = await conn().runAndReadAll(
         `SELECT table_name, column_name, data_type FROM information_schema.columns
          WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name, ordinal_position`,
@@ -91,12 +99,24 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
         }
         cols.set(String(row.column_name).toLowerCase(), type);
       }
+      if (cache !== undefined) cache.schema = copySchema(schema);
       return schema;
     },
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
       const schema = await this.readSchema();
-      return duckdbLoadSession(conn(), meta, schema, stageRoot, memoryLimit, options.usersPerAggregate);
+      return duckdbLoadSession(
+        profiledConnection(conn(), options.profiler),
+        meta,
+        schema,
+        stageRoot,
+        memoryLimit,
+        {
+          usersPerAggregate: options.usersPerAggregate,
+          profiler: options.profiler,
+          cache: lease?.cache,
+        },
+      );
     },
   };
 }

@@ -15,6 +15,8 @@ import type {
 } from '../destination.ts';
 import { completeLoadRecord, LOADED_STATUSES, TABLES } from '../destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
+import type { InstanceCache } from './instances.ts';
+import type { LoadProfiler } from './profile.ts';
 import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './sql.ts';
 import { EVENTS, FAILED, StageFiles } from './staging.ts';
 
@@ -112,9 +114,17 @@ export async function duckdbLoadSession(
   initialSchema: WarehouseSchema,
   stageRoot: string,
   memoryLimit: string,
-  usersPerAggregate = USERS_PER_AGGREGATE,
+  tuning: {
+    usersPerAggregate?: number | undefined;
+    profiler?: LoadProfiler | undefined;
+    /** The instance's schema cache: set to this load's schema once committed, cleared when a commit fails. */
+    cache?: InstanceCache | undefined;
+  } = {},
 ): Promise<LoadSession> {
-  const schema: WarehouseSchema = new Map([...initialSchema].map(([t, c]) => [t, new Map(c)]));
+  const usersPerAggregate = tuning.usersPerAggregate ?? USERS_PER_AGGREGATE;
+  const profiler = tuning.profiler;
+  const schema = copySchema(initialSchema);
+  const cache = tuning.cache;
   const ddl: string[] = [];
   const stage = await StageFiles.create(stageRoot, meta.loadId);
 
@@ -205,15 +215,20 @@ export async function duckdbLoadSession(
       for (const change of changes) {
         const t = ident(change.table);
         if (change.kind === 'create_table') {
-          const existing = schema.get(change.table) ?? new Map<string, LogicalType>();
-          for (const c of change.columns) if (!existing.has(c.name)) existing.set(c.name, c.type);
-          schema.set(change.table, existing);
+          const known = schema.get(change.table);
+          const existing = known ?? new Map<string, LogicalType>();
           const defs = change.columns.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ');
           ddl.push(`CREATE TABLE IF NOT EXISTS ${t} (${defs})`);
-          // The table may exist already (a concurrent load created it): add what it lacks.
+          // A table this load's schema already has (created earlier in the load, or by a load since the schema
+          // was read): add what it lacks. A new table is made whole by the CREATE (one statement, not one per
+          // column: ~1 ms each, 150 for a small file's new tables).
           for (const c of change.columns) {
-            ddl.push(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
+            if (known !== undefined && !known.has(c.name)) {
+              ddl.push(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
+            }
           }
+          for (const c of change.columns) if (!existing.has(c.name)) existing.set(c.name, c.type);
+          schema.set(change.table, existing);
           continue;
         }
         const cols = schema.get(change.table);
@@ -232,14 +247,20 @@ export async function duckdbLoadSession(
 
     async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
       if (!schema.has(table)) throw new Error(`rows staged for unknown table ${table}; create it first`);
+      const started = performance.now();
       await stage.appendRows(table, rows);
+      profiler?.('stage write', performance.now() - started);
     },
 
     async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
+      const started = performance.now();
       await stage.appendFailed(failures);
+      profiler?.('stage write', performance.now() - started);
     },
 
     async commit(summary: LoadSummary): Promise<LoadRecord> {
+      // Every staged row on disk before the commit reads the files (a failed write fails the load here).
+      await stage.finish();
       let limit = commitMemoryLimit(
         memoryLimit,
         stage
@@ -361,16 +382,7 @@ export async function duckdbLoadSession(
           [...common, meta.startedAt.toISOString()],
         );
       }
-      for (const change of summary.schemaChanges) {
-        const column = change.kind === 'create_table' ? null : change.column;
-        const from = change.kind === 'widen_column' ? change.from : null;
-        const to =
-          change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
-        await connection.run(
-          `INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS TIMESTAMPTZ))`,
-          [meta.loadId, change.table, column, change.kind, from, to, meta.startedAt.toISOString()],
-        );
-      }
+      await insertSchemaChanges(connection, meta, summary.schemaChanges);
       const record: LoadRecord = {
         loadId: meta.loadId,
         loadKey: meta.loadKey,
@@ -394,11 +406,13 @@ export async function duckdbLoadSession(
       await connection.run(`DROP TABLE ${REJECTED}`);
       await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
       await connection.run('COMMIT');
+      if (cache !== undefined) cache.schema = copySchema(schema);
       await stage.remove();
       // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
       // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
       return record;
     } catch (error) {
+      if (cache !== undefined) cache.schema = undefined;
       await connection.run('ROLLBACK').catch(() => undefined);
       // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
       const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
@@ -409,6 +423,36 @@ export async function duckdbLoadSession(
     }
   }
   return session;
+}
+
+/** Rows of one multi-row INSERT of schema changes, at most (DuckDB binds each value as a parameter). */
+const SCHEMA_CHANGES_PER_INSERT = 500;
+
+/** The load's schema-change rows, in a few multi-row statements (one per change cost ~2 ms each). */
+async function insertSchemaChanges(
+  connection: DuckDBConnection,
+  meta: LoadMeta,
+  changes: readonly SchemaChange[],
+): Promise<void> {
+  for (let from = 0; from < changes.length; from += SCHEMA_CHANGES_PER_INSERT) {
+    const part = changes.slice(from, from + SCHEMA_CHANGES_PER_INSERT);
+    const values: (string | null)[] = [];
+    const tuples = part.map((change, i) => {
+      const column = change.kind === 'create_table' ? null : change.column;
+      const was = change.kind === 'widen_column' ? change.from : null;
+      const to =
+        change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
+      values.push(meta.loadId, change.table, column, change.kind, was, to, meta.startedAt.toISOString());
+      const p = (k: number) => `$${i * 7 + k}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, CAST(${p(7)} AS TIMESTAMPTZ))`;
+    });
+    await connection.run(`INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ${tuples.join(', ')}`, values);
+  }
+}
+
+/** A copy of `schema` (its column maps too): a load evolves its own. */
+export function copySchema(schema: WarehouseSchema): WarehouseSchema {
+  return new Map([...schema].map(([t, c]) => [t, new Map(c)]));
 }
 
 function parseSchemaChanges(text: unknown): SchemaChange[] {
