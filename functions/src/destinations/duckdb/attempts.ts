@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { quarantinedRecord } from '../bookkeeping-tables.ts';
 import type { AttemptFailure, LoadAttempts, LoadMeta, LoadRecord } from '../destination.ts';
 import { TABLES } from '../destination.ts';
-import { findLoadIn, insertLoadRow, loadRecordsIn } from './load-session.ts';
+import { findLoadIn, insertLoadRow, loadRecordsIn } from './loads-rows.ts';
 import { ident } from './sql.ts';
 
 /**

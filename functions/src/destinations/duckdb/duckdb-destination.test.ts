@@ -8,7 +8,7 @@ import { LoaderError } from '../../errors.ts';
 import { cellsOf, type SchemaChange } from '../destination.ts';
 import { duckdbDestination } from './duckdb-destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
-import { commitMemoryLimit, doubledMemoryLimit } from './load-session.ts';
+import { commitMemoryLimit, doubledMemoryLimit } from './memory-limit.ts';
 import { ident } from './sql.ts';
 
 /** The contract, twice: as configured, and with the users rows of repeated ids merged in partitions of ~1 row. */

@@ -4,7 +4,8 @@ import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } 
 import { duckdbLoadAttempts } from './attempts.ts';
 import { DUCKDB_CAPABILITIES } from './capabilities.ts';
 import { DuckDBInstances, type DuckDBLease } from './instances.ts';
-import { copySchema, duckdbLoadSession, findLoadIn } from './load-session.ts';
+import { copySchema, duckdbLoadSession } from './load-session.ts';
+import { findLoadIn } from './loads-rows.ts';
 import { type LoadProfiler, profiledConnection } from './profile.ts';
 import { logicalTypeOf } from './sql.ts';
 

@@ -1,6 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LoaderError } from '../../errors.ts';
-import { wellFormed } from '../../normalize/parse-json.ts';
 import { type UpsertTable, upsertTableNamed } from '../../schema/upsert-tables.ts';
 import type {
   FailedEvent,
@@ -13,16 +12,14 @@ import type {
   StagedRow,
   WarehouseSchema,
 } from '../destination.ts';
-import { completeLoadRecord, LOADED_STATUSES, TABLES } from '../destination.ts';
+import { TABLES } from '../destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
 import type { InstanceCache } from './instances.ts';
+import { findLoadIn, insertLoadRow } from './loads-rows.ts';
+import { commitMemoryLimit, doubledMemoryLimit, OUT_OF_MEMORY_RAISES } from './memory-limit.ts';
 import type { LoadProfiler } from './profile.ts';
-import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './sql.ts';
+import { castFromStage, DUCKDB_TYPES, ident, literal, STAGE_TYPES } from './sql.ts';
 import { EVENTS, FAILED, StageFiles } from './staging.ts';
-
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
 
 /** `read_json(<file>, columns = {...})` with the staging types of `columns` plus the row metadata. */
 function readStaged(file: string, columns: [string, string][]): string {
@@ -42,58 +39,6 @@ const repeatedIds = (table: string) => ident(`_sluice_stage_repeated_${table}`);
  * disk, and 1,000,000 ids in one aggregate exceed a 96 MB memory limit.
  */
 export const USERS_PER_AGGREGATE = 100_000;
-
-const UNITS: Record<string, number> = {
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-};
-
-/** Tables and columns the configured limit covers (a typical window file: 7 tables, ~200 columns in all). */
-const COVERED_TABLES = 100;
-const COVERED_WIDTH = 150;
-
-/**
- * The memory limit a commit runs with: the configured one, raised for an unusual fan-out. A transaction keeps its
- * uncommitted rows in DuckDB's transaction-local storage, which holds buffers per column of every table it appends
- * to and does not spill them, and appending to a wide table pins a block per column: 300 event names or a
- * 400-column table of thousands of rows exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic
- * visibility) and gets, on top of the configured limit, 64 KiB per column of each table beyond the first
- * `COVERED_TABLES`, and per column of the widest table beyond `COVERED_WIDTH` 640 KiB (1,000+ rows; data and
- * validity blocks) or 64 KiB. Measured: 300 tables of 10 columns need ~210 MB, a 402-column table of 5,000 rows
- * more than 190 MB. An ordinary file keeps the configured limit.
- */
-export function commitMemoryLimit(
-  configured: string,
-  tables: readonly { columns: number; rows: number }[],
-): string {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(configured.trim());
-  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
-  if (!m || unit === undefined) return configured;
-  const base = Number(m[1]) * unit;
-  const byWidth = [...tables].sort((x, y) => y.columns - x.columns);
-  let extra = 0;
-  for (const t of byWidth.slice(COVERED_TABLES)) extra += t.columns * 64 * 1024;
-  const widest = byWidth[0];
-  if (widest && widest.columns > COVERED_WIDTH) {
-    extra += (widest.columns - COVERED_WIDTH) * (widest.rows >= 1000 ? 640 : 64) * 1024;
-  }
-  return extra === 0 ? configured : `${Math.ceil((base + extra) / 1e6)}MB`;
-}
-
-/** How many times a commit that ran out of memory is retried at twice the limit (96 MB -> at most 768 MB). */
-const OUT_OF_MEMORY_RAISES = 3;
-
-/** `limit` doubled (`96MB` -> `192MB`); undefined when it is not a size this module can read. */
-export function doubledMemoryLimit(limit: string): string | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(limit.trim());
-  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
-  if (!m || unit === undefined) return undefined;
-  return `${Math.ceil((2 * Number(m[1]) * unit) / 1e6)}MB`;
-}
 
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
@@ -453,81 +398,4 @@ async function insertSchemaChanges(
 /** A copy of `schema` (its column maps too): a load evolves its own. */
 export function copySchema(schema: WarehouseSchema): WarehouseSchema {
   return new Map([...schema].map(([t, c]) => [t, new Map(c)]));
-}
-
-function parseSchemaChanges(text: unknown): SchemaChange[] {
-  try {
-    return JSON.parse(String(text ?? '[]')) as SchemaChange[];
-  } catch {
-    return [];
-  }
-}
-
-/** The loads rows of `loadKey` with one of `statuses`, oldest first. */
-export async function loadRecordsIn(
-  connection: DuckDBConnection,
-  loadKey: string,
-  statuses: readonly string[],
-): Promise<LoadRecord[]> {
-  const reader = await connection.runAndReadAll(
-    `SELECT load_id, load_key, bucket, name, generation, status, reason,
-            CAST(epoch_ms(started_at) AS DOUBLE) AS started_ms, CAST(epoch_ms(finished_at) AS DOUBLE) AS finished_ms,
-            CAST(lines_read AS DOUBLE) AS lines_read, CAST(bytes_read AS DOUBLE) AS bytes_read,
-            CAST(events_loaded AS DOUBLE) AS events_loaded, CAST(duplicates AS DOUBLE) AS duplicates,
-            CAST(failed AS DOUBLE) AS failed, CAST(values_discarded AS DOUBLE) AS values_discarded,
-            CAST(rows_written AS DOUBLE) AS rows_written, CAST(schema_changes AS VARCHAR) AS schema_changes
-     FROM ${ident(TABLES.loads)} WHERE load_key = $1 AND status IN (${statuses.map(literal).join(', ')})
-     ORDER BY finished_at`,
-    [loadKey],
-  );
-  return reader
-    .getRowObjectsJS()
-    .map((row) =>
-      completeLoadRecord(
-        row,
-        new Date(Number(row.started_ms ?? 0)),
-        new Date(Number(row.finished_ms ?? 0)),
-        parseSchemaChanges(row.schema_changes),
-      ),
-    );
-}
-
-/** The loaded record of `loadKey` (status `loaded`, or `complete` as written before quarantine existed). */
-export async function findLoadIn(
-  connection: DuckDBConnection,
-  loadKey: string,
-): Promise<LoadRecord | undefined> {
-  return (await loadRecordsIn(connection, loadKey, LOADED_STATUSES))[0];
-}
-
-/** Inserts the loads row of `record`, by column name (older warehouses gained columns at the end). */
-export async function insertLoadRow(connection: DuckDBConnection, record: LoadRecord): Promise<void> {
-  await connection.run(
-    `INSERT INTO ${ident(TABLES.loads)} (load_id, load_key, bucket, name, generation, status, reason, started_at,
-       finished_at, duration_ms, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded,
-       rows_written, schema_changes, loaded_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ), CAST($9 AS TIMESTAMPTZ), $10, $11, $12, $13, $14,
-       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ))`,
-    [
-      record.loadId,
-      record.loadKey,
-      record.bucket,
-      record.name,
-      record.generation,
-      record.status,
-      record.reason === null ? null : wellFormed(record.reason),
-      record.startedAt.toISOString(),
-      record.finishedAt.toISOString(),
-      record.finishedAt.getTime() - record.startedAt.getTime(),
-      record.linesRead,
-      record.bytesRead,
-      record.eventsLoaded,
-      record.duplicates,
-      record.failed,
-      record.valuesDiscarded,
-      record.rowsWritten,
-      JSON.stringify(record.schemaChanges),
-      record.finishedAt.toISOString(),
-    ],
-  );
 }

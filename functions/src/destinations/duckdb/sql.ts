@@ -1,5 +1,10 @@
 import type { LogicalType } from '../destination.ts';
 
+/** A DuckDB string literal. */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
 /** A quoted DuckDB identifier. */
 export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
