@@ -84,6 +84,9 @@ class LineSet {
   }
 }
 
+/** Stage files kept open at once, at most (each table of a load has one). */
+export const MAX_OPEN_FILES = 64;
+
 /**
  * Staging on disk, like a BigQuery load job's staged NDJSON: each batch is appended to one NDJSON file per table
  * (plus one for the event list and one for failed events); the commit reads them with DuckDB's `read_json`. Memory
@@ -171,6 +174,12 @@ export class StageFiles {
     const file = this.file(table);
     let handle = this.handles.get(file);
     if (handle === undefined) {
+      // A file of thousands of event names must not run out of descriptors: the longest-open handle is closed.
+      const [oldest, oldestHandle] = this.handles.size >= MAX_OPEN_FILES ? ([...this.handles][0] ?? []) : [];
+      if (oldest !== undefined && oldestHandle !== undefined) {
+        this.handles.delete(oldest);
+        await oldestHandle.close();
+      }
       handle = await open(file, 'a');
       this.handles.set(file, handle);
     }
