@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BigQueryConfig, readBigQueryConfig } from './destinations/bigquery/bigquery-config.ts';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './destinations/duckdb.ts';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from './destinations/duckdb/duckdb-destination.ts';
 import { LoaderError } from './errors.ts';
 import { DEFAULT_MAX_LOAD_ATTEMPTS } from './load/load-object.ts';
 import { type Contracts, DEFAULT_CONTRACTS, readContractsFile } from './schema/contracts.ts';

@@ -21,7 +21,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { build } from 'esbuild';
 import { loadConfig } from '../../functions/src/config.ts';
 import type { WarehouseSchema } from '../../functions/src/destinations/destination.ts';
-import { DUCKDB_CAPABILITIES, duckdbDestination } from '../../functions/src/destinations/duckdb.ts';
+import { DUCKDB_CAPABILITIES } from '../../functions/src/destinations/duckdb/capabilities.ts';
+import { duckdbDestination } from '../../functions/src/destinations/duckdb/duckdb-destination.ts';
 import { loadObject, TABLE_COLUMNS } from '../../functions/src/load/load-object.ts';
 import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/loader-process.ts';
 import { createLogger } from '../../functions/src/logger.ts';
@@ -30,7 +31,9 @@ import { NameCache } from '../../functions/src/naming/name-cache.ts';
 import { createNormalizer } from '../../functions/src/normalize/normalizer.ts';
 import { DEFAULT_CONTRACTS } from '../../functions/src/schema/contracts.ts';
 import { localDirectoryStore } from '../../functions/src/storage/local-directory.ts';
+import { childSmallFiles, SMALL_FILES, smallFileFigures } from './duckdb-small-files.ts';
 import { leafCount, newUserEvent, typicalEvent } from './events.ts';
+import { printProfile } from './load-profile.ts';
 import { type Figure, figure, meets, type SuiteOptions, type SuiteResult } from './report.ts';
 
 const TARGET_EVENTS_PER_S = 150_000;
@@ -140,6 +143,14 @@ async function writeFile(file: string, n: number, event: (i: number) => string):
 async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
   // The deployable's defaults (batch size, DuckDB memory limit, ...), from the same config loader.
   const config = loadConfig({ SLUICE_DUCKDB_PATH: dbPath, SLUICE_BUCKETS_DIR: bucketsDir });
+  // Where the time went: stage writes and each statement, by label (the commit's split).
+  const profile = new Map<string, { ms: number; n: number }>();
+  const profiler = (step: string, ms: number): void => {
+    const p = profile.get(step) ?? { ms: 0, n: 0 };
+    p.ms += ms;
+    p.n++;
+    profile.set(step, p);
+  };
   const started = process.hrtime.bigint();
   const cpuBefore = process.cpuUsage();
   const outcome = await loadObject(
@@ -149,6 +160,7 @@ async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
         path: dbPath,
         lockTimeoutMs: 5000,
         memoryLimit: config.duckdbMemoryLimit,
+        profiler,
       }),
       settings: config,
       logger: createLogger('silent'),
@@ -159,7 +171,7 @@ async function childLoad(dbPath: string, bucketsDir: string): Promise<void> {
   const cpu = process.cpuUsage(cpuBefore);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ seconds, cpuSeconds, maxRssKb: process.resourceUsage().maxRSS, record: outcome.record })}\n`,
+    `${JSON.stringify({ seconds, cpuSeconds, maxRssKb: process.resourceUsage().maxRSS, record: outcome.record, profile: [...profile] })}\n`,
   );
 }
 
@@ -286,7 +298,16 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
       }),
     );
   }
-  const loadsOk = track !== undefined && users !== undefined && small.length > 0;
+  // The fixed cost per file: 100-line files alone and queued (instance reuse).
+  const file100 = await smallFileFigures({
+    bundle,
+    files: q ? 3 : SMALL_FILES,
+    event: typicalEvent,
+    nodeOptions: (process.env.SLUICE_BENCH_NODE_OPTIONS ?? LOADER_NODE_OPTIONS).split(' ').filter(Boolean),
+    env: LOADER_DUCKDB_ENV,
+  });
+  if (file100) figures.push(...file100);
+  const loadsOk = track !== undefined && users !== undefined && small.length > 0 && file100 !== undefined;
   const targetsOk = figures.every((f) => meets(f) !== false);
   return { ok: loadsOk && (q || targetsOk), figures };
 }
@@ -335,7 +356,9 @@ async function fullLoad(
       cpuSeconds: number;
       maxRssKb: number;
       record: { eventsLoaded: number; linesRead: number; rowsWritten: number };
+      profile: [string, { ms: number; n: number }][];
     };
+    printProfile(label, result.seconds, result.profile);
     const readJsonS = withReadJson ? await readJsonSeconds(dir, file) : undefined;
     const mb = size / 1e6;
     const rssMb = result.maxRssKb / 1024;
@@ -381,6 +404,8 @@ async function readJsonSeconds(dir: string, file: string): Promise<number> {
 
 if (process.argv[2] === '--loader-child') {
   await childLoad(process.argv[3] as string, process.argv[4] as string);
+} else if (process.argv[2] === '--small-files-child') {
+  await childSmallFiles(process.argv[3] as string, process.argv[4] as string, Number(process.argv[5]));
 } else if (process.argv[2] === '--norm-child') {
   const figures = normalizationBench(
     Number(process.argv[3] ?? 100_000),

@@ -20,6 +20,7 @@ const IDS = [
   'loader.normalize.eventsPerS',
   'loader.fullLoad.peakRssMb',
   'loader.smallFile.cpuSeconds',
+  'loader.file100.queuedSeconds',
   'bigquery.perFile.bytesBilled',
   'latency.lostEvents',
   'latency.total.p50',

@@ -1,7 +1,7 @@
 // `npm run recover`: makes a DuckDB warehouse that a crash left unopenable (e.g. `Failure while replaying WAL
 // file`) open again, keeping a copy of what it sets aside. Stop the loader (`npm run dev`) first.
 import { loadConfig } from '../config.ts';
-import { recoverWarehouse } from '../destinations/duckdb-recover.ts';
+import { recoverWarehouse } from '../destinations/duckdb/recover.ts';
 import { runCli } from './run-loads.ts';
 
 async function main(): Promise<number> {

@@ -1,8 +1,8 @@
 import type { LoaderConfig } from '../config.ts';
 import { LoaderError } from '../errors.ts';
 import type { Destination } from './destination.ts';
-import { duckdbDestination } from './duckdb.ts';
-import { DuckDBInstances } from './duckdb-instances.ts';
+import { duckdbDestination } from './duckdb/duckdb-destination.ts';
+import { DuckDBInstances } from './duckdb/instances.ts';
 
 /**
  * The process-level destination factory: one per process (the function's handler, a CLI run), returning a fresh

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BIGQUERY_CAPABILITIES } from '../destinations/bigquery/capabilities.ts';
-import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
+import { DUCKDB_CAPABILITIES } from '../destinations/duckdb/capabilities.ts';
 import { finishIdentifier, namingRules } from './identifier.ts';
 import { GOOGLESQL_RESERVED_KEYWORDS } from './sql-reserved-words.ts';
 import { stableHash } from './stable-hash.ts';

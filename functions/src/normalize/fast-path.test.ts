@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { valuesOf } from '../destinations/destination.ts';
-import { DUCKDB_CAPABILITIES } from '../destinations/duckdb.ts';
+import { DUCKDB_CAPABILITIES } from '../destinations/duckdb/capabilities.ts';
 import { TABLE_COLUMNS } from '../load/load-object.ts';
 import type { WarehouseSchema } from '../model/warehouse.ts';
 import { namingRules } from '../naming/identifier.ts';

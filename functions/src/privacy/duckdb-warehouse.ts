@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../destinations/duckdb.ts';
-import { DuckDBInstances } from '../destinations/duckdb-instances.ts';
-import { DUCKDB_TYPES, ident } from '../destinations/duckdb-sql.ts';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../destinations/duckdb/duckdb-destination.ts';
+import { DuckDBInstances } from '../destinations/duckdb/instances.ts';
+import { DUCKDB_TYPES, ident } from '../destinations/duckdb/sql.ts';
 import type { Dialect, PrivacyWarehouse, StatementParams } from './warehouse.ts';
 
 const setTable = (name: string): string => ident(`_privacy_set_${name}`);

@@ -2,7 +2,7 @@
 // `k` rows were staged — no abort, no close, exactly like a process dying mid-load.
 
 import type { LoadSession, StagedRow } from '../../src/destinations/destination.ts';
-import { duckdbDestination } from '../../src/destinations/duckdb.ts';
+import { duckdbDestination } from '../../src/destinations/duckdb/duckdb-destination.ts';
 import { loadObject } from '../../src/load/load-object.ts';
 import { createLogger } from '../../src/logger.ts';
 import { localDirectoryStore } from '../../src/storage/local-directory.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Destination } from '../../src/destinations/destination.ts';
-import { duckdbDestination } from '../../src/destinations/duckdb.ts';
+import { duckdbDestination } from '../../src/destinations/duckdb/duckdb-destination.ts';
 import { type LoadOutcome, type LoadSettings, loadObject } from '../../src/load/load-object.ts';
 import { createLogger } from '../../src/logger.ts';
 import { DEFAULT_CONTRACTS } from '../../src/schema/contracts.ts';

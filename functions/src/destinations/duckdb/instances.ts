@@ -1,10 +1,11 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { BOOKKEEPING_SCHEMAS } from './bookkeeping-tables.ts';
+import { LoaderError } from '../../errors.ts';
+import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
+import type { WarehouseSchema } from '../destination.ts';
 import { classifyDuckdbError, isLockConflict } from './duckdb-errors.ts';
-import { DUCKDB_TYPES, ident } from './duckdb-sql.ts';
+import { DUCKDB_TYPES, ident } from './sql.ts';
 
 /** How a file is opened (the DuckDB settings of a load). */
 export interface DuckDBOpenOptions {
@@ -15,11 +16,27 @@ export interface DuckDBOpenOptions {
   sleep: (ms: number) => Promise<void>;
 }
 
+/**
+ * What one open instance knows between the loads that reuse it: the warehouse schema as the last load left it.
+ * Valid only while the instance is open (this process then holds DuckDB's lock: nobody else changes the file).
+ */
+export interface InstanceCache {
+  schema: WarehouseSchema | undefined;
+}
+
 /** One load's exclusive use of a warehouse file: its connection, and `release()` when the load is over. */
 export interface DuckDBLease {
   readonly connection: DuckDBConnection;
+  readonly cache: InstanceCache;
   release(): void;
 }
+
+/**
+ * How long an instance is handed from load to queued load before it is closed anyway (then reopened by the next):
+ * other processes (`npm run query`, a chaos harness) read the file between loads, and a steady queue must not keep
+ * them out for ever.
+ */
+export const MAX_INSTANCE_REUSE_MS = 2000;
 
 /** A FIFO mutex whose waiters give up after a deadline. */
 class FileMutex {
@@ -46,6 +63,11 @@ class FileMutex {
     });
   }
 
+  /** Whether a load is waiting for the file. */
+  queued(): boolean {
+    return this.waiters.length > 0;
+  }
+
   release(): void {
     const next = this.waiters.shift();
     if (next) next();
@@ -53,27 +75,49 @@ class FileMutex {
   }
 }
 
+interface OpenFile {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  cache: InstanceCache;
+  openedAt: number;
+}
+
+interface FileState {
+  mutex: FileMutex;
+  /** The instance kept open for a queued load (set only between a release and the next lease). */
+  open: OpenFile | undefined;
+}
+
 /**
  * The DuckDB files of one process. DuckDB's file lock excludes other processes only: two `DuckDBInstance`s of one
  * file in one process are not prevented, not supported, and corrupt the file (issue 12). So a process holds at
  * most one instance per file, and a load holds it exclusively from `open()` to `close()`: loads of one file in one
- * process run one after another (their staging, schema reads and commits never interleave), and the instance is
- * closed between loads so that other processes (`npm run query`) can open the file.
+ * process run one after another (their staging, schema reads and commits never interleave).
+ *
+ * Between loads: while another load of the file is queued, the instance (and its schema cache) is handed to it as
+ * it is, which saves the open, the checkpoint on close and the schema read of each small file; when no load is
+ * queued, or the instance has been open `MAX_INSTANCE_REUSE_MS`, it is closed, so other processes (`npm run query`)
+ * can open the file once the loader is idle.
  *
  * Owned by the process-level destination factory (`createDestinationFactory`), never by a module.
  */
 export class DuckDBInstances {
-  private readonly mutexes = new Map<string, FileMutex>();
+  private readonly files = new Map<string, FileState>();
+  /** Instances opened so far (the reuse rule's test reads it). */
+  opened = 0;
+
+  constructor(private readonly maxReuseMs = MAX_INSTANCE_REUSE_MS) {}
 
   async lease(options: DuckDBOpenOptions): Promise<DuckDBLease> {
     const key = path.resolve(options.path);
-    let mutex = this.mutexes.get(key);
-    if (mutex === undefined) {
-      mutex = new FileMutex();
-      this.mutexes.set(key, mutex);
+    let state = this.files.get(key);
+    if (state === undefined) {
+      state = { mutex: new FileMutex(), open: undefined };
+      this.files.set(key, state);
     }
+    const file = state;
     const started = Date.now();
-    if (!(await mutex.acquire(options.lockTimeoutMs))) {
+    if (!(await file.mutex.acquire(options.lockTimeoutMs))) {
       throw new LoaderError(
         'SLUICE_ERR_LOAD_DESTINATION_LOCKED',
         `${options.path} (held by another load of this process for ${options.lockTimeoutMs} ms)`,
@@ -81,32 +125,66 @@ export class DuckDBInstances {
     }
     try {
       const remaining = Math.max(0, options.lockTimeoutMs - (Date.now() - started));
-      const instance = await openInstance({ ...options, lockTimeoutMs: remaining });
-      try {
-        const connection = await instance.connect();
-        await prepare(connection, options.path);
-        let released = false;
-        return {
-          connection,
-          release: () => {
-            if (released) return;
-            released = true;
-            try {
-              connection.closeSync();
-              instance.closeSync();
-            } finally {
-              mutex.release();
-            }
-          },
-        };
-      } catch (error) {
-        instance.closeSync();
-        throw error;
-      }
+      const open =
+        (await this.reuse(file, options)) ?? (await this.openFile({ ...options, lockTimeoutMs: remaining }));
+      let released = false;
+      return {
+        connection: open.connection,
+        cache: open.cache,
+        release: () => {
+          if (released) return;
+          released = true;
+          try {
+            if (file.mutex.queued() && Date.now() - open.openedAt < this.maxReuseMs) file.open = open;
+            else closeFile(open);
+          } finally {
+            file.mutex.release();
+          }
+        },
+      };
     } catch (error) {
-      mutex.release();
+      file.mutex.release();
       throw error;
     }
+  }
+
+  /**
+   * The instance the previous load left open, if it still answers, back at the configured memory limit (a commit
+   * may have raised it) and outside any transaction. An instance that fails this is closed and a fresh one opened.
+   */
+  private async reuse(file: FileState, options: DuckDBOpenOptions): Promise<OpenFile | undefined> {
+    const open = file.open;
+    file.open = undefined;
+    if (open === undefined) return undefined;
+    try {
+      await open.connection.run('ROLLBACK').catch(() => undefined);
+      await open.connection.run(`SET memory_limit = '${options.memoryLimit.replace(/'/g, "''")}'`);
+      return open;
+    } catch {
+      closeFile(open);
+      return undefined;
+    }
+  }
+
+  private async openFile(options: DuckDBOpenOptions): Promise<OpenFile> {
+    const instance = await openInstance(options);
+    this.opened++;
+    try {
+      const connection = await instance.connect();
+      await prepare(connection, options.path);
+      return { instance, connection, cache: { schema: undefined }, openedAt: Date.now() };
+    } catch (error) {
+      instance.closeSync();
+      throw error;
+    }
+  }
+}
+
+function closeFile(open: OpenFile): void {
+  try {
+    open.connection.closeSync();
+  } finally {
+    open.instance.closeSync();
   }
 }
 

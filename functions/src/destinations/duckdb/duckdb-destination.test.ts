@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { describeDestinationContract, meta, summary } from '../../test/destination-contract.ts';
-import { LoaderError } from '../errors.ts';
-import { cellsOf, type SchemaChange } from './destination.ts';
-import { duckdbDestination } from './duckdb.ts';
+import { describeDestinationContract, meta, summary } from '../../../test/destination-contract.ts';
+import { LoaderError } from '../../errors.ts';
+import { cellsOf, type SchemaChange } from '../destination.ts';
+import { duckdbDestination } from './duckdb-destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
-import { commitMemoryLimit, doubledMemoryLimit } from './duckdb-session.ts';
-import { ident } from './duckdb-sql.ts';
+import { commitMemoryLimit, doubledMemoryLimit } from './memory-limit.ts';
+import { ident } from './sql.ts';
 
 /** The contract, twice: as configured, and with the users rows of repeated ids merged in partitions of ~1 row. */
 for (const usersPerAggregate of [undefined, 1]) {

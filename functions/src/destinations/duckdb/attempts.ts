@@ -1,9 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quarantinedRecord } from './bookkeeping-tables.ts';
-import type { AttemptFailure, LoadAttempts, LoadMeta, LoadRecord } from './destination.ts';
-import { TABLES } from './destination.ts';
-import { findLoadIn, insertLoadRow, loadRecordsIn } from './duckdb-session.ts';
-import { ident } from './duckdb-sql.ts';
+import { quarantinedRecord } from '../bookkeeping-tables.ts';
+import type { AttemptFailure, LoadAttempts, LoadMeta, LoadRecord } from '../destination.ts';
+import { TABLES } from '../destination.ts';
+import { findLoadIn, insertLoadRow, loadRecordsIn } from './loads-rows.ts';
+import { ident } from './sql.ts';
 
 /**
  * `LoadAttempts` on a DuckDB warehouse: the count lives in `_sluice_load_attempts` (one row per key), each call one

@@ -1,4 +1,4 @@
-import { LoaderError } from '../errors.ts';
+import { LoaderError } from '../../errors.ts';
 
 /**
  * DuckDB reports errors only as message text that starts with its exception type (`IO Error: ...`,

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { meta, summary } from '../../test/destination-contract.ts';
-import { wellFormed } from '../normalize/parse-json.ts';
-import type { CellValue, SchemaChange, StagedRow } from './destination.ts';
-import { duckdbDestination } from './duckdb.ts';
-import { ident } from './duckdb-sql.ts';
+import { meta, summary } from '../../../test/destination-contract.ts';
+import { wellFormed } from '../../normalize/parse-json.ts';
+import type { CellValue, SchemaChange, StagedRow } from '../destination.ts';
+import { duckdbDestination } from './duckdb-destination.ts';
+import { ident } from './sql.ts';
 
 const AT = '2026-01-01T00:00:00Z';
 

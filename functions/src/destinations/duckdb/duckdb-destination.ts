@@ -1,31 +1,13 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { SQL_RESERVED_COLUMN_PREFIXES, SQL_RESERVED_WORDS } from '../naming/sql-reserved-words.ts';
-import type {
-  Destination,
-  DestinationCapabilities,
-  LoadMeta,
-  LoadRecord,
-  LoadSession,
-  WarehouseSchema,
-} from './destination.ts';
-import { duckdbLoadAttempts } from './duckdb-attempts.ts';
-import { DuckDBInstances, type DuckDBLease } from './duckdb-instances.ts';
-import { duckdbLoadSession, findLoadIn } from './duckdb-session.ts';
-import { DUCKDB_TYPES, logicalTypeOf } from './duckdb-sql.ts';
-
-/** Same naming limits as BigQuery on purpose: a key gets the same column name locally and in production. */
-export const DUCKDB_CAPABILITIES: DestinationCapabilities = {
-  name: 'duckdb',
-  maxColumnNameLength: 300,
-  maxTableNameLength: 1024,
-  caseInsensitiveNames: true,
-  reservedWords: SQL_RESERVED_WORDS,
-  reservedColumnPrefixes: SQL_RESERVED_COLUMN_PREFIXES,
-  typeMap: DUCKDB_TYPES,
-  canWidenIntToFloat: true,
-  maxColumns: 10_000,
-};
+import { LoaderError } from '../../errors.ts';
+import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
+import { duckdbLoadAttempts } from './attempts.ts';
+import { DUCKDB_CAPABILITIES } from './capabilities.ts';
+import { DuckDBInstances, type DuckDBLease } from './instances.ts';
+import { copySchema, duckdbLoadSession } from './load-session.ts';
+import { findLoadIn } from './loads-rows.ts';
+import { type LoadProfiler, profiledConnection } from './profile.ts';
+import { logicalTypeOf } from './sql.ts';
 
 /** DuckDB's memory limit during a load unless set (`SLUICE_DUCKDB_MEMORY_LIMIT`; see `memoryLimit`). */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '96MB';
@@ -50,14 +32,17 @@ export interface DuckDBDestinationOptions {
    * destination of the same file is used in this process at the same time.
    */
   instances?: DuckDBInstances;
+  /** Told the time of each statement of a load and of its stage writes (the bench's profile of a commit). */
+  profiler?: LoadProfiler;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The DuckDB destination. Holds the file only between `open()` and `close()` (one load), so another process
- * (`npm run query`) can read between loads; DuckDB allows one writer process per file, and `DuckDBInstances`
- * allows one load at a time per file in this process.
+ * The DuckDB destination. Holds the file between `open()` and `close()` (one load), and past it only while another
+ * load of this process is queued for the file (`DuckDBInstances`), so another process (`npm run query`) can read
+ * once the loader is idle; DuckDB allows one writer process per file, and `DuckDBInstances` allows one load at a
+ * time per file in this process.
  */
 export function duckdbDestination(options: DuckDBDestinationOptions): Destination {
   let lease: DuckDBLease | undefined;
@@ -95,6 +80,10 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
     },
 
     async readSchema(): Promise<WarehouseSchema> {
+      // The schema the previous load of this instance committed (nothing else writes while it is open).
+      const cache = lease?.cache;
+      const cached = cache?.schema;
+      if (cached !== undefined) return copySchema(cached);
       const reader = await conn().runAndReadAll(
         `SELECT table_name, column_name, data_type FROM information_schema.columns
          WHERE table_schema = 'main' AND table_catalog = current_database() ORDER BY table_name, ordinal_position`,
@@ -111,12 +100,24 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
         }
         cols.set(String(row.column_name).toLowerCase(), type);
       }
+      if (cache !== undefined) cache.schema = copySchema(schema);
       return schema;
     },
 
     async beginLoad(meta: LoadMeta): Promise<LoadSession> {
       const schema = await this.readSchema();
-      return duckdbLoadSession(conn(), meta, schema, stageRoot, memoryLimit, options.usersPerAggregate);
+      return duckdbLoadSession(
+        profiledConnection(conn(), options.profiler),
+        meta,
+        schema,
+        stageRoot,
+        memoryLimit,
+        {
+          usersPerAggregate: options.usersPerAggregate,
+          profiler: options.profiler,
+          cache: lease?.cache,
+        },
+      );
     },
   };
 }

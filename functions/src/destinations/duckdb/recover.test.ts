@@ -3,17 +3,17 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventLine, type TestWarehouse, testWarehouse } from '../../test/helpers/warehouse.ts';
-import { recoverWarehouse } from './duckdb-recover.ts';
+import { eventLine, type TestWarehouse, testWarehouse } from '../../../test/helpers/warehouse.ts';
+import { recoverWarehouse } from './recover.ts';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
+const root = fileURLToPath(new URL('../../../..', import.meta.url));
 const FILE = (n: number) => `raw/2026-01-01/00_0${n}_00+00:00_00000000-0000-0000-0000-00000000000${n}.ndjson`;
 
 /** Commits one more load in a child process killed right after (SIGKILL: no checkpoint, the WAL holds it). */
 function loadThenKill(wh: TestWarehouse, name: string): void {
   const script = `
     import { loadObject } from ${JSON.stringify(path.join(root, 'functions/src/load/load-object.ts'))};
-    import { duckdbDestination } from ${JSON.stringify(path.join(root, 'functions/src/destinations/duckdb.ts'))};
+    import { duckdbDestination } from ${JSON.stringify(path.join(root, 'functions/src/destinations/duckdb/duckdb-destination.ts'))};
     import { localDirectoryStore } from ${JSON.stringify(path.join(root, 'functions/src/storage/local-directory.ts'))};
     import { createLogger } from ${JSON.stringify(path.join(root, 'functions/src/logger.ts'))};
     import { DEFAULT_SETTINGS } from ${JSON.stringify(path.join(root, 'functions/test/helpers/warehouse.ts'))};

@@ -1,4 +1,9 @@
-import type { LogicalType } from './destination.ts';
+import type { LogicalType } from '../destination.ts';
+
+/** A DuckDB string literal. */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
 
 /** A quoted DuckDB identifier. */
 export function ident(name: string): string {

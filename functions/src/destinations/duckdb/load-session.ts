@@ -1,7 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LoaderError } from '../errors.ts';
-import { wellFormed } from '../normalize/parse-json.ts';
-import { type UpsertTable, upsertTableNamed } from '../schema/upsert-tables.ts';
+import { LoaderError } from '../../errors.ts';
+import { type UpsertTable, upsertTableNamed } from '../../schema/upsert-tables.ts';
 import type {
   FailedEvent,
   LoadMeta,
@@ -12,15 +11,15 @@ import type {
   SchemaChange,
   StagedRow,
   WarehouseSchema,
-} from './destination.ts';
-import { completeLoadRecord, LOADED_STATUSES, TABLES } from './destination.ts';
+} from '../destination.ts';
+import { TABLES } from '../destination.ts';
 import { classifyDuckdbError } from './duckdb-errors.ts';
-import { castFromStage, DUCKDB_TYPES, ident, STAGE_TYPES } from './duckdb-sql.ts';
-import { EVENTS, FAILED, StageFiles } from './duckdb-stage-files.ts';
-
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+import type { InstanceCache } from './instances.ts';
+import { findLoadIn, insertLoadRow } from './loads-rows.ts';
+import { commitMemoryLimit, doubledMemoryLimit, OUT_OF_MEMORY_RAISES } from './memory-limit.ts';
+import type { LoadProfiler } from './profile.ts';
+import { castFromStage, DUCKDB_TYPES, ident, literal, STAGE_TYPES } from './sql.ts';
+import { EVENTS, FAILED, StageFiles } from './staging.ts';
 
 /** `read_json(<file>, columns = {...})` with the staging types of `columns` plus the row metadata. */
 function readStaged(file: string, columns: [string, string][]): string {
@@ -41,58 +40,6 @@ const repeatedIds = (table: string) => ident(`_sluice_stage_repeated_${table}`);
  */
 export const USERS_PER_AGGREGATE = 100_000;
 
-const UNITS: Record<string, number> = {
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-};
-
-/** Tables and columns the configured limit covers (a typical window file: 7 tables, ~200 columns in all). */
-const COVERED_TABLES = 100;
-const COVERED_WIDTH = 150;
-
-/**
- * The memory limit a commit runs with: the configured one, raised for an unusual fan-out. A transaction keeps its
- * uncommitted rows in DuckDB's transaction-local storage, which holds buffers per column of every table it appends
- * to and does not spill them, and appending to a wide table pins a block per column: 300 event names or a
- * 400-column table of thousands of rows exceed 96 MB (issue 12, item 8). The commit stays one transaction (atomic
- * visibility) and gets, on top of the configured limit, 64 KiB per column of each table beyond the first
- * `COVERED_TABLES`, and per column of the widest table beyond `COVERED_WIDTH` 640 KiB (1,000+ rows; data and
- * validity blocks) or 64 KiB. Measured: 300 tables of 10 columns need ~210 MB, a 402-column table of 5,000 rows
- * more than 190 MB. An ordinary file keeps the configured limit.
- */
-export function commitMemoryLimit(
-  configured: string,
-  tables: readonly { columns: number; rows: number }[],
-): string {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(configured.trim());
-  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
-  if (!m || unit === undefined) return configured;
-  const base = Number(m[1]) * unit;
-  const byWidth = [...tables].sort((x, y) => y.columns - x.columns);
-  let extra = 0;
-  for (const t of byWidth.slice(COVERED_TABLES)) extra += t.columns * 64 * 1024;
-  const widest = byWidth[0];
-  if (widest && widest.columns > COVERED_WIDTH) {
-    extra += (widest.columns - COVERED_WIDTH) * (widest.rows >= 1000 ? 640 : 64) * 1024;
-  }
-  return extra === 0 ? configured : `${Math.ceil((base + extra) / 1e6)}MB`;
-}
-
-/** How many times a commit that ran out of memory is retried at twice the limit (96 MB -> at most 768 MB). */
-const OUT_OF_MEMORY_RAISES = 3;
-
-/** `limit` doubled (`96MB` -> `192MB`); undefined when it is not a size this module can read. */
-export function doubledMemoryLimit(limit: string): string | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(limit.trim());
-  const unit = UNITS[m?.[2]?.toLowerCase() ?? ''];
-  if (!m || unit === undefined) return undefined;
-  return `${Math.ceil((2 * Number(m[1]) * unit) / 1e6)}MB`;
-}
-
 /** Row metadata: name in the commit's SQL, staged key, staging type. */
 const ROW_META: [string, string, string][] = [
   ['_sluice_event_id', '_e', 'VARCHAR'],
@@ -112,9 +59,17 @@ export async function duckdbLoadSession(
   initialSchema: WarehouseSchema,
   stageRoot: string,
   memoryLimit: string,
-  usersPerAggregate = USERS_PER_AGGREGATE,
+  tuning: {
+    usersPerAggregate?: number | undefined;
+    profiler?: LoadProfiler | undefined;
+    /** The instance's schema cache: set to this load's schema once committed, cleared when a commit fails. */
+    cache?: InstanceCache | undefined;
+  } = {},
 ): Promise<LoadSession> {
-  const schema: WarehouseSchema = new Map([...initialSchema].map(([t, c]) => [t, new Map(c)]));
+  const usersPerAggregate = tuning.usersPerAggregate ?? USERS_PER_AGGREGATE;
+  const profiler = tuning.profiler;
+  const schema = copySchema(initialSchema);
+  const cache = tuning.cache;
   const ddl: string[] = [];
   const stage = await StageFiles.create(stageRoot, meta.loadId);
 
@@ -205,15 +160,20 @@ export async function duckdbLoadSession(
       for (const change of changes) {
         const t = ident(change.table);
         if (change.kind === 'create_table') {
-          const existing = schema.get(change.table) ?? new Map<string, LogicalType>();
-          for (const c of change.columns) if (!existing.has(c.name)) existing.set(c.name, c.type);
-          schema.set(change.table, existing);
+          const known = schema.get(change.table);
+          const existing = known ?? new Map<string, LogicalType>();
           const defs = change.columns.map((c) => `${ident(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ');
           ddl.push(`CREATE TABLE IF NOT EXISTS ${t} (${defs})`);
-          // The table may exist already (a concurrent load created it): add what it lacks.
+          // A table this load's schema already has (created earlier in the load, or by a load since the schema
+          // was read): add what it lacks. A new table is made whole by the CREATE (one statement, not one per
+          // column: ~1 ms each, 150 for a small file's new tables).
           for (const c of change.columns) {
-            ddl.push(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
+            if (known !== undefined && !known.has(c.name)) {
+              ddl.push(`ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${ident(c.name)} ${DUCKDB_TYPES[c.type]}`);
+            }
           }
+          for (const c of change.columns) if (!existing.has(c.name)) existing.set(c.name, c.type);
+          schema.set(change.table, existing);
           continue;
         }
         const cols = schema.get(change.table);
@@ -232,14 +192,20 @@ export async function duckdbLoadSession(
 
     async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
       if (!schema.has(table)) throw new Error(`rows staged for unknown table ${table}; create it first`);
+      const started = performance.now();
       await stage.appendRows(table, rows);
+      profiler?.('stage write', performance.now() - started);
     },
 
     async appendFailed(failures: readonly FailedEvent[]): Promise<void> {
+      const started = performance.now();
       await stage.appendFailed(failures);
+      profiler?.('stage write', performance.now() - started);
     },
 
     async commit(summary: LoadSummary): Promise<LoadRecord> {
+      // Every staged row on disk before the commit reads the files (a failed write fails the load here).
+      await stage.finish();
       let limit = commitMemoryLimit(
         memoryLimit,
         stage
@@ -361,16 +327,7 @@ export async function duckdbLoadSession(
           [...common, meta.startedAt.toISOString()],
         );
       }
-      for (const change of summary.schemaChanges) {
-        const column = change.kind === 'create_table' ? null : change.column;
-        const from = change.kind === 'widen_column' ? change.from : null;
-        const to =
-          change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
-        await connection.run(
-          `INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS TIMESTAMPTZ))`,
-          [meta.loadId, change.table, column, change.kind, from, to, meta.startedAt.toISOString()],
-        );
-      }
+      await insertSchemaChanges(connection, meta, summary.schemaChanges);
       const record: LoadRecord = {
         loadId: meta.loadId,
         loadKey: meta.loadKey,
@@ -395,11 +352,13 @@ export async function duckdbLoadSession(
       await connection.run(`DROP TABLE ${REJECTED}`);
       await connection.run(`DROP TABLE ${REPEATED_HASHES}`);
       await connection.run('COMMIT');
+      if (cache !== undefined) cache.schema = copySchema(schema);
       await stage.remove();
       // The raised limit is not set back: DuckDB may not free the memory at once, and the instance is closed
       // when the load ends (`DuckDBInstances`), so the next load starts at the configured limit.
       return record;
     } catch (error) {
+      if (cache !== undefined) cache.schema = undefined;
       await connection.run('ROLLBACK').catch(() => undefined);
       // Say which limit and how wide the load's tables are (an out-of-memory error names neither).
       const widest = Math.max(0, ...stage.tables().map(([table]) => schema.get(table)?.size ?? 0));
@@ -412,80 +371,32 @@ export async function duckdbLoadSession(
   return session;
 }
 
-function parseSchemaChanges(text: unknown): SchemaChange[] {
-  try {
-    return JSON.parse(String(text ?? '[]')) as SchemaChange[];
-  } catch {
-    return [];
+/** Rows of one multi-row INSERT of schema changes, at most (DuckDB binds each value as a parameter). */
+const SCHEMA_CHANGES_PER_INSERT = 500;
+
+/** The load's schema-change rows, in a few multi-row statements (one per change cost ~2 ms each). */
+async function insertSchemaChanges(
+  connection: DuckDBConnection,
+  meta: LoadMeta,
+  changes: readonly SchemaChange[],
+): Promise<void> {
+  for (let from = 0; from < changes.length; from += SCHEMA_CHANGES_PER_INSERT) {
+    const part = changes.slice(from, from + SCHEMA_CHANGES_PER_INSERT);
+    const values: (string | null)[] = [];
+    const tuples = part.map((change, i) => {
+      const column = change.kind === 'create_table' ? null : change.column;
+      const was = change.kind === 'widen_column' ? change.from : null;
+      const to =
+        change.kind === 'add_column' ? change.type : change.kind === 'widen_column' ? change.to : null;
+      values.push(meta.loadId, change.table, column, change.kind, was, to, meta.startedAt.toISOString());
+      const p = (k: number) => `$${i * 7 + k}`;
+      return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, CAST(${p(7)} AS TIMESTAMPTZ))`;
+    });
+    await connection.run(`INSERT INTO ${ident(TABLES.schemaChanges)} VALUES ${tuples.join(', ')}`, values);
   }
 }
 
-/** The loads rows of `loadKey` with one of `statuses`, oldest first. */
-export async function loadRecordsIn(
-  connection: DuckDBConnection,
-  loadKey: string,
-  statuses: readonly string[],
-): Promise<LoadRecord[]> {
-  const reader = await connection.runAndReadAll(
-    `SELECT load_id, load_key, bucket, name, generation, status, reason,
-            CAST(epoch_ms(started_at) AS DOUBLE) AS started_ms, CAST(epoch_ms(finished_at) AS DOUBLE) AS finished_ms,
-            CAST(lines_read AS DOUBLE) AS lines_read, CAST(bytes_read AS DOUBLE) AS bytes_read,
-            CAST(events_loaded AS DOUBLE) AS events_loaded, CAST(duplicates AS DOUBLE) AS duplicates,
-            CAST(failed AS DOUBLE) AS failed, CAST(values_discarded AS DOUBLE) AS values_discarded,
-            CAST(rows_written AS DOUBLE) AS rows_written, CAST(suppressed AS DOUBLE) AS suppressed, CAST(schema_changes AS VARCHAR) AS schema_changes
-     FROM ${ident(TABLES.loads)} WHERE load_key = $1 AND status IN (${statuses.map(literal).join(', ')})
-     ORDER BY finished_at`,
-    [loadKey],
-  );
-  return reader
-    .getRowObjectsJS()
-    .map((row) =>
-      completeLoadRecord(
-        row,
-        new Date(Number(row.started_ms ?? 0)),
-        new Date(Number(row.finished_ms ?? 0)),
-        parseSchemaChanges(row.schema_changes),
-      ),
-    );
-}
-
-/** The loaded record of `loadKey` (status `loaded`, or `complete` as written before quarantine existed). */
-export async function findLoadIn(
-  connection: DuckDBConnection,
-  loadKey: string,
-): Promise<LoadRecord | undefined> {
-  return (await loadRecordsIn(connection, loadKey, LOADED_STATUSES))[0];
-}
-
-/** Inserts the loads row of `record`, by column name (older warehouses gained columns at the end). */
-export async function insertLoadRow(connection: DuckDBConnection, record: LoadRecord): Promise<void> {
-  await connection.run(
-    `INSERT INTO ${ident(TABLES.loads)} (load_id, load_key, bucket, name, generation, status, reason, started_at,
-       finished_at, duration_ms, lines_read, bytes_read, events_loaded, duplicates, failed, values_discarded,
-       rows_written, schema_changes, loaded_at, suppressed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS TIMESTAMPTZ), CAST($9 AS TIMESTAMPTZ), $10, $11, $12, $13, $14,
-       $15, $16, $17, CAST($18 AS JSON), CAST($19 AS TIMESTAMPTZ), $20)`,
-    [
-      record.loadId,
-      record.loadKey,
-      record.bucket,
-      record.name,
-      record.generation,
-      record.status,
-      record.reason === null ? null : wellFormed(record.reason),
-      record.startedAt.toISOString(),
-      record.finishedAt.toISOString(),
-      record.finishedAt.getTime() - record.startedAt.getTime(),
-      record.linesRead,
-      record.bytesRead,
-      record.eventsLoaded,
-      record.duplicates,
-      record.failed,
-      record.valuesDiscarded,
-      record.rowsWritten,
-      JSON.stringify(record.schemaChanges),
-      record.finishedAt.toISOString(),
-      record.suppressed,
-    ],
-  );
+/** A copy of `schema` (its column maps too): a load evolves its own. */
+export function copySchema(schema: WarehouseSchema): WarehouseSchema {
+  return new Map([...schema].map(([t, c]) => [t, new Map(c)]));
 }
