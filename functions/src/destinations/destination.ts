@@ -43,6 +43,8 @@
  *   network, quota); the loader never hands it data that can fail a cast.
  */
 
+import type { IdentityHook } from '../identity/upkeep.ts';
+
 /** The logical column types the loader infers. */
 export const LOGICAL_TYPES = ['BOOL', 'INT64', 'FLOAT64', 'STRING', 'TIMESTAMP', 'JSON'] as const;
 export type LogicalType = (typeof LOGICAL_TYPES)[number];
@@ -283,6 +285,8 @@ export interface LoadAttempts {
 
 export interface Destination extends LoadAttempts {
   readonly capabilities: DestinationCapabilities;
+  /** Identity graph support (issue 20, `functions/src/identity/`); without it the loader keeps no graph. */
+  readonly identity?: IdentityHook;
   open(): Promise<void>;
   close(): Promise<void>;
   /** The loaded (status `loaded`, or the older `complete`) load for this key, or undefined. */

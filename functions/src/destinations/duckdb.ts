@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LoaderError } from '../errors.ts';
+import { duckdbIdentityStore } from '../identity/duckdb-store.ts';
 import { SQL_RESERVED_COLUMN_PREFIXES, SQL_RESERVED_WORDS } from '../naming/sql-reserved-words.ts';
 import type {
   Destination,
@@ -73,6 +74,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   return {
     capabilities: DUCKDB_CAPABILITIES,
     ...duckdbLoadAttempts(conn),
+    identity: { schedule: 'per_file', store: () => duckdbIdentityStore(conn()) },
 
     async open(): Promise<void> {
       if (lease) return;
