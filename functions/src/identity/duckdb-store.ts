@@ -152,8 +152,16 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
           )
         ).map((r) => String(r.table_name).toLowerCase()),
       );
-      for (const { name, sql } of duckdbViews(existing)) {
-        if (!existing.has(name)) await connection.run(sql);
+      const views = new Map(
+        (await all('SELECT view_name, sql FROM duckdb_views() WHERE NOT internal')).map((r) => [
+          String(r.view_name).toLowerCase(),
+          String(r.sql),
+        ]),
+      );
+      for (const { name, sql, marker } of duckdbViews(existing)) {
+        const current = views.get(name);
+        if (current === undefined || (marker !== undefined && !current.includes(marker)))
+          await connection.run(sql);
       }
     },
 

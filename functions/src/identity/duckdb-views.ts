@@ -14,13 +14,16 @@ export const stitchedViewName = (table: string): string => `${table}_stitched`;
  *   user id, else of its anonymous id) and `blended_user_id` (the person's user id, else the event's user id, else
  *   its anonymous id: Segment's sessionization packages' definition).
  */
-export function duckdbViews(existing: ReadonlySet<string>): { name: string; sql: string }[] {
+export function duckdbViews(existing: ReadonlySet<string>): { name: string; sql: string; marker?: string }[] {
   const map = q(IDENTITY_TABLES.map);
-  const views: { name: string; sql: string }[] = [];
-  if (existing.has('users')) {
-    views.push({
-      name: IDENTITY_TABLES.persons,
-      sql: `CREATE VIEW IF NOT EXISTS ${q(IDENTITY_TABLES.persons)} AS
+  const views: { name: string; sql: string; marker?: string }[] = [];
+  // Before the first identify there is no `users` table: `persons` has NULL traits until it exists, then is
+  // replaced by the version that joins it (`marker` tells the two apart).
+  const users = existing.has('users');
+  views.push({
+    name: IDENTITY_TABLES.persons,
+    marker: users ? 'LEFT JOIN users' : undefined,
+    sql: `CREATE OR REPLACE VIEW ${q(IDENTITY_TABLES.persons)} AS
         WITH p AS (
           SELECT person_id, any_value(user_id) AS user_id,
             coalesce(list(id_value ORDER BY id_value) FILTER (WHERE id_type = 'user_id'), []) AS user_ids,
@@ -29,9 +32,8 @@ export function duckdbViews(existing: ReadonlySet<string>): { name: string; sql:
               FILTER (WHERE id_type NOT IN ('user_id', 'anonymous_id')), []) AS other_ids,
             min(first_seen) AS first_seen, max(last_seen) AS last_seen
           FROM ${map} GROUP BY person_id)
-        SELECT p.*, u AS traits FROM p LEFT JOIN users u ON u.id = p.user_id`,
-    });
-  }
+        ${users ? 'SELECT p.*, u AS traits FROM p LEFT JOIN users u ON u.id = p.user_id' : 'SELECT p.*, NULL AS traits FROM p'}`,
+  });
   for (const table of STITCHED_TABLES) {
     if (!existing.has(table)) continue;
     views.push({
