@@ -1,29 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { withStore } from '../../test/helpers/identity.ts';
 import { type TestWarehouse, testWarehouse } from '../../test/helpers/warehouse.ts';
-import type { Destination } from '../destinations/destination.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
 import { computeIdentity, type GraphEdge } from './compute.ts';
 import { eraseIdentities } from './erase.ts';
 import { rebuildIdentity } from './rebuild.ts';
 import { personsOfMap, referencePersons } from './reference.test-support.ts';
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from './rules.ts';
-import type { IdentityStore } from './upkeep.ts';
-
-/** Runs `work` with the identity store of an open destination. */
-export async function withStore<T>(
-  destination: Destination,
-  work: (s: IdentityStore) => Promise<T>,
-): Promise<T> {
-  await destination.open();
-  try {
-    const hook = destination.identity;
-    if (!hook) throw new Error('destination has no identity support');
-    return await work(hook.store());
-  } finally {
-    await destination.close();
-  }
-}
 
 const MAP_SQL = `SELECT id_type, id_value, person_id, user_id, component_id,
   strftime(first_seen, '%Y-%m-%dT%H:%M:%S.%f') AS f, strftime(last_seen, '%Y-%m-%dT%H:%M:%S.%f') AS l
