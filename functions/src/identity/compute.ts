@@ -69,7 +69,8 @@ export interface IdentityResult {
   merges: MergeRow[];
 }
 
-const micros = (us: number): string =>
+/** Epoch microseconds -> RFC 3339 with six fraction digits. */
+export const isoOfMicros = (us: number): string =>
   new Date(Math.floor(us / 1000)).toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}Z`);
 
 /**
@@ -172,7 +173,7 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
       bType: e.bType,
       bValue: e.bValue,
       eventId: e.eventId,
-      timestamp: micros(e.atMicros),
+      timestamp: isoOfMicros(e.atMicros),
     };
     if (e.kind !== 'alias' && ua > 0 && ub > 0 && ua + ub > rules.maxUserIdsPerPerson) {
       pending.push({ action: 'rejected_user_limit', personId: pid(ra), mergedPersonId: pid(rb), ...record });
@@ -202,8 +203,8 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     personId: pid(find(n.key)),
     userId: userOf(find(n.key)),
     componentId,
-    firstSeen: micros(n.firstSeen),
-    lastSeen: micros(n.lastSeen),
+    firstSeen: isoOfMicros(n.firstSeen),
+    lastSeen: isoOfMicros(n.lastSeen),
   }));
   return { map, merges: pending.map((m, seq) => ({ componentId, seq, ...m })) };
 }
