@@ -90,7 +90,12 @@ describe('local pubsub topology across an emulator restart', () => {
       },
       { what: 'the emulator and its topology back', timeoutMs: 180_000, intervalMs: 50 },
     ).catch((error: unknown) => {
-      const state = { recoveries: emulator.recoveries, refused, acked: acked.length, child: emulator.child?.pid };
+      const state = {
+        recoveries: emulator.recoveries,
+        refused,
+        acked: acked.length,
+        child: emulator.child?.pid,
+      };
       throw new Error(`${String(error)}; supervisor state ${JSON.stringify(state)}`);
     });
     expect(groupAlive(first.pid)).toBe(false);
