@@ -1,3 +1,4 @@
+import type { Destination } from '../destinations/destination.ts';
 import type { IdentityRules } from './rules.ts';
 import { type IdRef, nodeKey } from './tables.ts';
 import { type IdentityStore, recomputeAround } from './upkeep.ts';
@@ -42,4 +43,18 @@ export async function eraseIdentities(
   // The erased ids' old component rows go with the recompute (replaceComponents deletes by component id).
   const report = await recomputeAround(store, remaining, rules, components);
   return { erased: gone, recomputed: report.ids };
+}
+
+/**
+ * `eraseIdentities` on a destination's identity tables (the privacy registry's entry point, issue 19): the
+ * destination must be open (between `open()` and `close()`). Undefined when the destination keeps no graph.
+ */
+export async function eraseIdentitiesFrom(
+  destination: Destination,
+  ids: readonly IdRef[],
+  rules: IdentityRules,
+): Promise<ErasureResult | undefined> {
+  const hook = destination.identity;
+  if (hook === undefined) return undefined;
+  return eraseIdentities(hook.store(), ids, rules);
 }

@@ -11,6 +11,7 @@ import { loadObject } from '../load/load-object.ts';
 import { createLogger } from '../logger.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
 import { computeIdentity } from './compute.ts';
+import { eraseIdentitiesFrom } from './erase.ts';
 import { rebuildIdentity } from './rebuild.ts';
 import { personsOfMap, referencePersons } from './reference.test-support.ts';
 import { DEFAULT_IDENTITY_RULES } from './rules.ts';
@@ -147,5 +148,22 @@ describe('identity graph on BigQuery (strict fake)', () => {
     const map = (await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows;
     expect(new Set(map.map((r) => r.f[2]?.v)).size).toBe(1);
     expect(map).toHaveLength(3);
+  }, 60_000);
+
+  it('a privacy erasure removes the person from the graph on BigQuery too (DML in one transaction)', async () => {
+    const datasetId = 'erase';
+    await load(datasetId, [
+      ev({ messageId: 'e1', anonymousId: 'a1', userId: 'u1', timestamp: '2026-01-01T00:00:01Z' }),
+      ev({ messageId: 'e2', anonymousId: 'a2', userId: 'u2', timestamp: '2026-01-01T00:00:02Z' }),
+    ]);
+    const destination = fakeBigQueryDestination(fake, { datasetId });
+    await withStore(destination, (s) => recomputeAll(s, RULES));
+    await destination.open();
+    const result = await eraseIdentitiesFrom(destination, [{ type: 'user_id', value: 'u1' }], RULES);
+    expect(result?.erased.map((r) => r.value).sort()).toEqual(['a1', 'u1']);
+    const map = (await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows.map((r) => r.f[1]?.v);
+    expect(map).toEqual(['a2', 'u2']);
+    const edges = await withStore(destination, (s) => s.allEdges());
+    expect(edges.map((e) => e.eventId)).toEqual(['e2']);
   }, 60_000);
 });
