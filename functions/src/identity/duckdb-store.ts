@@ -166,6 +166,11 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
     },
 
     async edgesOfLoad(loadId) {
+      const exists = await all(
+        `SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()
+           AND table_name = '${IDENTITY_TABLES.edges}'`,
+      );
+      if (exists.length === 0) return [];
       return (await all(`${EDGE_SELECT} WHERE _sluice_load_id = $1`, [loadId])).map(toEdge);
     },
 

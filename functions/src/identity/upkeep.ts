@@ -11,6 +11,7 @@ import { type IdentityEdge, type IdRef, nodeKey } from './tables.ts';
 export interface IdentityStore {
   /** Creates the identity tables and views if missing (idempotent). */
   ensure(): Promise<void>;
+  /** The links a load committed (none when `identity_edges` does not exist yet). */
   edgesOfLoad(loadId: string): Promise<GraphEdge[]>;
   /** The component ids `identity_map` holds for these ids (ids it does not hold are left out). */
   componentsOf(ids: readonly IdRef[]): Promise<string[]>;
@@ -121,9 +122,10 @@ export async function upkeepAfterLoad(
   loadId: string,
   rules: IdentityRules,
 ): Promise<UpkeepReport> {
-  await store.ensure();
+  // A warehouse that never saw a link has no identity tables (they, and the views, come with the first link).
   const edges = await store.edgesOfLoad(loadId);
   if (edges.length === 0) return { edges: 0, ids: 0, components: 0, rounds: 0 };
+  await store.ensure();
   return recomputeAround(store, edges.flatMap(endpoints), rules);
 }
 
