@@ -113,7 +113,7 @@ describe('identity graph on BigQuery (strict fake)', () => {
           expect((await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows).toEqual(scheduled);
         },
       ),
-      { numRuns: 3 },
+      { numRuns: 2 },
     );
   }, 120_000);
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withStore } from '../../test/helpers/identity.ts';
@@ -30,38 +30,59 @@ describe('identity upkeep survives a SIGKILL at the worst moment', () => {
     wh = undefined;
   });
 
-  for (const point of ['after_commit', 'mid_write'] as const) {
-    it(`killed ${point === 'after_commit' ? 'between the commit and the upkeep' : 'inside the map write'}: the redelivery leaves the map equal to a rebuild`, async () => {
-      wh = await testWarehouse();
-      await wh.put('a.ndjson', FILE_A);
-      await wh.put('b.ndjson', FILE_B);
-      await wh.load('a.ndjson');
-      const beforeB = await wh.query(MAP);
-      const helper = fileURLToPath(new URL('../../test/helpers/identity-crash-load.ts', import.meta.url));
-      const child = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', helper, wh.dbPath, wh.bucketsDir, BUCKET, 'b.ndjson', point],
-        { encoding: 'utf8' },
-      );
-      expect(child.stderr).toBe('');
-      expect(child.signal).toBe('SIGKILL');
-      // B's events and edges committed; its map update did not (or was rolled back).
-      expect(await wh.query("SELECT count(*) AS n FROM _sluice_loads WHERE name = 'b.ndjson'")).toEqual([
-        { n: '1' },
-      ]);
-      expect(
-        await wh.query("SELECT count(*) AS n FROM identity_edges WHERE event_id IN ('i2', 'i3', 'p1')"),
-      ).toEqual([{ n: '3' }]);
-      expect(await wh.query(MAP)).toEqual(beforeB);
-      // The trigger redelivers B: already loaded, and the upkeep runs again.
-      const redelivery = await wh.load('b.ndjson');
-      expect(redelivery.status).toBe('already_loaded');
-      const incremental = await wh.query(MAP);
-      expect(incremental).toHaveLength(5);
-      await withStore(wh.destination(), (s) => rebuildIdentity(s, DEFAULT_IDENTITY_RULES));
-      expect(await wh.query(MAP)).toEqual(incremental);
-    }, 60_000);
+  /** Loads A, then B in a child killed at `point`; checks what the kill left, redelivers B, compares with a rebuild. */
+  async function killAndRedeliver(w: TestWarehouse, point: 'after_commit' | 'mid_write'): Promise<void> {
+    await w.put('a.ndjson', FILE_A);
+    await w.put('b.ndjson', FILE_B);
+    await w.load('a.ndjson');
+    const beforeB = await w.query(MAP);
+    const helper = fileURLToPath(new URL('../../test/helpers/identity-crash-load.ts', import.meta.url));
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      helper,
+      w.dbPath,
+      w.bucketsDir,
+      BUCKET,
+      'b.ndjson',
+      point,
+    ]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, sig) => resolve(sig)),
+    );
+    expect(stderr, point).toBe('');
+    expect(signal, point).toBe('SIGKILL');
+    // B's events and edges committed; its map update did not (or was rolled back).
+    expect(await w.query("SELECT count(*) AS n FROM _sluice_loads WHERE name = 'b.ndjson'")).toEqual([
+      { n: '1' },
+    ]);
+    expect(
+      await w.query("SELECT count(*) AS n FROM identity_edges WHERE event_id IN ('i2', 'i3', 'p1')"),
+    ).toEqual([{ n: '3' }]);
+    expect(await w.query(MAP), point).toEqual(beforeB);
+    // The trigger redelivers B: already loaded, and the upkeep runs again.
+    const redelivery = await w.load('b.ndjson');
+    expect(redelivery.status).toBe('already_loaded');
+    const incremental = await w.query(MAP);
+    expect(incremental).toHaveLength(5);
+    await withStore(w.destination(), (st) => rebuildIdentity(st, DEFAULT_IDENTITY_RULES));
+    expect(await w.query(MAP), point).toEqual(incremental);
   }
+
+  it('killed between the commit and the upkeep, and inside the map write (two warehouses at once): the redelivery leaves the map equal to a rebuild', async () => {
+    const w1 = await testWarehouse();
+    const w2 = await testWarehouse();
+    try {
+      await Promise.all([killAndRedeliver(w1, 'after_commit'), killAndRedeliver(w2, 'mid_write')]);
+    } finally {
+      await w1.cleanup();
+      await w2.cleanup();
+    }
+  }, 90_000);
 
   it('two loads at once touching one person (one process, shared DuckDB instances): the map equals a rebuild', async () => {
     wh = await testWarehouse();

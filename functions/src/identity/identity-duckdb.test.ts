@@ -110,7 +110,7 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
           }
         },
       ),
-      { numRuns: 5 },
+      { numRuns: 4 },
     );
   }, 120_000);
 

@@ -32,7 +32,10 @@ describe('the loader hook of the identity upkeep', () => {
     expect(error).toBeInstanceOf(LoaderError);
     expect(error).toMatchObject({ code: 'SLUICE_ERR_LOAD_IDENTITY_UPKEEP', retryable: true });
     expect(await wh.query('SELECT count(*) AS n FROM identity_edges')).toEqual([{ n: '1' }]);
-    expect(await wh.query('SELECT count(*) AS n FROM identity_map')).toEqual([{ n: '0' }]);
+    // The update never ran: no map yet (the identity tables other than the edges come with the first update).
+    expect(
+      await wh.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'identity_map'"),
+    ).toEqual([{ n: '0' }]);
     expect(await wh.query('SELECT count(*) AS n FROM _sluice_load_attempts')).toEqual([{ n: '0' }]);
     const again = await wh.load('f.ndjson');
     expect(again.status).toBe('already_loaded');
