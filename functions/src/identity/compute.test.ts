@@ -101,6 +101,26 @@ describe('computeIdentity', () => {
     expect(tie.map.find((m) => m.idValue === 'a1')?.personId).toBe(personIdOf('user_id', 'u2'));
   });
 
+  it('records a merge whenever an existing person loses its person id (a new id joining is no merge)', () => {
+    // a1 existed (an anonymous person, by its email) and becomes u1's: recorded. a2 is new with u1: not recorded.
+    const anonymousFirst = computeIdentity(
+      [
+        e({ aValue: 'a1', bType: 'email', bValue: 'x@y', kind: 'trait', eventId: 'm1', atMicros: 1 }),
+        e({ aValue: 'a1', bValue: 'u1', eventId: 'm2', atMicros: 2 }),
+        e({ aValue: 'a2', bValue: 'u1', eventId: 'm3', atMicros: 3 }),
+      ],
+      DEFAULT_IDENTITY_RULES,
+    );
+    expect(anonymousFirst.merges).toMatchObject([
+      {
+        action: 'merge',
+        personId: personIdOf('user_id', 'u1'),
+        mergedPersonId: personIdOf('anonymous_id', 'a1'),
+        eventId: 'm2',
+      },
+    ]);
+  });
+
   it('records a merge when two existing persons join, with the surviving person id', () => {
     const edges = [
       e({ aValue: 'a1', bType: 'email', bValue: 'x@y', kind: 'trait', eventId: 'm1', atMicros: 1 }),

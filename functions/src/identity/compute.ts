@@ -181,7 +181,9 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     }
     const keep = better(anchor.get(ra) as Node, anchor.get(rb) as Node);
     const [root, child] = keep === anchor.get(ra) ? [ra, rb] : [rb, ra];
-    if (!a.isNew && !b.isNew)
+    // A person that existed before this edge loses its person id: recorded (a brand-new id just joins).
+    const childIsNewId = (child === a.node.key && a.isNew) || (child === b.node.key && b.isNew);
+    if (!childIsNewId)
       pending.push({ action: 'merge', personId: pid(root), mergedPersonId: pid(child), ...record });
     parent.set(child, root);
     users.set(root, ua + ub);
