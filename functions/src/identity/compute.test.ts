@@ -24,7 +24,8 @@ const edgeArb = fc.record({
 });
 const edgesArb = fc.uniqueArray(edgeArb, {
   maxLength: 14,
-  selector: (e) => `${e.eventId}/${e.ordinal}/${e.aType}/${e.aValue}/${e.bType}/${e.bValue}`,
+  // An event's links have distinct ordinals: the canonical key (timestamp, messageId, ordinal) is unique.
+  selector: (e) => `${e.eventId}/${e.ordinal}`,
 });
 const rulesArb = fc.record({
   maxUserIdsPerPerson: fc.integer({ min: 1, max: 3 }),
