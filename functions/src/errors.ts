@@ -43,6 +43,11 @@ export const ERRORS = {
     retryable: false,
     message: 'the file failed too often (or with an error no retry can fix) and is quarantined',
   },
+  SLUICE_ERR_LOAD_IDENTITY_UPKEEP: {
+    // Retryable: the file's edges are committed; a redelivery finds the file loaded and runs the upkeep again.
+    retryable: true,
+    message: 'the identity map update after a load failed',
+  },
   SLUICE_ERR_LOAD_MISSING_ID: { retryable: false, message: 'event has no messageId' },
   SLUICE_ERR_LOAD_CONTRACT_FREEZE: { retryable: false, message: 'schema contract freeze rejected the event' },
   SLUICE_ERR_LOAD_CONTRACT_DISCARD_ROW: {

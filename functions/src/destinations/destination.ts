@@ -43,6 +43,7 @@
  *   network, quota); the loader never hands it data that can fail a cast.
  */
 
+import type { IdentityHook } from '../identity/upkeep.ts';
 // The core warehouse types live in `model/warehouse.ts` (imported by naming, schema, normalize and here);
 // re-exported so the destinations' imports stay as they were.
 import type {
@@ -253,6 +254,8 @@ export interface LoadAttempts {
 
 export interface Destination extends LoadAttempts {
   readonly capabilities: DestinationCapabilities;
+  /** Identity graph support (issue 20, `functions/src/identity/`); without it the loader keeps no graph. */
+  readonly identity?: IdentityHook;
   open(): Promise<void>;
   close(): Promise<void>;
   /** The loaded (status `loaded`, or the older `complete`) load for this key, or undefined. */

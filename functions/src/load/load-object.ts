@@ -9,6 +9,10 @@ import type {
   StagedRow,
 } from '../destinations/destination.ts';
 import { LoaderError } from '../errors.ts';
+import { EdgeStager } from '../identity/edges.ts';
+import { identityAfterLoad } from '../identity/loader-hook.ts';
+import { DEFAULT_IDENTITY_RULES } from '../identity/rules.ts';
+import { IDENTITY_TABLES } from '../identity/tables.ts';
 import type { Logger } from '../logger.ts';
 import { namingRules } from '../naming/identifier.ts';
 import { NameCache } from '../naming/name-cache.ts';
@@ -118,6 +122,7 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
   const log = logger.child({ loadKey });
   const loadId = deps.newLoadId?.() ?? randomUUID();
   const startedAt = now();
+  const identityRules = deps.settings.contracts.identity ?? DEFAULT_IDENTITY_RULES;
   // Not reachable, not counted: the lock held by another process, the warehouse unopenable. Retried.
   await destination.open().catch((error: unknown) => {
     throw asLoaderError(error);
@@ -126,6 +131,7 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
     const existing = await destination.findLoad(loadKey);
     if (existing) {
       logOutcome(log, 'already_loaded', existing);
+      await identityAfterLoad(destination, existing.loadId, identityRules, log);
       return { status: 'already_loaded', record: existing };
     }
     if (deps.retryQuarantined) await destination.resetAttempts(loadKey);
@@ -136,11 +142,22 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
         return { status: 'quarantined', record: quarantined };
       }
     }
+    let outcome: LoadOutcome;
     try {
-      return await loadNew(deps, ref, { loadKey, loadId, startedAt, log, now });
+      outcome = await loadNew(deps, ref, { loadKey, loadId, startedAt, log, now });
     } catch (thrown) {
-      return await afterFailure(deps, ref, asLoaderError(thrown), { loadKey, loadId, startedAt, log, now });
+      outcome = await afterFailure(deps, ref, asLoaderError(thrown), {
+        loadKey,
+        loadId,
+        startedAt,
+        log,
+        now,
+      });
     }
+    // The identity map after the commit (its edges committed with the events): see identity/loader-hook.ts.
+    if (outcome.status !== 'quarantined')
+      await identityAfterLoad(destination, outcome.record.loadId, identityRules, log);
+    return outcome;
   } finally {
     await destination.close();
   }
@@ -243,11 +260,23 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
   let batchBytes = 0;
   const maxBatchBytes = settings.batchBytes ?? 8 * 1024 * 1024;
   let suppressed = 0;
+  const edges = destination.identity
+    ? new EdgeStager(
+        settings.contracts.identity ?? DEFAULT_IDENTITY_RULES,
+        schema.has(IDENTITY_TABLES.edges),
+        loadedAt,
+        loadId,
+      )
+    : undefined;
 
   const flush = async (): Promise<void> => {
     if (pendingChanges.length > 0) await session.applySchemaChanges(compactChanges(pendingChanges));
     pendingChanges = [];
     for (const [table, rows] of batch) await session.appendRows(table, rows);
+    const edgeTable = edges?.schemaChanges() ?? [];
+    if (edgeTable.length > 0) await session.applySchemaChanges(edgeTable);
+    const edgeRows = edges?.take() ?? [];
+    if (edgeRows.length > 0) await session.appendRows(IDENTITY_TABLES.edges, edgeRows);
     if (failures.length > 0) await session.appendFailed(failures);
     batch = new Map();
     failures = [];
@@ -284,14 +313,16 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
             rows = [];
             batch.set(row.table, rows);
           }
-          rows.push({
+          const staged: StagedRow = {
             eventId: result.eventId,
             line: line.number,
             receivedAt,
             columns: row.columns,
             at: row.at,
             cells: row.cells,
-          });
+          };
+          rows.push(staged);
+          edges?.add(row.table, staged);
         }
       }
       batchBytes += line.text.length;

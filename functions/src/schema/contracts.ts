@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LoaderError } from '../errors.ts';
+import { type IdentityRules, parseIdentityRules } from '../identity/rules.ts';
 
 /**
  * Schema contracts, per table (dlt's modes):
@@ -19,6 +20,8 @@ export interface Contracts {
   tables: Readonly<Record<string, ContractMode>>;
   /** Event table name -> how its arrays of objects are kept (`ARRAY_MODES`); absent: `both`. */
   arrays?: Readonly<Record<string, ArrayMode>>;
+  /** The identity graph's rules (identity/rules.ts); absent: the defaults. */
+  identity?: IdentityRules;
 }
 
 /**
@@ -86,11 +89,14 @@ export function parseContracts(
       }
     }
   }
+  const identityDoc = (doc as { identity?: unknown }).identity;
+  const identity = parseIdentityRules(identityDoc, problems);
   for (const key of Object.keys(doc)) {
-    if (key !== 'default' && key !== 'tables' && key !== 'arrays') problems.push(`${key}: unknown key`);
+    if (!['default', 'tables', 'arrays', 'identity'].includes(key)) problems.push(`${key}: unknown key`);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, contracts: { default: def as ContractMode, tables, arrays } };
+  const contracts: Contracts = { default: def as ContractMode, tables, arrays };
+  return { ok: true, contracts: identityDoc === undefined ? contracts : { ...contracts, identity } };
 }
 
 /** Reads and validates a contracts file; throws a non-retryable config error listing every problem. */

@@ -247,6 +247,17 @@ export function estimate(m: Measured, p: Params, prices: Prices = PRICES): Estim
     `${refreshMb.toFixed(0)} MB per refresh at ${users.toLocaleString('en-US')} users x ${Math.round(refreshes)}`,
   );
 
+  // Identity map, updated on a schedule on BigQuery (a per-file update bills ~90 MB per file on the strict fake,
+  // over the 30 MB budget): each run reads identity_edges whole, which grows with the events kept.
+  const edgeBytes =
+    events * (p.retentionDays / 30) * A.identityEdgesPerEvent.value * A.identityEdgeBytes.value;
+  const identityRunBytes = Math.max(10 * MB, edgeBytes);
+  queryLine(
+    'BigQuery identity map update (scheduled)',
+    A.identityUpdatesPerMonth.value * identityRunBytes,
+    `${(identityRunBytes / MB).toFixed(0)} MB per run (identity_edges: ${A.identityEdgesPerEvent.value} rows/event x ${A.identityEdgeBytes.value} B, ${p.retentionDays} days, assumed) x ${A.identityUpdatesPerMonth.value} runs`,
+  );
+
   // Storage at steady state (month `retentionDays/30`): BigQuery active 90 days then long-term; raw files Standard
   // 30 days (infra/gcp coldAfterDays) then Coldline until deletion.
   const months = p.retentionDays / 30;

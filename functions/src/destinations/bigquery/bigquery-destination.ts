@@ -2,6 +2,7 @@ import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
 import type { Logger } from 'pino';
 import { LoaderError } from '../../errors.ts';
+import { bigQueryIdentityStore } from '../../identity/bigquery-store.ts';
 import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
 import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
 import { TABLES } from '../destination.ts';
@@ -88,6 +89,7 @@ export function bigQueryDestination(
   return {
     capabilities: BIGQUERY_CAPABILITIES,
     ...bigQueryLoadAttempts(ctx),
+    identity: { schedule: 'scheduled', store: () => bigQueryIdentityStore(ctx) },
 
     async open() {
       deadline = now() + settings.timeBudgetMs;

@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LoaderError } from '../../errors.ts';
+import { duckdbIdentityStore } from '../../identity/duckdb-store.ts';
 import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } from '../destination.ts';
 import { duckdbLoadAttempts } from './attempts.ts';
 import { DUCKDB_CAPABILITIES } from './capabilities.ts';
@@ -58,6 +59,7 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   return {
     capabilities: DUCKDB_CAPABILITIES,
     ...duckdbLoadAttempts(conn),
+    identity: { schedule: 'per_file', store: () => duckdbIdentityStore(conn()) },
 
     async open(): Promise<void> {
       if (lease) return;

@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { BigQueryContext } from '../destinations/bigquery/bigquery-context.ts';
+import type { JobResult } from '../destinations/bigquery/job-runner.ts';
+import { ensureTable, listTables, readWarehouseSchema } from '../destinations/bigquery/schema-ops.ts';
+import { layoutFor, toFields } from '../destinations/bigquery/table-layout.ts';
+import type { CellValue, ColumnSchema } from '../destinations/destination.ts';
+import { bigQueryViews } from './bigquery-views.ts';
+import { type GraphEdge, type IdentityResult, isoOfMicros } from './compute.ts';
+import { edgeCells } from './edges.ts';
+import {
+  EDGE_COLUMNS,
+  EDGE_SOURCE_TABLES,
+  type EdgeKind,
+  IDENTITY_TABLES,
+  type IdRef,
+  MAP_COLUMNS,
+  MERGE_COLUMNS,
+} from './tables.ts';
+import type { IdentityStore } from './upkeep.ts';
+
+/** A TIMESTAMP read back as text (`2026-01-01 00:00:00.123456+00`, either destination's form) -> epoch micros. */
+export function timestampMicros(text: string): number {
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/.exec(
+    text.trim(),
+  );
+  if (!m) return Number.NaN;
+  const zone =
+    m[4] === undefined || m[4] === 'UTC' || m[4] === 'Z' ? 'Z' : m[4].length === 3 ? `${m[4]}:00` : m[4];
+  const seconds = Date.parse(`${m[1]}T${m[2]}${zone}`);
+  const fraction = (m[3] ?? '.').slice(1).padEnd(6, '0').slice(0, 6);
+  return seconds * 1000 + Number(fraction);
+}
+
+const REST_TYPE: Readonly<Record<string, string>> = {
+  STRING: 'STRING',
+  INT64: 'INT64',
+  TIMESTAMP: 'TIMESTAMP',
+};
+
+/** An ARRAY<STRUCT<t STRING, x STRING>> parameter of id refs. */
+function idsParam(name: string, ids: readonly IdRef[]): Record<string, unknown> {
+  return {
+    name,
+    parameterType: {
+      type: 'ARRAY',
+      arrayType: {
+        type: 'STRUCT',
+        structTypes: [
+          { name: 't', type: { type: 'STRING' } },
+          { name: 'x', type: { type: 'STRING' } },
+        ],
+      },
+    },
+    parameterValue: {
+      arrayValues: ids.map((r) => ({ structValues: { t: { value: r.type }, x: { value: r.value } } })),
+    },
+  };
+}
+
+function stringsParam(name: string, values: readonly string[]): Record<string, unknown> {
+  return {
+    name,
+    parameterType: {
+      type: 'ARRAY',
+      arrayType: { type: 'STRUCT', structTypes: [{ name: 'v', type: { type: 'STRING' } }] },
+    },
+    parameterValue: { arrayValues: values.map((v) => ({ structValues: { v: { value: v } } })) },
+  };
+}
+
+function rowsParam(
+  name: string,
+  columns: readonly ColumnSchema[],
+  rows: readonly CellValue[][],
+): Record<string, unknown> {
+  return {
+    name,
+    parameterType: {
+      type: 'ARRAY',
+      arrayType: {
+        type: 'STRUCT',
+        structTypes: columns.map((c) => ({ name: c.name, type: { type: REST_TYPE[c.type] ?? 'STRING' } })),
+      },
+    },
+    parameterValue: {
+      arrayValues: rows.map((r) => ({
+        structValues: Object.fromEntries(
+          columns.map((c, i) => [
+            c.name,
+            { value: r[i] === null || r[i] === undefined ? null : String(r[i]) },
+          ]),
+        ),
+      })),
+    },
+  };
+}
+
+const text = (v: unknown): string => {
+  if (v !== null && typeof v === 'object' && 'value' in v) return String((v as { value: unknown }).value);
+  return String(v);
+};
+
+const EDGE_SELECT_COLUMNS = `a_type, a_value, b_type, b_value, kind, event_id, ordinal, CAST(timestamp AS STRING) AS at`;
+
+function toEdge(row: Record<string, unknown>): GraphEdge {
+  return {
+    aType: text(row.a_type),
+    aValue: text(row.a_value),
+    bType: text(row.b_type),
+    bValue: text(row.b_value),
+    kind: text(row.kind) as EdgeKind,
+    eventId: text(row.event_id),
+    ordinal: Number(text(row.ordinal)),
+    atMicros: timestampMicros(text(row.at)),
+  };
+}
+
+const mapCells = (result: IdentityResult): CellValue[][] =>
+  result.map.map((m) => [m.idType, m.idValue, m.personId, m.userId, m.componentId, m.firstSeen, m.lastSeen]);
+const mergeCells = (result: IdentityResult): CellValue[][] =>
+  result.merges.map((m) => [
+    m.componentId,
+    m.seq,
+    m.action,
+    m.personId,
+    m.mergedPersonId,
+    m.aType,
+    m.aValue,
+    m.bType,
+    m.bValue,
+    m.eventId,
+    m.timestamp,
+  ]);
+
+/**
+ * The `IdentityStore` on BigQuery. Reads are query jobs; a whole table is replaced by a LOAD JOB with
+ * WRITE_TRUNCATE from one staged NDJSON object (free, atomic per table; the scheduled update and the rebuild);
+ * a component's rows (privacy erasure) are replaced in one multi-statement transaction. `billed` collects each
+ * query job's bytes billed (the cost test reads it).
+ */
+export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] = []): IdentityStore {
+  const { projectId, datasetId, stagingBucket } = ctx.settings;
+  const path = (table: string): string => `\`${projectId}.${datasetId}.${table}\``;
+
+  const query = async (
+    sql: string,
+    params: Record<string, unknown>[] = [],
+  ): Promise<Record<string, unknown>[]> => {
+    const job = await ctx.jobs.run(
+      `sluice_identity_${randomUUID().replaceAll('-', '')}`,
+      { query: { query: sql, useLegacySql: false, parameterMode: 'NAMED', queryParameters: params } },
+      ctx.policy(),
+    );
+    billed.push(job);
+    return ctx.jobs.rows(job.jobId, ctx.policy());
+  };
+
+  const truncateLoad = async (
+    table: string,
+    columns: readonly ColumnSchema[],
+    rows: readonly CellValue[][],
+  ) => {
+    const name = `${ctx.settings.stagingPrefix ?? ''}identity/${table}-${randomUUID()}.ndjson`;
+    const body = rows
+      .map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, r[i] ?? null]))))
+      .join('\n');
+    const file = ctx.storage.bucket(stagingBucket).file(name);
+    await file.save(body.length > 0 ? `${body}\n` : '', {
+      resumable: false,
+      contentType: 'application/x-ndjson',
+    });
+    try {
+      await ctx.jobs.run(
+        `sluice_identity_load_${randomUUID().replaceAll('-', '')}`,
+        {
+          load: {
+            sourceUris: [`gs://${stagingBucket}/${name}`],
+            sourceFormat: 'NEWLINE_DELIMITED_JSON',
+            destinationTable: { projectId, datasetId, tableId: table },
+            schema: { fields: toFields(columns) },
+            createDisposition: 'CREATE_IF_NEEDED',
+            writeDisposition: 'WRITE_TRUNCATE',
+            ignoreUnknownValues: false,
+            maxBadRecords: 0,
+          },
+        },
+        ctx.policy(),
+      );
+    } finally {
+      await file.delete({ ignoreNotFound: true }).catch(() => undefined);
+    }
+  };
+
+  const byIds = async (sql: (v: string) => string, ids: readonly IdRef[]) =>
+    ids.length === 0 ? [] : query(sql('UNNEST(@ids)'), [idsParam('ids', ids)]);
+
+  return {
+    async ensure() {
+      for (const [table, columns] of [
+        [IDENTITY_TABLES.edges, EDGE_COLUMNS],
+        [IDENTITY_TABLES.map, MAP_COLUMNS],
+        [IDENTITY_TABLES.merges, MERGE_COLUMNS],
+      ] as const) {
+        await ensureTable(ctx, table, toFields(columns), layoutFor(table, columns));
+      }
+      const existing = new Set(await listTables(ctx));
+      for (const view of bigQueryViews(path, existing)) {
+        if (existing.has(view.name) && view.marker === undefined) continue;
+        await ensureTable(ctx, view.name, [], { view: { query: view.query, useLegacySql: false } });
+      }
+    },
+
+    async edgesOfLoad(loadId) {
+      return (
+        await query(
+          `SELECT ${EDGE_SELECT_COLUMNS} FROM ${path(IDENTITY_TABLES.edges)} WHERE _sluice_load_id = @load_id`,
+          [{ name: 'load_id', parameterType: { type: 'STRING' }, parameterValue: { value: loadId } }],
+        )
+      ).map(toEdge);
+    },
+
+    async componentsOf(ids) {
+      const rows = await byIds(
+        (v) =>
+          `SELECT DISTINCT m.component_id FROM ${path(IDENTITY_TABLES.map)} m JOIN ${v} v ON m.id_type = v.t AND m.id_value = v.x`,
+        ids,
+      );
+      return rows.map((r) => text(r.component_id));
+    },
+
+    async personsOf(ids) {
+      const rows = await byIds(
+        (v) =>
+          `SELECT DISTINCT m.person_id FROM ${path(IDENTITY_TABLES.map)} m JOIN ${v} v ON m.id_type = v.t AND m.id_value = v.x`,
+        ids,
+      );
+      return rows.map((r) => text(r.person_id));
+    },
+
+    async idsOfPersons(personIds) {
+      if (personIds.length === 0) return [];
+      const rows = await query(
+        `SELECT id_type, id_value FROM ${path(IDENTITY_TABLES.map)} WHERE person_id IN (SELECT v FROM UNNEST(@p))`,
+        [stringsParam('p', personIds)],
+      );
+      return rows.map((r) => ({ type: text(r.id_type), value: text(r.id_value) }));
+    },
+
+    async membersOf(componentIds) {
+      if (componentIds.length === 0) return [];
+      const rows = await query(
+        `SELECT id_type, id_value FROM ${path(IDENTITY_TABLES.map)} WHERE component_id IN (SELECT v FROM UNNEST(@c))`,
+        [stringsParam('c', componentIds)],
+      );
+      return rows.map((r) => ({ type: text(r.id_type), value: text(r.id_value) }));
+    },
+
+    async edgesTouching(ids) {
+      const rows = await byIds(
+        (v) => `SELECT ${EDGE_SELECT_COLUMNS} FROM ${path(IDENTITY_TABLES.edges)} e
+WHERE EXISTS (SELECT 1 FROM ${v} v WHERE (e.a_type = v.t AND e.a_value = v.x) OR (e.b_type = v.t AND e.b_value = v.x))`,
+        ids,
+      );
+      return rows.map(toEdge);
+    },
+
+    async replaceComponents(componentIds, ids, result) {
+      const fresh = [...new Set([...componentIds, ...result.map.map((m) => m.componentId)])];
+      const mapCols = MAP_COLUMNS.map((c) => c.name).join(', ');
+      const mergeCols = MERGE_COLUMNS.map((c) => c.name).join(', ');
+      await query(
+        `BEGIN TRANSACTION;
+DELETE FROM ${path(IDENTITY_TABLES.map)} WHERE component_id IN (SELECT v FROM UNNEST(@c));
+DELETE FROM ${path(IDENTITY_TABLES.map)} m WHERE EXISTS (SELECT 1 FROM UNNEST(@ids) v WHERE m.id_type = v.t AND m.id_value = v.x);
+DELETE FROM ${path(IDENTITY_TABLES.merges)} WHERE component_id IN (SELECT v FROM UNNEST(@c));
+INSERT INTO ${path(IDENTITY_TABLES.map)} (${mapCols}) SELECT ${mapCols} FROM UNNEST(@map);
+INSERT INTO ${path(IDENTITY_TABLES.merges)} (${mergeCols}) SELECT ${mergeCols} FROM UNNEST(@merges);
+COMMIT TRANSACTION`,
+        [
+          stringsParam('c', fresh),
+          idsParam('ids', ids),
+          rowsParam('map', MAP_COLUMNS, mapCells(result)),
+          rowsParam('merges', MERGE_COLUMNS, mergeCells(result)),
+        ],
+      );
+    },
+
+    async allEdges() {
+      return (await query(`SELECT ${EDGE_SELECT_COLUMNS} FROM ${path(IDENTITY_TABLES.edges)}`)).map(toEdge);
+    },
+
+    async replaceAll(result) {
+      await truncateLoad(IDENTITY_TABLES.map, MAP_COLUMNS, mapCells(result));
+      await truncateLoad(IDENTITY_TABLES.merges, MERGE_COLUMNS, mergeCells(result));
+    },
+
+    async sourceTables() {
+      const schema = await readWarehouseSchema(ctx);
+      const out = new Map<string, Set<string>>();
+      for (const table of EDGE_SOURCE_TABLES) {
+        const cols = schema.get(table);
+        if (cols) out.set(table, new Set(cols.keys()));
+      }
+      return out;
+    },
+
+    async *readRows(table, columns) {
+      const times = new Set(['timestamp', 'received_at', 'loaded_at']);
+      const select = columns.map((c) => `CAST(${c} AS STRING) AS ${c}`);
+      const rows = await query(`SELECT ${select.join(', ')} FROM ${path(table)}`);
+      yield rows.map((r) =>
+        Object.fromEntries(
+          Object.entries(r).map(([k, v]) => {
+            if (v === null || v === undefined) return [k, null];
+            return [k, times.has(k) ? isoOfMicros(timestampMicros(text(v))) : text(v)];
+          }),
+        ),
+      );
+    },
+
+    async replaceEdges(edges) {
+      await truncateLoad(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(edgeCells));
+    },
+
+    async eraseIds(ids) {
+      if (ids.length === 0) return;
+      const match = (t: string) =>
+        `EXISTS (SELECT 1 FROM UNNEST(@ids) v WHERE (${t}.a_type = v.t AND ${t}.a_value = v.x) OR (${t}.b_type = v.t AND ${t}.b_value = v.x))`;
+      await query(
+        `BEGIN TRANSACTION;
+DELETE FROM ${path(IDENTITY_TABLES.edges)} e WHERE ${match('e')};
+DELETE FROM ${path(IDENTITY_TABLES.merges)} g WHERE ${match('g')};
+DELETE FROM ${path(IDENTITY_TABLES.map)} m WHERE EXISTS (SELECT 1 FROM UNNEST(@ids) v WHERE m.id_type = v.t AND m.id_value = v.x);
+COMMIT TRANSACTION`,
+        [idsParam('ids', ids)],
+      );
+    },
+  };
+}

@@ -1,0 +1,335 @@
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { CellValue, ColumnSchema, LogicalType } from '../destinations/destination.ts';
+import type { GraphEdge, IdentityResult } from './compute.ts';
+import { duckdbViews } from './duckdb-views.ts';
+import { edgeCells } from './edges.ts';
+import {
+  EDGE_COLUMNS,
+  EDGE_SOURCE_TABLES,
+  type EdgeKind,
+  IDENTITY_TABLES,
+  type IdentityEdge,
+  type IdRef,
+  MAP_COLUMNS,
+  MERGE_COLUMNS,
+} from './tables.ts';
+import type { IdentityStore } from './upkeep.ts';
+
+/** The identity tables on DuckDB (own helpers: the DuckDB destination's files are being reorganised). */
+const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const TYPES: Readonly<Record<LogicalType, string>> = {
+  BOOL: 'BOOLEAN',
+  INT64: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  STRING: 'VARCHAR',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  JSON: 'JSON',
+};
+const CHUNK = 400;
+
+const tableDdl = (table: string, columns: readonly ColumnSchema[]): string =>
+  `CREATE TABLE IF NOT EXISTS ${q(table)} (${columns.map((c) => `${q(c.name)} ${TYPES[c.type]}`).join(', ')})`;
+
+const EDGE_SELECT = `SELECT a_type, a_value, b_type, b_value, kind, event_id, CAST(ordinal AS DOUBLE) AS ordinal,
+  CAST(epoch_us(timestamp) AS DOUBLE) AS at FROM ${q(IDENTITY_TABLES.edges)}`;
+
+function toEdge(row: Record<string, unknown>): GraphEdge {
+  return {
+    aType: String(row.a_type),
+    aValue: String(row.a_value),
+    bType: String(row.b_type),
+    bValue: String(row.b_value),
+    kind: String(row.kind) as EdgeKind,
+    eventId: String(row.event_id),
+    ordinal: Number(row.ordinal),
+    atMicros: Number(row.at),
+  };
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `(VALUES ($1, $2), ...) AS v(t, x)` for id refs, with its parameters. */
+function idValues(ids: readonly IdRef[], offset = 0): { sql: string; params: string[] } {
+  const params: string[] = [];
+  const rows = ids.map((r) => {
+    params.push(r.type, r.value);
+    return `($${offset + params.length - 1}, $${offset + params.length})`;
+  });
+  return { sql: `(VALUES ${rows.join(', ')}) AS v(t, x)`, params };
+}
+
+/** The `IdentityStore` over a DuckDB connection the destination holds open (one writer: loads are serialised). */
+export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore {
+  const all = async (sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> =>
+    (await connection.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
+
+  const insert = async (
+    table: string,
+    columns: readonly ColumnSchema[],
+    rows: readonly CellValue[][],
+  ): Promise<void> => {
+    const casts = columns.map((c) => (c.type === 'TIMESTAMP' ? 'CAST(? AS TIMESTAMPTZ)' : '?'));
+    for (const part of chunks(rows, Math.max(1, Math.floor(1800 / columns.length)))) {
+      const values = part.map(() => `(${casts.join(', ')})`).join(', ');
+      const params = part.flat().map((v) => (typeof v === 'bigint' ? Number(v) : v)) as DuckDBValue[];
+      await connection.run(
+        `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) VALUES ${values}`,
+        params,
+      );
+    }
+  };
+
+  const writeResult = async (result: IdentityResult): Promise<void> => {
+    await insert(
+      IDENTITY_TABLES.map,
+      MAP_COLUMNS,
+      result.map.map((m) => [
+        m.idType,
+        m.idValue,
+        m.personId,
+        m.userId,
+        m.componentId,
+        m.firstSeen,
+        m.lastSeen,
+      ]),
+    );
+    await insert(
+      IDENTITY_TABLES.merges,
+      MERGE_COLUMNS,
+      result.merges.map((m) => [
+        m.componentId,
+        m.seq,
+        m.action,
+        m.personId,
+        m.mergedPersonId,
+        m.aType,
+        m.aValue,
+        m.bType,
+        m.bValue,
+        m.eventId,
+        m.timestamp,
+      ]),
+    );
+  };
+
+  const transaction = async (work: () => Promise<void>): Promise<void> => {
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await work();
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  };
+
+  const touching = async (ids: readonly IdRef[], sides: readonly ('a' | 'b')[]): Promise<GraphEdge[]> => {
+    const out: GraphEdge[] = [];
+    for (const part of chunks(ids)) {
+      const v = idValues(part);
+      const joins = sides.map(
+        (s) => `${EDGE_SELECT} e JOIN ${v.sql} ON e.${s}_type = v.t AND e.${s}_value = v.x`,
+      );
+      // Each side is its own equi-join (an OR join would be a nested loop over the edges).
+      for (const sql of joins) out.push(...(await all(sql, v.params)).map(toEdge));
+    }
+    return out;
+  };
+
+  return {
+    async ensure() {
+      await connection.run(tableDdl(IDENTITY_TABLES.edges, EDGE_COLUMNS));
+      await connection.run(tableDdl(IDENTITY_TABLES.map, MAP_COLUMNS));
+      await connection.run(tableDdl(IDENTITY_TABLES.merges, MERGE_COLUMNS));
+      const existing = new Set(
+        (
+          await all(
+            `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()`,
+          )
+        ).map((r) => String(r.table_name).toLowerCase()),
+      );
+      const views = new Map(
+        (await all('SELECT view_name, sql FROM duckdb_views() WHERE NOT internal')).map((r) => [
+          String(r.view_name).toLowerCase(),
+          String(r.sql),
+        ]),
+      );
+      for (const { name, sql, marker } of duckdbViews(existing)) {
+        const current = views.get(name);
+        if (current === undefined || (marker !== undefined && !current.includes(marker)))
+          await connection.run(sql);
+      }
+    },
+
+    async edgesOfLoad(loadId) {
+      const exists = await all(
+        `SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()
+           AND table_name = '${IDENTITY_TABLES.edges}'`,
+      );
+      if (exists.length === 0) return [];
+      return (await all(`${EDGE_SELECT} WHERE _sluice_load_id = $1`, [loadId])).map(toEdge);
+    },
+
+    async componentsOf(ids) {
+      const out = new Set<string>();
+      for (const part of chunks(ids)) {
+        const v = idValues(part);
+        const rows = await all(
+          `SELECT DISTINCT m.component_id FROM ${q(IDENTITY_TABLES.map)} m JOIN ${v.sql}
+             ON m.id_type = v.t AND m.id_value = v.x`,
+          v.params,
+        );
+        for (const r of rows) out.add(String(r.component_id));
+      }
+      return [...out];
+    },
+
+    async personsOf(ids) {
+      const out = new Set<string>();
+      for (const part of chunks(ids)) {
+        const v = idValues(part);
+        const rows = await all(
+          `SELECT DISTINCT m.person_id FROM ${q(IDENTITY_TABLES.map)} m JOIN ${v.sql}
+             ON m.id_type = v.t AND m.id_value = v.x`,
+          v.params,
+        );
+        for (const r of rows) out.add(String(r.person_id));
+      }
+      return [...out];
+    },
+
+    async idsOfPersons(personIds) {
+      const out: IdRef[] = [];
+      for (const part of chunks(personIds)) {
+        const rows = await all(
+          `SELECT id_type, id_value FROM ${q(IDENTITY_TABLES.map)}
+             WHERE person_id IN (${part.map((_c, i) => `$${i + 1}`).join(', ')})`,
+          part,
+        );
+        for (const r of rows) out.push({ type: String(r.id_type), value: String(r.id_value) });
+      }
+      return out;
+    },
+
+    async membersOf(componentIds) {
+      const out: IdRef[] = [];
+      for (const part of chunks(componentIds)) {
+        const rows = await all(
+          `SELECT id_type, id_value FROM ${q(IDENTITY_TABLES.map)}
+             WHERE component_id IN (${part.map((_c, i) => `$${i + 1}`).join(', ')})`,
+          part,
+        );
+        for (const r of rows) out.push({ type: String(r.id_type), value: String(r.id_value) });
+      }
+      return out;
+    },
+
+    async edgesTouching(ids) {
+      return touching(ids, ['a', 'b']);
+    },
+
+    async replaceComponents(componentIds, ids, result) {
+      await transaction(async () => {
+        for (const part of chunks(componentIds)) {
+          const list = part.map((_c, i) => `$${i + 1}`).join(', ');
+          await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.map)} WHERE component_id IN (${list})`, part);
+          await connection.run(
+            `DELETE FROM ${q(IDENTITY_TABLES.merges)} WHERE component_id IN (${list})`,
+            part,
+          );
+        }
+        for (const part of chunks(ids)) {
+          const v = idValues(part);
+          await connection.run(
+            `DELETE FROM ${q(IDENTITY_TABLES.map)} m USING ${v.sql} WHERE m.id_type = v.t AND m.id_value = v.x`,
+            v.params,
+          );
+        }
+        // Merge records of the components the result holds (a component id may be new to the map).
+        const fresh = [...new Set(result.map.map((m) => m.componentId))];
+        for (const part of chunks(fresh)) {
+          const list = part.map((_c, i) => `$${i + 1}`).join(', ');
+          await connection.run(
+            `DELETE FROM ${q(IDENTITY_TABLES.merges)} WHERE component_id IN (${list})`,
+            part,
+          );
+        }
+        await writeResult(result);
+      });
+    },
+
+    async allEdges() {
+      return (await all(EDGE_SELECT)).map(toEdge);
+    },
+
+    async replaceAll(result) {
+      await transaction(async () => {
+        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.map)}`);
+        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.merges)}`);
+        await writeResult(result);
+      });
+    },
+
+    async sourceTables() {
+      const rows = await all(
+        `SELECT table_name, column_name FROM information_schema.columns
+           WHERE table_schema = 'main' AND table_catalog = current_database()`,
+      );
+      const out = new Map<string, Set<string>>();
+      for (const r of rows) {
+        const table = String(r.table_name).toLowerCase();
+        if (!(EDGE_SOURCE_TABLES as readonly string[]).includes(table)) continue;
+        let cols = out.get(table);
+        if (!cols) {
+          cols = new Set();
+          out.set(table, cols);
+        }
+        cols.add(String(r.column_name).toLowerCase());
+      }
+      return out;
+    },
+
+    async *readRows(table, columns) {
+      const select = columns.map((c) =>
+        ['timestamp', 'received_at', 'loaded_at'].includes(c)
+          ? `strftime(${q(c)} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(c)}`
+          : `CAST(${q(c)} AS VARCHAR) AS ${q(c)}`,
+      );
+      const result = await connection.stream(`SELECT ${select.join(', ')} FROM ${q(table)}`);
+      for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, CellValue>[];
+    },
+
+    async replaceEdges(edges: readonly IdentityEdge[]) {
+      await transaction(async () => {
+        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.edges)}`);
+        await insert(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(edgeCells));
+      });
+    },
+
+    async eraseIds(ids) {
+      await transaction(async () => {
+        for (const part of chunks(ids)) {
+          const v = idValues(part);
+          for (const s of ['a', 'b']) {
+            await connection.run(
+              `DELETE FROM ${q(IDENTITY_TABLES.edges)} e USING ${v.sql} WHERE e.${s}_type = v.t AND e.${s}_value = v.x`,
+              v.params,
+            );
+            await connection.run(
+              `DELETE FROM ${q(IDENTITY_TABLES.merges)} e USING ${v.sql} WHERE e.${s}_type = v.t AND e.${s}_value = v.x`,
+              v.params,
+            );
+          }
+          await connection.run(
+            `DELETE FROM ${q(IDENTITY_TABLES.map)} m USING ${v.sql} WHERE m.id_type = v.t AND m.id_value = v.x`,
+            v.params,
+          );
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import type { ColumnSchema } from '../destinations/destination.ts';
+
+/** The identity graph's tables and views (docs/warehouse-schema.md, "Identity graph"). */
+export const IDENTITY_TABLES = {
+  edges: 'identity_edges',
+  map: 'identity_map',
+  merges: 'identity_merges',
+  persons: 'persons',
+} as const;
+
+/** Segment's per-type event tables: each event is in exactly one of them, so edges come from these only. */
+export const EDGE_SOURCE_TABLES = ['identifies', 'aliases', 'tracks', 'pages', 'screens', 'groups'] as const;
+
+/** Event tables that get a stitched view `<table>_stitched` (person_id, blended_user_id). */
+export const STITCHED_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases'] as const;
+
+/** One link between two ids, made by one event (`ordinal`: its place among that event's links). */
+export interface IdentityEdge {
+  aType: string;
+  aValue: string;
+  bType: string;
+  bValue: string;
+  /** `identify` (identify call), `alias` (alias call: explicit, not subject to the user-id limit), `event`, `trait`. */
+  kind: EdgeKind;
+  eventId: string;
+  eventTable: string;
+  ordinal: number;
+  /** The event's timestamp (RFC 3339), else its received_at: the canonical order's first key. */
+  timestamp: string;
+  receivedAt: string;
+  loadId: string;
+  loadedAt: string;
+}
+
+export const EDGE_KINDS = ['identify', 'alias', 'event', 'trait'] as const;
+export type EdgeKind = (typeof EDGE_KINDS)[number];
+
+export const EDGE_COLUMNS: readonly ColumnSchema[] = [
+  { name: 'a_type', type: 'STRING' },
+  { name: 'a_value', type: 'STRING' },
+  { name: 'b_type', type: 'STRING' },
+  { name: 'b_value', type: 'STRING' },
+  { name: 'kind', type: 'STRING' },
+  { name: 'event_id', type: 'STRING' },
+  { name: 'event_table', type: 'STRING' },
+  { name: 'ordinal', type: 'INT64' },
+  { name: 'timestamp', type: 'TIMESTAMP' },
+  { name: 'received_at', type: 'TIMESTAMP' },
+  { name: 'loaded_at', type: 'TIMESTAMP' },
+  { name: '_sluice_load_id', type: 'STRING' },
+];
+
+/** One id's row of `identity_map`. */
+export interface MapRow {
+  idType: string;
+  idValue: string;
+  personId: string;
+  /** The person's user id (its anchor's, when the anchor is a user id): the `blended_user_id` of its events. */
+  userId: string | null;
+  /** The raw connected component (every edge, flagged ones included): the unit of recomputation. */
+  componentId: string;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export const MAP_COLUMNS: readonly ColumnSchema[] = [
+  { name: 'id_type', type: 'STRING' },
+  { name: 'id_value', type: 'STRING' },
+  { name: 'person_id', type: 'STRING' },
+  { name: 'user_id', type: 'STRING' },
+  { name: 'component_id', type: 'STRING' },
+  { name: 'first_seen', type: 'TIMESTAMP' },
+  { name: 'last_seen', type: 'TIMESTAMP' },
+];
+
+export const MERGE_ACTIONS = ['merge', 'rejected_user_limit'] as const;
+export type MergeAction = (typeof MERGE_ACTIONS)[number];
+
+/**
+ * One row of `identity_merges`: two persons joined by an edge (`merge`: `merged_person_id` now belongs to
+ * `person_id`), or an edge flagged and not applied (`rejected_user_limit`: the two persons would hold too many user
+ * ids, e.g. a shared device).
+ */
+export interface MergeRow {
+  componentId: string;
+  /** Order of the record within its component (canonical edge order). */
+  seq: number;
+  action: MergeAction;
+  personId: string;
+  mergedPersonId: string;
+  aType: string;
+  aValue: string;
+  bType: string;
+  bValue: string;
+  eventId: string;
+  timestamp: string;
+}
+
+export const MERGE_COLUMNS: readonly ColumnSchema[] = [
+  { name: 'component_id', type: 'STRING' },
+  { name: 'seq', type: 'INT64' },
+  { name: 'action', type: 'STRING' },
+  { name: 'person_id', type: 'STRING' },
+  { name: 'merged_person_id', type: 'STRING' },
+  { name: 'a_type', type: 'STRING' },
+  { name: 'a_value', type: 'STRING' },
+  { name: 'b_type', type: 'STRING' },
+  { name: 'b_value', type: 'STRING' },
+  { name: 'event_id', type: 'STRING' },
+  { name: 'timestamp', type: 'TIMESTAMP' },
+];
+
+/** An id: its type (`user_id`, `anonymous_id`, or a trait id type) and value. */
+export interface IdRef {
+  type: string;
+  value: string;
+}
+
+export const nodeKey = (type: string, value: string): string => `${type}\u0000${value}`;
