@@ -2,9 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseIdentities } from '../src/identity/erase.ts';
-import { DEFAULT_IDENTITY_RULES, type IdentityRules, parseIdentityRules } from '../src/identity/rules.ts';
 import type { IdRef } from '../src/identity/tables.ts';
 import { DEFAULT_CONTRACTS } from '../src/schema/contracts.ts';
+import {
+  DEFAULT_IDENTITY_RULES,
+  type IdentityRules,
+  parseIdentityRules,
+} from '../src/schema/identity-rules.ts';
 import { type TestWarehouse, testWarehouse } from './helpers/warehouse.ts';
 
 /**

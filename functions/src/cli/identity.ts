@@ -9,9 +9,9 @@ import { loadConfig } from '../config.ts';
 import { createDestinationFactory } from '../destinations/create-destination.ts';
 import { eraseIdentities } from '../identity/erase.ts';
 import { rebuildIdentity } from '../identity/rebuild.ts';
-import { DEFAULT_IDENTITY_RULES } from '../identity/rules.ts';
 import type { IdRef } from '../identity/tables.ts';
 import { recomputeAll } from '../identity/upkeep.ts';
+import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import { runCli } from './run-loads.ts';
 
 const USAGE = 'usage: npm run identity -- <rebuild|update|erase> [--id <id type>:<value> ...]';

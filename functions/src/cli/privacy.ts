@@ -51,6 +51,7 @@ async function main(): Promise<number> {
       rawPrefix: config.privacy.rawPrefix,
       suppression: { bucket: config.privacy.bucket, object: config.privacy.suppressionObject },
       settleMs: config.privacy.settleMs,
+      identityRules: config.contracts.identity,
       report: (line) => console.log(line),
     };
     switch (command) {

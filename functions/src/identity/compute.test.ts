@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-rules.ts';
 import { computeIdentity, type GraphEdge, personIdOf } from './compute.ts';
 import { personsOfMap, referenceBlocked, referencePersons } from './reference.test-support.ts';
-import { DEFAULT_IDENTITY_RULES, type IdentityRules } from './rules.ts';
 import { EDGE_KINDS } from './tables.ts';
 
 const BLOCKED = ['0', '', 'null', '-1', 'Anonymous', '00000000-0000', 'guest', ' undefined', '--'];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type IdentityRules, isBlocked } from './rules.ts';
+import { type IdentityRules, isBlocked } from '../schema/identity-rules.ts';
 import type { EdgeKind, IdRef, MapRow, MergeRow } from './tables.ts';
 import { nodeKey } from './tables.ts';
 

@@ -1,5 +1,5 @@
 import type { CellValue, ColumnSchema, StagedRow } from '../destinations/destination.ts';
-import type { IdentityRules } from './rules.ts';
+import type { IdentityRules } from '../schema/identity-rules.ts';
 import { EDGE_COLUMNS, EDGE_SOURCE_TABLES, type EdgeKind, type IdentityEdge } from './tables.ts';
 
 const idText = (v: CellValue | undefined): string | undefined => {

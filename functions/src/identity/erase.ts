@@ -1,5 +1,5 @@
 import type { Destination } from '../destinations/destination.ts';
-import type { IdentityRules } from './rules.ts';
+import type { IdentityRules } from '../schema/identity-rules.ts';
 import { type IdRef, nodeKey } from './tables.ts';
 import { type IdentityStore, recomputeAround } from './upkeep.ts';
 

@@ -9,12 +9,12 @@ import { withStore } from '../../test/helpers/identity.ts';
 import { DEFAULT_SETTINGS } from '../../test/helpers/warehouse.ts';
 import { loadObject } from '../load/load-object.ts';
 import { createLogger } from '../logger.ts';
+import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
 import { computeIdentity } from './compute.ts';
 import { eraseIdentitiesFrom } from './erase.ts';
 import { rebuildIdentity } from './rebuild.ts';
 import { personsOfMap, referencePersons } from './reference.test-support.ts';
-import { DEFAULT_IDENTITY_RULES } from './rules.ts';
 import { recomputeAll, upkeepAfterLoad } from './upkeep.ts';
 
 /**

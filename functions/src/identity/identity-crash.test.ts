@@ -7,8 +7,8 @@ import { duckdbDestination } from '../destinations/duckdb/duckdb-destination.ts'
 import { DuckDBInstances } from '../destinations/duckdb/instances.ts';
 import { loadObject } from '../load/load-object.ts';
 import { createLogger } from '../logger.ts';
+import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import { rebuildIdentity } from './rebuild.ts';
-import { DEFAULT_IDENTITY_RULES } from './rules.ts';
 
 const MAP = `SELECT id_type, id_value, person_id, component_id FROM identity_map ORDER BY ALL`;
 const at = (m: number) => `2026-01-01T00:0${m}:00.000Z`;

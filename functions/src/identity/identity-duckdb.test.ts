@@ -3,11 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { withStore } from '../../test/helpers/identity.ts';
 import { type TestWarehouse, testWarehouse } from '../../test/helpers/warehouse.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-rules.ts';
 import { computeIdentity, type GraphEdge } from './compute.ts';
 import { eraseIdentities } from './erase.ts';
 import { rebuildIdentity } from './rebuild.ts';
 import { personsOfMap, referencePersons } from './reference.test-support.ts';
-import { DEFAULT_IDENTITY_RULES, type IdentityRules } from './rules.ts';
 
 const MAP_SQL = `SELECT id_type, id_value, person_id, user_id, component_id,
   strftime(first_seen, '%Y-%m-%dT%H:%M:%S.%f') AS f, strftime(last_seen, '%Y-%m-%dT%H:%M:%S.%f') AS l

@@ -1,7 +1,7 @@
 import type { Destination } from '../destinations/destination.ts';
 import { LoaderError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { IdentityRules } from './rules.ts';
+import type { IdentityRules } from '../schema/identity-rules.ts';
 import { upkeepAfterLoad } from './upkeep.ts';
 
 /**

@@ -1,5 +1,5 @@
+import type { IdentityRules } from '../schema/identity-rules.ts';
 import { EDGE_SOURCE_COLUMNS, edgesOfRow } from './edges.ts';
-import type { IdentityRules } from './rules.ts';
 import type { IdentityEdge } from './tables.ts';
 import { type IdentityStore, recomputeAll, type UpkeepReport } from './upkeep.ts';
 

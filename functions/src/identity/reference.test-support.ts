@@ -1,5 +1,5 @@
+import type { IdentityRules } from '../schema/identity-rules.ts';
 import type { GraphEdge } from './compute.ts';
-import type { IdentityRules } from './rules.ts';
 
 /** The blocked values the tests generate, written out (not the rule's code): placeholders and junk ids. */
 const BLOCKED_IN_TESTS = new Set([

@@ -1,18 +1,10 @@
-import type { ColumnSchema } from '../destinations/destination.ts';
+import type { ColumnSchema } from '../model/warehouse.ts';
 
-/** The identity graph's tables and views (docs/warehouse-schema.md, "Identity graph"). */
-export const IDENTITY_TABLES = {
-  edges: 'identity_edges',
-  map: 'identity_map',
-  merges: 'identity_merges',
-  persons: 'persons',
-} as const;
+// The names live in the schema layer, which reserves them from event tables.
+export { IDENTITY_RELATIONS, IDENTITY_TABLES, STITCHED_TABLES } from '../schema/segment-layout.ts';
 
 /** Segment's per-type event tables: each event is in exactly one of them, so edges come from these only. */
 export const EDGE_SOURCE_TABLES = ['identifies', 'aliases', 'tracks', 'pages', 'screens', 'groups'] as const;
-
-/** Event tables that get a stitched view `<table>_stitched` (person_id, blended_user_id). */
-export const STITCHED_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases'] as const;
 
 /** One link between two ids, made by one event (`ordinal`: its place among that event's links). */
 export interface IdentityEdge {

@@ -1,7 +1,7 @@
-import type { CellValue } from '../destinations/destination.ts';
+import type { CellValue } from '../model/warehouse.ts';
+import type { IdentityRules } from '../schema/identity-rules.ts';
+import { isBlocked } from '../schema/identity-rules.ts';
 import { computeIdentity, type GraphEdge, linkable } from './compute.ts';
-import type { IdentityRules } from './rules.ts';
-import { isBlocked } from './rules.ts';
 import { type IdentityEdge, type IdRef, nodeKey } from './tables.ts';
 
 /**

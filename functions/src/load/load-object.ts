@@ -11,7 +11,6 @@ import type {
 import { LoaderError } from '../errors.ts';
 import { EdgeStager } from '../identity/edges.ts';
 import { identityAfterLoad } from '../identity/loader-hook.ts';
-import { DEFAULT_IDENTITY_RULES } from '../identity/rules.ts';
 import { IDENTITY_TABLES } from '../identity/tables.ts';
 import type { Logger } from '../logger.ts';
 import { namingRules } from '../naming/identifier.ts';
@@ -19,6 +18,7 @@ import { NameCache } from '../naming/name-cache.ts';
 import { createNormalizer } from '../normalize/normalizer.ts';
 import type { SuppressionSource } from '../privacy/suppression-source.ts';
 import type { Contracts } from '../schema/contracts.ts';
+import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { compactChanges } from './compact-changes.ts';
 import { readLines } from './line-reader.ts';

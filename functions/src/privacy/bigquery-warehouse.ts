@@ -12,6 +12,7 @@ import type { RetryPolicy } from '../destinations/bigquery/retry.ts';
 import { ensureTable, listTables, tableFields } from '../destinations/bigquery/schema-ops.ts';
 import { q } from '../destinations/bigquery/sql.ts';
 import { toFields } from '../destinations/bigquery/table-layout.ts';
+import { bigQueryIdentityStore } from '../identity/bigquery-store.ts';
 import type { Dialect, PrivacyWarehouse, StatementParams } from './warehouse.ts';
 
 export function bigQueryDialect(projectId: string, datasetId: string): Dialect {
@@ -145,6 +146,7 @@ export function bigQueryWarehouse(config: BigQueryConfig, deps: BigQueryWarehous
     setScope(requestId) {
       scope = requestId;
     },
+    identityStore: () => bigQueryIdentityStore(ctx),
     async close() {
       // Pooled HTTP clients: nothing exclusive to release.
     },

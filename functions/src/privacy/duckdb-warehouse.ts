@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../destinations/duckdb/duckdb-destination.ts';
 import { DuckDBInstances } from '../destinations/duckdb/instances.ts';
 import { DUCKDB_TYPES, ident } from '../destinations/duckdb/sql.ts';
+import { duckdbIdentityStore } from '../identity/duckdb-store.ts';
 import type { Dialect, PrivacyWarehouse, StatementParams } from './warehouse.ts';
 
 const setTable = (name: string): string => ident(`_privacy_set_${name}`);
@@ -60,10 +61,13 @@ export async function openDuckdbWarehouse(options: DuckDBWarehouseOptions): Prom
 
   return {
     dialect: DUCKDB_DIALECT,
+    identityStore: () => duckdbIdentityStore(db),
     async tables() {
       const reader = await db.runAndReadAll(
-        `SELECT table_name, column_name FROM information_schema.columns
-         WHERE table_schema = 'main' AND table_catalog = current_database()`,
+        `SELECT c.table_name, c.column_name FROM information_schema.columns c
+         JOIN information_schema.tables t
+           ON t.table_catalog = c.table_catalog AND t.table_schema = c.table_schema AND t.table_name = c.table_name
+         WHERE c.table_schema = 'main' AND c.table_catalog = current_database() AND t.table_type = 'BASE TABLE'`,
       );
       const out = new Map<string, Set<string>>();
       for (const [t, c] of reader.getRows()) {

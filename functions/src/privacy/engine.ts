@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { TABLES } from '../destinations/destination.ts';
 import { LoaderError } from '../errors.ts';
+import { eraseIdentities } from '../identity/erase.ts';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-rules.ts';
+import { IDENTITY_TABLES } from '../schema/segment-layout.ts';
 import { type LedgerRow, ledger, type Plan, type RequestKind } from './ledger.ts';
 import { findLinkedIds } from './linked-ids.ts';
 import { allIds, hashId, needlesOf, type Person } from './person.ts';
@@ -28,6 +31,8 @@ export interface PrivacyDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Progress for the operator (the CLI prints it): ids found, rows per table, files. Never an event body. */
   report?: (line: string) => void;
+  /** The identity graph's rules (the contracts file's `identity`), for recomputing what remains after an erasure. */
+  identityRules?: IdentityRules;
 }
 
 export interface DeleteOptions {
@@ -201,7 +206,22 @@ export async function deletePerson(
       bytes += result.bytesBilled;
       report(`erased ${result.affected} row(s) from ${t.table}`);
     }
-    const loadsColumns = (await wh.tables()).get(TABLES.loads) ?? new Set<string>();
+    const after = await wh.tables();
+    if (after.has(IDENTITY_TABLES.edges)) {
+      // The graph: every id of the person's persons leaves identity_edges / _map / _merges (idempotent: a re-run
+      // finds nothing left), and the persons that shared a component with them are recomputed.
+      const refs = [
+        ...person.userIds.map((value) => ({ type: 'user_id', value })),
+        ...person.anonymousIds.map((value) => ({ type: 'anonymous_id', value })),
+      ];
+      const graph = await eraseIdentities(
+        wh.identityStore(),
+        refs,
+        deps.identityRules ?? DEFAULT_IDENTITY_RULES,
+      );
+      report(`erased ${graph.erased.length} id(s) from the identity graph`);
+    }
+    const loadsColumns = after.get(TABLES.loads) ?? new Set<string>();
     let rewritten = 0;
     for (const file of plan.files) {
       const outcome = await rewriteFile(deps.raw, wh, file, person, running.requestId, now, loadsColumns);

@@ -2,8 +2,7 @@ import { afterEach, describe, it } from 'vitest';
 import { type PrivacyPipeline, privacyPipeline } from '../../test/helpers/privacy-pipeline.ts';
 import { deleteScenario } from '../../test/helpers/privacy-scenario.ts';
 
-// The same scenario on BigQuery (+ Cloud Storage, the strict fake over HTTP) runs in `npm run test:privacy`
-// (privacy-e2e-bigquery.slow.ts): it takes ~25 s, beyond what npm test may add.
+// The same scenario on BigQuery (+ Cloud Storage, the strict fakes over HTTP): privacy-e2e-bigquery.test.ts.
 describe('privacy on DuckDB + the buckets directory', () => {
   let p: PrivacyPipeline | undefined;
   afterEach(async () => {

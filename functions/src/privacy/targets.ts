@@ -1,4 +1,5 @@
 import { TABLES } from '../destinations/destination.ts';
+import { IDENTITY_RELATIONS } from '../schema/segment-layout.ts';
 import type { Dialect } from './warehouse.ts';
 
 /**
@@ -10,8 +11,9 @@ import type { Dialect } from './warehouse.ts';
  * that hold those ids, so a request killed midway and re-run still finds every row (the event ids are collected
  * again from what is left, and whatever was linked to the rows already gone is gone too).
  *
- * A new store of people (the identity graph's `identity_edges` / `identity_map` / `identity_merges`, keyed by id
- * type + id value) is one more entry here: `applies` on its name, `where` = `id_value IN ua`.
+ * The identity graph's tables and views (`identity_edges`, `identity_map`, `identity_merges`, `persons`, the
+ * stitched views) are no target: they are derived, and the engine erases the person's ids from them through the
+ * graph's own rule (identity/erase.ts), which also recomputes the persons that remain in their components.
  */
 export interface ErasureTarget {
   name: string;
@@ -86,5 +88,6 @@ export const ERASURE_TARGETS: readonly ErasureTarget[] = [
 
 /** The target a table falls under (the first that applies), if any. */
 export function targetOf(table: string, columns: ReadonlySet<string>): ErasureTarget | undefined {
+  if (IDENTITY_RELATIONS.has(table)) return undefined;
   return ERASURE_TARGETS.find((t) => t.applies(table, columns));
 }

@@ -1,4 +1,5 @@
 import type { ColumnSchema } from '../destinations/destination.ts';
+import type { IdentityStore } from '../identity/upkeep.ts';
 
 /** Named sets of strings a statement reads (`sets`) and named scalar strings (`values`): always parameters. */
 export interface StatementParams {
@@ -33,6 +34,8 @@ export interface PrivacyWarehouse {
    * either committed or left no trace).
    */
   setScope(requestId: string): void;
+  /** The identity graph's tables on this warehouse (functions/src/identity), erased through its own rule. */
+  identityStore(): IdentityStore;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LoaderError } from '../errors.ts';
-import { type IdentityRules, parseIdentityRules } from '../identity/rules.ts';
+import { type IdentityRules, parseIdentityRules } from '../schema/identity-rules.ts';
 
 /**
  * Schema contracts, per table (dlt's modes):
@@ -20,7 +20,7 @@ export interface Contracts {
   tables: Readonly<Record<string, ContractMode>>;
   /** Event table name -> how its arrays of objects are kept (`ARRAY_MODES`); absent: `both`. */
   arrays?: Readonly<Record<string, ArrayMode>>;
-  /** The identity graph's rules (identity/rules.ts); absent: the defaults. */
+  /** The identity graph's rules (schema/identity-rules.ts); absent: the defaults. */
   identity?: IdentityRules;
 }
 

@@ -136,8 +136,29 @@ export const ROOT_TABLES: Readonly<Record<EventType, string>> = {
   alias: SEGMENT_LAYOUT.alias.table,
 };
 
-/** Table names an event table may not take (`tracks` event -> `tracks_event`; `users`, `accounts` likewise). */
+/** The identity graph's tables and views (functions/src/identity; docs/warehouse-schema.md, "Identity graph"). */
+export const IDENTITY_TABLES = {
+  edges: 'identity_edges',
+  map: 'identity_map',
+  merges: 'identity_merges',
+  persons: 'persons',
+} as const;
+
+/** Event tables that get a stitched view `<table>_stitched` (person_id, blended_user_id). */
+export const STITCHED_TABLES = ['tracks', 'pages', 'screens', 'identifies', 'groups', 'aliases'] as const;
+
+/** Every relation the identity graph keeps: its tables and its views. */
+export const IDENTITY_RELATIONS: ReadonlySet<string> = new Set([
+  ...Object.values(IDENTITY_TABLES),
+  ...STITCHED_TABLES.map((t) => `${t}_stitched`),
+]);
+
+/**
+ * Table names an event table may not take (`tracks` event -> `tracks_event`; `users`, `accounts` likewise; the
+ * identity graph's tables and views too: a track named "Persons" must not write into the `persons` view).
+ */
 export const RESERVED_TABLES: ReadonlySet<string> = new Set([
   ...Object.values(ROOT_TABLES),
   ...UPSERT_TABLES.map((u) => u.table),
+  ...IDENTITY_RELATIONS,
 ]);

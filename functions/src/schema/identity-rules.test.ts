@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContracts } from '../schema/contracts.ts';
-import { DEFAULT_IDENTITY_RULES, isBlocked, parseIdentityRules } from './rules.ts';
+import { DEFAULT_IDENTITY_RULES, isBlocked, parseIdentityRules } from './identity-rules.ts';
 
 describe('identity rules', () => {
   it('blocks placeholders and junk ids, trimmed and case-insensitively, plus configured values', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, it } from 'vitest';
 import { type PrivacyPipeline, privacyPipeline } from '../../test/helpers/privacy-pipeline.ts';
 import { deleteScenario } from '../../test/helpers/privacy-scenario.ts';
 
-// `npm run test:privacy` (slow: every BigQuery statement is a job on the fake). DuckDB: privacy-e2e.test.ts.
+// npm test (every BigQuery statement is a job on the fake, ~6-25 s). DuckDB: privacy-e2e.test.ts.
 describe('privacy on BigQuery + Cloud Storage (the strict fakes, over HTTP)', () => {
   let p: PrivacyPipeline | undefined;
   afterEach(async () => {
