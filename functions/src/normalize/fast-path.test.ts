@@ -295,8 +295,9 @@ describe('fast path', () => {
       ),
       { numRuns: 150 },
     );
-    // Not vacuous: the fast path really ran on a good share of the events, and compiled shapes on some.
-    expect(taken).toBeGreaterThan(events / 10);
+    // Not vacuous: the fast path really ran on a good share of the events, and compiled shapes on some. (The share
+    // depends on what fast-check generates: 9.6% to ~15% was seen over runs, so the bound is 5%, not 10%.)
+    expect(taken).toBeGreaterThan(events / 20);
     console.log(
       `fast path ${taken}/${events}; compiled shapes ${compiled}, used ${hits} times; group events on the fast path ${groupsTaken}, accounts rows ${accountsRows}`,
     );
