@@ -11,7 +11,7 @@ import {
 import { deliver } from '../harness/raw-files.ts';
 import type { Scenario } from '../harness/scenario.ts';
 import { drain } from '../harness/settle.ts';
-import { craftedFiles, expectDelivered, idRange, nothing } from './helpers.ts';
+import { craftedFiles, everyAcknowledgedWritten, expectDelivered, idRange, nothing } from './helpers.ts';
 
 export const PROCESSES: Record<string, Scenario> = {
   'steady-spool': { name: 'steady-spool', transport: 'spool', fault: nothing },
@@ -38,7 +38,10 @@ export const PROCESSES: Record<string, Scenario> = {
     name: 'emulator-sigterm-restart',
     transport: 'pubsub',
     async fault(ctx) {
+      await everyAcknowledgedWritten(ctx);
       await ctx.kill('emulator', 'SIGTERM');
+      // Traffic through the outage: the gate holds publishes, so nothing is answered 200 until the topology is back.
+      ctx.traffic.resume();
       await ctx.restart('emulator');
     },
   },
@@ -46,7 +49,10 @@ export const PROCESSES: Record<string, Scenario> = {
     name: 'emulator-sigkill-restart',
     transport: 'pubsub',
     async fault(ctx) {
+      await everyAcknowledgedWritten(ctx);
       await ctx.kill('emulator', 'SIGKILL');
+      // Traffic through the outage: the gate holds publishes, so nothing is answered 200 until the topology is back.
+      ctx.traffic.resume();
       await ctx.restart('emulator');
     },
   },
