@@ -82,6 +82,17 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
               const outcome = await w.load(`f${f}.ndjson`);
               expect(outcome.status).toBe('loaded');
             }
+            const graphTables = await w.query(
+              "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'identity_edges'",
+            );
+            if (Number(graphTables[0]?.n ?? 0) === 0) {
+              // No event linked two ids: by design no identity table exists before the first link. A rebuild from
+              // the event tables must agree: it finds no edge either.
+              await withStore(w.destination(), (s) => rebuildIdentity(s, rules));
+              expect(await w.query(EDGES_SQL)).toEqual([]);
+              expect(await w.query(MAP_SQL)).toEqual([]);
+              return;
+            }
             const incremental = { map: await w.query(MAP_SQL), merges: await w.query(MERGES_SQL) };
             const edgesBefore = await w.query(EDGES_SQL);
             const edges: GraphEdge[] = await withStore(w.destination(), (s) => s.allEdges());
