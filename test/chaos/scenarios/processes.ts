@@ -13,49 +13,45 @@ import type { Scenario } from '../harness/scenario.ts';
 import { drain } from '../harness/settle.ts';
 import { craftedFiles, everyAcknowledgedWritten, expectDelivered, idRange, nothing } from './helpers.ts';
 
+/** The collector SIGKILLed under traffic and restarted: what it answered 200 for must still land once. */
+function collectorSigkill(name: string, transport: Scenario['transport']): Scenario {
+  return {
+    name,
+    transport,
+    async fault(ctx) {
+      await ctx.kill('collector', 'SIGKILL');
+      await ctx.restart('collector');
+    },
+  };
+}
+
+/**
+ * The emulator stopped by `signal` once every acknowledged id is in a raw file (it keeps nothing on disk: what it
+ * acknowledged and had not delivered dies with it, the documented loss), then restarted by the supervisor.
+ */
+function emulatorRestart(name: string, signal: 'SIGTERM' | 'SIGKILL'): Scenario {
+  return {
+    name,
+    transport: 'pubsub',
+    async fault(ctx) {
+      await everyAcknowledgedWritten(ctx);
+      await ctx.kill('emulator', signal);
+      // Traffic through the outage: the gate holds publishes, so nothing is answered 200 until the topology is back.
+      ctx.traffic.resume();
+      await ctx.restart('emulator');
+    },
+  };
+}
+
 export const PROCESSES: Record<string, Scenario> = {
   'steady-spool': { name: 'steady-spool', transport: 'spool', fault: nothing },
   'steady-pubsub': { name: 'steady-pubsub', transport: 'pubsub', fault: nothing },
 
-  'collector-sigkill-spool': {
-    name: 'collector-sigkill-spool',
-    transport: 'spool',
-    async fault(ctx) {
-      await ctx.kill('collector', 'SIGKILL');
-      await ctx.restart('collector');
-    },
-  },
-  'collector-sigkill-pubsub': {
-    name: 'collector-sigkill-pubsub',
-    transport: 'pubsub',
-    async fault(ctx) {
-      await ctx.kill('collector', 'SIGKILL');
-      await ctx.restart('collector');
-    },
-  },
+  'collector-sigkill-spool': collectorSigkill('collector-sigkill-spool', 'spool'),
+  'collector-sigkill-pubsub': collectorSigkill('collector-sigkill-pubsub', 'pubsub'),
 
-  'emulator-sigterm-restart': {
-    name: 'emulator-sigterm-restart',
-    transport: 'pubsub',
-    async fault(ctx) {
-      await everyAcknowledgedWritten(ctx);
-      await ctx.kill('emulator', 'SIGTERM');
-      // Traffic through the outage: the gate holds publishes, so nothing is answered 200 until the topology is back.
-      ctx.traffic.resume();
-      await ctx.restart('emulator');
-    },
-  },
-  'emulator-sigkill-restart': {
-    name: 'emulator-sigkill-restart',
-    transport: 'pubsub',
-    async fault(ctx) {
-      await everyAcknowledgedWritten(ctx);
-      await ctx.kill('emulator', 'SIGKILL');
-      // Traffic through the outage: the gate holds publishes, so nothing is answered 200 until the topology is back.
-      ctx.traffic.resume();
-      await ctx.restart('emulator');
-    },
-  },
+  'emulator-sigterm-restart': emulatorRestart('emulator-sigterm-restart', 'SIGTERM'),
+  'emulator-sigkill-restart': emulatorRestart('emulator-sigkill-restart', 'SIGKILL'),
 
   'standin-killed-after-write': {
     name: 'standin-killed-after-write',
