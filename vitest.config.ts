@@ -9,6 +9,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest runs numCpus - 1 files at once by default: one on CI's 2 cores. Most files wait on child processes
+    // (collectors, the emulator, Chromium), so two at once fits; every test takes a free port and its own temp dir.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
