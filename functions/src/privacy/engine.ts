@@ -6,7 +6,7 @@ import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-r
 import { IDENTITY_TABLES } from '../schema/segment-layout.ts';
 import { type LedgerRow, ledger, type Plan, type RequestKind } from './ledger.ts';
 import { findLinkedIds } from './linked-ids.ts';
-import { allIds, hashId, needlesOf, type Person } from './person.ts';
+import { allIds, failedEventNamesPerson, hashId, needlesOf, type Person } from './person.ts';
 import { rewriteFile, scanRawFiles } from './raw-files.ts';
 import type { RawStore } from './raw-store.ts';
 import { type SuppressionLocation, updateSuppressions } from './suppression-list.ts';
@@ -72,7 +72,11 @@ async function located(wh: PrivacyWarehouse): Promise<Located[]> {
   return out.sort((a, b) => a.target.phase - b.target.phase || a.table.localeCompare(b.table));
 }
 
-function paramsOf(person: Person, eventIds: readonly string[]): StatementParams {
+function paramsOf(
+  person: Person,
+  eventIds: readonly string[],
+  failedKeys: readonly string[] = [],
+): StatementParams {
   return {
     sets: {
       u: person.userIds,
@@ -80,8 +84,49 @@ function paramsOf(person: Person, eventIds: readonly string[]): StatementParams 
       ua: allIds(person),
       e: eventIds,
       n: needlesOf(person),
+      f: failedKeys,
     },
+    values: { backslash: '\\' },
   };
+}
+
+/**
+ * The failed events whose raw text names one of the person's ids in any JSON spelling (`\u` escapes, `\/`, any
+ * whitespace around it): SQL cannot decode JSON escapes in text that is not JSON, so it selects the candidates —
+ * rows holding an id in its plain JSON spelling or any backslash (every other spelling has one) — and the engine
+ * decides exactly (person.ts `namesAnId`). Keys `<load_id>#<line>`, the target's `f` set.
+ */
+async function failedKeysOf(
+  wh: PrivacyWarehouse,
+  tables: readonly Located[],
+  person: Person,
+): Promise<string[]> {
+  const d = wh.dialect;
+  const c = d.column;
+  const failed = tables.find((t) => t.table === TABLES.failedEvents);
+  if (!failed || !['raw_line', 'load_id', 'line'].every((col) => failed.columns.has(col))) return [];
+  const rows = await wh.select(
+    `SELECT ${c('load_id')} AS load_id, CAST(${c('line')} AS STRING) AS line, ${c('raw_line')} AS raw_line
+FROM ${d.table(failed.table)}
+WHERE ${c('raw_line')} IS NOT NULL AND (${d.contains(c('raw_line'), d.value('backslash'))}
+  OR EXISTS (SELECT 1 FROM ${d.set('n')} AS s WHERE ${d.contains(c('raw_line'), 's.v')}))`,
+    paramsOf(person, []),
+  );
+  const keys: string[] = [];
+  for (const row of rows) {
+    if (typeof row.raw_line === 'string' && failedEventNamesPerson(row.raw_line, person))
+      keys.push(`${String(row.load_id)}#${String(row.line)}`);
+  }
+  return keys;
+}
+
+/** The parameters of the erasure statements: the ids, the person's event ids and failed-event keys. */
+async function erasureParams(
+  wh: PrivacyWarehouse,
+  tables: readonly Located[],
+  person: Person,
+): Promise<StatementParams> {
+  return paramsOf(person, await eventIdsOf(wh, tables, person), await failedKeysOf(wh, tables, person));
 }
 
 /** The person's event ids, from every event table (before anything of theirs is erased). */
@@ -108,7 +153,7 @@ export async function planErasure(deps: PrivacyDeps, person: Person): Promise<Pl
   const wh = deps.warehouse;
   const d = wh.dialect;
   const tables = await located(wh);
-  const params = paramsOf(person, await eventIdsOf(wh, tables, person));
+  const params = await erasureParams(wh, tables, person);
   const counts: Record<string, number> = {};
   for (const t of tables) {
     const [row] = await wh.select(
@@ -196,7 +241,7 @@ export async function deletePerson(
     const plan = running.plan;
     reportPlan(report, plan, 'removing');
     const tables = await located(wh);
-    const params = paramsOf(person, await eventIdsOf(wh, tables, person));
+    const params = await erasureParams(wh, tables, person);
     for (const t of tables) {
       if (!(t.table in plan.tables)) continue;
       const result = await wh.exec(

@@ -42,10 +42,10 @@ async function* rawLines(
 /** Whether one raw line is the person's (the rule of person.ts `lineBelongs`), with a cheap pre-check. */
 function personLine(line: Buffer, person: Person, needles: string[]): boolean {
   const text = line.toString('utf8');
-  // A line that names none of the ids as a JSON string cannot be theirs.
-  // (A line with \u escapes may spell an id differently: it is always parsed.)
-  if (!text.includes('\\u') && !needles.some((n) => text.includes(n.slice(1, -1)))) return false;
-  return lineBelongs(text, person, needles);
+  // A line holding none of the ids in their plain JSON spelling cannot be theirs, unless it has an escape (any
+  // other spelling of a string has a backslash): those are always parsed.
+  if (!text.includes('\\') && !needles.some((n) => text.includes(n.slice(1, -1)))) return false;
+  return lineBelongs(text, person);
 }
 
 /** Every raw file under `prefix` holding lines of the person, with how many (read-only: the plan, the dry run). */
