@@ -53,7 +53,10 @@ export function localRawStore(bucketsDir: string): RawStore {
       const tmp = `${file}.privacy-${randomUUID()}.tmp`;
       await mkdir(path.dirname(file), { recursive: true });
       try {
-        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data), createWriteStream(tmp));
+        await pipeline(
+          Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data),
+          createWriteStream(tmp),
+        );
         // rename keeps the mtime: the temp file's mtime-ns IS the new generation. It must differ from the old one.
         let generation = String((await stat(tmp, { bigint: true })).mtimeNs);
         for (let i = 1; generation === ifGeneration && i < 100; i++) {
