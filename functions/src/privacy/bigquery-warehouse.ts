@@ -21,6 +21,7 @@ export function bigQueryDialect(projectId: string, datasetId: string): Dialect {
     timestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
     int: (expr) => `CAST(${expr} AS INT64)`,
     json: (expr) => `PARSE_JSON(${expr})`,
+    day: (expr) => `CAST(DATE(${expr}) AS STRING)`,
   };
 }
 

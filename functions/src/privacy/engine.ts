@@ -6,6 +6,7 @@ import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-r
 import { IDENTITY_TABLES } from '../schema/segment-layout.ts';
 import { type LedgerRow, ledger, type Plan, type RequestKind } from './ledger.ts';
 import { findLinkedIds } from './linked-ids.ts';
+import { partitionFilter } from './partition-filter.ts';
 import { allIds, failedEventNamesPerson, hashId, needlesOf, type Person } from './person.ts';
 import { rewriteFile, scanRawFiles } from './raw-files.ts';
 import type { RawStore } from './raw-store.ts';
@@ -155,16 +156,34 @@ export async function planErasure(deps: PrivacyDeps, person: Person): Promise<Pl
   const tables = await located(wh);
   const params = await erasureParams(wh, tables, person);
   const counts: Record<string, number> = {};
+  const partitions: Record<string, (string | null)[]> = {};
   for (const t of tables) {
-    const [row] = await wh.select(
-      `SELECT COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${t.target.where(d, t.columns)}`,
-      params,
-    );
+    const where = t.target.where(d, t.columns);
+    const column = partitionColumnOf(wh, t);
+    if (column && d.day) {
+      // The same scan as a count (the person columns and the partition column), grouped by day.
+      const rows = await wh.select(
+        `SELECT ${d.day(d.column(column))} AS d, COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${where} GROUP BY d`,
+        params,
+      );
+      const n = rows.reduce((sum, r) => sum + Number(r.n ?? 0), 0);
+      if (n === 0) continue;
+      counts[t.table] = n;
+      partitions[t.table] = rows.map((r) => (r.d === null || r.d === undefined ? null : String(r.d))).sort();
+      continue;
+    }
+    const [row] = await wh.select(`SELECT COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${where}`, params);
     const n = Number(row?.n ?? 0);
     if (n > 0) counts[t.table] = n;
   }
   const files = await scanRawFiles(deps.raw, deps.rawBucket, deps.rawPrefix, person);
-  return { tables: counts, files };
+  return { tables: counts, files, ...(Object.keys(partitions).length > 0 ? { partitions } : {}) };
+}
+
+/** The table's day-partitioning column, where the warehouse prunes on one (BigQuery) and the table has it. */
+function partitionColumnOf(wh: PrivacyWarehouse, t: Located): string | undefined {
+  const column = t.target.partitionColumn;
+  return column && wh.dialect.day && t.columns.has(column) ? column : undefined;
 }
 
 function describe(person: Person): string {
@@ -244,9 +263,14 @@ export async function deletePerson(
     const params = await erasureParams(wh, tables, person);
     for (const t of tables) {
       if (!(t.table in plan.tables)) continue;
+      const where = t.target.where(wh.dialect, t.columns);
+      const column = partitionColumnOf(wh, t);
+      const days = plan.partitions?.[t.table];
+      // BigQuery: only the partitions that hold the person's rows (found by the plan) are scanned and billed.
+      const pruned = column && days ? partitionFilter(wh.dialect, column, days) : undefined;
       const result = await wh.exec(
-        `DELETE FROM ${wh.dialect.table(t.table)} WHERE ${t.target.where(wh.dialect, t.columns)}`,
-        params,
+        `DELETE FROM ${wh.dialect.table(t.table)} WHERE (${where})${pruned ? ` AND (${pruned.sql})` : ''}`,
+        pruned ? { ...params, values: { ...params.values, ...pruned.values } } : params,
       );
       bytes += result.bytesBilled;
       report(`erased ${result.affected} row(s) from ${t.table}`);

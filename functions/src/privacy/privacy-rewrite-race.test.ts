@@ -28,13 +28,37 @@ import { REWRITE_OF } from './rewrite-marker.ts';
  */
 const FILE_A = 'raw/2026-01-01/00_00_00+00:00_aaaaaaaa.ndjson';
 const CLI = fileURLToPath(new URL('../cli/privacy.ts', import.meta.url));
+const DAYS = 30;
+
+/** Other people's events over 30 earlier days: `tracks` then holds 31 days, one of them the target's. */
+function background(): Record<string, string> {
+  const lines: string[] = [];
+  for (let day = 0; day < DAYS; day++) {
+    const at = new Date(Date.parse('2025-12-01T12:00:00Z') + day * 86_400_000).toISOString();
+    for (let i = 0; i < 10; i++) {
+      lines.push(
+        JSON.stringify({
+          type: 'track',
+          event: 'Viewed',
+          messageId: `bg-${day}-${i}`,
+          userId: `u-bg-${i}`,
+          timestamp: at,
+          receivedAt: at,
+        }),
+      );
+    }
+  }
+  return { 'raw/2025-12-01/00_00_00+00:00_bgbgbgbg.ndjson': `${lines.join('\n')}\n` };
+}
 
 async function loaded(
   name: 'duckdb' | 'bigquery',
+  extra: Record<string, string> = {},
 ): Promise<{ p: PrivacyPipeline; before: Map<string, string[]> }> {
   const p = await privacyPipeline(name);
-  for (const [file, content] of Object.entries(windowFiles())) await p.put(file, content);
-  for (const file of Object.keys(windowFiles())) expect((await p.load(file)).status).toBe('loaded');
+  const files = { ...windowFiles(), ...extra };
+  for (const [file, content] of Object.entries(files)) await p.put(file, content);
+  for (const file of Object.keys(files)) expect((await p.load(file)).status).toBe('loaded');
   const wh = await p.warehouse();
   try {
     return { p, before: await dump(wh) };
@@ -113,10 +137,10 @@ describe('a rewritten raw file reaching the loader before the request recorded i
     p = undefined;
   });
 
-  it("BigQuery: the new generation's finalized event (as GCS sends it, metadata included) is delivered while the request is held between upload and loads row: already_loaded, nothing doubled or lost", {
+  it("BigQuery: the new generation's finalized event (as GCS sends it, metadata included) is delivered while the request is held between upload and loads row: already_loaded, nothing doubled or lost; every DELETE prunes to the person's days", {
     timeout: 120_000,
   }, async () => {
-    const setup = await loaded('bigquery');
+    const setup = await loaded('bigquery', background());
     p = setup.p;
     const fake = p.fake!;
     const handler = await handlerOf(p);
@@ -128,9 +152,26 @@ describe('a rewritten raw file reaching the loader before the request recorded i
       expect(object.metadata?.[REWRITE_OF]).toMatch(/^\d+$/);
       answer = await handler(finalized(fake.gcs.resource(object)));
     });
-    const request = deletePerson({ ...p.deps(wh), raw }, { userIds: [TARGET.userId], anonymousIds: [] });
-    await request;
+    // SELECT * scans every column of every partition: the table's size (the t of an unpruned DELETE).
+    expect((await wh.select(`SELECT * FROM ${wh.dialect.table('tracks')}`)).length).toBeGreaterThan(
+      DAYS * 10,
+    );
+    const tableSize = [...fake.bigquery.jobs.values()].at(-1)!.result!.bytesProcessed;
+    const out = await deletePerson({ ...p.deps(wh), raw }, { userIds: [TARGET.userId], anonymousIds: [] });
     await wh.close();
+    // Partition pruning (the strict fake models it and DML's q' + t', fake-bigquery-pruning.ts): the DELETE of
+    // tracks scans the target's one day of 31, not the table; the 10 MB minimum is what it bills at this size.
+    expect(out.plan.partitions?.tracks).toEqual(['2026-01-01']);
+    const deletes = [...fake.bigquery.jobs.entries()].filter(([id]) => id.includes(`_delete_`));
+    const tracks = deletes.find(([id]) => id.includes('_delete_tracks_'))![1].result!;
+    expect(tracks.affectedRows).toBe(3);
+    expect(tableSize).toBeGreaterThan(20_000);
+    expect(tracks.bytesProcessed).toBeLessThan(tableSize / 10);
+    expect(tracks.bytesBilled).toBe(10 * 1024 * 1024);
+    // The ledger records what its DELETEs billed.
+    expect(Number(out.row!.bytesBilled)).toBe(
+      deletes.reduce((sum, [, job]) => sum + (job.result?.bytesBilled ?? 0), 0),
+    );
     await expectExact(p, setup.before);
     expect(answer?.status).toBe('already_loaded');
     expect(answer?.record.reason).toContain('rewrite of generation');

@@ -23,6 +23,12 @@ export interface ErasureTarget {
   where(d: Dialect, columns: ReadonlySet<string>): string;
   /** Rows of this target carry an event id in `id` (collected into `e` before erasing). */
   eventIds?: boolean;
+  /**
+   * The column its tables are partitioned by day on, on BigQuery (destinations/bigquery/table-layout.ts): event
+   * tables on `timestamp`, child tables and failed events on `loaded_at`. Its DELETEs are limited to the days
+   * holding the person's rows.
+   */
+  partitionColumn?: string;
 }
 
 /** Tables the engine never erases from: bookkeeping without personal data, and its own ledger. */
@@ -57,12 +63,14 @@ export const ERASURE_TARGETS: readonly ErasureTarget[] = [
   {
     name: 'child rows (through their root event id)',
     phase: 1,
+    partitionColumn: 'loaded_at',
     applies: (table, columns) => !KEPT_TABLES.has(table) && columns.has(CHILD_ROOT),
     where: (d) => `${d.column(CHILD_ROOT)} IN ${d.set('e')}`,
   },
   {
     name: 'failed events (event id, or an id in the raw text, in any JSON spelling)',
     phase: 1,
+    partitionColumn: 'loaded_at',
     applies: (table) => table === TABLES.failedEvents,
     where: (d) =>
       `${d.column('event_id')} IN ${d.set('e')} OR CONCAT(${d.column('load_id')}, '#', CAST(${d.column('line')} AS STRING)) IN ${d.set('f')}`,
@@ -71,6 +79,7 @@ export const ERASURE_TARGETS: readonly ErasureTarget[] = [
     name: 'event tables (user id, alias, or anonymous id without another user)',
     phase: 2,
     eventIds: true,
+    partitionColumn: 'timestamp',
     applies: (table, columns) =>
       !KEPT_TABLES.has(table) &&
       !USER_TABLES.has(table) &&
