@@ -26,7 +26,7 @@ async function writeFile(
     const mine = i % 100 === 7;
     const userId = mine ? (i % 200 === 7 ? 'u-t\\u0061rget' : 'u-target') : `u-${i}`;
     const line = `{"type":"track","messageId":"m-${i}","userId":"${userId}","event":"E","properties":{"p":"${pad}"}}\n`;
-    if (!out.write(line)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     lines++;
     bytes += line.length;
     if (mine) target++;
