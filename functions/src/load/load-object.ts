@@ -137,14 +137,6 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
       await identityAfterLoad(destination, existing.loadId, identityRules, log);
       return { status: 'already_loaded', record: existing };
     }
-    // A privacy rewrite of a loaded generation: its events are in the warehouse (a forced replay loads it anyway).
-    if (deps.loadKeySuffix === undefined) {
-      const ancestor = await loadedAncestor(deps.store, destination, ref, loadKeyOf);
-      if (ancestor) {
-        logOutcome(log, 'already_loaded', ancestor);
-        return { status: 'already_loaded', record: ancestor };
-      }
-    }
     if (deps.retryQuarantined) await destination.resetAttempts(loadKey);
     else {
       const quarantined = await destination.findQuarantine(loadKey);
@@ -155,6 +147,16 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
     }
     let outcome: LoadOutcome;
     try {
+      // A privacy rewrite of a loaded generation: its events are in the warehouse (a forced replay loads it
+      // anyway). Inside the attempt: a failure to read the mark counts like a failed read of the file.
+      const ancestor =
+        deps.loadKeySuffix === undefined
+          ? await loadedAncestor(deps.store, destination, ref, loadKeyOf)
+          : undefined;
+      if (ancestor) {
+        logOutcome(log, 'already_loaded', ancestor);
+        return { status: 'already_loaded', record: ancestor };
+      }
       outcome = await loadNew(deps, ref, { loadKey, loadId, startedAt, log, now });
     } catch (thrown) {
       outcome = await afterFailure(deps, ref, asLoaderError(thrown), {
