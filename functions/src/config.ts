@@ -52,9 +52,15 @@ export interface PrivacyConfig {
   /**
    * `SLUICE_PRIVACY_SETTLE_SECONDS`: wait after the suppression list changed before erasing, so loads that read the
    * list before the change have committed. Default 0 on DuckDB (the request holds the warehouse file), the
-   * BigQuery time budget (`SLUICE_BQ_TIME_BUDGET_SECONDS`) on BigQuery.
+   * BigQuery time budget (`SLUICE_BQ_TIME_BUDGET_SECONDS`) plus the loader's suppression refresh on BigQuery.
    */
   settleMs: number;
+  /**
+   * `SLUICE_SUPPRESSION_REFRESH_SECONDS` (default 60 on BigQuery, 0 on DuckDB; at most 60): how old the loader's
+   * cached suppression list may be (the collector's bound, the same setting). On DuckDB it is read at every load
+   * (a local file read costs nothing, and the delete, which holds the warehouse file, does not wait for caches).
+   */
+  suppressionRefreshMs: number;
 }
 
 /** The repository root (two levels above functions/src, or above functions/dist in the bundle). */
@@ -128,8 +134,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env.SLUICE_RAW_BUCKET || 'sluice-raw',
     problems,
   );
+  const refreshRaw = env.SLUICE_SUPPRESSION_REFRESH_SECONDS;
+  let suppressionRefreshMs = destination === 'bigquery' ? 60_000 : 0;
+  if (refreshRaw !== undefined && refreshRaw !== '') {
+    const n = Number(refreshRaw);
+    if (!Number.isInteger(n) || n < 0 || n > 60)
+      problems.push(
+        `SLUICE_SUPPRESSION_REFRESH_SECONDS must be a whole number from 0 to 60 (got ${JSON.stringify(refreshRaw)})`,
+      );
+    else suppressionRefreshMs = n * 1000;
+  }
   const settleRaw = env.SLUICE_PRIVACY_SETTLE_SECONDS;
-  let settleMs = destination === 'bigquery' ? bigquery.timeBudgetMs : 0;
+  // A load that read the list (or its cached copy) before the change commits within the budget after its read.
+  let settleMs = destination === 'bigquery' ? bigquery.timeBudgetMs + suppressionRefreshMs : 0;
   if (settleRaw !== undefined && settleRaw !== '') {
     const n = Number(settleRaw);
     if (!Number.isInteger(n) || n < 0)
@@ -143,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     suppressionObject: env.SLUICE_SUPPRESSION_OBJECT || 'suppressions.json',
     rawPrefix: env.SLUICE_PRIVACY_RAW_PREFIX ?? '',
     settleMs,
+    suppressionRefreshMs,
   };
   if (privacy.bucket === (env.SLUICE_RAW_BUCKET || 'sluice-raw'))
     problems.push('SLUICE_PRIVACY_BUCKET must not be the raw bucket (its trigger would load the list)');

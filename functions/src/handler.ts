@@ -27,7 +27,25 @@ export function objectRefOf(data: unknown): ObjectRef | undefined {
   if (typeof generation !== 'string' && typeof generation !== 'number') return undefined;
   const gen = String(generation);
   if (!/^\d+$/.test(gen)) return undefined;
-  return { bucket, name, generation: gen };
+  return { bucket, name, generation: gen, ...eventMetadata(data as Record<string, unknown>) };
+}
+
+/**
+ * The object's custom metadata from a Cloud Storage CloudEvent: StorageObjectData carries the object resource,
+ * `metadata` included ("User-provided metadata, in key/value pairs",
+ * https://github.com/googleapis/google-cloudevents/blob/main/proto/google/events/cloud/storage/v1/data.proto).
+ * A full resource (`kind: storage#object`) without `metadata` has none: `{}`, no `objects.get` needed. An event
+ * with only bucket/name/generation (the local stand-in, the spool, the CLIs) says nothing: undefined, and the
+ * loader reads the metadata itself when it needs it.
+ */
+function eventMetadata(data: Record<string, unknown>): { metadata?: Record<string, string> } {
+  const raw = data.metadata;
+  if (typeof raw === 'object' && raw !== null) {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') out[k] = v;
+    return { metadata: out };
+  }
+  return data.kind === 'storage#object' ? { metadata: {} } : {};
 }
 
 /**

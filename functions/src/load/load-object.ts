@@ -22,6 +22,7 @@ import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { compactChanges } from './compact-changes.ts';
 import { readLines } from './line-reader.ts';
+import { loadedAncestor } from './rewrite-check.ts';
 
 export interface LoadSettings {
   batchEvents: number;
@@ -68,6 +69,8 @@ export interface ObjectRef {
   bucket: string;
   name: string;
   generation: string;
+  /** The object's custom metadata, when the CloudEvent carried it (rewrite-check.ts); else read when needed. */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 export type LoadOutcome =
@@ -144,6 +147,16 @@ export async function loadObject(deps: LoadDeps, ref: ObjectRef): Promise<LoadOu
     }
     let outcome: LoadOutcome;
     try {
+      // A privacy rewrite of a loaded generation: its events are in the warehouse (a forced replay loads it
+      // anyway). Inside the attempt: a failure to read the mark counts like a failed read of the file.
+      const ancestor =
+        deps.loadKeySuffix === undefined
+          ? await loadedAncestor(deps.store, destination, ref, loadKeyOf)
+          : undefined;
+      if (ancestor) {
+        logOutcome(log, 'already_loaded', ancestor);
+        return { status: 'already_loaded', record: ancestor };
+      }
       outcome = await loadNew(deps, ref, { loadKey, loadId, startedAt, log, now });
     } catch (thrown) {
       outcome = await afterFailure(deps, ref, asLoaderError(thrown), {

@@ -1,14 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { BigQuery } from '@google-cloud/bigquery';
-import type { Storage } from '@google-cloud/storage';
 import type { BigQueryConfig } from '../destinations/bigquery/bigquery-config.ts';
-import type {
-  BigQueryContext,
-  BigQueryDestinationSettings,
+import {
+  type BigQueryContextDeps,
+  bigQueryContext,
+  bigQuerySettings,
 } from '../destinations/bigquery/bigquery-context.ts';
-import { DEFAULT_BIGQUERY_TUNING } from '../destinations/bigquery/bigquery-context.ts';
-import { jobRunner } from '../destinations/bigquery/job-runner.ts';
-import type { RetryPolicy } from '../destinations/bigquery/retry.ts';
 import { ensureTable, listTables, tableFields } from '../destinations/bigquery/schema-ops.ts';
 import { q } from '../destinations/bigquery/sql.ts';
 import { toFields } from '../destinations/bigquery/table-layout.ts';
@@ -25,6 +21,7 @@ export function bigQueryDialect(projectId: string, datasetId: string): Dialect {
     timestamp: (expr) => `CAST(${expr} AS TIMESTAMP)`,
     int: (expr) => `CAST(${expr} AS INT64)`,
     json: (expr) => `PARSE_JSON(${expr})`,
+    day: (expr) => `CAST(DATE(${expr}) AS STRING)`,
   };
 }
 
@@ -56,51 +53,14 @@ function queryParameters(sql: string, params: StatementParams): Record<string, u
   return out;
 }
 
-export interface BigQueryWarehouseDeps {
-  bigquery: BigQuery;
-  storage: Storage;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-}
+export type BigQueryWarehouseDeps = BigQueryContextDeps;
 
 /** The BigQuery warehouse for a privacy request, through the destination's job runner and retry policy. */
 export function bigQueryWarehouse(config: BigQueryConfig, deps: BigQueryWarehouseDeps): PrivacyWarehouse {
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const settings: BigQueryDestinationSettings = {
-    projectId: config.projectId,
-    datasetId: config.datasetId,
-    location: config.location,
-    stagingBucket: config.stagingBucket,
-    stagingPrefix: config.stagingPrefix,
-    timeBudgetMs: config.timeBudgetMs,
-    usersRefreshIntervalMs: config.usersRefreshIntervalMs,
-    maxPartitionsPerFile: config.maxPartitionsPerFile,
-    ...DEFAULT_BIGQUERY_TUNING,
-  };
+  const settings = bigQuerySettings(config);
   // Each call gets the whole time budget (a request is many statements, none of them on a function's clock).
-  const policy = (): RetryPolicy => ({
-    deadline: now() + settings.timeBudgetMs,
-    initialDelayMs: settings.retryInitialDelayMs,
-    maxDelayMs: settings.retryMaxDelayMs,
-    now,
-    sleep,
-    random: Math.random,
-  });
-  const ctx: BigQueryContext = {
-    settings,
-    bigquery: deps.bigquery,
-    storage: deps.storage,
-    jobs: jobRunner({
-      bigquery: deps.bigquery,
-      location: settings.location,
-      pollInitialMs: settings.pollInitialMs,
-      pollMaxMs: settings.pollMaxMs,
-    }),
-    policy,
-    now,
-    logger: undefined,
-  };
+  const ctx = bigQueryContext(settings, deps, (now) => now + settings.timeBudgetMs);
+  const policy = ctx.policy;
   // Before a request is known (ledger reads, linked ids): fresh job ids. Then: <request>_<statement digest>.
   let scope: string | undefined;
   const run = async (sql: string, params: StatementParams) => {

@@ -6,7 +6,8 @@ import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../schema/identity-r
 import { IDENTITY_TABLES } from '../schema/segment-layout.ts';
 import { type LedgerRow, ledger, type Plan, type RequestKind } from './ledger.ts';
 import { findLinkedIds } from './linked-ids.ts';
-import { allIds, hashId, needlesOf, type Person } from './person.ts';
+import { partitionFilter } from './partition-filter.ts';
+import { allIds, failedEventNamesPerson, hashId, needlesOf, type Person } from './person.ts';
 import { rewriteFile, scanRawFiles } from './raw-files.ts';
 import type { RawStore } from './raw-store.ts';
 import { type SuppressionLocation, updateSuppressions } from './suppression-list.ts';
@@ -72,7 +73,11 @@ async function located(wh: PrivacyWarehouse): Promise<Located[]> {
   return out.sort((a, b) => a.target.phase - b.target.phase || a.table.localeCompare(b.table));
 }
 
-function paramsOf(person: Person, eventIds: readonly string[]): StatementParams {
+function paramsOf(
+  person: Person,
+  eventIds: readonly string[],
+  failedKeys: readonly string[] = [],
+): StatementParams {
   return {
     sets: {
       u: person.userIds,
@@ -80,8 +85,49 @@ function paramsOf(person: Person, eventIds: readonly string[]): StatementParams 
       ua: allIds(person),
       e: eventIds,
       n: needlesOf(person),
+      f: failedKeys,
     },
+    values: { backslash: '\\' },
   };
+}
+
+/**
+ * The failed events whose raw text names one of the person's ids in any JSON spelling (`\u` escapes, `\/`, any
+ * whitespace around it): SQL cannot decode JSON escapes in text that is not JSON, so it selects the candidates —
+ * rows holding an id in its plain JSON spelling or any backslash (every other spelling has one) — and the engine
+ * decides exactly (person.ts `namesAnId`). Keys `<load_id>#<line>`, the target's `f` set.
+ */
+async function failedKeysOf(
+  wh: PrivacyWarehouse,
+  tables: readonly Located[],
+  person: Person,
+): Promise<string[]> {
+  const d = wh.dialect;
+  const c = d.column;
+  const failed = tables.find((t) => t.table === TABLES.failedEvents);
+  if (!failed || !['raw_line', 'load_id', 'line'].every((col) => failed.columns.has(col))) return [];
+  const rows = await wh.select(
+    `SELECT ${c('load_id')} AS load_id, CAST(${c('line')} AS STRING) AS line, ${c('raw_line')} AS raw_line
+FROM ${d.table(failed.table)}
+WHERE ${c('raw_line')} IS NOT NULL AND (${d.contains(c('raw_line'), d.value('backslash'))}
+  OR EXISTS (SELECT 1 FROM ${d.set('n')} AS s WHERE ${d.contains(c('raw_line'), 's.v')}))`,
+    paramsOf(person, []),
+  );
+  const keys: string[] = [];
+  for (const row of rows) {
+    if (typeof row.raw_line === 'string' && failedEventNamesPerson(row.raw_line, person))
+      keys.push(`${String(row.load_id)}#${String(row.line)}`);
+  }
+  return keys;
+}
+
+/** The parameters of the erasure statements: the ids, the person's event ids and failed-event keys. */
+async function erasureParams(
+  wh: PrivacyWarehouse,
+  tables: readonly Located[],
+  person: Person,
+): Promise<StatementParams> {
+  return paramsOf(person, await eventIdsOf(wh, tables, person), await failedKeysOf(wh, tables, person));
 }
 
 /** The person's event ids, from every event table (before anything of theirs is erased). */
@@ -108,18 +154,36 @@ export async function planErasure(deps: PrivacyDeps, person: Person): Promise<Pl
   const wh = deps.warehouse;
   const d = wh.dialect;
   const tables = await located(wh);
-  const params = paramsOf(person, await eventIdsOf(wh, tables, person));
+  const params = await erasureParams(wh, tables, person);
   const counts: Record<string, number> = {};
+  const partitions: Record<string, (string | null)[]> = {};
   for (const t of tables) {
-    const [row] = await wh.select(
-      `SELECT COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${t.target.where(d, t.columns)}`,
-      params,
-    );
+    const where = t.target.where(d, t.columns);
+    const column = partitionColumnOf(wh, t);
+    if (column && d.day) {
+      // The same scan as a count (the person columns and the partition column), grouped by day.
+      const rows = await wh.select(
+        `SELECT ${d.day(d.column(column))} AS d, COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${where} GROUP BY d`,
+        params,
+      );
+      const n = rows.reduce((sum, r) => sum + Number(r.n ?? 0), 0);
+      if (n === 0) continue;
+      counts[t.table] = n;
+      partitions[t.table] = rows.map((r) => (r.d === null || r.d === undefined ? null : String(r.d))).sort();
+      continue;
+    }
+    const [row] = await wh.select(`SELECT COUNT(*) AS n FROM ${d.table(t.table)} WHERE ${where}`, params);
     const n = Number(row?.n ?? 0);
     if (n > 0) counts[t.table] = n;
   }
   const files = await scanRawFiles(deps.raw, deps.rawBucket, deps.rawPrefix, person);
-  return { tables: counts, files };
+  return { tables: counts, files, ...(Object.keys(partitions).length > 0 ? { partitions } : {}) };
+}
+
+/** The table's day-partitioning column, where the warehouse prunes on one (BigQuery) and the table has it. */
+function partitionColumnOf(wh: PrivacyWarehouse, t: Located): string | undefined {
+  const column = t.target.partitionColumn;
+  return column && wh.dialect.day && t.columns.has(column) ? column : undefined;
 }
 
 function describe(person: Person): string {
@@ -196,12 +260,17 @@ export async function deletePerson(
     const plan = running.plan;
     reportPlan(report, plan, 'removing');
     const tables = await located(wh);
-    const params = paramsOf(person, await eventIdsOf(wh, tables, person));
+    const params = await erasureParams(wh, tables, person);
     for (const t of tables) {
       if (!(t.table in plan.tables)) continue;
+      const where = t.target.where(wh.dialect, t.columns);
+      const column = partitionColumnOf(wh, t);
+      const days = plan.partitions?.[t.table];
+      // BigQuery: only the partitions that hold the person's rows (found by the plan) are scanned and billed.
+      const pruned = column && days ? partitionFilter(wh.dialect, column, days) : undefined;
       const result = await wh.exec(
-        `DELETE FROM ${wh.dialect.table(t.table)} WHERE ${t.target.where(wh.dialect, t.columns)}`,
-        params,
+        `DELETE FROM ${wh.dialect.table(t.table)} WHERE (${where})${pruned ? ` AND (${pruned.sql})` : ''}`,
+        pruned ? { ...params, values: { ...params.values, ...pruned.values } } : params,
       );
       bytes += result.bytesBilled;
       report(`erased ${result.affected} row(s) from ${t.table}`);

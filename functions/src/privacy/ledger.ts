@@ -38,6 +38,12 @@ export interface PlannedFile {
 export interface Plan {
   tables: Record<string, number>;
   files: PlannedFile[];
+  /**
+   * BigQuery: the UTC days (`YYYY-MM-DD`, null for rows without a partition value) holding the person's rows, per
+   * table partitioned by day: each DELETE is limited to them (a constant filter BigQuery prunes on). Absent in
+   * plans recorded before it existed (their DELETEs scan every partition).
+   */
+  partitions?: Record<string, (string | null)[]>;
 }
 
 export interface LedgerRow {

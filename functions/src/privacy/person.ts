@@ -65,31 +65,51 @@ export function memberships(person: Person): {
  * Whether one raw line (a window file's line, a failed event's raw text) is the person's: a JSON object by
  * `eventBelongs`; anything else (bad JSON, a truncated line) when it contains one of their ids as a JSON string.
  */
-export function lineBelongs(text: string, person: Person, needles = needlesOf(person)): boolean {
+export function lineBelongs(text: string, person: Person): boolean {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return namesAnId(text, person, needles);
+    return namesAnId(text, new Set(allIds(person)));
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return namesAnId(text, person, needles);
+    return namesAnId(text, new Set(allIds(person)));
   }
   return eventBelongs(parsed as Record<string, unknown>, memberships(person));
 }
 
-const STRING_TOKEN = /"(?:[^"\\]|\\.)*"/g;
-
-/** Text that is not a JSON object: does one of its JSON string tokens (escapes decoded) equal one of the ids? */
-function namesAnId(text: string, person: Person, needles: readonly string[]): boolean {
-  if (needles.some((n) => text.includes(n))) return true;
-  const ids = new Set(allIds(person));
-  for (const token of text.match(STRING_TOKEN) ?? []) {
-    try {
-      if (ids.has(JSON.parse(token) as string)) return true;
-    } catch {
-      // Not a valid string literal (a lone backslash escape): its plain form was checked above.
+/**
+ * Does `text` hold one of the ids as a JSON string, in ANY spelling (`"user-1"`, `"user\u002d1"`, `"\u0075ser-1"`,
+ * `"a\/b"` for `a/b`)? Every `"` of the text is tried as the start of a string literal (so text cut at any point,
+ * or with an odd number of quotes before, is read in every phase), up to the longest spelling an id can have (each
+ * UTF-16 unit escaped as `\uXXXX`), and the literal is decoded by `JSON.parse`. Exact and bounded: O(quotes x
+ * that length). Whitespace around it does not matter. Used for lines that are not a JSON object and for failed
+ * events' raw text.
+ */
+export function namesAnId(text: string, ids: ReadonlySet<string>): boolean {
+  let longest = 0;
+  for (const id of ids) longest = Math.max(longest, id.length * 6 + 2);
+  for (let start = text.indexOf('"'); start >= 0; start = text.indexOf('"', start + 1)) {
+    const limit = Math.min(text.length, start + longest);
+    for (let j = start + 1; j < limit; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 92) {
+        j++; // an escape: the next unit is part of it
+        continue;
+      }
+      if (c !== 34) continue;
+      try {
+        if (ids.has(JSON.parse(text.slice(start, j + 1)) as string)) return true;
+      } catch {
+        // Not a valid literal from this quote (a raw control character, a bad escape).
+      }
+      break;
     }
   }
   return false;
+}
+
+/** A failed event is the person's when its event id is one of theirs or its raw text names one of their ids. */
+export function failedEventNamesPerson(raw: string, person: Person): boolean {
+  return namesAnId(raw, new Set(allIds(person)));
 }

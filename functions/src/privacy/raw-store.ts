@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Storage } from '@google-cloud/storage';
 import { LoaderError } from '../errors.ts';
 import { localDirectoryStore } from '../storage/local-directory.ts';
+import { writeSidecar } from '../storage/local-metadata.ts';
 import { localObjectNameProblem } from '../storage/object-name.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
@@ -13,8 +17,18 @@ import type { ObjectStore } from '../storage/object-store.ts';
  * used for the suppression list object (`getSmall`/`putSmall`).
  */
 export interface RawStore extends ObjectStore {
-  /** Writes `data` as the new generation of the object if its live generation is `ifGeneration` (`'0'`: absent). */
-  replace(bucket: string, name: string, data: Buffer, ifGeneration: string): Promise<string>;
+  /**
+   * Writes `data` (a buffer, or chunks streamed without holding the object in memory) as the new generation of
+   * the object if its live generation is `ifGeneration` (`'0'`: absent), with `metadata` as its custom metadata,
+   * written with the same upload (never visible without it). Returns the new generation.
+   */
+  replace(
+    bucket: string,
+    name: string,
+    data: Buffer | AsyncIterable<Buffer>,
+    ifGeneration: string,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<string>;
   /** Deletes generation `generation` if it is still stored (no error when it is gone). */
   deleteGeneration(bucket: string, name: string, generation: string): Promise<void>;
 }
@@ -32,28 +46,31 @@ export function localRawStore(bucketsDir: string): RawStore {
   };
   return {
     ...base,
-    async replace(bucket, name, data, ifGeneration) {
+    async replace(bucket, name, data, ifGeneration, metadata) {
       const file = fileOf(bucket, name);
       const live = await base.stat(bucket, name);
       if ((live?.generation ?? '0') !== ifGeneration) throw conflict(`${bucket}/${name}`);
       const tmp = `${file}.privacy-${randomUUID()}.tmp`;
       await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(tmp, data);
       try {
-        // A rename onto the same mtime-ns would keep the generation: make sure the new one differs.
+        await pipeline(
+          Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data),
+          createWriteStream(tmp),
+        );
+        // rename keeps the mtime: the temp file's mtime-ns IS the new generation. It must differ from the old one.
+        let generation = String((await stat(tmp, { bigint: true })).mtimeNs);
+        for (let i = 1; generation === ifGeneration && i < 100; i++) {
+          const t = new Date(Date.now() + i);
+          await utimes(tmp, t, t);
+          generation = String((await stat(tmp, { bigint: true })).mtimeNs);
+        }
+        if (metadata) await writeSidecar(bucketsDir, bucket, name, generation, metadata);
         await rename(tmp, file);
+        return generation;
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
       }
-      let after = await base.stat(bucket, name);
-      for (let i = 0; after && after.generation === ifGeneration && i < 100; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await writeFile(file, data);
-        after = await base.stat(bucket, name);
-      }
-      if (!after) throw conflict(`${bucket}/${name}`);
-      return after.generation;
     },
     async deleteGeneration(bucket, name, generation) {
       // Local files keep no older generations: the rename replaced it. Only a live file of that generation goes.
@@ -72,22 +89,28 @@ function httpStatus(error: unknown): number | undefined {
 export function gcsRawStore(storage: Storage, base: ObjectStore): RawStore {
   return {
     ...base,
-    async replace(bucket, name, data, ifGeneration) {
+    async replace(bucket, name, data, ifGeneration, metadata) {
       const file = storage.bucket(bucket).file(name);
+      // One upload carries the media and its custom metadata (the multipart upload's metadata part,
+      // https://cloud.google.com/storage/docs/uploading-objects), under `ifGenerationMatch`: the new generation
+      // never exists without its mark, and a generation that changed meanwhile fails with 412.
+      const upload = file.createWriteStream({
+        resumable: false,
+        metadata: { contentType: 'application/x-ndjson', ...(metadata ? { metadata: { ...metadata } } : {}) },
+        preconditionOpts: { ifGenerationMatch: Number(ifGeneration) },
+      });
       try {
-        await file.save(data, {
-          resumable: false,
-          contentType: 'application/x-ndjson',
-          preconditionOpts: { ifGenerationMatch: Number(ifGeneration) },
-        });
+        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data), upload);
       } catch (error) {
         if (httpStatus(error) === 412) throw conflict(`gs://${bucket}/${name}`);
         throw new LoaderError('SLUICE_ERR_LOAD_OBJECT_READ', `writing gs://${bucket}/${name}`, {
           cause: error,
         });
       }
-      const [metadata] = await file.getMetadata();
-      return String(metadata.generation);
+      const generation = (file.metadata as { generation?: unknown } | undefined)?.generation;
+      if (generation !== undefined) return String(generation);
+      const [after] = await file.getMetadata();
+      return String(after.generation);
     },
     async deleteGeneration(bucket, name, generation) {
       try {

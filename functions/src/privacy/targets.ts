@@ -6,7 +6,8 @@ import type { Dialect } from './warehouse.ts';
  * The erasure targets, as data: each names the tables it applies to and how to find the person's rows there.
  * The statements read these parameter sets, never SQL text made from ids:
  *   `u` user ids · `a` anonymous ids · `ua` both · `e` the person's event ids (collected from the event tables
- *   before anything is deleted) · `n` the ids as JSON strings (`"user-1"`, for raw text).
+ *   before anything is deleted) · `n` the ids as JSON strings (`"user-1"`, for raw text) · `f` the failed events
+ *   whose raw text names an id in any JSON spelling (`<load_id>#<line>`, decided by the engine: engine.ts).
  * Targets run in `phase` order: children and failed events (found through the event ids) before the event tables
  * that hold those ids, so a request killed midway and re-run still finds every row (the event ids are collected
  * again from what is left, and whatever was linked to the rows already gone is gone too).
@@ -22,6 +23,12 @@ export interface ErasureTarget {
   where(d: Dialect, columns: ReadonlySet<string>): string;
   /** Rows of this target carry an event id in `id` (collected into `e` before erasing). */
   eventIds?: boolean;
+  /**
+   * The column its tables are partitioned by day on, on BigQuery (destinations/bigquery/table-layout.ts): event
+   * tables on `timestamp`, child tables and failed events on `loaded_at`. Its DELETEs are limited to the days
+   * holding the person's rows.
+   */
+  partitionColumn?: string;
 }
 
 /** Tables the engine never erases from: bookkeeping without personal data, and its own ledger. */
@@ -56,20 +63,23 @@ export const ERASURE_TARGETS: readonly ErasureTarget[] = [
   {
     name: 'child rows (through their root event id)',
     phase: 1,
+    partitionColumn: 'loaded_at',
     applies: (table, columns) => !KEPT_TABLES.has(table) && columns.has(CHILD_ROOT),
     where: (d) => `${d.column(CHILD_ROOT)} IN ${d.set('e')}`,
   },
   {
-    name: 'failed events (event id, or an id in the raw text)',
+    name: 'failed events (event id, or an id in the raw text, in any JSON spelling)',
     phase: 1,
+    partitionColumn: 'loaded_at',
     applies: (table) => table === TABLES.failedEvents,
     where: (d) =>
-      `${d.column('event_id')} IN ${d.set('e')} OR EXISTS (SELECT 1 FROM ${d.set('n')} AS s WHERE ${d.contains(d.column('raw_line'), 's.v')})`,
+      `${d.column('event_id')} IN ${d.set('e')} OR CONCAT(${d.column('load_id')}, '#', CAST(${d.column('line')} AS STRING)) IN ${d.set('f')}`,
   },
   {
     name: 'event tables (user id, alias, or anonymous id without another user)',
     phase: 2,
     eventIds: true,
+    partitionColumn: 'timestamp',
     applies: (table, columns) =>
       !KEPT_TABLES.has(table) &&
       !USER_TABLES.has(table) &&

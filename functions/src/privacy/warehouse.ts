@@ -56,4 +56,9 @@ export interface Dialect {
   int(expr: string): string;
   /** An expression turning a JSON text parameter into the JSON type. */
   json(expr: string): string;
+  /**
+   * The UTC day (`YYYY-MM-DD` text) of a TIMESTAMP expression, where the warehouse partitions tables by day and
+   * bills by the partitions a statement scans (BigQuery); absent where pruning saves nothing (DuckDB).
+   */
+  day?: (expr: string) => string;
 }

@@ -8,6 +8,8 @@ interface GcsMetadata {
   generation?: string | number;
   size?: string | number;
   updated?: string;
+  /** Custom metadata (https://cloud.google.com/storage/docs/metadata#custom-metadata). */
+  metadata?: Record<string, unknown> | null;
 }
 
 function httpStatus(error: unknown): number | undefined {
@@ -22,7 +24,16 @@ function toInfo(bucket: string, metadata: GcsMetadata): ObjectInfo {
     generation: String(metadata.generation),
     size: Number(metadata.size ?? 0),
     updated: new Date(metadata.updated ?? 0),
+    ...customMetadata(metadata.metadata),
   };
+}
+
+/** Custom metadata with string values only (GCS stores strings; anything else is ignored). */
+export function customMetadata(raw: unknown): { metadata?: Record<string, string> } {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') out[k] = v;
+  return Object.keys(out).length > 0 ? { metadata: out } : {};
 }
 
 /**
@@ -82,9 +93,12 @@ export function gcsObjectStore(storage: Storage): ObjectStore {
       return stream;
     },
 
-    async stat(bucket, name): Promise<ObjectInfo | undefined> {
+    async stat(bucket, name, generation): Promise<ObjectInfo | undefined> {
       try {
-        const [metadata] = await storage.bucket(bucket).file(name).getMetadata();
+        const [metadata] = await storage
+          .bucket(bucket)
+          .file(name, generation === undefined ? {} : { generation: Number(generation) })
+          .getMetadata();
         return toInfo(bucket, metadata as GcsMetadata);
       } catch (error) {
         if (httpStatus(error) === 404) return undefined;

@@ -3,6 +3,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LoaderError } from '../errors.ts';
+import { readSidecar } from './local-metadata.ts';
 import { bucketNameProblem, localObjectNameProblem } from './object-name.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
@@ -82,14 +83,17 @@ export function localDirectoryStore(bucketsDir: string, options: LocalDirectoryO
     try {
       const s = await stat(file, { bigint: true });
       if (!s.isFile()) return undefined;
+      const generation = String(s.mtimeNs);
+      const metadata = await readSidecar(bucketsDir, bucket, name, generation);
       return {
         file,
         info: {
           bucket,
           name,
-          generation: String(s.mtimeNs),
+          generation,
           size: Number(s.size),
           updated: new Date(Number(s.mtimeMs)),
+          ...(metadata ? { metadata } : {}),
         },
       };
     } catch (error) {
@@ -104,7 +108,11 @@ export function localDirectoryStore(bucketsDir: string, options: LocalDirectoryO
       if (!found) throw new LoaderError('SLUICE_ERR_LOAD_OBJECT_NOT_FOUND', `${bucket}/${name}`);
       return createReadStream(found.file, { highWaterMark: 256 * 1024 });
     },
-    stat: async (bucket, name) => (await info(bucket, name))?.info,
+    async stat(bucket, name, generation) {
+      const found = (await info(bucket, name))?.info;
+      // No older generations are kept locally: a named generation is the live file or nothing.
+      return generation === undefined || found?.generation === generation ? found : undefined;
+    },
     async *list(bucket, prefix): AsyncIterable<ObjectInfo> {
       let entries: string[];
       try {

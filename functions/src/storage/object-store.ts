@@ -12,6 +12,11 @@ export interface ObjectInfo {
   size: number;
   /** Last modification / finalization time. */
   updated: Date;
+  /**
+   * The object's custom metadata (GCS `metadata`, key/value strings; locally a sidecar file, local-metadata.ts),
+   * when it has any. A privacy rewrite marks the generation it replaced there (privacy/rewrite-marker.ts).
+   */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 export interface ObjectStore {
@@ -22,8 +27,11 @@ export interface ObjectStore {
    * I/O with `SLUICE_ERR_LOAD_OBJECT_READ` (retryable). The stream may also emit such errors.
    */
   read(bucket: string, name: string, generation?: string): Promise<Readable>;
-  /** Metadata of the current generation, or undefined when the object does not exist. */
-  stat(bucket: string, name: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Metadata of the current generation, or of `generation` when given (GCS: `objects.get?generation=`; locally
+   * only the live file, undefined when its generation differs), or undefined when it does not exist.
+   */
+  stat(bucket: string, name: string, generation?: string): Promise<ObjectInfo | undefined>;
   /** Every object whose name starts with `prefix`, in name order (used by replay). */
   list(bucket: string, prefix: string): AsyncIterable<ObjectInfo>;
 }

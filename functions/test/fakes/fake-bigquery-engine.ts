@@ -1,4 +1,5 @@
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { prunedBytes } from './fake-bigquery-pruning.ts';
 import {
   bigQueryType,
   checkFieldNames,
@@ -22,7 +23,7 @@ export interface FakeTable {
 
 export interface QueryOutcome {
   statementType: string;
-  /** Estimated bytes read: the stored size of every table the statement names (no partition pruning). */
+  /** Bytes processed: the referenced columns of the partitions it scans, + t' for DML (fake-bigquery-pruning.ts). */
   bytesProcessed: number;
   /** On-demand bytes billed (see `FakeBigQueryEngine.begin`). */
   bytesBilled: number;
@@ -80,7 +81,7 @@ const qi = (name: string): string => `"${name.replaceAll('"', '""')}"`;
  * Table storage and SQL execution for the fake, on an in-memory DuckDB. BigQuery SQL that Sluice emits is
  * translated mechanically (backtick names -> schema-qualified DuckDB names, BigQuery types -> DuckDB types,
  * `@param` -> `$param`) and then really executed, so MERGE/DELETE/SELECT semantics are exercised — but BigQuery's
- * own parser and partition pruning are NOT (billing follows the documented minimums, see `begin`): only the live
+ * own parser is NOT (billing follows the documented minimums and pruning rules, see `begin`): only the live
  * suite proves the SQL is valid BigQuery.
  */
 export class FakeBigQueryEngine {
@@ -256,8 +257,8 @@ export class FakeBigQueryEngine {
    * Billing (https://cloud.google.com/bigquery/pricing#on_demand_pricing): each statement bills its bytes
    * processed rounded up to the next MB, and at least 10 MB per table it references (permanent or temp; an
    * INSERT/MERGE target counts as referenced); a query job bills at least 10 MB; DDL without AS SELECT and
-   * BEGIN/COMMIT bill nothing. `bytesProcessed` (no partition pruning modelled) is reported apart from
-   * `bytesBilled`.
+   * BEGIN/COMMIT bill nothing. `bytesProcessed` (partition pruning modelled, fake-bigquery-pruning.ts) is
+   * reported apart from `bytesBilled`.
    */
   async begin(
     sql: string,
@@ -307,7 +308,16 @@ export class FakeBigQueryEngine {
         const { translated, referenced, statementType } = translate(statement);
         if (statementType === 'ALTER_TABLE') this.#checkAlter(statement);
         let statementBytes = 0;
-        for (const key of referenced) statementBytes += this.#bytes.get(key) ?? 0;
+        // Partition pruning and DML's q' + t' (fake-bigquery-pruning.ts), before the statement changes the table.
+        const mutating =
+          ['DELETE', 'UPDATE'].includes(statementType) ||
+          (statementType === 'MERGE' && /WHEN\s+MATCHED/i.test(statement));
+        for (const key of referenced) {
+          const table = this.#tables.get(key);
+          statementBytes += table
+            ? await prunedBytes(db, table, statement, params, mutating && dmlTarget(statement) === key)
+            : (this.#bytes.get(key) ?? 0);
+        }
         const tempRefs = [...temps].filter((t) => new RegExp(`\\b${t}\\b`, 'i').test(statement)).length;
         const temp = /^CREATE TEMP TABLE (\w+)/i.exec(trimmed);
         if (temp) temps.add(temp[1]!);
@@ -411,6 +421,8 @@ export class FakeBigQueryEngine {
     if (this.#macrosReady) return;
     await db.run('CREATE MACRO parse_json(x) AS x');
     await db.run('CREATE MACRO to_json_string(x) AS x');
+    // BigQuery's DATE(timestamp) is the UTC date.
+    await db.run("SET TimeZone = 'UTC'");
     this.#macrosReady = true;
   }
 

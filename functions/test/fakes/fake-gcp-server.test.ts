@@ -25,6 +25,37 @@ describe('fake GCP (BigQuery v2 + Cloud Storage JSON API) through the real clien
     await fake.close();
   });
 
+  it('custom metadata: set by the upload with its precondition, per generation, returned by objects.get (any generation); 8 KiB at most', async () => {
+    const file = storage.bucket('b').file('raw/m.ndjson');
+    await file.save('a\n', { resumable: false, metadata: { metadata: { 'sluice-rewrite-of': '1' } } });
+    const [first] = await file.getMetadata();
+    expect(first.metadata).toEqual({ 'sluice-rewrite-of': '1' });
+    // A new generation starts with what its own upload sets; the old generation keeps its own.
+    await file.save('b\n', {
+      resumable: false,
+      preconditionOpts: { ifGenerationMatch: Number(first.generation) },
+    });
+    const [second] = await file.getMetadata();
+    expect(second.metadata).toBeUndefined();
+    const [old] = await storage
+      .bucket('b')
+      .file('raw/m.ndjson', { generation: Number(first.generation) })
+      .getMetadata();
+    expect(old.metadata).toEqual({ 'sluice-rewrite-of': '1' });
+    // The precondition fails (412) against a generation that is no longer live, and nothing is written.
+    await expect(
+      file.save('c\n', {
+        resumable: false,
+        metadata: { metadata: { k: 'v' } },
+        preconditionOpts: { ifGenerationMatch: Number(first.generation) },
+      }),
+    ).rejects.toMatchObject({ code: 412 });
+    await expect(
+      file.save('d\n', { resumable: false, metadata: { metadata: { k: 'x'.repeat(8 * 1024) } } }),
+    ).rejects.toMatchObject({ code: 400 });
+    expect(fake.gcs.get('b', 'raw/m.ndjson')?.generation).toBe(String(second.generation));
+  });
+
   it('stores uploads and serves the exact generation, lists by prefix with pagination, deletes', async () => {
     const file = storage.bucket('b').file('raw/2024-01-01/00_00_00+00:00_x.ndjson');
     await file.save('{"a":1}\n', { resumable: false });

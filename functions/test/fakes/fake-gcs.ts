@@ -10,7 +10,17 @@ export interface FakeObject {
   data: Buffer;
   contentType: string;
   created: Date;
+  /**
+   * Custom metadata of this generation ("User-provided metadata, in key/value pairs", the object resource's
+   * `metadata`, https://cloud.google.com/storage/docs/json_api/v1/objects#resource; set by the upload's metadata
+   * part, https://cloud.google.com/storage/docs/metadata#custom-metadata). A new generation starts with what its
+   * upload sets, never the previous generation's.
+   */
+  metadata?: Record<string, string>;
 }
+
+/** "The total size of custom metadata ... cannot exceed 8 KiB" (https://cloud.google.com/storage/quotas#objects). */
+const CUSTOM_METADATA_MAX_BYTES = 8 * 1024;
 
 /**
  * In-memory Cloud Storage (JSON API v1): multipart/media uploads, media download of the live or a named
@@ -30,6 +40,7 @@ export class FakeGcs {
     name: string,
     data: Buffer | string,
     contentType = 'application/octet-stream',
+    metadata?: Record<string, string>,
   ): FakeObject {
     const key = `${bucket}/${name}`;
     this.#nextGeneration += 1;
@@ -40,6 +51,7 @@ export class FakeGcs {
       data: Buffer.isBuffer(data) ? data : Buffer.from(data),
       contentType,
       created: new Date(),
+      ...(metadata && Object.keys(metadata).length > 0 ? { metadata: { ...metadata } } : {}),
     };
     const list = this.#objects.get(key) ?? [];
     list.push(object);
@@ -108,6 +120,7 @@ export class FakeGcs {
       crc32c: crc.toString(),
       timeCreated: object.created.toISOString(),
       updated: object.created.toISOString(),
+      ...(object.metadata ? { metadata: { ...object.metadata } } : {}),
     };
   }
 
@@ -207,16 +220,37 @@ export class FakeGcs {
       const meta = parts[0];
       const media = parts[1];
       if (!meta || !media) return apiError(400, 'invalid', 'multipart upload needs metadata and media parts');
-      const metadata = JSON.parse(meta.body.toString('utf8')) as { name?: string; contentType?: string };
+      const metadata = JSON.parse(meta.body.toString('utf8')) as {
+        name?: string;
+        contentType?: string;
+        metadata?: unknown;
+      };
       const name = query.name ?? metadata.name;
       if (!name) return apiError(400, 'required', 'name is required');
+      const custom = customMetadata(metadata.metadata);
+      if (typeof custom === 'string') return apiError(400, 'invalid', custom);
       const failed = unmet(name);
       if (failed) return failed;
       const contentType = metadata.contentType ?? media.headers['content-type'] ?? 'application/octet-stream';
-      return json(200, this.resource(this.put(bucket, name, media.body, contentType)));
+      return json(200, this.resource(this.put(bucket, name, media.body, contentType, custom)));
     }
     return apiError(501, 'notImplemented', `fake GCS does not implement uploadType=${String(type)}`);
   }
+}
+
+/** The upload's custom metadata: string values, at most 8 KiB in all (keys + values); else the 400 message. */
+function customMetadata(raw: unknown): Record<string, string> | undefined | string {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) return 'metadata must be an object';
+  const out: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') return `metadata value of ${k} must be a string`;
+    out[k] = v;
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  }
+  if (bytes > CUSTOM_METADATA_MAX_BYTES) return 'custom metadata exceeds 8 KiB';
+  return out;
 }
 
 interface Part {

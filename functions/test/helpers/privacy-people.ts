@@ -11,8 +11,21 @@ export const TARGET = {
 /** The target's event ids (child rows carry them as `_sluice_root_id`, `_sluice_id` = `<id>.<index>`). */
 export const TARGET_EVENT_IDS = ['m-0', 'm-1', 'm-2', 'm-3', 'm-4', 'm-5', 'm-30', 'm-31', 'm-32'];
 
-/** Every string of the target that must be gone after the delete. */
-export const TARGET_STRINGS = [TARGET.userId, TARGET.anonymousId, TARGET.oldId, TARGET.email];
+/** The target's user id as a bad line spells it with a `\u` escape (a failed event the SQL cannot decode). */
+export const ESCAPED_USER_ID = 'u-t\\u0061rget';
+
+/**
+ * Every string of the target that must be gone after the delete (the escaped spelling as in a raw line, and as
+ * JSON text of a row, its backslash doubled).
+ */
+export const TARGET_STRINGS = [
+  TARGET.userId,
+  TARGET.anonymousId,
+  TARGET.oldId,
+  TARGET.email,
+  ESCAPED_USER_ID,
+  JSON.stringify(ESCAPED_USER_ID).slice(1, -1),
+];
 
 const base = (n: number, extra: Record<string, unknown>): Record<string, unknown> => ({
   messageId: `m-${n}`,
@@ -59,10 +72,12 @@ export function windowFiles(): Record<string, string> {
   );
   // Failed events: bad JSON naming the target, an unknown type of the target, and an other's bad line.
   const badTarget = `{"type":"track","userId":"${TARGET.userId}","event":"Cut`;
+  // The same person in a spelling of their id no substring search finds (\u0061 = a), spaced differently.
+  const escapedTarget = `{"type" : "track", "userId" :  "${ESCAPED_USER_ID}" , "event":"Cut`;
   const unknownTarget = JSON.stringify(base(32, { type: 'purchase', userId: TARGET.userId }));
   const badOther = '{"type":"track","userId":"u-other1","event":"Cut';
   return {
-    'raw/2026-01-01/00_00_00+00:00_aaaaaaaa.ndjson': `${[...target.slice(0, 3), ...other1, badTarget, badOther].join('\n')}\n`,
+    'raw/2026-01-01/00_00_00+00:00_aaaaaaaa.ndjson': `${[...target.slice(0, 3), ...other1, badTarget, escapedTarget, badOther].join('\n')}\n`,
     'raw/2026-01-01/00_10_00+00:00_bbbbbbbb.ndjson': `${[...target.slice(3), ...other2, alias, oldAnon, unknownTarget].join('\n')}\n`,
     // A file of others only: never rewritten.
     'raw/2026-01-01/00_20_00+00:00_cccccccc.ndjson': `${JSON.stringify(base(40, { type: 'track', event: 'Signed Up', userId: 'u-other3', properties: {} }))}\n`,

@@ -1,7 +1,8 @@
 import type { BigQuery } from '@google-cloud/bigquery';
 import type { Storage } from '@google-cloud/storage';
 import type { Logger } from 'pino';
-import type { JobRunner } from './job-runner.ts';
+import type { BigQueryConfig } from './bigquery-config.ts';
+import { type JobRunner, jobRunner } from './job-runner.ts';
 import type { RetryPolicy } from './retry.ts';
 
 /** Settings of the BigQuery destination (from `loadConfig`, see functions/src/config.ts). */
@@ -57,4 +58,64 @@ export interface BigQueryContext {
   policy: () => RetryPolicy;
   now: () => number;
   logger: Logger | undefined;
+}
+
+/** The destination's settings from config: every BigQuery path (loads, privacy requests) builds them here. */
+export function bigQuerySettings(config: BigQueryConfig): BigQueryDestinationSettings {
+  return {
+    projectId: config.projectId,
+    datasetId: config.datasetId,
+    location: config.location,
+    stagingBucket: config.stagingBucket,
+    stagingPrefix: config.stagingPrefix,
+    timeBudgetMs: config.timeBudgetMs,
+    usersRefreshIntervalMs: config.usersRefreshIntervalMs,
+    maxPartitionsPerFile: config.maxPartitionsPerFile,
+    ...DEFAULT_BIGQUERY_TUNING,
+  };
+}
+
+export interface BigQueryContextDeps {
+  bigquery: BigQuery;
+  storage: Storage;
+  logger?: Logger;
+  /** Injected for tests: clock, sleep and jitter of the retry/poll loops. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/**
+ * The context every BigQuery statement runs in: clients, the job runner and the retry policy, whose deadline is
+ * `deadline()` at the time a call starts (a load: its delivery's budget from `open()`; a privacy request: the
+ * whole budget per statement).
+ */
+export function bigQueryContext(
+  settings: BigQueryDestinationSettings,
+  deps: BigQueryContextDeps,
+  deadline: (now: number) => number,
+): BigQueryContext {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  return {
+    settings,
+    bigquery: deps.bigquery,
+    storage: deps.storage,
+    jobs: jobRunner({
+      bigquery: deps.bigquery,
+      location: settings.location,
+      pollInitialMs: settings.pollInitialMs,
+      pollMaxMs: settings.pollMaxMs,
+    }),
+    policy: () => ({
+      deadline: deadline(now()),
+      initialDelayMs: settings.retryInitialDelayMs,
+      maxDelayMs: settings.retryMaxDelayMs,
+      now,
+      sleep,
+      random: deps.random ?? Math.random,
+    }),
+    now,
+    logger: deps.logger,
+  };
 }

@@ -1,6 +1,3 @@
-import type { BigQuery } from '@google-cloud/bigquery';
-import type { Storage } from '@google-cloud/storage';
-import type { Logger } from 'pino';
 import { LoaderError } from '../../errors.ts';
 import { bigQueryIdentityStore } from '../../identity/bigquery-store.ts';
 import { BOOKKEEPING_SCHEMAS } from '../bookkeeping-tables.ts';
@@ -8,26 +5,23 @@ import type { Destination, LoadMeta, LoadRecord, LoadSession, WarehouseSchema } 
 import { TABLES } from '../destination.ts';
 import { claimAttempt } from './attempt-record.ts';
 import { bigQueryLoadAttempts } from './attempts.ts';
-import type { BigQueryContext, BigQueryDestinationSettings } from './bigquery-context.ts';
+import {
+  type BigQueryContext,
+  type BigQueryContextDeps,
+  type BigQueryDestinationSettings,
+  bigQueryContext,
+} from './bigquery-context.ts';
 import { BIGQUERY_CAPABILITIES } from './capabilities.ts';
 import { ensureClaimLock } from './claim.ts';
 import { findLoad } from './find-load.ts';
-import { type JobResult, jobRunner } from './job-runner.ts';
+import type { JobResult } from './job-runner.ts';
 import { BigQueryLoadSession, loadsColumns } from './load-session.ts';
-import { type RetryPolicy, withRetry } from './retry.ts';
+import { withRetry } from './retry.ts';
 import { ensureTable, listTables, readWarehouseSchema } from './schema-ops.ts';
 import { loadHash } from './staging.ts';
 import { layoutFor, toFields } from './table-layout.ts';
 
-export interface BigQueryDestinationDeps {
-  bigquery: BigQuery;
-  storage: Storage;
-  logger?: Logger;
-  /** Injected for tests: clock, sleep and jitter of the retry/poll loops. */
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}
+export type BigQueryDestinationDeps = BigQueryContextDeps;
 
 /**
  * The production Destination: BigQuery through load jobs (never streaming inserts), one claim statement per file
@@ -39,30 +33,10 @@ export function bigQueryDestination(
   deps: BigQueryDestinationDeps,
 ): Destination {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  // The delivery's budget runs from open(): every retry and poll of this load stops before it.
   let deadline = now() + settings.timeBudgetMs;
-  const policy = (): RetryPolicy => ({
-    deadline,
-    initialDelayMs: settings.retryInitialDelayMs,
-    maxDelayMs: settings.retryMaxDelayMs,
-    now,
-    sleep,
-    random: deps.random ?? Math.random,
-  });
-  const ctx: BigQueryContext = {
-    settings,
-    bigquery: deps.bigquery,
-    storage: deps.storage,
-    jobs: jobRunner({
-      bigquery: deps.bigquery,
-      location: settings.location,
-      pollInitialMs: settings.pollInitialMs,
-      pollMaxMs: settings.pollMaxMs,
-    }),
-    policy,
-    now,
-    logger: deps.logger,
-  };
+  const ctx: BigQueryContext = bigQueryContext(settings, deps, () => deadline);
+  const policy = ctx.policy;
   let ready = false;
   let lastSchema: WarehouseSchema = new Map();
   /** findLoad's query job per load key, until the load that follows counts its bytes billed. */

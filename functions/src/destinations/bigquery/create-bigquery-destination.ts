@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Destination } from '../destination.ts';
 import type { BigQueryConfig } from './bigquery-config.ts';
-import { DEFAULT_BIGQUERY_TUNING } from './bigquery-context.ts';
+import { bigQuerySettings } from './bigquery-context.ts';
 import { bigQueryDestination } from './bigquery-destination.ts';
 import { createGcpClients } from './gcp-clients.ts';
 
@@ -11,18 +11,9 @@ export async function createBigQueryDestination(
   options: { logger?: Logger; authClient?: unknown } = {},
 ): Promise<Destination> {
   const { bigquery, storage } = await createGcpClients(config, options);
-  return bigQueryDestination(
-    {
-      projectId: config.projectId,
-      datasetId: config.datasetId,
-      location: config.location,
-      stagingBucket: config.stagingBucket,
-      stagingPrefix: config.stagingPrefix,
-      timeBudgetMs: config.timeBudgetMs,
-      usersRefreshIntervalMs: config.usersRefreshIntervalMs,
-      maxPartitionsPerFile: config.maxPartitionsPerFile,
-      ...DEFAULT_BIGQUERY_TUNING,
-    },
-    { bigquery, storage, ...(options.logger ? { logger: options.logger } : {}) },
-  );
+  return bigQueryDestination(bigQuerySettings(config), {
+    bigquery,
+    storage,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }
