@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type IdentityRules, isBlocked } from '../schema/identity-rules.ts';
 import type { EdgeKind, IdRef, MapRow, MergeRow } from './tables.ts';
+import { isoOfMicros } from './store-support.ts';
 import { nodeKey } from './tables.ts';
 
 /** An edge as the map computation reads it back from `identity_edges` (time as epoch microseconds). */
@@ -12,7 +13,10 @@ export interface GraphEdge {
   kind: EdgeKind;
   eventId: string;
   ordinal: number;
+  /** The first event that made the link (the canonical order's key). */
   atMicros: number;
+  /** The last event that made it (an id's `last_seen` in the map). */
+  lastMicros: number;
 }
 
 /** A stable, opaque id for an id (no id value in clear: an erased id leaves no trace in other persons' rows). */
@@ -69,9 +73,6 @@ export interface IdentityResult {
   merges: MergeRow[];
 }
 
-/** Epoch microseconds -> RFC 3339 with six fraction digits. */
-export const isoOfMicros = (us: number): string =>
-  new Date(Math.floor(us / 1000)).toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}Z`);
 
 /**
  * The identity map of a set of edges under the rules, by raw connected component (all linkable edges, flagged
@@ -136,14 +137,20 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     parent.set(k, r);
     return r;
   };
-  const see = (type: string, value: string, i: number, at: number): { node: Node; isNew: boolean } => {
+  const see = (
+    type: string,
+    value: string,
+    i: number,
+    at: number,
+    last: number,
+  ): { node: Node; isNew: boolean } => {
     const key = nodeKey(type, value);
     const known = nodes.get(key);
     if (known) {
-      known.lastSeen = Math.max(known.lastSeen, at);
+      known.lastSeen = Math.max(known.lastSeen, last);
       return { node: known, isNew: false };
     }
-    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: at };
+    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: last };
     nodes.set(key, node);
     parent.set(key, key);
     users.set(key, type === 'user_id' ? 1 : 0);
@@ -160,8 +167,8 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
   };
   const pending: Omit<MergeRow, 'componentId' | 'seq'>[] = [];
   edges.forEach((e, i) => {
-    const a = see(e.aType, e.aValue, i, e.atMicros);
-    const b = see(e.bType, e.bValue, i, e.atMicros);
+    const a = see(e.aType, e.aValue, i, e.atMicros, e.lastMicros);
+    const b = see(e.bType, e.bValue, i, e.atMicros, e.lastMicros);
     const ra = find(a.node.key);
     const rb = find(b.node.key);
     if (ra === rb) return;
