@@ -71,7 +71,6 @@ export const text = (v: unknown): string => {
   return String(v);
 };
 
-
 /** Named STRING parameters. */
 export function stringParams(values: Record<string, string>): Record<string, unknown>[] {
   return Object.entries(values).map(([name, value]) => ({

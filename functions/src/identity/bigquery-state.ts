@@ -14,7 +14,7 @@ const status = (error: unknown): number | undefined => {
  * `ifGenerationMatch`). Of two runs that read one generation, exactly one write succeeds: the lease.
  */
 export function bigQueryStateCell(ctx: BigQueryContext): StateCell {
-  const name = `${ctx.settings.stagingPrefix ?? ''}identity/update-state.json`;
+  const name = `${ctx.settings.stagingPrefix ?? ''}identity/${ctx.settings.datasetId}/update-state.json`;
   const bucket = ctx.storage.bucket(ctx.settings.stagingBucket);
   return {
     async read() {

@@ -32,7 +32,7 @@ export function sliceParams(
   return out;
 }
 
-const LINK = 'a_type, a_value, b_type, b_value, kind = \'alias\'';
+const LINK = "a_type, a_value, b_type, b_value, kind = 'alias'";
 
 /**
  * The compaction rule in SQL (the same as `compactLog`): per link of the slice, its first event in the canonical

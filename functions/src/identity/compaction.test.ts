@@ -64,9 +64,17 @@ describe('identity_edges compaction (one row per link)', () => {
           sorted(rows.filter((m) => m.action === 'merge').map(({ seq: _seq, ...m }) => m));
         expect(merges(folded.merges)).toEqual(merges(raw.merges));
         const flaggedLinks = (rows: typeof raw.merges) =>
-          [...new Set(rows.filter((m) => m.action === 'rejected_user_limit').map((m) => `${m.aType}:${m.aValue}/${m.bType}:${m.bValue}`))].sort();
+          [
+            ...new Set(
+              rows
+                .filter((m) => m.action === 'rejected_user_limit')
+                .map((m) => `${m.aType}:${m.aValue}/${m.bType}:${m.bValue}`),
+            ),
+          ].sort();
         const foldedFlags = folded.merges.filter((m) => m.action === 'rejected_user_limit');
-        expect(foldedFlags.map((m) => `${m.aType}:${m.aValue}/${m.bType}:${m.bValue}`).sort()).toEqual(flaggedLinks(raw.merges));
+        expect(foldedFlags.map((m) => `${m.aType}:${m.aValue}/${m.bType}:${m.bValue}`).sort()).toEqual(
+          flaggedLinks(raw.merges),
+        );
       }),
       { numRuns: 300 },
     );
@@ -75,7 +83,10 @@ describe('identity_edges compaction (one row per link)', () => {
   it('keeps the first event in the canonical order and the latest time, whatever the arrival order', () => {
     fc.assert(
       fc.property(logArb, fc.nat(), (log, seed) => {
-        const shuffled = fc.sample(fc.shuffledSubarray(log, { minLength: log.length }), { seed, numRuns: 1 })[0];
+        const shuffled = fc.sample(fc.shuffledSubarray(log, { minLength: log.length }), {
+          seed,
+          numRuns: 1,
+        })[0];
         expect(sorted(compactLog(shuffled ?? []))).toEqual(sorted(compactLog(log)));
         for (const edge of compactLog(log)) {
           const mine = log.filter((e) => linkKey(e) === linkKey(edge));

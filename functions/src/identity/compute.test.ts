@@ -12,16 +12,18 @@ const valueArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...BLOCKED) },
 );
 
-const edgeArb = fc.record({
-  aType: fc.constantFrom('anonymous_id', 'user_id'),
-  aValue: valueArb,
-  bType: fc.constantFrom('user_id', 'user_id', 'email'),
-  bValue: valueArb,
-  kind: fc.constantFrom(...EDGE_KINDS, 'identify', 'event'),
-  eventId: fc.constantFrom('m1', 'm2', 'm3', 'm4', 'm5', 'm6'),
-  ordinal: fc.nat(2),
-  atMicros: fc.integer({ min: 0, max: 5 }).map((n) => 1_767_225_600_000_000 + n * 1_000_000),
-}).map((e) => ({ ...e, lastMicros: e.atMicros }));
+const edgeArb = fc
+  .record({
+    aType: fc.constantFrom('anonymous_id', 'user_id'),
+    aValue: valueArb,
+    bType: fc.constantFrom('user_id', 'user_id', 'email'),
+    bValue: valueArb,
+    kind: fc.constantFrom(...EDGE_KINDS, 'identify', 'event'),
+    eventId: fc.constantFrom('m1', 'm2', 'm3', 'm4', 'm5', 'm6'),
+    ordinal: fc.nat(2),
+    atMicros: fc.integer({ min: 0, max: 5 }).map((n) => 1_767_225_600_000_000 + n * 1_000_000),
+  })
+  .map((e) => ({ ...e, lastMicros: e.atMicros }));
 const edgesArb = fc.uniqueArray(edgeArb, {
   maxLength: 14,
   // An event's links have distinct ordinals: the canonical key (timestamp, messageId, ordinal) is unique.

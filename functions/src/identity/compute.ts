@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type IdentityRules, isBlocked } from '../schema/identity-rules.ts';
-import type { EdgeKind, IdRef, MapRow, MergeRow } from './tables.ts';
 import { isoOfMicros } from './store-support.ts';
+import type { EdgeKind, IdRef, MapRow, MergeRow } from './tables.ts';
 import { nodeKey } from './tables.ts';
 
 /** An edge as the map computation reads it back from `identity_edges` (time as epoch microseconds). */
@@ -72,7 +72,6 @@ export interface IdentityResult {
   map: MapRow[];
   merges: MergeRow[];
 }
-
 
 /**
  * The identity map of a set of edges under the rules, by raw connected component (all linkable edges, flagged

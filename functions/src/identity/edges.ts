@@ -112,11 +112,28 @@ export function logCells(e: IdentityEdge): CellValue[] {
 
 /** A compacted link as a row of `identity_edges`, in `EDGE_COLUMNS` order. */
 export function compactCells(e: CompactEdge): CellValue[] {
-  return [e.aType, e.aValue, e.bType, e.bValue, e.kind, e.eventId, e.eventTable, e.ordinal, e.firstSeen, e.lastSeen];
+  return [
+    e.aType,
+    e.aValue,
+    e.bType,
+    e.bValue,
+    e.kind,
+    e.eventId,
+    e.eventTable,
+    e.ordinal,
+    e.firstSeen,
+    e.lastSeen,
+  ];
 }
 
 /** The compaction key: the two ids, alias links apart (they are not subject to the user-id limit). */
-export const linkKey = (e: { aType: string; aValue: string; bType: string; bValue: string; kind: EdgeKind }) =>
+export const linkKey = (e: {
+  aType: string;
+  aValue: string;
+  bType: string;
+  bValue: string;
+  kind: EdgeKind;
+}) =>
   `${e.aType}\u0000${e.aValue}\u0000${e.bType}\u0000${e.bValue}\u0000${e.kind === 'alias' ? 'alias' : 'link'}`;
 
 /**
@@ -134,7 +151,8 @@ export function compactLog(edges: readonly IdentityEdge[]): CompactEdge[] {
       known === undefined ||
       at < known.first ||
       (at === known.first &&
-        (e.eventId < known.edge.eventId || (e.eventId === known.edge.eventId && e.ordinal < known.edge.ordinal)));
+        (e.eventId < known.edge.eventId ||
+          (e.eventId === known.edge.eventId && e.ordinal < known.edge.ordinal)));
     const last = Math.max(at, known?.last ?? at);
     if (earlier) {
       out.set(key, {

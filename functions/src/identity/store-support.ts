@@ -23,7 +23,9 @@ export async function distinctOverChunks<T>(
 
 /** A TIMESTAMP read back as text (`2026-01-01 00:00:00.123456+00`, either destination's form) -> epoch micros. */
 export function timestampMicros(text: string): number {
-  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/.exec(text.trim());
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/.exec(
+    text.trim(),
+  );
   if (!m) return Number.NaN;
   const zone =
     m[4] === undefined || m[4] === 'UTC' || m[4] === 'Z' ? 'Z' : m[4].length === 3 ? `${m[4]}:00` : m[4];

@@ -52,7 +52,8 @@ async function acquire(
 ): Promise<{ version: string; state: UpdateState } | { busy: UpdateState }> {
   const current = await cell.read();
   const state = current ? parseState(current.text) : EMPTY;
-  if (state.holder !== null && state.expiresAt !== null && state.expiresAt > options.now()) return { busy: state };
+  if (state.holder !== null && state.expiresAt !== null && state.expiresAt > options.now())
+    return { busy: state };
   const mine: UpdateState = { ...state, holder: options.holder, expiresAt: options.now() + options.leaseMs };
   // Compare-and-set on the version read: of two runs that read the same free lease, exactly one write succeeds.
   const version = await cell.write(JSON.stringify(mine), current?.version ?? '0');

@@ -1,8 +1,8 @@
+import { LoaderError } from '../errors.ts';
 import type { CellValue } from '../model/warehouse.ts';
 import type { IdentityRules } from '../schema/identity-rules.ts';
 import { isBlocked } from '../schema/identity-rules.ts';
 import { computeIdentity, type GraphEdge, linkable } from './compute.ts';
-import { LoaderError } from '../errors.ts';
 import { type CompactEdge, type IdentityEdge, type IdRef, nodeKey } from './tables.ts';
 
 /** A part of `identity_edge_log`: one load's rows, or the rows loaded in `[from, through]` (`from` null: all). */
