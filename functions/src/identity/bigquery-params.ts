@@ -6,6 +6,7 @@ const REST_TYPE: Readonly<Record<string, string>> = {
   STRING: 'STRING',
   INT64: 'INT64',
   TIMESTAMP: 'TIMESTAMP',
+  BOOL: 'BOOL',
 };
 
 /** An ARRAY<STRUCT<t STRING, x STRING>> parameter of id refs. */

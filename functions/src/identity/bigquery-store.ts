@@ -44,7 +44,16 @@ function toEdge(row: Record<string, unknown>): GraphEdge {
 }
 
 const mapCells = (result: IdentityResult): CellValue[][] =>
-  result.map.map((m) => [m.idType, m.idValue, m.personId, m.userId, m.componentId, m.firstSeen, m.lastSeen]);
+  result.map.map((m) => [
+    m.idType,
+    m.idValue,
+    m.personId,
+    m.userId,
+    m.componentId,
+    m.firstSeen,
+    m.lastSeen,
+    m.listed,
+  ]);
 const mergeCells = (result: IdentityResult): CellValue[][] =>
   result.merges.map((m) => [
     m.componentId,
@@ -124,7 +133,7 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
   const dialect: SqlDialect = { table: path, param: (name) => `@${name}`, timestamp: 'TIMESTAMP' };
 
   return {
-    async ensure() {
+    async ensure(rules) {
       for (const [table, columns] of [
         [IDENTITY_TABLES.edgeLog, LOG_COLUMNS],
         [IDENTITY_TABLES.edges, EDGE_COLUMNS],
@@ -134,8 +143,14 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
         await ensureTable(ctx, table, toFields(columns), layoutFor(table, columns));
       }
       const existing = new Set(await listTables(ctx));
-      for (const view of bigQueryViews(path, existing)) {
-        if (existing.has(view.name) && view.marker === undefined) continue;
+      for (const view of bigQueryViews(path, existing, rules)) {
+        const table = ctx.bigquery.dataset(datasetId).table(view.name);
+        if (existing.has(view.name)) {
+          const [metadata] = await table.getMetadata();
+          if ((metadata as { view?: { query?: string } }).view?.query === view.query) continue;
+          // A changed definition (a rule change, `users` appearing): replaced (tables.delete + tables.insert).
+          await table.delete({ ignoreNotFound: true });
+        }
         await ensureTable(ctx, view.name, [], { view: { query: view.query, useLegacySql: false } });
       }
     },

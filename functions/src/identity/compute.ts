@@ -56,6 +56,8 @@ interface Node {
   first: number;
   firstSeen: number;
   lastSeen: number;
+  /** Named by an event as this type: the b side of any link, or the a side of a link that is not an alias's. */
+  direct: boolean;
 }
 
 /** Anchor preference: user ids first, then the earliest seen, then by type and value (a total order). */
@@ -149,7 +151,7 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
       known.lastSeen = Math.max(known.lastSeen, last);
       return { node: known, isNew: false };
     }
-    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: last };
+    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: last, direct: false };
     nodes.set(key, node);
     parent.set(key, key);
     users.set(key, type === 'user_id' ? 1 : 0);
@@ -168,6 +170,10 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
   edges.forEach((e, i) => {
     const a = see(e.aType, e.aValue, i, e.atMicros, e.lastMicros);
     const b = see(e.bType, e.bValue, i, e.atMicros, e.lastMicros);
+    // An alias's previous id is linked under both types (edges.ts); only the b side, or a non-alias a side, is
+    // what an event called it.
+    b.node.direct = true;
+    if (e.kind !== 'alias') a.node.direct = true;
     const ra = find(a.node.key);
     const rb = find(b.node.key);
     if (ra === rb) return;
@@ -205,6 +211,12 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
       first = n;
   }
   const componentId = first ? componentIdOf(first.ref.type, first.ref.value) : '';
+  // `listed`: the rows `persons` shows, each id value once per person: a direct row; else (an alias's previous id
+  // never named otherwise) the anonymous-id row, unless a direct row of the same value is in the same person.
+  const directValues = new Set<string>();
+  for (const n of nodes.values()) if (n.direct) directValues.add(`${find(n.key)}\u0000${n.ref.value}`);
+  const listed = (n: Node): boolean =>
+    n.direct || (n.ref.type === 'anonymous_id' && !directValues.has(`${find(n.key)}\u0000${n.ref.value}`));
   const map: MapRow[] = [...nodes.values()].map((n) => ({
     idType: n.ref.type,
     idValue: n.ref.value,
@@ -213,6 +225,7 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     componentId,
     firstSeen: isoOfMicros(n.firstSeen),
     lastSeen: isoOfMicros(n.lastSeen),
+    listed: listed(n),
   }));
   return { map, merges: pending.map((m, seq) => ({ componentId, seq, ...m })) };
 }

@@ -18,6 +18,7 @@ import {
   MERGE_COLUMNS,
 } from './tables.ts';
 import type { IdentityStore, StateCell } from './upkeep.ts';
+import { definitionDigest } from './view-rules.ts';
 
 /** The identity tables on DuckDB (own helpers: the DuckDB destination's files are being reorganised). */
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -100,6 +101,7 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         m.componentId,
         m.firstSeen,
         m.lastSeen,
+        m.listed,
       ]),
     );
     await insert(
@@ -177,7 +179,7 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
   return {
     updateState,
 
-    async ensure() {
+    async ensure(rules) {
       await connection.run(tableDdl(IDENTITY_TABLES.edgeLog, LOG_COLUMNS));
       await connection.run(tableDdl(IDENTITY_TABLES.edges, EDGE_COLUMNS));
       await connection.run(tableDdl(IDENTITY_TABLES.map, MAP_COLUMNS));
@@ -190,15 +192,16 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         ).map((r) => String(r.table_name).toLowerCase()),
       );
       const views = new Map(
-        (await all('SELECT view_name, sql FROM duckdb_views() WHERE NOT internal')).map((r) => [
+        (await all('SELECT view_name, comment FROM duckdb_views() WHERE NOT internal')).map((r) => [
           String(r.view_name).toLowerCase(),
-          String(r.sql),
+          String(r.comment ?? ''),
         ]),
       );
-      for (const { name, sql, marker } of duckdbViews(existing)) {
-        const current = views.get(name);
-        if (current === undefined || (marker !== undefined && !current.includes(marker)))
-          await connection.run(sql);
+      for (const { name, sql } of duckdbViews(existing, rules)) {
+        const digest = `sluice:${definitionDigest(sql)}`;
+        if (views.get(name) === digest) continue;
+        await connection.run(sql);
+        await connection.run(`COMMENT ON VIEW ${q(name)} IS '${digest}'`);
       }
     },
 
@@ -308,8 +311,20 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
 
     async replaceAll(result) {
       await transaction(async () => {
-        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.map)}`);
-        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.merges)}`);
+        // Dropped and created again: a warehouse from an older version has fewer map columns.
+        for (const [table, columns] of [
+          [IDENTITY_TABLES.map, MAP_COLUMNS],
+          [IDENTITY_TABLES.merges, MERGE_COLUMNS],
+        ] as const) {
+          await connection.run(`DELETE FROM ${q(table)}`);
+          const have = await all(
+            `SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}'`,
+          );
+          if (Number(have[0]?.n) !== columns.length) {
+            await connection.run(`DROP TABLE ${q(table)}`);
+            await connection.run(tableDdl(table, columns));
+          }
+        }
         await writeResult(result);
       });
     },

@@ -33,7 +33,8 @@ export const EDGE_SOURCE_COLUMNS = [
  * its row in one of Segment's per-type tables (`EDGE_SOURCE_TABLES`; other tables make none):
  * - any event with both ids: anonymous_id <-> user_id (`identify` for identify calls, else `event`);
  * - alias: previous_id <-> user_id, twice (previous_id may be an anonymous id or an earlier user id, and the two
- *   are different id types): anonymous_id:previous <-> user_id and user_id:previous <-> user_id (`alias`);
+ *   are different id types): anonymous_id:previous <-> user_id and user_id:previous <-> user_id (`alias`); the
+ *   map marks which of the two an analyst sees (`listed`, compute.ts), so `persons` shows each id once;
  * - identify with a configured trait id type (`email`): user_id (else anonymous_id) <-> email:value (`trait`).
  * Blocked values are NOT filtered here (the rules apply when the map is computed, so a rule change + rebuild
  * takes effect); missing and empty ids make no link.

@@ -23,7 +23,7 @@ export async function eraseIdentities(
   rules: IdentityRules,
   options: { wholePerson?: boolean } = {},
 ): Promise<ErasureResult> {
-  await store.ensure();
+  await store.ensure(rules);
   const wholePerson = options.wholePerson ?? true;
   const erased = new Map<string, IdRef>(ids.map((r) => [nodeKey(r.type, r.value), r]));
   const components = await store.distinctOf('component_id', ids);

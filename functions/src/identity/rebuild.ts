@@ -9,7 +9,7 @@ import { type IdentityStore, recomputeAll, type UpkeepReport } from './upkeep.ts
  * trait id type), or a privacy delete of events. Equals the incremental result (a test checks it).
  */
 export async function rebuildIdentity(store: IdentityStore, rules: IdentityRules): Promise<UpkeepReport> {
-  await store.ensure();
+  await store.ensure(rules);
   const edges: IdentityEdge[] = [];
   for (const [table, columns] of await store.sourceTables()) {
     const wanted = [...EDGE_SOURCE_COLUMNS, ...(table === 'identifies' ? rules.traitIdTypes : [])];

@@ -91,8 +91,14 @@ export interface MapRow {
   userId: string | null;
   /** The raw connected component (every edge, flagged ones included): the unit of recomputation. */
   componentId: string;
+  /** The first and last event that linked the id (an event carrying it alongside another id), not every event of it. */
   firstSeen: string;
   lastSeen: string;
+  /**
+   * Whether `persons` lists this row: an alias's previous id is linked both as an anonymous id and as a user id
+   * (Segment allows either); only the type an event gave it (else the anonymous id) is listed, so each id shows once.
+   */
+  listed: boolean;
 }
 
 export const MAP_COLUMNS: readonly ColumnSchema[] = [
@@ -103,6 +109,7 @@ export const MAP_COLUMNS: readonly ColumnSchema[] = [
   { name: 'component_id', type: 'STRING' },
   { name: 'first_seen', type: 'TIMESTAMP' },
   { name: 'last_seen', type: 'TIMESTAMP' },
+  { name: 'listed', type: 'BOOL' },
 ];
 
 export const MERGE_ACTIONS = ['merge', 'rejected_user_limit'] as const;

@@ -86,7 +86,7 @@ export async function updateIdentity(
   const lease = await acquire(cell, options);
   if ('busy' in lease) return { outcome: 'busy', holder: lease.busy.holder, expiresAt: lease.busy.expiresAt };
   await step('acquired');
-  await store.ensure();
+  await store.ensure(rules);
   const { watermark } = lease.state;
   const from = watermark === null ? null : isoOfMicros(timestampMicros(watermark) - options.overlapMs * 1000);
   const { ids, through } = await store.logIds({ from });

@@ -23,8 +23,8 @@ export interface StateCell {
  * committed data; `compact`, `replaceComponents`, `replaceAll` and `replaceEdges` are each one atomic write.
  */
 export interface IdentityStore {
-  /** Creates the identity tables and views if missing (idempotent). */
-  ensure(): Promise<void>;
+  /** Creates the identity tables if missing and the views if missing or defined otherwise (idempotent). */
+  ensure(rules: IdentityRules): Promise<void>;
   /** True once `identity_edge_log` exists (the first link the loader committed creates it). */
   hasLog(): Promise<boolean>;
   /** The ids the slice's log rows link, and the latest `loaded_at` among them (undefined: no row). */
@@ -159,14 +159,14 @@ export async function upkeepAfterLoad(
   if (!(await store.hasLog())) return { edges: 0, ids: 0, components: 0, rounds: 0 };
   const { ids } = await store.logIds({ loadId });
   if (ids.length === 0) return { edges: 0, ids: 0, components: 0, rounds: 0 };
-  await store.ensure();
+  await store.ensure(rules);
   await store.compact({ loadId });
   return recomputeAround(store, ids, rules);
 }
 
 /** Recomputes the whole map from `identity_edges` (the second half of a rebuild). */
 export async function recomputeAll(store: IdentityStore, rules: IdentityRules): Promise<UpkeepReport> {
-  await store.ensure();
+  await store.ensure(rules);
   const edges = await store.allEdges();
   const result = computeIdentity(edges, rules);
   await store.replaceAll(result);
