@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type UpdateOptions, updateIdentity } from '../../src/identity/update.ts';
-import { loadObject } from '../../src/load/load-object.ts';
+import { type LoadSettings, loadObject } from '../../src/load/load-object.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { IdentityRules } from '../../src/schema/identity-rules.ts';
 import { localDirectoryStore } from '../../src/storage/local-directory.ts';
@@ -16,7 +16,7 @@ const MB = 1024 * 1024;
 /** The identity graph on the strict BigQuery fake: load files, run the scheduled update, read tables, bill. */
 export interface IdentityBigQuery {
   fake: FakeGcp;
-  load(datasetId: string, lines: string[]): ReturnType<typeof loadObject>;
+  load(datasetId: string, lines: string[], settings?: Partial<LoadSettings>): ReturnType<typeof loadObject>;
   update(
     datasetId: string,
     rules: IdentityRules,
@@ -40,7 +40,7 @@ export async function identityBigQuery(): Promise<IdentityBigQuery> {
   let holder = 0;
   return {
     fake,
-    async load(datasetId, lines) {
+    async load(datasetId, lines, settings = {}) {
       const name = `f${++files}.ndjson`;
       await mkdir(path.join(dir, 'raw'), { recursive: true });
       await writeFile(path.join(dir, 'raw', name), `${lines.join('\n')}\n`);
@@ -48,7 +48,7 @@ export async function identityBigQuery(): Promise<IdentityBigQuery> {
         {
           store: localDirectoryStore(dir),
           destination: fakeBigQueryDestination(fake, { datasetId }),
-          settings: DEFAULT_SETTINGS,
+          settings: { ...DEFAULT_SETTINGS, ...settings },
           logger: createLogger('silent'),
         },
         { bucket: 'raw', name, generation: '1' },
