@@ -180,9 +180,10 @@ export async function recomputeAll(store: IdentityStore, rules: IdentityRules): 
 
 /**
  * A destination's identity graph support (`Destination.identity`). The loader stages every file's edges into
- * `identity_edges` in the file's own commit whenever a destination has it; `per_file`: the loader then recomputes
- * the components those edges touch (DuckDB); `scheduled`: `npm run identity -- update` recomputes the map on a
- * schedule (BigQuery, where per-file statements would bill 10 MB per table referenced each).
+ * `identity_edge_log` in the file's own commit whenever a destination has it; `per_file`: the loader then compacts
+ * them and recomputes the components they touch (DuckDB); `scheduled`: the bounded update (`updateIdentity`: the GCP scheduler's
+ * function, or `npm run identity -- update`) does it under a lease (BigQuery, where the per-file statements would bill
+ * 110 MB per file: 10 MB per table referenced each).
  */
 export interface IdentityHook {
   readonly schedule: 'per_file' | 'scheduled';
