@@ -40,6 +40,8 @@ export interface LoaderConfig {
   bigquery: BigQueryConfig;
   /** Privacy requests and the suppression list (docs/privacy.md). */
   privacy: PrivacyConfig;
+  /** The scheduled identity update (`npm run identity -- update`, the GCP update function). */
+  identityUpdate: { leaseMs: number; overlapMs: number };
 }
 
 export interface PrivacyConfig {
@@ -164,8 +166,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
   if (privacy.bucket === (env.SLUICE_RAW_BUCKET || 'sluice-raw'))
     problems.push('SLUICE_PRIVACY_BUCKET must not be the raw bucket (its trigger would load the list)');
+  const identityUpdate = {
+    leaseMs: positiveInt(env, 'SLUICE_IDENTITY_LEASE_SECONDS', 1800, problems) * 1000,
+    overlapMs: positiveInt(env, 'SLUICE_IDENTITY_OVERLAP_SECONDS', 3600, problems) * 1000,
+  };
   if (problems.length > 0) throw new LoaderError('SLUICE_ERR_CONFIG_INVALID', problems.join('; '));
   return {
+    identityUpdate,
     destination,
     dataDir,
     duckdbPath: path.resolve(env.SLUICE_DUCKDB_PATH || path.join(dataDir, 'warehouse.duckdb')),

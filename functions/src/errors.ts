@@ -48,6 +48,15 @@ export const ERRORS = {
     retryable: true,
     message: 'the identity map update after a load failed',
   },
+  SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE: {
+    retryable: false,
+    message: 'an identity update would recompute more ids than maxComponentIds allows',
+  },
+  SLUICE_ERR_IDENTITY_LEASE_LOST: {
+    // Retryable: the map writes are recomputations (idempotent); the next run starts from the kept watermark.
+    retryable: true,
+    message: 'the scheduled identity update lost its lease before it could advance the watermark',
+  },
   SLUICE_ERR_LOAD_MISSING_ID: { retryable: false, message: 'event has no messageId' },
   SLUICE_ERR_LOAD_CONTRACT_FREEZE: { retryable: false, message: 'schema contract freeze rejected the event' },
   SLUICE_ERR_LOAD_CONTRACT_DISCARD_ROW: {

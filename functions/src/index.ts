@@ -1,7 +1,8 @@
-import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
+import { type CloudEvent, cloudEvent, http } from '@google-cloud/functions-framework';
 import { loadConfig } from './config.ts';
 import { createDestinationFactory } from './destinations/create-destination.ts';
 import { createLoadHandler } from './handler.ts';
+import { runIdentityUpdate } from './identity/run-update.ts';
 import { createLogger } from './logger.ts';
 import { createSuppressionSource } from './privacy/create-suppression-source.ts';
 import { createObjectStore } from './storage/create-object-store.ts';
@@ -37,4 +38,24 @@ cloudEvent('loadEvents', async (event: CloudEvent<unknown>) => {
     });
   }
   await handler(event);
+});
+
+/**
+ * Registers `updateIdentity` (signature type `http`): the scheduled identity update (Cloud Scheduler calls it,
+ * hourly by default, with an OIDC token; the function accepts only authenticated calls). 200 with the outcome
+ * (`updated`, or `busy` when another run holds the lease); 500 on a failure, which the scheduler's retry config
+ * and the next run repair (every step is idempotent). Same package as the loader, its own function and account.
+ */
+http('updateIdentity', async (_req, res) => {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  try {
+    const outcome = await runIdentityUpdate(config, await createDestinationFactory(config)(), logger);
+    res.status(200).json(outcome);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    res
+      .status(500)
+      .json({ error: typeof code === 'string' ? code : 'SLUICE_ERR_LOAD_DESTINATION_UNAVAILABLE' });
+  }
 });

@@ -42,7 +42,7 @@ interface Expected {
 }
 
 const BOOKKEEPING = /^_sluice_/;
-const IDENTITY_RELATIONS = /^(identity_(edges|map|merges)|persons|[a-z]+_stitched)$/;
+const IDENTITY_RELATIONS = /^(identity_(edge_log|edges|map|merges)|persons|[a-z]+_stitched)$/;
 
 /** DuckDB's name of each logical type (information_schema.columns.data_type). */
 const DUCKDB_TYPE: Record<string, string> = { STRING: 'VARCHAR', TIMESTAMP: 'TIMESTAMP WITH TIME ZONE' };

@@ -35,6 +35,11 @@ export interface GcpConfig {
   nodeRuntime: string;
   loader: { memory: string; cpu: string; timeoutSeconds: number; maxInstances: number };
   collector: { memory: string; cpu: string; minInstances: number; maxInstances: number; concurrency: number };
+  /**
+   * The scheduled identity update (docs/deploy.md, "Identity graph"): a Cloud Scheduler job (`schedule`, unix-cron,
+   * UTC; hourly by default) calls an HTTP function that folds the links loaded since the last run into the map.
+   */
+  identityUpdate: { schedule: string; memory: string; timeoutSeconds: number };
   /** GCS bucket (created beforehand) for Terraform state, under `sluice/<environment>`; unset = local state file. */
   stateBucket?: string;
   /** Lets `cdktf destroy` delete non-empty buckets and the dataset with its tables. Keep false in prod. */
@@ -63,8 +68,11 @@ export type CollectorAccess = (typeof COLLECTOR_ACCESS)[number];
 export const COLDLINE_MINIMUM_DAYS = 90;
 
 /** What an environment file may set; the environment name comes from the file name. */
-export type EnvironmentFile = Partial<Omit<GcpConfig, 'environment' | 'loader' | 'collector'>> & {
+export type EnvironmentFile = Partial<
+  Omit<GcpConfig, 'environment' | 'loader' | 'collector' | 'identityUpdate'>
+> & {
   loader?: Partial<GcpConfig['loader']>;
+  identityUpdate?: Partial<GcpConfig['identityUpdate']>;
   collector?: Partial<GcpConfig['collector']>;
 };
 
@@ -79,6 +87,7 @@ export const DEFAULTS = {
   nodeRuntime: 'nodejs22',
   loader: { memory: '1Gi', cpu: '1', timeoutSeconds: 540, maxInstances: 10 },
   collector: { memory: '512Mi', cpu: '1', minInstances: 0, maxInstances: 20, concurrency: 80 },
+  identityUpdate: { schedule: '0 * * * *', memory: '1Gi', timeoutSeconds: 540 },
   forceDestroy: false,
   collectorAccess: 'invoker-iam-disabled',
   failedEventsAlertRatio: 0.01,
@@ -119,6 +128,7 @@ const KNOWN_KEYS = new Set([
   'nodeRuntime',
   'loader',
   'collector',
+  'identityUpdate',
   'forceDestroy',
   'stateBucket',
   'collectorAccess',
@@ -164,7 +174,7 @@ export function parseEnvironment(
     }
     return v;
   };
-  const sub = (field: 'loader' | 'collector'): Record<string, unknown> => {
+  const sub = (field: 'loader' | 'collector' | 'identityUpdate'): Record<string, unknown> => {
     const v = raw[field] ?? {};
     if (!isRecord(v)) {
       problems.push(`${at(field)} must be an object`);
@@ -231,6 +241,15 @@ export function parseEnvironment(
     maxInstances: int(collectorRaw, 'maxInstances', DEFAULTS.collector.maxInstances, 1, 1000),
     concurrency: int(collectorRaw, 'concurrency', DEFAULTS.collector.concurrency, 1, 1000),
   };
+  const identityRaw = sub('identityUpdate');
+  const identityUpdate = {
+    // unix-cron, five fields (https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules)
+    schedule: subStr(identityRaw, 'schedule', DEFAULTS.identityUpdate.schedule, /^\S+( \S+){4}$/),
+    memory: subStr(identityRaw, 'memory', DEFAULTS.identityUpdate.memory, MEMORY),
+    timeoutSeconds: int(identityRaw, 'timeoutSeconds', DEFAULTS.identityUpdate.timeoutSeconds, 60, 1800),
+  };
+  for (const key of Object.keys(identityRaw))
+    if (!(key in identityUpdate)) problems.push(`${at(`identityUpdate.${key}`)} is not a setting`);
   for (const key of Object.keys(loaderRaw))
     if (!(key in loader)) problems.push(`${at(`loader.${key}`)} is not a setting`);
   for (const key of Object.keys(collectorRaw)) {
@@ -251,6 +270,7 @@ export function parseEnvironment(
     nodeRuntime: str('nodeRuntime', RUNTIME, DEFAULTS.nodeRuntime),
     loader,
     collector,
+    identityUpdate,
     forceDestroy: forceDestroy === true,
     collectorAccess: collectorAccess as CollectorAccess,
     alertEmail: str('alertEmail', EMAIL),

@@ -20,6 +20,8 @@ export const TYPE_APIS: Record<string, readonly string[]> = {
   google_bigquery_dataset_iam_member: ['bigquery.googleapis.com'],
   google_cloud_run_v2_service: ['run.googleapis.com'],
   google_cloud_run_v2_service_iam_member: ['run.googleapis.com'],
+  // https://cloud.google.com/scheduler/docs/reference/rest (projects.locations.jobs.create)
+  google_cloud_scheduler_job: ['cloudscheduler.googleapis.com'],
   google_cloudfunctions2_function: [
     'cloudfunctions.googleapis.com',
     'run.googleapis.com',

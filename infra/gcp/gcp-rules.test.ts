@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { IDENTITY_ENTRY_POINT } from './constructs/identity-update.ts';
 import { ALERTS } from './constructs/monitoring.ts';
 import { type Need, TYPE_APIS } from './gcp-rules-tables.ts';
 import {
@@ -25,7 +26,13 @@ import { synthStacks, type TerraformJson, testConfig } from './synth-fixture.ts'
 // collector and the pre-2021 Pub/Sub agent grant.
 const configs = [
   testConfig('prod'),
-  testConfig('ci', { windowSeconds: 60, coldAfterDays: 0, retentionDays: 7, forceDestroy: true }),
+  testConfig('ci', {
+    windowSeconds: 60,
+    coldAfterDays: 0,
+    retentionDays: 7,
+    forceDestroy: true,
+    identityUpdate: { schedule: '*/15 * * * *', timeoutSeconds: 300 },
+  }),
   testConfig('edge', {
     project: 'sluice-edge-project',
     collectorAccess: 'all-users',
@@ -254,6 +261,42 @@ function jobs(env: string): { job: string; member: string; needs: Need[] }[] {
           'bigquery.tables.updateData',
           `dataset:\${google_bigquery_dataset.warehouse-dataset.dataset_id}`,
           'load jobs',
+        ),
+      ],
+    },
+    {
+      job: 'identity update (the scheduled function: query and load jobs, its lease object)',
+      member: sa('identity-account'),
+      needs: [
+        n(
+          'bigquery.jobs.create',
+          'project',
+          'https://cloud.google.com/bigquery/docs/running-queries#required_permissions',
+        ),
+        ...['bigquery.tables.getData', 'bigquery.tables.updateData', 'bigquery.tables.create'].map((p) =>
+          n(
+            p,
+            `dataset:\${google_bigquery_dataset.warehouse-dataset.dataset_id}`,
+            'MERGE / DML / views / load jobs',
+          ),
+        ),
+        ...['storage.objects.create', 'storage.objects.get', 'storage.objects.delete'].map((p) =>
+          n(
+            p,
+            `object:${bucket('staging-bucket')}/staging/identity/d/update-state.json`,
+            'the lease object (https://cloud.google.com/storage/docs/access-control/iam-json)',
+          ),
+        ),
+      ],
+    },
+    {
+      job: 'identity update scheduler (Cloud Scheduler calls the function with an OIDC token)',
+      member: sa('scheduler-account'),
+      needs: [
+        n(
+          'run.routes.invoke',
+          'service:${google_cloudfunctions2_function.identity-function.name}',
+          'https://cloud.google.com/scheduler/docs/http-target-auth',
         ),
       ],
     },
@@ -506,5 +549,75 @@ describe('rule: alert policies and dead-letter wiring exist for every environmen
         String(want),
       ).toBe(true);
     }
+  });
+});
+
+describe('rule: a deployed stack keeps identity_map current (Cloud Scheduler -> HTTP function, least privilege)', () => {
+  it.each(envStacks)('%s', (env) => {
+    const tf = tfOf(env);
+    const config = configs.find((c) => `sluice-${c.environment}` === env);
+    if (!config) throw new Error(env);
+    const fnUrl = '${google_cloudfunctions2_function.identity-function.url}';
+    // The job: the configured unix-cron schedule in UTC, POST to the function with an OIDC token whose audience is
+    // the function's URL (https://cloud.google.com/scheduler/docs/http-target-auth#using-the-console: "audience").
+    const jobs = Object.values(tf.resource.google_cloud_scheduler_job ?? {});
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({
+      schedule: config.identityUpdate.schedule,
+      time_zone: 'Etc/UTC',
+      region: config.region,
+      http_target: {
+        uri: fnUrl,
+        http_method: 'POST',
+        oidc_token: {
+          service_account_email: '${google_service_account.scheduler-account.email}',
+          audience: fnUrl,
+        },
+      },
+    });
+    // Cloud Scheduler's HTTP attempt deadline is 15 s to 30 min (https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs#Job.FIELDS.attempt_deadline).
+    const deadline = Number(String(jobs[0]?.attempt_deadline).replace(/s$/, ''));
+    expect(deadline).toBeGreaterThanOrEqual(15);
+    expect(deadline).toBeLessThanOrEqual(1800);
+    // The function: the loader's package, the HTTP entry point, no event trigger, one instance, internal ingress
+    // (Cloud Scheduler is an internal source: https://cloud.google.com/run/docs/securing/ingress#internal-services).
+    const fn = tf.resource.google_cloudfunctions2_function?.['identity-function'] as Body;
+    expect(fn).toBeDefined();
+    expect(fn.event_trigger).toBeUndefined();
+    expect(fn.build_config).toMatchObject({ entry_point: IDENTITY_ENTRY_POINT });
+    const loaderFn = tf.resource.google_cloudfunctions2_function?.['loader-function'] as Body;
+    expect((fn.build_config as Body).source).toEqual((loaderFn.build_config as Body).source);
+    const service = fn.service_config as Body;
+    expect(service).toMatchObject({
+      max_instance_count: 1,
+      ingress_settings: 'ALLOW_INTERNAL_ONLY',
+      service_account_email: '${google_service_account.identity-account.email}',
+      timeout_seconds: config.identityUpdate.timeoutSeconds,
+    });
+    const vars = service.environment_variables as Record<string, string>;
+    // The lease outlasts a run; the watermark overlap covers the loader's longest load.
+    expect(Number(vars.SLUICE_IDENTITY_LEASE_SECONDS)).toBeGreaterThan(config.identityUpdate.timeoutSeconds);
+    expect(Number(vars.SLUICE_IDENTITY_OVERLAP_SECONDS)).toBeGreaterThanOrEqual(config.loader.timeoutSeconds);
+    // Exactly the grants the two accounts need, nothing else.
+    const all = [...grants(tf), ...grants(tfOf(projectOf(env)))];
+    const of = (id: string) =>
+      all
+        .filter((g) => g.member === `\${google_service_account.${id}.member}`)
+        .map((g) => `${g.role} ${g.scope}`);
+    expect(of('identity-account').sort()).toEqual(
+      [
+        'roles/bigquery.dataEditor dataset:${google_bigquery_dataset.warehouse-dataset.dataset_id}',
+        'roles/bigquery.jobUser project',
+        'roles/storage.objectUser bucket:${google_storage_bucket.staging-bucket.name}',
+      ].sort(),
+    );
+    expect(of('scheduler-account')).toEqual([
+      'roles/run.invoker service:${google_cloudfunctions2_function.identity-function.name}',
+    ]);
+  });
+
+  it('the entry point the function names is registered by the loader package (functions-framework http)', () => {
+    const index = readFileSync(join(import.meta.dirname, '../../functions/src/index.ts'), 'utf8');
+    expect(index).toContain(`http('${IDENTITY_ENTRY_POINT}'`);
   });
 });

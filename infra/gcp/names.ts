@@ -18,6 +18,11 @@ export interface ResourceNames {
   triggerAccount: string;
   collectorAccount: string;
   buildAccount: string;
+  /** The scheduled identity update: its function, its account, the scheduler's invoker account, the job. */
+  identityFunction: string;
+  identityAccount: string;
+  schedulerAccount: string;
+  identityJob: string;
   /** Dead-letter topic of the raw-file subscription, and the subscription that keeps what lands there. */
   deadLetterTopic: string;
   deadLetterSubscription: string;
@@ -51,6 +56,10 @@ export function resourceNames(
     triggerAccount: `${p}-trigger-${e}`,
     collectorAccount: `${p}-collect-${e}`,
     buildAccount: `${p}-build-${e}`,
+    identityFunction: `${p}-identity-${e}`,
+    identityAccount: `${p}-ident-${e}`,
+    schedulerAccount: `${p}-sched-${e}`,
+    identityJob: `${p}-identity-update-${e}`,
     deadLetterTopic: `${p}-dead-letter-${e}`,
     deadLetterSubscription: `${p}-dead-letter-keep-${e}`,
     metricPrefix: `${p}_loader_`.replaceAll('-', '_'),
@@ -64,7 +73,14 @@ const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 /** Problems with the derived names (length limits), so a bad prefix fails at synth, not at deploy. */
 export function nameProblems(names: ResourceNames): string[] {
   const problems: string[] = [];
-  for (const key of ['loaderAccount', 'triggerAccount', 'collectorAccount', 'buildAccount'] as const) {
+  for (const key of [
+    'loaderAccount',
+    'triggerAccount',
+    'collectorAccount',
+    'buildAccount',
+    'identityAccount',
+    'schedulerAccount',
+  ] as const) {
     if (!ACCOUNT_ID.test(names[key]))
       problems.push(`service account id "${names[key]}" must match ${ACCOUNT_ID}`);
   }

@@ -294,6 +294,7 @@ describe('functions', () => {
       'collector_url',
       'dataset',
       'dead_letter_subscription',
+      'identity_update_job',
       'loader',
       'privacy_bucket',
       'raw_bucket',
@@ -331,6 +332,11 @@ describe('IAM: least privilege', () => {
         `google_artifact_registry_repository_iam_member \${google_artifact_registry_repository.functions-repository.name} roles/artifactregistry.writer ${sa('build-account')}`,
         `google_storage_bucket_iam_member \${google_storage_bucket.source-bucket.name} roles/storage.objectViewer ${sa('build-account')}`,
         `google_storage_bucket_iam_member \${google_storage_bucket.source-bucket.name} roles/storage.objectCreator ${sa('build-account')}`,
+        // The scheduled identity update: its function's account and the scheduler's invoker account, nothing else.
+        `google_bigquery_dataset_iam_member \${google_bigquery_dataset.warehouse-dataset.dataset_id} roles/bigquery.dataEditor ${sa('identity-account')}`,
+        `google_project_iam_member sluice-test-project roles/bigquery.jobUser ${sa('identity-account')}`,
+        `google_storage_bucket_iam_member \${google_storage_bucket.staging-bucket.name} roles/storage.objectUser ${sa('identity-account')}`,
+        `google_cloud_run_v2_service_iam_member \${google_cloudfunctions2_function.identity-function.name} roles/run.invoker ${sa('scheduler-account')}`,
       ].sort(),
     );
     expect(iamBindings(projectJson)).toEqual(

@@ -5,6 +5,7 @@ import { byProject, type GcpConfig } from './config.ts';
 import { collectorService } from './constructs/collector-service.ts';
 import { eventsTopic } from './constructs/events-topic.ts';
 import { functionBuild } from './constructs/function-build.ts';
+import { identityUpdate } from './constructs/identity-update.ts';
 import { loaderFunction } from './constructs/loader-function.ts';
 import { loaderMetrics } from './constructs/loader-metrics.ts';
 import { monitoring } from './constructs/monitoring.ts';
@@ -56,6 +57,7 @@ export class SluiceStack extends TerraformStack {
       projectNumber: project.agents.projectNumber,
     });
 
+    const loaderSource = sourceArchive(this, 'loader', { bucket: source, dir: sources.loaderDir });
     const loader = loaderFunction(this, {
       config,
       names,
@@ -63,7 +65,15 @@ export class SluiceStack extends TerraformStack {
       stagingBucket: staging,
       privacyBucket: privacy,
       dataset,
-      source: sourceArchive(this, 'loader', { bucket: source, dir: sources.loaderDir }),
+      source: loaderSource,
+      build,
+    });
+    const identity = identityUpdate(this, {
+      config,
+      names,
+      stagingBucket: staging,
+      dataset,
+      source: loaderSource,
       build,
     });
     const collector = collectorService(this, {
@@ -95,6 +105,7 @@ export class SluiceStack extends TerraformStack {
     new TerraformOutput(this, 'topic', { value: events.topic.id });
     new TerraformOutput(this, 'dead_letter_subscription', { value: events.deadLetterSubscription.id });
     new TerraformOutput(this, 'loader', { value: loader.name });
+    new TerraformOutput(this, 'identity_update_job', { value: identity.job.name });
   }
 }
 

@@ -15,10 +15,12 @@ import {
   type StagedRow,
   TABLES,
 } from '../../functions/src/destinations/destination.ts';
+import { DEFAULT_IDENTITY_RULES } from '../../functions/src/schema/identity-rules.ts';
 import { upsertTableNamed } from '../../functions/src/schema/upsert-tables.ts';
 import { fakeBigQueryDestination } from '../../functions/test/fakes/fake-bigquery-destination.ts';
 import { type FakeGcp, startFakeGcp } from '../../functions/test/fakes/fake-gcp-server.ts';
 import { commitScript } from '../../functions/test/fakes/legacy-commit-sql.ts';
+import { ident, identityBigQuery } from '../../functions/test/helpers/identity-bigquery.ts';
 import { type Figure, figure, type SuiteOptions, type SuiteResult } from './report.ts';
 
 const MB = 1024 * 1024;
@@ -236,6 +238,30 @@ async function usersUpkeep(users: number): Promise<{ refresh: number; perFileMer
   }
 }
 
+/**
+ * One scheduled identity update (`updateIdentity`) after a file of identifies, through the real loader and update
+ * code on the strict fake: the log slice since the watermark, its compaction, the touched components, the map write.
+ */
+async function identityUpdateRun(): Promise<number> {
+  const bq = await identityBigQuery();
+  try {
+    const at = (s: number) => `2026-01-01T00:00:0${s}Z`;
+    await bq.load('identity', [
+      ident({ messageId: 'b1', anonymousId: 'a1', userId: 'u1', timestamp: at(1) }),
+    ]);
+    await bq.update('identity', DEFAULT_IDENTITY_RULES);
+    await bq.load('identity', [
+      ident({ messageId: 'b2', anonymousId: 'a2', userId: 'u1', timestamp: at(2) }),
+      ident({ messageId: 'b3', anonymousId: 'a3', userId: 'u3', timestamp: at(3) }),
+    ]);
+    const mark = bq.jobMark();
+    await bq.update('identity', DEFAULT_IDENTITY_RULES);
+    return bq.billedSince(mark);
+  } finally {
+    await bq.close();
+  }
+}
+
 const usd = (bytes: number): string => `$${((bytes / TIB) * USD_PER_TIB).toFixed(2)}`;
 const mb = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
 
@@ -291,6 +317,18 @@ export async function run(options: SuiteOptions): Promise<SuiteResult> {
     );
     if (users === 100_000 && (month / TIB) * USD_PER_TIB > 0.2) ok = false;
   }
+  const identityRun = await identityUpdateRun();
+  console.log(
+    `identity update (scheduled, hourly): ${mb(identityRun)} per run x ${REFRESHES_PER_MONTH} runs = ${usd(identityRun * REFRESHES_PER_MONTH)} / month`,
+  );
+  figures.push(
+    figure({
+      id: 'bigquery.identityUpdate.bytesBilled',
+      label: 'BigQuery bytes billed per scheduled identity update (strict fake, tables under 10 MB)',
+      unit: 'MB',
+      rounds: [identityRun / MB],
+    }),
+  );
   if (!ok) console.log('OVER BUDGET: > 25 MB per file or > $0.20 a month of users upkeep at 100k users');
   return { ok: options.quick || ok, figures };
 }

@@ -4,103 +4,30 @@ import type { JobResult } from '../destinations/bigquery/job-runner.ts';
 import { ensureTable, listTables, readWarehouseSchema } from '../destinations/bigquery/schema-ops.ts';
 import { layoutFor, toFields } from '../destinations/bigquery/table-layout.ts';
 import type { CellValue, ColumnSchema } from '../destinations/destination.ts';
+import { idsParam, rowsParam, stringParams, stringsParam, text } from './bigquery-params.ts';
+import { bigQueryStateCell } from './bigquery-state.ts';
 import { bigQueryViews } from './bigquery-views.ts';
-import { type GraphEdge, type IdentityResult, isoOfMicros } from './compute.ts';
-import { edgeCells } from './edges.ts';
+import { compactionSql, logIdsSql, type SqlDialect, sliceParams, sliceWhere } from './compaction-sql.ts';
+import type { GraphEdge, IdentityResult } from './compute.ts';
+import { compactCells, logCells } from './edges.ts';
+import { distinctOverChunks, isoOfMicros, timestampMicros } from './store-support.ts';
 import {
   EDGE_COLUMNS,
   EDGE_SOURCE_TABLES,
   type EdgeKind,
   IDENTITY_TABLES,
   type IdRef,
+  LOG_COLUMNS,
   MAP_COLUMNS,
   MERGE_COLUMNS,
 } from './tables.ts';
 import type { IdentityStore } from './upkeep.ts';
 
-/** A TIMESTAMP read back as text (`2026-01-01 00:00:00.123456+00`, either destination's form) -> epoch micros. */
-export function timestampMicros(text: string): number {
-  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?$/.exec(
-    text.trim(),
-  );
-  if (!m) return Number.NaN;
-  const zone =
-    m[4] === undefined || m[4] === 'UTC' || m[4] === 'Z' ? 'Z' : m[4].length === 3 ? `${m[4]}:00` : m[4];
-  const seconds = Date.parse(`${m[1]}T${m[2]}${zone}`);
-  const fraction = (m[3] ?? '.').slice(1).padEnd(6, '0').slice(0, 6);
-  return seconds * 1000 + Number(fraction);
-}
+/** Ids per query on BigQuery (one array parameter each; every query bills >= 10 MB per table, so large chunks). */
+const BQ_CHUNK = 5000;
 
-const REST_TYPE: Readonly<Record<string, string>> = {
-  STRING: 'STRING',
-  INT64: 'INT64',
-  TIMESTAMP: 'TIMESTAMP',
-};
-
-/** An ARRAY<STRUCT<t STRING, x STRING>> parameter of id refs. */
-function idsParam(name: string, ids: readonly IdRef[]): Record<string, unknown> {
-  return {
-    name,
-    parameterType: {
-      type: 'ARRAY',
-      arrayType: {
-        type: 'STRUCT',
-        structTypes: [
-          { name: 't', type: { type: 'STRING' } },
-          { name: 'x', type: { type: 'STRING' } },
-        ],
-      },
-    },
-    parameterValue: {
-      arrayValues: ids.map((r) => ({ structValues: { t: { value: r.type }, x: { value: r.value } } })),
-    },
-  };
-}
-
-function stringsParam(name: string, values: readonly string[]): Record<string, unknown> {
-  return {
-    name,
-    parameterType: {
-      type: 'ARRAY',
-      arrayType: { type: 'STRUCT', structTypes: [{ name: 'v', type: { type: 'STRING' } }] },
-    },
-    parameterValue: { arrayValues: values.map((v) => ({ structValues: { v: { value: v } } })) },
-  };
-}
-
-function rowsParam(
-  name: string,
-  columns: readonly ColumnSchema[],
-  rows: readonly CellValue[][],
-): Record<string, unknown> {
-  return {
-    name,
-    parameterType: {
-      type: 'ARRAY',
-      arrayType: {
-        type: 'STRUCT',
-        structTypes: columns.map((c) => ({ name: c.name, type: { type: REST_TYPE[c.type] ?? 'STRING' } })),
-      },
-    },
-    parameterValue: {
-      arrayValues: rows.map((r) => ({
-        structValues: Object.fromEntries(
-          columns.map((c, i) => [
-            c.name,
-            { value: r[i] === null || r[i] === undefined ? null : String(r[i]) },
-          ]),
-        ),
-      })),
-    },
-  };
-}
-
-const text = (v: unknown): string => {
-  if (v !== null && typeof v === 'object' && 'value' in v) return String((v as { value: unknown }).value);
-  return String(v);
-};
-
-const EDGE_SELECT_COLUMNS = `a_type, a_value, b_type, b_value, kind, event_id, ordinal, CAST(timestamp AS STRING) AS at`;
+const EDGE_SELECT_COLUMNS = `a_type, a_value, b_type, b_value, kind, event_id, ordinal,
+  CAST(first_seen AS STRING) AS at, CAST(last_seen AS STRING) AS last`;
 
 function toEdge(row: Record<string, unknown>): GraphEdge {
   return {
@@ -112,11 +39,21 @@ function toEdge(row: Record<string, unknown>): GraphEdge {
     eventId: text(row.event_id),
     ordinal: Number(text(row.ordinal)),
     atMicros: timestampMicros(text(row.at)),
+    lastMicros: timestampMicros(text(row.last)),
   };
 }
 
 const mapCells = (result: IdentityResult): CellValue[][] =>
-  result.map.map((m) => [m.idType, m.idValue, m.personId, m.userId, m.componentId, m.firstSeen, m.lastSeen]);
+  result.map.map((m) => [
+    m.idType,
+    m.idValue,
+    m.personId,
+    m.userId,
+    m.componentId,
+    m.firstSeen,
+    m.lastSeen,
+    m.listed,
+  ]);
 const mergeCells = (result: IdentityResult): CellValue[][] =>
   result.merges.map((m) => [
     m.componentId,
@@ -193,10 +130,12 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
 
   const byIds = async (sql: (v: string) => string, ids: readonly IdRef[]) =>
     ids.length === 0 ? [] : query(sql('UNNEST(@ids)'), [idsParam('ids', ids)]);
+  const dialect: SqlDialect = { table: path, param: (name) => `@${name}`, timestamp: 'TIMESTAMP' };
 
   return {
-    async ensure() {
+    async ensure(rules) {
       for (const [table, columns] of [
+        [IDENTITY_TABLES.edgeLog, LOG_COLUMNS],
         [IDENTITY_TABLES.edges, EDGE_COLUMNS],
         [IDENTITY_TABLES.map, MAP_COLUMNS],
         [IDENTITY_TABLES.merges, MERGE_COLUMNS],
@@ -204,37 +143,58 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
         await ensureTable(ctx, table, toFields(columns), layoutFor(table, columns));
       }
       const existing = new Set(await listTables(ctx));
-      for (const view of bigQueryViews(path, existing)) {
-        if (existing.has(view.name) && view.marker === undefined) continue;
+      for (const view of bigQueryViews(path, existing, rules)) {
+        const table = ctx.bigquery.dataset(datasetId).table(view.name);
+        if (existing.has(view.name)) {
+          const [metadata] = await table.getMetadata();
+          if ((metadata as { view?: { query?: string } }).view?.query === view.query) continue;
+          // A changed definition (a rule change, `users` appearing): replaced (tables.delete + tables.insert).
+          await table.delete({ ignoreNotFound: true });
+        }
         await ensureTable(ctx, view.name, [], { view: { query: view.query, useLegacySql: false } });
       }
     },
 
-    async edgesOfLoad(loadId) {
-      return (
-        await query(
-          `SELECT ${EDGE_SELECT_COLUMNS} FROM ${path(IDENTITY_TABLES.edges)} WHERE _sluice_load_id = @load_id`,
-          [{ name: 'load_id', parameterType: { type: 'STRING' }, parameterValue: { value: loadId } }],
-        )
-      ).map(toEdge);
+    async hasLog() {
+      return (await listTables(ctx)).includes(IDENTITY_TABLES.edgeLog);
     },
 
-    async componentsOf(ids) {
-      const rows = await byIds(
-        (v) =>
-          `SELECT DISTINCT m.component_id FROM ${path(IDENTITY_TABLES.map)} m JOIN ${v} v ON m.id_type = v.t AND m.id_value = v.x`,
-        ids,
+    async logIds(slice) {
+      const rows = await query(
+        logIdsSql(dialect, sliceWhere(dialect, slice)),
+        stringParams(sliceParams(slice)),
       );
-      return rows.map((r) => text(r.component_id));
+      const ids = new Map<string, IdRef>();
+      let through: number | undefined;
+      for (const r of rows) {
+        for (const [t, x] of [
+          [r.a_type, r.a_value],
+          [r.b_type, r.b_value],
+        ])
+          ids.set(`${text(t)}\u0000${text(x)}`, { type: text(t), value: text(x) });
+        const at = timestampMicros(text(r.through));
+        through = through === undefined ? at : Math.max(through, at);
+      }
+      return { ids: [...ids.values()], through: through === undefined ? undefined : isoOfMicros(through) };
     },
 
-    async personsOf(ids) {
-      const rows = await byIds(
-        (v) =>
-          `SELECT DISTINCT m.person_id FROM ${path(IDENTITY_TABLES.map)} m JOIN ${v} v ON m.id_type = v.t AND m.id_value = v.x`,
+    async compact(slice) {
+      await query(compactionSql(dialect, sliceWhere(dialect, slice)), stringParams(sliceParams(slice)));
+    },
+
+    async distinctOf(column, ids) {
+      return distinctOverChunks(
         ids,
+        async (part) =>
+          (
+            await byIds(
+              (v) =>
+                `SELECT DISTINCT m.${column} AS d FROM ${path(IDENTITY_TABLES.map)} m JOIN ${v} v ON m.id_type = v.t AND m.id_value = v.x`,
+              part,
+            )
+          ).map((r) => text(r.d)),
+        BQ_CHUNK,
       );
-      return rows.map((r) => text(r.person_id));
     },
 
     async idsOfPersons(personIds) {
@@ -318,8 +278,14 @@ COMMIT TRANSACTION`,
       );
     },
 
-    async replaceEdges(edges) {
-      await truncateLoad(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(edgeCells));
+    async replaceEdges(log, edges) {
+      // WRITE_TRUNCATE replaces the schema too (a warehouse from before the compaction had per-event columns).
+      await truncateLoad(IDENTITY_TABLES.edgeLog, LOG_COLUMNS, log.map(logCells));
+      await truncateLoad(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(compactCells));
+    },
+
+    updateState() {
+      return bigQueryStateCell(ctx);
     },
 
     async eraseIds(ids) {
@@ -328,6 +294,7 @@ COMMIT TRANSACTION`,
         `EXISTS (SELECT 1 FROM UNNEST(@ids) v WHERE (${t}.a_type = v.t AND ${t}.a_value = v.x) OR (${t}.b_type = v.t AND ${t}.b_value = v.x))`;
       await query(
         `BEGIN TRANSACTION;
+DELETE FROM ${path(IDENTITY_TABLES.edgeLog)} l WHERE ${match('l')};
 DELETE FROM ${path(IDENTITY_TABLES.edges)} e WHERE ${match('e')};
 DELETE FROM ${path(IDENTITY_TABLES.merges)} g WHERE ${match('g')};
 DELETE FROM ${path(IDENTITY_TABLES.map)} m WHERE EXISTS (SELECT 1 FROM UNNEST(@ids) v WHERE m.id_type = v.t AND m.id_value = v.x);

@@ -12,16 +12,18 @@ const valueArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...BLOCKED) },
 );
 
-const edgeArb = fc.record({
-  aType: fc.constantFrom('anonymous_id', 'user_id'),
-  aValue: valueArb,
-  bType: fc.constantFrom('user_id', 'user_id', 'email'),
-  bValue: valueArb,
-  kind: fc.constantFrom(...EDGE_KINDS, 'identify', 'event'),
-  eventId: fc.constantFrom('m1', 'm2', 'm3', 'm4', 'm5', 'm6'),
-  ordinal: fc.nat(2),
-  atMicros: fc.integer({ min: 0, max: 5 }).map((n) => 1_767_225_600_000_000 + n * 1_000_000),
-});
+const edgeArb = fc
+  .record({
+    aType: fc.constantFrom('anonymous_id', 'user_id'),
+    aValue: valueArb,
+    bType: fc.constantFrom('user_id', 'user_id', 'email'),
+    bValue: valueArb,
+    kind: fc.constantFrom(...EDGE_KINDS, 'identify', 'event'),
+    eventId: fc.constantFrom('m1', 'm2', 'm3', 'm4', 'm5', 'm6'),
+    ordinal: fc.nat(2),
+    atMicros: fc.integer({ min: 0, max: 5 }).map((n) => 1_767_225_600_000_000 + n * 1_000_000),
+  })
+  .map((e) => ({ ...e, lastMicros: e.atMicros }));
 const edgesArb = fc.uniqueArray(edgeArb, {
   maxLength: 14,
   // An event's links have distinct ordinals: the canonical key (timestamp, messageId, ordinal) is unique.
@@ -31,6 +33,7 @@ const rulesArb = fc.record({
   maxUserIdsPerPerson: fc.integer({ min: 1, max: 3 }),
   blockedValues: fc.constantFrom([], ['guest']),
   traitIdTypes: fc.constant(['email']),
+  maxComponentIds: fc.constant(1000),
 });
 
 describe('computeIdentity', () => {
@@ -81,6 +84,7 @@ describe('computeIdentity', () => {
     ordinal: 0,
     atMicros: 1_000_000,
     ...over,
+    lastMicros: over.lastMicros ?? over.atMicros ?? 1_000_000,
   });
 
   it("the person id is the earliest user id's; the earlier of two users on a shared device keeps the device", () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type IdentityRules, isBlocked } from '../schema/identity-rules.ts';
+import { isoOfMicros } from './store-support.ts';
 import type { EdgeKind, IdRef, MapRow, MergeRow } from './tables.ts';
 import { nodeKey } from './tables.ts';
 
@@ -12,7 +13,10 @@ export interface GraphEdge {
   kind: EdgeKind;
   eventId: string;
   ordinal: number;
+  /** The first event that made the link (the canonical order's key). */
   atMicros: number;
+  /** The last event that made it (an id's `last_seen` in the map). */
+  lastMicros: number;
 }
 
 /** A stable, opaque id for an id (no id value in clear: an erased id leaves no trace in other persons' rows). */
@@ -52,6 +56,8 @@ interface Node {
   first: number;
   firstSeen: number;
   lastSeen: number;
+  /** Named by an event as this type: the b side of any link, or the a side of a link that is not an alias's. */
+  direct: boolean;
 }
 
 /** Anchor preference: user ids first, then the earliest seen, then by type and value (a total order). */
@@ -68,10 +74,6 @@ export interface IdentityResult {
   map: MapRow[];
   merges: MergeRow[];
 }
-
-/** Epoch microseconds -> RFC 3339 with six fraction digits. */
-export const isoOfMicros = (us: number): string =>
-  new Date(Math.floor(us / 1000)).toISOString().replace('Z', `${String(us % 1000).padStart(3, '0')}Z`);
 
 /**
  * The identity map of a set of edges under the rules, by raw connected component (all linkable edges, flagged
@@ -136,14 +138,20 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     parent.set(k, r);
     return r;
   };
-  const see = (type: string, value: string, i: number, at: number): { node: Node; isNew: boolean } => {
+  const see = (
+    type: string,
+    value: string,
+    i: number,
+    at: number,
+    last: number,
+  ): { node: Node; isNew: boolean } => {
     const key = nodeKey(type, value);
     const known = nodes.get(key);
     if (known) {
-      known.lastSeen = Math.max(known.lastSeen, at);
+      known.lastSeen = Math.max(known.lastSeen, last);
       return { node: known, isNew: false };
     }
-    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: at };
+    const node: Node = { ref: { type, value }, key, first: i, firstSeen: at, lastSeen: last, direct: false };
     nodes.set(key, node);
     parent.set(key, key);
     users.set(key, type === 'user_id' ? 1 : 0);
@@ -160,8 +168,12 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
   };
   const pending: Omit<MergeRow, 'componentId' | 'seq'>[] = [];
   edges.forEach((e, i) => {
-    const a = see(e.aType, e.aValue, i, e.atMicros);
-    const b = see(e.bType, e.bValue, i, e.atMicros);
+    const a = see(e.aType, e.aValue, i, e.atMicros, e.lastMicros);
+    const b = see(e.bType, e.bValue, i, e.atMicros, e.lastMicros);
+    // An alias's previous id is linked under both types (edges.ts); only the b side, or a non-alias a side, is
+    // what an event called it.
+    b.node.direct = true;
+    if (e.kind !== 'alias') a.node.direct = true;
     const ra = find(a.node.key);
     const rb = find(b.node.key);
     if (ra === rb) return;
@@ -199,6 +211,12 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
       first = n;
   }
   const componentId = first ? componentIdOf(first.ref.type, first.ref.value) : '';
+  // `listed`: the rows `persons` shows, each id value once per person: a direct row; else (an alias's previous id
+  // never named otherwise) the anonymous-id row, unless a direct row of the same value is in the same person.
+  const directValues = new Set<string>();
+  for (const n of nodes.values()) if (n.direct) directValues.add(`${find(n.key)}\u0000${n.ref.value}`);
+  const listed = (n: Node): boolean =>
+    n.direct || (n.ref.type === 'anonymous_id' && !directValues.has(`${find(n.key)}\u0000${n.ref.value}`));
   const map: MapRow[] = [...nodes.values()].map((n) => ({
     idType: n.ref.type,
     idValue: n.ref.value,
@@ -207,6 +225,7 @@ function computeComponent(edges: readonly GraphEdge[], rules: IdentityRules): Id
     componentId,
     firstSeen: isoOfMicros(n.firstSeen),
     lastSeen: isoOfMicros(n.lastSeen),
+    listed: listed(n),
   }));
   return { map, merges: pending.map((m, seq) => ({ componentId, seq, ...m })) };
 }

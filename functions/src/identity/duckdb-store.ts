@@ -1,19 +1,24 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CellValue, ColumnSchema, LogicalType } from '../destinations/destination.ts';
+import { compactionSql, logIdsSql, type SqlDialect, sliceParams, sliceWhere } from './compaction-sql.ts';
 import type { GraphEdge, IdentityResult } from './compute.ts';
 import { duckdbViews } from './duckdb-views.ts';
-import { edgeCells } from './edges.ts';
+import { compactCells, logCells } from './edges.ts';
+import { chunks, distinctOverChunks, isoOfMicros, timestampMicros } from './store-support.ts';
 import {
+  type CompactEdge,
   EDGE_COLUMNS,
   EDGE_SOURCE_TABLES,
   type EdgeKind,
   IDENTITY_TABLES,
   type IdentityEdge,
   type IdRef,
+  LOG_COLUMNS,
   MAP_COLUMNS,
   MERGE_COLUMNS,
 } from './tables.ts';
-import type { IdentityStore } from './upkeep.ts';
+import type { IdentityStore, StateCell } from './upkeep.ts';
+import { definitionDigest } from './view-rules.ts';
 
 /** The identity tables on DuckDB (own helpers: the DuckDB destination's files are being reorganised). */
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -25,13 +30,16 @@ const TYPES: Readonly<Record<LogicalType, string>> = {
   TIMESTAMP: 'TIMESTAMPTZ',
   JSON: 'JSON',
 };
-const CHUNK = 400;
+/** The scheduled update's state row (bookkeeping: the `_sluice_` prefix keeps it out of the event tables). */
+const STATE_TABLE = '_sluice_identity_state';
+const DIALECT: SqlDialect = { table: q, param: (name) => `$${name}`, timestamp: 'TIMESTAMPTZ' };
 
 const tableDdl = (table: string, columns: readonly ColumnSchema[]): string =>
   `CREATE TABLE IF NOT EXISTS ${q(table)} (${columns.map((c) => `${q(c.name)} ${TYPES[c.type]}`).join(', ')})`;
 
 const EDGE_SELECT = `SELECT a_type, a_value, b_type, b_value, kind, event_id, CAST(ordinal AS DOUBLE) AS ordinal,
-  CAST(epoch_us(timestamp) AS DOUBLE) AS at FROM ${q(IDENTITY_TABLES.edges)}`;
+  CAST(epoch_us(first_seen) AS DOUBLE) AS at, CAST(epoch_us(last_seen) AS DOUBLE) AS last
+  FROM ${q(IDENTITY_TABLES.edges)}`;
 
 function toEdge(row: Record<string, unknown>): GraphEdge {
   return {
@@ -43,13 +51,8 @@ function toEdge(row: Record<string, unknown>): GraphEdge {
     eventId: String(row.event_id),
     ordinal: Number(row.ordinal),
     atMicros: Number(row.at),
+    lastMicros: Number(row.last),
   };
-}
-
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** `(VALUES ($1, $2), ...) AS v(t, x)` for id refs, with its parameters. */
@@ -64,7 +67,10 @@ function idValues(ids: readonly IdRef[], offset = 0): { sql: string; params: str
 
 /** The `IdentityStore` over a DuckDB connection the destination holds open (one writer: loads are serialised). */
 export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore {
-  const all = async (sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> =>
+  const all = async (
+    sql: string,
+    params: DuckDBValue[] | Record<string, DuckDBValue> = [],
+  ): Promise<Record<string, unknown>[]> =>
     (await connection.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
 
   const insert = async (
@@ -95,6 +101,7 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         m.componentId,
         m.firstSeen,
         m.lastSeen,
+        m.listed,
       ]),
     );
     await insert(
@@ -140,8 +147,40 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
     return out;
   };
 
+  const updateState = (): StateCell => ({
+    async read() {
+      await connection.run(
+        `CREATE TABLE IF NOT EXISTS ${q(STATE_TABLE)} (name VARCHAR PRIMARY KEY, body VARCHAR, version BIGINT)`,
+      );
+      const rows = await all(
+        `SELECT body, CAST(version AS VARCHAR) AS version FROM ${q(STATE_TABLE)} WHERE name = 'update'`,
+      );
+      const row = rows[0];
+      return row ? { text: String(row.body), version: String(row.version) } : undefined;
+    },
+    async write(text, ifVersion) {
+      if (ifVersion === '0') {
+        try {
+          await connection.run(`INSERT INTO ${q(STATE_TABLE)} VALUES ('update', $1, 1)`, [text]);
+          return '1';
+        } catch {
+          return undefined; // another run created it first (primary key)
+        }
+      }
+      const rows = await all(
+        `UPDATE ${q(STATE_TABLE)} SET body = $1, version = version + 1 WHERE name = 'update' AND version = $2
+           RETURNING CAST(version AS VARCHAR) AS version`,
+        [text, Number(ifVersion)],
+      );
+      return rows[0] ? String(rows[0].version) : undefined;
+    },
+  });
+
   return {
-    async ensure() {
+    updateState,
+
+    async ensure(rules) {
+      await connection.run(tableDdl(IDENTITY_TABLES.edgeLog, LOG_COLUMNS));
       await connection.run(tableDdl(IDENTITY_TABLES.edges, EDGE_COLUMNS));
       await connection.run(tableDdl(IDENTITY_TABLES.map, MAP_COLUMNS));
       await connection.run(tableDdl(IDENTITY_TABLES.merges, MERGE_COLUMNS));
@@ -153,53 +192,57 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         ).map((r) => String(r.table_name).toLowerCase()),
       );
       const views = new Map(
-        (await all('SELECT view_name, sql FROM duckdb_views() WHERE NOT internal')).map((r) => [
+        (await all('SELECT view_name, comment FROM duckdb_views() WHERE NOT internal')).map((r) => [
           String(r.view_name).toLowerCase(),
-          String(r.sql),
+          String(r.comment ?? ''),
         ]),
       );
-      for (const { name, sql, marker } of duckdbViews(existing)) {
-        const current = views.get(name);
-        if (current === undefined || (marker !== undefined && !current.includes(marker)))
-          await connection.run(sql);
+      for (const { name, sql } of duckdbViews(existing, rules)) {
+        const digest = `sluice:${definitionDigest(sql)}`;
+        if (views.get(name) === digest) continue;
+        await connection.run(sql);
+        await connection.run(`COMMENT ON VIEW ${q(name)} IS '${digest}'`);
       }
     },
 
-    async edgesOfLoad(loadId) {
+    async hasLog() {
       const exists = await all(
         `SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()
-           AND table_name = '${IDENTITY_TABLES.edges}'`,
+           AND table_name = '${IDENTITY_TABLES.edgeLog}'`,
       );
-      if (exists.length === 0) return [];
-      return (await all(`${EDGE_SELECT} WHERE _sluice_load_id = $1`, [loadId])).map(toEdge);
+      return exists.length > 0;
     },
 
-    async componentsOf(ids) {
-      const out = new Set<string>();
-      for (const part of chunks(ids)) {
+    async logIds(slice) {
+      const rows = await all(logIdsSql(DIALECT, sliceWhere(DIALECT, slice)), sliceParams(slice));
+      const ids = new Map<string, IdRef>();
+      let through: number | undefined;
+      for (const r of rows) {
+        for (const [t, x] of [
+          [r.a_type, r.a_value],
+          [r.b_type, r.b_value],
+        ])
+          ids.set(`${String(t)}\u0000${String(x)}`, { type: String(t), value: String(x) });
+        const at = timestampMicros(String(r.through));
+        through = through === undefined ? at : Math.max(through, at);
+      }
+      return { ids: [...ids.values()], through: through === undefined ? undefined : isoOfMicros(through) };
+    },
+
+    async compact(slice) {
+      await connection.run(compactionSql(DIALECT, sliceWhere(DIALECT, slice)), sliceParams(slice));
+    },
+
+    async distinctOf(column, ids) {
+      return distinctOverChunks(ids, async (part) => {
         const v = idValues(part);
         const rows = await all(
-          `SELECT DISTINCT m.component_id FROM ${q(IDENTITY_TABLES.map)} m JOIN ${v.sql}
+          `SELECT DISTINCT m.${column} AS d FROM ${q(IDENTITY_TABLES.map)} m JOIN ${v.sql}
              ON m.id_type = v.t AND m.id_value = v.x`,
           v.params,
         );
-        for (const r of rows) out.add(String(r.component_id));
-      }
-      return [...out];
-    },
-
-    async personsOf(ids) {
-      const out = new Set<string>();
-      for (const part of chunks(ids)) {
-        const v = idValues(part);
-        const rows = await all(
-          `SELECT DISTINCT m.person_id FROM ${q(IDENTITY_TABLES.map)} m JOIN ${v.sql}
-             ON m.id_type = v.t AND m.id_value = v.x`,
-          v.params,
-        );
-        for (const r of rows) out.add(String(r.person_id));
-      }
-      return [...out];
+        return rows.map((r) => String(r.d));
+      });
     },
 
     async idsOfPersons(personIds) {
@@ -268,8 +311,20 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
 
     async replaceAll(result) {
       await transaction(async () => {
-        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.map)}`);
-        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.merges)}`);
+        // Dropped and created again: a warehouse from an older version has fewer map columns.
+        for (const [table, columns] of [
+          [IDENTITY_TABLES.map, MAP_COLUMNS],
+          [IDENTITY_TABLES.merges, MERGE_COLUMNS],
+        ] as const) {
+          await connection.run(`DELETE FROM ${q(table)}`);
+          const have = await all(
+            `SELECT count(*) AS n FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '${table}'`,
+          );
+          if (Number(have[0]?.n) !== columns.length) {
+            await connection.run(`DROP TABLE ${q(table)}`);
+            await connection.run(tableDdl(table, columns));
+          }
+        }
         await writeResult(result);
       });
     },
@@ -303,10 +358,14 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
       for await (const rows of result.yieldRowObjectJs()) yield rows as Record<string, CellValue>[];
     },
 
-    async replaceEdges(edges: readonly IdentityEdge[]) {
+    async replaceEdges(log: readonly IdentityEdge[], edges: readonly CompactEdge[]) {
       await transaction(async () => {
-        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.edges)}`);
-        await insert(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(edgeCells));
+        // Dropped and created again: a warehouse from before the compaction has the old per-event columns.
+        await connection.run(`DROP TABLE IF EXISTS ${q(IDENTITY_TABLES.edges)}`);
+        await connection.run(tableDdl(IDENTITY_TABLES.edges, EDGE_COLUMNS));
+        await connection.run(`DELETE FROM ${q(IDENTITY_TABLES.edgeLog)}`);
+        await insert(IDENTITY_TABLES.edgeLog, LOG_COLUMNS, log.map(logCells));
+        await insert(IDENTITY_TABLES.edges, EDGE_COLUMNS, edges.map(compactCells));
       });
     },
 
@@ -315,10 +374,12 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         for (const part of chunks(ids)) {
           const v = idValues(part);
           for (const s of ['a', 'b']) {
-            await connection.run(
-              `DELETE FROM ${q(IDENTITY_TABLES.edges)} e USING ${v.sql} WHERE e.${s}_type = v.t AND e.${s}_value = v.x`,
-              v.params,
-            );
+            for (const table of [IDENTITY_TABLES.edgeLog, IDENTITY_TABLES.edges]) {
+              await connection.run(
+                `DELETE FROM ${q(table)} e USING ${v.sql} WHERE e.${s}_type = v.t AND e.${s}_value = v.x`,
+                v.params,
+              );
+            }
             await connection.run(
               `DELETE FROM ${q(IDENTITY_TABLES.merges)} e USING ${v.sql} WHERE e.${s}_type = v.t AND e.${s}_value = v.x`,
               v.params,

@@ -1,6 +1,14 @@
 import type { CellValue, ColumnSchema, StagedRow } from '../destinations/destination.ts';
 import type { IdentityRules } from '../schema/identity-rules.ts';
-import { EDGE_COLUMNS, EDGE_SOURCE_TABLES, type EdgeKind, type IdentityEdge } from './tables.ts';
+import { isoOfMicros, timestampMicros } from './store-support.ts';
+import {
+  type CompactEdge,
+  EDGE_SOURCE_TABLES,
+  type EdgeKind,
+  IDENTITY_TABLES,
+  type IdentityEdge,
+  LOG_COLUMNS,
+} from './tables.ts';
 
 const idText = (v: CellValue | undefined): string | undefined => {
   if (typeof v === 'string') return v === '' ? undefined : v;
@@ -25,7 +33,8 @@ export const EDGE_SOURCE_COLUMNS = [
  * its row in one of Segment's per-type tables (`EDGE_SOURCE_TABLES`; other tables make none):
  * - any event with both ids: anonymous_id <-> user_id (`identify` for identify calls, else `event`);
  * - alias: previous_id <-> user_id, twice (previous_id may be an anonymous id or an earlier user id, and the two
- *   are different id types): anonymous_id:previous <-> user_id and user_id:previous <-> user_id (`alias`);
+ *   are different id types): anonymous_id:previous <-> user_id and user_id:previous <-> user_id (`alias`); the
+ *   map marks which of the two an analyst sees (`listed`, compute.ts), so `persons` shows each id once;
  * - identify with a configured trait id type (`email`): user_id (else anonymous_id) <-> email:value (`trait`).
  * Blocked values are NOT filtered here (the rules apply when the map is computed, so a rule change + rebuild
  * takes effect); missing and empty ids make no link.
@@ -84,8 +93,8 @@ export function edgesOfRow(
   return edges;
 }
 
-/** An edge as a row of `identity_edges`, in `EDGE_COLUMNS` order. */
-export function edgeCells(e: IdentityEdge): CellValue[] {
+/** An edge as a row of `identity_edge_log`, in `LOG_COLUMNS` order. */
+export function logCells(e: IdentityEdge): CellValue[] {
   return [
     e.aType,
     e.aValue,
@@ -102,11 +111,81 @@ export function edgeCells(e: IdentityEdge): CellValue[] {
   ];
 }
 
-const EDGE_COLUMN_NAMES = EDGE_COLUMNS.map((c) => c.name);
-const ALL_POSITIONS = EDGE_COLUMN_NAMES.map((_c, i) => i);
+/** A compacted link as a row of `identity_edges`, in `EDGE_COLUMNS` order. */
+export function compactCells(e: CompactEdge): CellValue[] {
+  return [
+    e.aType,
+    e.aValue,
+    e.bType,
+    e.bValue,
+    e.kind,
+    e.eventId,
+    e.eventTable,
+    e.ordinal,
+    e.firstSeen,
+    e.lastSeen,
+  ];
+}
+
+/** The compaction key: the two ids, alias links apart (they are not subject to the user-id limit). */
+export const linkKey = (e: {
+  aType: string;
+  aValue: string;
+  bType: string;
+  bValue: string;
+  kind: EdgeKind;
+}) =>
+  `${e.aType}\u0000${e.aValue}\u0000${e.bType}\u0000${e.bValue}\u0000${e.kind === 'alias' ? 'alias' : 'link'}`;
 
 /**
- * Collects the identity edges of a load's rows, as staged rows of `identity_edges` (same event id and line as the
+ * The compaction rule of `identity_edge_log` into `identity_edges` (the rebuild's; each store's SQL states the same
+ * rule, and the property tests compare the two): per link, the first event in the canonical order (time, event id,
+ * ordinal) and the latest time.
+ */
+export function compactLog(edges: readonly IdentityEdge[]): CompactEdge[] {
+  const out = new Map<string, { edge: CompactEdge; first: number; last: number }>();
+  for (const e of edges) {
+    const at = timestampMicros(e.timestamp);
+    const key = linkKey(e);
+    const known = out.get(key);
+    const earlier =
+      known === undefined ||
+      at < known.first ||
+      (at === known.first &&
+        (e.eventId < known.edge.eventId ||
+          (e.eventId === known.edge.eventId && e.ordinal < known.edge.ordinal)));
+    const last = Math.max(at, known?.last ?? at);
+    if (earlier) {
+      out.set(key, {
+        edge: {
+          aType: e.aType,
+          aValue: e.aValue,
+          bType: e.bType,
+          bValue: e.bValue,
+          kind: e.kind,
+          eventId: e.eventId,
+          eventTable: e.eventTable,
+          ordinal: e.ordinal,
+          firstSeen: e.timestamp,
+          lastSeen: e.timestamp,
+        },
+        first: at,
+        last,
+      });
+    } else known.last = last;
+  }
+  return [...out.values()].map(({ edge, first, last }) => ({
+    ...edge,
+    firstSeen: isoOfMicros(first),
+    lastSeen: isoOfMicros(last),
+  }));
+}
+
+const LOG_COLUMN_NAMES = LOG_COLUMNS.map((c) => c.name);
+const ALL_POSITIONS = LOG_COLUMN_NAMES.map((_c, i) => i);
+
+/**
+ * Collects the identity edges of a load's rows, as staged rows of `identity_edge_log` (same event id and line as the
  * event, so the destination's de-duplication drops a duplicate event's edges with its rows, and they commit in the
  * same atomic step as the events: a loaded file never lacks its edges).
  */
@@ -138,9 +217,9 @@ export class EdgeStager {
         eventId: row.eventId,
         line: row.line,
         receivedAt: row.receivedAt,
-        columns: EDGE_COLUMN_NAMES,
+        columns: LOG_COLUMN_NAMES,
         at: ALL_POSITIONS,
-        cells: edgeCells(edge),
+        cells: logCells(edge),
       });
     }
   }
@@ -149,7 +228,7 @@ export class EdgeStager {
   schemaChanges(): { kind: 'create_table'; table: string; columns: ColumnSchema[] }[] {
     if (this.#tableCreated || this.#pending.length === 0) return [];
     this.#tableCreated = true;
-    return [{ kind: 'create_table', table: 'identity_edges', columns: [...EDGE_COLUMNS] }];
+    return [{ kind: 'create_table', table: IDENTITY_TABLES.edgeLog, columns: [...LOG_COLUMNS] }];
   }
 
   /** Takes the staged edge rows. */

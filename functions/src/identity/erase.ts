@@ -12,7 +12,7 @@ export interface ErasureResult {
 
 /**
  * A privacy erasure (issue 19's registry calls it): removes the ids - by default every id of their persons, so the
- * person leaves the graph - from `identity_edges`, `identity_map` and `identity_merges` (the one delete those
+ * person leaves the graph - from `identity_edge_log`, `identity_edges`, `identity_map` and `identity_merges` (the one delete those
  * tables know), then recomputes the components they belonged to, so the ids that remain are mapped as a rebuild
  * without the erased ids' edges would map them. The events of the erased ids are the privacy delete's to remove
  * (a rebuild from event tables that still hold them would link them again); `erased` lists the ids for it.
@@ -23,13 +23,13 @@ export async function eraseIdentities(
   rules: IdentityRules,
   options: { wholePerson?: boolean } = {},
 ): Promise<ErasureResult> {
-  await store.ensure();
+  await store.ensure(rules);
   const wholePerson = options.wholePerson ?? true;
   const erased = new Map<string, IdRef>(ids.map((r) => [nodeKey(r.type, r.value), r]));
-  const components = await store.componentsOf(ids);
+  const components = await store.distinctOf('component_id', ids);
   const members = await store.membersOf(components);
   if (wholePerson) {
-    const persons = await store.personsOf(ids);
+    const persons = await store.distinctOf('person_id', ids);
     for (const m of await store.idsOfPersons(persons)) erased.set(nodeKey(m.type, m.value), m);
   }
   const gone = [...erased.values()];

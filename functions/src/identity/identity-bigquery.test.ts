@@ -1,70 +1,40 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeBigQueryDestination } from '../../test/fakes/fake-bigquery-destination.ts';
-import { type FakeGcp, startFakeGcp } from '../../test/fakes/fake-gcp-server.ts';
 import { withStore } from '../../test/helpers/identity.ts';
-import { DEFAULT_SETTINGS } from '../../test/helpers/warehouse.ts';
-import { loadObject } from '../load/load-object.ts';
-import { createLogger } from '../logger.ts';
+import { type IdentityBigQuery, ident, identityBigQuery, MB } from '../../test/helpers/identity-bigquery.ts';
 import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
-import { localDirectoryStore } from '../storage/local-directory.ts';
 import { computeIdentity } from './compute.ts';
 import { eraseIdentitiesFrom } from './erase.ts';
 import { rebuildIdentity } from './rebuild.ts';
 import { personsOfMap, referencePersons } from './reference.test-support.ts';
-import { recomputeAll, upkeepAfterLoad } from './upkeep.ts';
+import { upkeepAfterLoad } from './upkeep.ts';
 
 /**
  * The identity graph on the strict BigQuery fake (test/fakes: BigQuery REST v2 over an in-memory DuckDB, billing
  * the documented on-demand minimums: 10 MB per table referenced per statement,
- * https://cloud.google.com/bigquery/pricing#on_demand_pricing). The loader commits each file's edges (load jobs,
- * free); the map is updated on a schedule (`npm run identity -- update`), because a per-file update bills 10 MB per
- * statement and table (measured below).
+ * https://cloud.google.com/bigquery/pricing#on_demand_pricing). The loader commits each file's links to
+ * `identity_edge_log` (load jobs, free); the scheduled update (`updateIdentity`) compacts what was loaded since its
+ * watermark and recomputes only the components it touches.
  */
-const MB = 1024 * 1024;
 const RULES = DEFAULT_IDENTITY_RULES;
 const MAP_SQL = (ds: string) =>
-  `SELECT id_type, id_value, person_id, user_id, component_id FROM \`fake-project.${ds}.identity_map\` ORDER BY id_type, id_value`;
+  `SELECT id_type, id_value, person_id, user_id, component_id, CAST(first_seen AS VARCHAR), CAST(last_seen AS VARCHAR)
+   FROM \`fake-project.${ds}.identity_map\` ORDER BY id_type, id_value`;
+const EDGES_SQL = (ds: string) =>
+  `SELECT * FROM \`fake-project.${ds}.identity_edges\` ORDER BY a_type, a_value, b_type, b_value, kind`;
+const MERGES_SQL = (ds: string) => `SELECT * FROM \`fake-project.${ds}.identity_merges\` ORDER BY ALL`;
 
 describe('identity graph on BigQuery (strict fake)', () => {
-  let fake: FakeGcp;
-  let dir: string;
+  let bq: IdentityBigQuery;
   beforeAll(async () => {
-    fake = await startFakeGcp();
-    dir = await mkdtemp(path.join(tmpdir(), 'sluice-identity-bq-'));
+    bq = await identityBigQuery();
   });
   afterAll(async () => {
-    await fake.close();
-    await rm(dir, { recursive: true, force: true });
+    await bq.close();
   });
 
-  let files = 0;
-  const load = async (datasetId: string, lines: string[]) => {
-    const name = `f${++files}.ndjson`;
-    await mkdir(path.join(dir, 'raw'), { recursive: true });
-    await writeFile(path.join(dir, 'raw', name), `${lines.join('\n')}\n`);
-    return loadObject(
-      {
-        store: localDirectoryStore(dir),
-        destination: fakeBigQueryDestination(fake, { datasetId }),
-        settings: DEFAULT_SETTINGS,
-        logger: createLogger('silent'),
-      },
-      { bucket: 'raw', name, generation: '1' },
-    );
-  };
-  const billedSince = (mark: number): number =>
-    [...fake.bigquery.jobs.entries()]
-      .slice(mark)
-      .filter(([id]) => id.startsWith('sluice_identity_'))
-      .reduce((sum, [, j]) => sum + (j.result?.bytesBilled ?? 0), 0);
-  const ev = (o: Record<string, unknown>) =>
-    JSON.stringify({ type: 'identify', context: {}, receivedAt: '2026-01-01T00:00:00Z', traits: {}, ...o });
-
-  it('scheduled update = rebuild = the rules over the committed edges, for random events split into files', async () => {
+  it('incremental scheduled updates (after any subset of the files) = rebuild = the rules over the links', async () => {
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -73,97 +43,109 @@ describe('identity graph on BigQuery (strict fake)', () => {
             anon: fc.constantFrom('a1', 'a2', 'a3'),
             user: fc.constantFrom('u1', 'u2', 'null'),
             second: fc.integer({ min: 0, max: 5 }),
-            file: fc.nat(1),
+            file: fc.nat(2),
           }),
-          { minLength: 1, maxLength: 6 },
+          { minLength: 1, maxLength: 7 },
         ),
-        async (events) => {
+        fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+        async (events, updateAfter) => {
           const datasetId = `prop${++run}`;
-          for (const f of [0, 1]) {
+          for (const f of [0, 1, 2]) {
             const lines = events
               .map((e, i) => ({ e, i }))
               .filter(({ e }) => e.file === f)
               .map(({ e, i }) =>
-                ev({
+                ident({
                   messageId: `m${i}`,
                   anonymousId: e.anon,
                   userId: e.user,
                   timestamp: `2026-01-01T00:00:0${e.second}Z`,
                 }),
               );
-            if (lines.length > 0) expect((await load(datasetId, lines)).status).toBe('loaded');
+            if (lines.length > 0) expect((await bq.load(datasetId, lines)).status).toBe('loaded');
+            if (updateAfter[f]) await bq.update(datasetId, RULES);
           }
-          const destination = fakeBigQueryDestination(fake, { datasetId });
-          const edges = await withStore(destination, async (s) => {
-            await recomputeAll(s, RULES);
-            return s.allEdges();
-          });
-          expect(edges).toHaveLength(events.length);
-          const scheduled = (await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows;
+          expect((await bq.update(datasetId, RULES)).outcome).toBe('updated');
+          const destination = fakeBigQueryDestination(bq.fake, { datasetId });
+          const edges = await withStore(destination, (s) => s.allEdges());
+          // One row per link: the generated events make one anonymous <-> user link each.
+          expect(edges).toHaveLength(new Set(events.map((e) => `${e.anon}/${e.user}`)).size);
+          const incremental = await bq.rows(MAP_SQL(datasetId));
+          const merges = await bq.rows(MERGES_SQL(datasetId));
           const persons = personsOfMap(
-            scheduled.map((r) => ({
-              idType: String(r.f[0]?.v),
-              idValue: String(r.f[1]?.v),
-              personId: String(r.f[2]?.v),
-            })),
+            incremental.map((r) => ({ idType: String(r[0]), idValue: String(r[1]), personId: String(r[2]) })),
           );
           expect(persons).toEqual(referencePersons(edges, RULES).persons);
-          expect(scheduled).toHaveLength(computeIdentity(edges, RULES).map.length);
+          expect(incremental).toHaveLength(computeIdentity(edges, RULES).map.length);
+          const compacted = await bq.rows(EDGES_SQL(datasetId));
           await withStore(destination, (s) => rebuildIdentity(s, RULES));
-          expect((await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows).toEqual(scheduled);
+          expect(await bq.rows(EDGES_SQL(datasetId))).toEqual(compacted);
+          expect(await bq.rows(MAP_SQL(datasetId))).toEqual(incremental);
+          expect(await bq.rows(MERGES_SQL(datasetId))).toEqual(merges);
         },
       ),
-      { numRuns: 2 },
+      { numRuns: 3 },
     );
-  }, 120_000);
+  }, 180_000);
 
-  it('bytes billed: a per-file upkeep bills >= 10 MB per statement and table (over the 30 MB budget); the scheduled update bills 10 MB per run', async () => {
+  it('bytes billed: a scheduled run bills its statements (10 MB per table referenced, tables under 10 MB), not per file; per-file upkeep would bill the same per file', async () => {
     const datasetId = 'cost';
-    expect(
-      (
-        await load(datasetId, [
-          ev({ messageId: 'c1', anonymousId: 'a1', userId: 'u1', timestamp: '2026-01-01T00:00:01Z' }),
-        ])
-      ).status,
-    ).toBe('loaded');
-    const second = await load(datasetId, [
-      ev({ messageId: 'c2', anonymousId: 'a2', userId: 'u1', timestamp: '2026-01-01T00:00:02Z' }),
+    const at = (s: number) => `2026-01-01T00:00:0${s}Z`;
+    await bq.load(datasetId, [ident({ messageId: 'c1', anonymousId: 'a1', userId: 'u1', timestamp: at(1) })]);
+    await bq.update(datasetId, RULES);
+    const second = await bq.load(datasetId, [
+      ident({ messageId: 'c2', anonymousId: 'a2', userId: 'u1', timestamp: at(2) }),
+      ident({ messageId: 'c3', anonymousId: 'a3', userId: 'u3', timestamp: at(3) }),
     ]);
-    const destination = fakeBigQueryDestination(fake, { datasetId });
-    await withStore(destination, (s) => recomputeAll(s, RULES));
-    let mark = fake.bigquery.jobs.size;
-    await withStore(destination, (s) => recomputeAll(s, RULES));
-    const scheduled = billedSince(mark);
-    mark = fake.bigquery.jobs.size;
+    let mark = bq.jobMark();
+    const report = await bq.update(datasetId, RULES);
+    const run = bq.billedSince(mark);
+    // Three more files before the next run: the run bills the same.
+    for (const n of [4, 5, 6])
+      await bq.load(datasetId, [
+        ident({ messageId: `c${n}`, anonymousId: `a${n}`, userId: `u${n}`, timestamp: at(n) }),
+      ]);
+    mark = bq.jobMark();
+    await bq.update(datasetId, RULES);
+    const busier = bq.billedSince(mark);
+    mark = bq.jobMark();
+    const destination = fakeBigQueryDestination(bq.fake, { datasetId });
     await withStore(destination, (s) => upkeepAfterLoad(s, second.record.loadId, RULES));
-    const perFile = billedSince(mark);
+    const perFile = bq.billedSince(mark);
     console.log(
-      `identity upkeep on the BigQuery fake: per file ${perFile / MB} MB billed; scheduled run ${scheduled / MB} MB billed`,
+      `identity upkeep on the BigQuery fake: scheduled run ${run / MB} MB billed (1 new file), ${busier / MB} MB (3 new files); per-file upkeep ${perFile / MB} MB per file`,
     );
-    // The scheduled update: one SELECT of identity_edges (10 MB minimum) and free load jobs.
-    expect(scheduled).toBe(10 * MB);
-    // Per file: the load's edges, the ids' components, their members, the touching edges, the transaction
-    // writing the map: far over 30 MB for one file, whatever its size.
+    // A run: the log slice (10 MB), the MERGE (log + edges: 20 MB), one fixpoint round (components, members,
+    // touching edges: 30 MB), the map transaction (5 statements over map/merges: 50 MB).
+    expect(report).toMatchObject({ outcome: 'updated', components: 1 });
+    expect(run).toBe((10 + 20 + 30 + 50) * MB);
+    expect(busier).toBe(run);
+    // Per file the same statements: far over the 30 MB per-file budget, whatever the file's size: hence a schedule.
     expect(perFile).toBeGreaterThan(30 * MB);
-    const map = (await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows;
-    expect(new Set(map.map((r) => r.f[2]?.v)).size).toBe(1);
-    expect(map).toHaveLength(3);
+    const map = await bq.rows(MAP_SQL(datasetId));
+    expect(new Set(map.map((r) => r[2])).size).toBe(5);
+    expect(map).toHaveLength(11);
   }, 60_000);
 
-  it('a privacy erasure removes the person from the graph on BigQuery too (DML in one transaction)', async () => {
+  it('a privacy erasure removes the person from every identity table on BigQuery (DML in one transaction)', async () => {
     const datasetId = 'erase';
-    await load(datasetId, [
-      ev({ messageId: 'e1', anonymousId: 'a1', userId: 'u1', timestamp: '2026-01-01T00:00:01Z' }),
-      ev({ messageId: 'e2', anonymousId: 'a2', userId: 'u2', timestamp: '2026-01-01T00:00:02Z' }),
+    await bq.load(datasetId, [
+      ident({ messageId: 'e1', anonymousId: 'a1', userId: 'u1', timestamp: '2026-01-01T00:00:01Z' }),
+      ident({ messageId: 'e2', anonymousId: 'a2', userId: 'u2', timestamp: '2026-01-01T00:00:02Z' }),
     ]);
-    const destination = fakeBigQueryDestination(fake, { datasetId });
-    await withStore(destination, (s) => recomputeAll(s, RULES));
+    await bq.update(datasetId, RULES);
+    const destination = fakeBigQueryDestination(bq.fake, { datasetId });
     await destination.open();
     const result = await eraseIdentitiesFrom(destination, [{ type: 'user_id', value: 'u1' }], RULES);
+    await destination.close();
     expect(result?.erased.map((r) => r.value).sort()).toEqual(['a1', 'u1']);
-    const map = (await fake.bigquery.engine.query(MAP_SQL(datasetId), {})).rows.map((r) => r.f[1]?.v);
-    expect(map).toEqual(['a2', 'u2']);
+    expect((await bq.rows(MAP_SQL(datasetId))).map((r) => r[1])).toEqual(['a2', 'u2']);
     const edges = await withStore(destination, (s) => s.allEdges());
     expect(edges.map((e) => e.eventId)).toEqual(['e2']);
+    const log = await bq.rows(`SELECT event_id FROM \`fake-project.${datasetId}.identity_edge_log\``);
+    expect(log).toEqual([['e2']]);
+    // The next update does not bring the erased links back.
+    await bq.update(datasetId, RULES);
+    expect((await bq.rows(MAP_SQL(datasetId))).map((r) => r[1])).toEqual(['a2', 'u2']);
   }, 60_000);
 });

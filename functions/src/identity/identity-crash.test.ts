@@ -61,7 +61,7 @@ describe('identity upkeep survives a SIGKILL at the worst moment', () => {
       { n: '1' },
     ]);
     expect(
-      await w.query("SELECT count(*) AS n FROM identity_edges WHERE event_id IN ('i2', 'i3', 'p1')"),
+      await w.query("SELECT count(*) AS n FROM identity_edge_log WHERE event_id IN ('i2', 'i3', 'p1')"),
     ).toEqual([{ n: '3' }]);
     expect(await w.query(MAP), point).toEqual(beforeB);
     // The trigger redelivers B: already loaded, and the upkeep runs again.

@@ -15,7 +15,11 @@ const MAP_SQL = `SELECT id_type, id_value, person_id, user_id, component_id,
 const MERGES_SQL =
   'SELECT * EXCLUDE (timestamp), CAST(timestamp AS VARCHAR) AS t FROM identity_merges ORDER BY ALL';
 const EDGES_SQL =
-  'SELECT * EXCLUDE (loaded_at, timestamp, received_at), CAST(timestamp AS VARCHAR) AS t FROM identity_edges ORDER BY ALL';
+  'SELECT * EXCLUDE (first_seen, last_seen), CAST(first_seen AS VARCHAR) AS f, CAST(last_seen AS VARCHAR) AS l FROM identity_edges ORDER BY ALL';
+const LOG_SQL =
+  'SELECT * EXCLUDE (loaded_at, event_at, received_at, _sluice_load_id), CAST(event_at AS VARCHAR) AS t FROM identity_edge_log ORDER BY ALL';
+const LINKS_SQL = `SELECT count(*) AS n FROM (SELECT DISTINCT a_type, a_value, b_type, b_value, kind = 'alias'
+  FROM identity_edge_log)`;
 
 interface Ev {
   type: 'identify' | 'track' | 'alias' | 'page';
@@ -83,18 +87,22 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
               expect(outcome.status).toBe('loaded');
             }
             const graphTables = await w.query(
-              "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'identity_edges'",
+              "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'identity_edge_log'",
             );
             if (Number(graphTables[0]?.n ?? 0) === 0) {
               // No event linked two ids: by design no identity table exists before the first link. A rebuild from
               // the event tables must agree: it finds no edge either.
               await withStore(w.destination(), (s) => rebuildIdentity(s, rules));
               expect(await w.query(EDGES_SQL)).toEqual([]);
+              expect(await w.query(LOG_SQL)).toEqual([]);
               expect(await w.query(MAP_SQL)).toEqual([]);
               return;
             }
             const incremental = { map: await w.query(MAP_SQL), merges: await w.query(MERGES_SQL) };
             const edgesBefore = await w.query(EDGES_SQL);
+            const logBefore = await w.query(LOG_SQL);
+            // One row per link in identity_edges (the per-event rows stay in the log).
+            expect(edgesBefore).toHaveLength(Number((await w.query(LINKS_SQL))[0]?.n));
             const edges: GraphEdge[] = await withStore(w.destination(), (s) => s.allEdges());
             // The map holds the persons of the independent model over the committed edges.
             const model = referencePersons(edges, rules);
@@ -113,6 +121,7 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
             // A rebuild from the event tables gives the same edges, map and merge log.
             await withStore(w.destination(), (s) => rebuildIdentity(s, rules));
             expect(await w.query(EDGES_SQL)).toEqual(edgesBefore);
+            expect(await w.query(LOG_SQL)).toEqual(logBefore);
             expect(await w.query(MAP_SQL)).toEqual(incremental.map);
             expect(await w.query(MERGES_SQL)).toEqual(incremental.merges);
             expect(computeIdentity(edges, rules).map).toHaveLength(incremental.map.length);
@@ -157,6 +166,11 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
       "SELECT count(*) AS n FROM identity_edges WHERE 'u1' IN (a_value, b_value) OR 'a1' IN (a_value, b_value) OR 'a2' IN (a_value, b_value)",
     );
     expect(mentions).toEqual([{ n: '0' }]);
+    expect(
+      await wh.query(
+        "SELECT count(*) AS n FROM identity_edge_log WHERE 'u1' IN (a_value, b_value) OR 'a1' IN (a_value, b_value) OR 'a2' IN (a_value, b_value)",
+      ),
+    ).toEqual([{ n: '0' }]);
     expect(
       await wh.query("SELECT count(*) AS n FROM identity_merges WHERE 'u1' IN (a_value, b_value)"),
     ).toEqual([{ n: '0' }]);

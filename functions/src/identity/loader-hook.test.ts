@@ -24,14 +24,14 @@ describe('the loader hook of the identity upkeep', () => {
         store() {
           const store = inner.identity?.store();
           if (!store) throw new Error('no store');
-          return { ...store, edgesOfLoad: () => Promise.reject(new Error('disk full')) };
+          return { ...store, logIds: () => Promise.reject(new Error('disk full')) };
         },
       },
     };
     const error = await wh.load('f.ndjson', { destination: failing }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoaderError);
     expect(error).toMatchObject({ code: 'SLUICE_ERR_LOAD_IDENTITY_UPKEEP', retryable: true });
-    expect(await wh.query('SELECT count(*) AS n FROM identity_edges')).toEqual([{ n: '1' }]);
+    expect(await wh.query('SELECT count(*) AS n FROM identity_edge_log')).toEqual([{ n: '1' }]);
     // The update never ran: no map yet (the identity tables other than the edges come with the first update).
     expect(
       await wh.query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'identity_map'"),

@@ -6,7 +6,7 @@ export { IDENTITY_RELATIONS, IDENTITY_TABLES, STITCHED_TABLES } from '../schema/
 /** Segment's per-type event tables: each event is in exactly one of them, so edges come from these only. */
 export const EDGE_SOURCE_TABLES = ['identifies', 'aliases', 'tracks', 'pages', 'screens', 'groups'] as const;
 
-/** One link between two ids, made by one event (`ordinal`: its place among that event's links). */
+/** One link between two ids, made by one event (`ordinal`: its place among that event's links): a log row. */
 export interface IdentityEdge {
   aType: string;
   aValue: string;
@@ -27,6 +27,34 @@ export interface IdentityEdge {
 export const EDGE_KINDS = ['identify', 'alias', 'event', 'trait'] as const;
 export type EdgeKind = (typeof EDGE_KINDS)[number];
 
+/**
+ * `identity_edge_log`: one row per link per event, appended by the loader in the file's own commit (so a loaded
+ * file never lacks its links). Its event time is `event_at`, not `timestamp`, so that BigQuery partitions it on
+ * `loaded_at` (table-layout.ts), the column the scheduled update's watermark filters on.
+ */
+export const LOG_COLUMNS: readonly ColumnSchema[] = [
+  { name: 'a_type', type: 'STRING' },
+  { name: 'a_value', type: 'STRING' },
+  { name: 'b_type', type: 'STRING' },
+  { name: 'b_value', type: 'STRING' },
+  { name: 'kind', type: 'STRING' },
+  { name: 'event_id', type: 'STRING' },
+  { name: 'event_table', type: 'STRING' },
+  { name: 'ordinal', type: 'INT64' },
+  { name: 'event_at', type: 'TIMESTAMP' },
+  { name: 'received_at', type: 'TIMESTAMP' },
+  { name: 'loaded_at', type: 'TIMESTAMP' },
+  { name: '_sluice_load_id', type: 'STRING' },
+];
+
+/**
+ * `identity_edges`: the log compacted, one row per link - (a type, a value) <-> (b type, b value), alias links
+ * apart from the others (an alias is not subject to the user-id limit, so it is a different link) - with the
+ * first event that made it in the canonical order (`event_id`, `event_table`, `ordinal`, `kind`, `first_seen`)
+ * and the last time an event made it (`last_seen`). A later event making the same link can change no person
+ * (two ids already joined stay joined; a flagged link stays flagged: persons only grow), so the map over the
+ * compacted edges equals the map over the log, and a flagged link is recorded once.
+ */
 export const EDGE_COLUMNS: readonly ColumnSchema[] = [
   { name: 'a_type', type: 'STRING' },
   { name: 'a_value', type: 'STRING' },
@@ -36,11 +64,23 @@ export const EDGE_COLUMNS: readonly ColumnSchema[] = [
   { name: 'event_id', type: 'STRING' },
   { name: 'event_table', type: 'STRING' },
   { name: 'ordinal', type: 'INT64' },
-  { name: 'timestamp', type: 'TIMESTAMP' },
-  { name: 'received_at', type: 'TIMESTAMP' },
-  { name: 'loaded_at', type: 'TIMESTAMP' },
-  { name: '_sluice_load_id', type: 'STRING' },
+  { name: 'first_seen', type: 'TIMESTAMP' },
+  { name: 'last_seen', type: 'TIMESTAMP' },
 ];
+
+/** A compacted link (a row of `identity_edges`): the first event's fields, and the last time it was made. */
+export interface CompactEdge {
+  aType: string;
+  aValue: string;
+  bType: string;
+  bValue: string;
+  kind: EdgeKind;
+  eventId: string;
+  eventTable: string;
+  ordinal: number;
+  firstSeen: string;
+  lastSeen: string;
+}
 
 /** One id's row of `identity_map`. */
 export interface MapRow {
@@ -51,8 +91,14 @@ export interface MapRow {
   userId: string | null;
   /** The raw connected component (every edge, flagged ones included): the unit of recomputation. */
   componentId: string;
+  /** The first and last event that linked the id (an event carrying it alongside another id), not every event of it. */
   firstSeen: string;
   lastSeen: string;
+  /**
+   * Whether `persons` lists this row: an alias's previous id is linked both as an anonymous id and as a user id
+   * (Segment allows either); only the type an event gave it (else the anonymous id) is listed, so each id shows once.
+   */
+  listed: boolean;
 }
 
 export const MAP_COLUMNS: readonly ColumnSchema[] = [
@@ -63,6 +109,7 @@ export const MAP_COLUMNS: readonly ColumnSchema[] = [
   { name: 'component_id', type: 'STRING' },
   { name: 'first_seen', type: 'TIMESTAMP' },
   { name: 'last_seen', type: 'TIMESTAMP' },
+  { name: 'listed', type: 'BOOL' },
 ];
 
 export const MERGE_ACTIONS = ['merge', 'rejected_user_limit'] as const;

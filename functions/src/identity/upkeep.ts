@@ -1,27 +1,43 @@
+import { LoaderError } from '../errors.ts';
 import type { CellValue } from '../model/warehouse.ts';
 import type { IdentityRules } from '../schema/identity-rules.ts';
 import { isBlocked } from '../schema/identity-rules.ts';
 import { computeIdentity, type GraphEdge, linkable } from './compute.ts';
-import { type IdentityEdge, type IdRef, nodeKey } from './tables.ts';
+import { type CompactEdge, type IdentityEdge, type IdRef, nodeKey } from './tables.ts';
+
+/** A part of `identity_edge_log`: one load's rows, or the rows loaded in `[from, through]` (`from` null: all). */
+export type LogSlice = { loadId: string } | { from: string | null; through?: string };
+
+/**
+ * A small compare-and-set document the scheduled update keeps its watermark and lease in (BigQuery: an object in the
+ * staging bucket, written with `ifGenerationMatch`; DuckDB: a row with a version column).
+ */
+export interface StateCell {
+  read(): Promise<{ text: string; version: string } | undefined>;
+  /** Writes `text` if the current version is `ifVersion` (`'0'`: no document yet): the new version, else undefined. */
+  write(text: string, ifVersion: string): Promise<string | undefined>;
+}
 
 /**
  * What the identity upkeep needs from a warehouse (one implementation per destination, in this folder). Reads see
- * committed data; `replaceComponents` and `replaceAll` are each one atomic write.
+ * committed data; `compact`, `replaceComponents`, `replaceAll` and `replaceEdges` are each one atomic write.
  */
 export interface IdentityStore {
-  /** Creates the identity tables and views if missing (idempotent). */
-  ensure(): Promise<void>;
-  /** The links a load committed (none when `identity_edges` does not exist yet). */
-  edgesOfLoad(loadId: string): Promise<GraphEdge[]>;
-  /** The component ids `identity_map` holds for these ids (ids it does not hold are left out). */
-  componentsOf(ids: readonly IdRef[]): Promise<string[]>;
-  /** The person ids `identity_map` holds for these ids. */
-  personsOf(ids: readonly IdRef[]): Promise<string[]>;
+  /** Creates the identity tables if missing and the views if missing or defined otherwise (idempotent). */
+  ensure(rules: IdentityRules): Promise<void>;
+  /** True once `identity_edge_log` exists (the first link the loader committed creates it). */
+  hasLog(): Promise<boolean>;
+  /** The ids the slice's log rows link, and the latest `loaded_at` among them (undefined: no row). */
+  logIds(slice: LogSlice): Promise<{ ids: IdRef[]; through: string | undefined }>;
+  /** Merges the slice's log rows into `identity_edges` by the compaction rule (`compactLog`; idempotent). */
+  compact(slice: LogSlice): Promise<void>;
+  /** The distinct values of `column` in `identity_map` for these ids (ids it does not hold are left out). */
+  distinctOf(column: 'component_id' | 'person_id', ids: readonly IdRef[]): Promise<string[]>;
   /** Every id of these persons in `identity_map`. */
   idsOfPersons(personIds: readonly string[]): Promise<IdRef[]>;
   /** Every id of these components in `identity_map`. */
   membersOf(componentIds: readonly string[]): Promise<IdRef[]>;
-  /** Every edge with either end among these ids. */
+  /** Every compacted edge with either end among these ids. */
   edgesTouching(ids: readonly IdRef[]): Promise<GraphEdge[]>;
   /**
    * Atomically: delete the map rows of `componentIds` and of `ids`, the merge records of `componentIds`, then insert
@@ -39,13 +55,15 @@ export interface IdentityStore {
   sourceTables(): Promise<Map<string, Set<string>>>;
   /** Every row of an event table, `columns` only (those it has), as cells. */
   readRows(table: string, columns: readonly string[]): AsyncIterable<Record<string, CellValue>[]>;
-  /** Atomically replaces all of `identity_edges`. */
-  replaceEdges(edges: readonly IdentityEdge[]): Promise<void>;
+  /** Replaces all of `identity_edge_log` and `identity_edges` (the rebuild). */
+  replaceEdges(log: readonly IdentityEdge[], edges: readonly CompactEdge[]): Promise<void>;
   /**
-   * Atomically deletes every edge with an end among `ids`, their map rows and the merge records that name them
-   * (a privacy erasure: the only delete of identity rows).
+   * Atomically deletes every log row and edge with an end among `ids`, their map rows and the merge records that
+   * name them (a privacy erasure: the only delete of identity rows).
    */
   eraseIds(ids: readonly IdRef[]): Promise<void>;
+  /** The scheduled update's watermark and lease. */
+  updateState(): StateCell;
 }
 
 export interface UpkeepReport {
@@ -71,6 +89,7 @@ export async function recomputeAround(
   seeds: readonly IdRef[],
   rules: IdentityRules,
   alsoComponents: readonly string[] = [],
+  maxIds = rules.maxComponentIds,
 ): Promise<UpkeepReport> {
   const known = new Map<string, IdRef>();
   const components = new Set<string>(alsoComponents);
@@ -88,7 +107,15 @@ export async function recomputeAround(
       }
     }
     if (fresh.length === 0) break;
-    const newComponents = (await store.componentsOf(fresh)).filter((c) => !components.has(c));
+    // A giant component (a bot id shared by millions) would be read whole into memory: refuse it loudly, before
+    // anything is written (never a partial map); `rebuild` or a higher `maxComponentIds` is the operator's call.
+    if (known.size > maxIds) {
+      throw new LoaderError(
+        'SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE',
+        `the ids to recompute reached ${known.size}, over maxComponentIds ${maxIds}: nothing was written`,
+      );
+    }
+    const newComponents = (await store.distinctOf('component_id', fresh)).filter((c) => !components.has(c));
     for (const c of newComponents) components.add(c);
     const reach = [...fresh];
     if (newComponents.length > 0) {
@@ -111,27 +138,35 @@ export async function recomputeAround(
     }
     frontier = next;
   }
+  if (known.size > maxIds) {
+    throw new LoaderError(
+      'SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE',
+      `the ids to recompute reached ${known.size}, over maxComponentIds ${maxIds}: nothing was written`,
+    );
+  }
   const result = computeIdentity([...edges.values()], rules);
   await store.replaceComponents([...components], [...known.values()], result);
   return { edges: edges.size, ids: known.size, components: components.size, rounds };
 }
 
-/** The per-file upkeep: the components the load's edges touch, recomputed. */
+/** The per-file upkeep (DuckDB): the load's log rows compacted, and the components they touch recomputed. */
 export async function upkeepAfterLoad(
   store: IdentityStore,
   loadId: string,
   rules: IdentityRules,
 ): Promise<UpkeepReport> {
   // A warehouse that never saw a link has no identity tables (they, and the views, come with the first link).
-  const edges = await store.edgesOfLoad(loadId);
-  if (edges.length === 0) return { edges: 0, ids: 0, components: 0, rounds: 0 };
-  await store.ensure();
-  return recomputeAround(store, edges.flatMap(endpoints), rules);
+  if (!(await store.hasLog())) return { edges: 0, ids: 0, components: 0, rounds: 0 };
+  const { ids } = await store.logIds({ loadId });
+  if (ids.length === 0) return { edges: 0, ids: 0, components: 0, rounds: 0 };
+  await store.ensure(rules);
+  await store.compact({ loadId });
+  return recomputeAround(store, ids, rules);
 }
 
-/** Recomputes the whole map from `identity_edges` (the scheduled update, and the second half of a rebuild). */
+/** Recomputes the whole map from `identity_edges` (the second half of a rebuild). */
 export async function recomputeAll(store: IdentityStore, rules: IdentityRules): Promise<UpkeepReport> {
-  await store.ensure();
+  await store.ensure(rules);
   const edges = await store.allEdges();
   const result = computeIdentity(edges, rules);
   await store.replaceAll(result);
@@ -145,9 +180,10 @@ export async function recomputeAll(store: IdentityStore, rules: IdentityRules): 
 
 /**
  * A destination's identity graph support (`Destination.identity`). The loader stages every file's edges into
- * `identity_edges` in the file's own commit whenever a destination has it; `per_file`: the loader then recomputes
- * the components those edges touch (DuckDB); `scheduled`: `npm run identity -- update` recomputes the map on a
- * schedule (BigQuery, where per-file statements would bill 10 MB per table referenced each).
+ * `identity_edge_log` in the file's own commit whenever a destination has it; `per_file`: the loader then compacts
+ * them and recomputes the components they touch (DuckDB); `scheduled`: the bounded update (`updateIdentity`: the GCP scheduler's
+ * function, or `npm run identity -- update`) does it under a lease (BigQuery, where the per-file statements would bill
+ * 110 MB per file: 10 MB per table referenced each).
  */
 export interface IdentityHook {
   readonly schedule: 'per_file' | 'scheduled';

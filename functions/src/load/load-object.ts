@@ -276,7 +276,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
   const edges = destination.identity
     ? new EdgeStager(
         settings.contracts.identity ?? DEFAULT_IDENTITY_RULES,
-        schema.has(IDENTITY_TABLES.edges),
+        schema.has(IDENTITY_TABLES.edgeLog),
         loadedAt,
         loadId,
       )
@@ -289,7 +289,7 @@ async function loadNew(deps: LoadDeps, ref: ObjectRef, attempt: Attempt): Promis
     const edgeTable = edges?.schemaChanges() ?? [];
     if (edgeTable.length > 0) await session.applySchemaChanges(edgeTable);
     const edgeRows = edges?.take() ?? [];
-    if (edgeRows.length > 0) await session.appendRows(IDENTITY_TABLES.edges, edgeRows);
+    if (edgeRows.length > 0) await session.appendRows(IDENTITY_TABLES.edgeLog, edgeRows);
     if (failures.length > 0) await session.appendFailed(failures);
     batch = new Map();
     failures = [];

@@ -276,7 +276,7 @@ export async function deletePerson(
       report(`erased ${result.affected} row(s) from ${t.table}`);
     }
     const after = await wh.tables();
-    if (after.has(IDENTITY_TABLES.edges)) {
+    if (after.has(IDENTITY_TABLES.edges) || after.has(IDENTITY_TABLES.edgeLog)) {
       // The graph: every id of the person's persons leaves identity_edges / _map / _merges (idempotent: a re-run
       // finds nothing left), and the persons that shared a component with them are recomputed.
       const refs = [

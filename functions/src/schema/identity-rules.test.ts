@@ -27,16 +27,26 @@ describe('identity rules', () => {
   it('parses the contracts file section and lists every problem', () => {
     const problems: string[] = [];
     expect(
-      parseIdentityRules({ maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'] }, problems),
-    ).toEqual({ maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'] });
+      parseIdentityRules(
+        { maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'], maxComponentIds: 50 },
+        problems,
+      ),
+    ).toEqual({ maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'], maxComponentIds: 50 });
     expect(problems).toEqual([]);
     parseIdentityRules(
-      { maxUserIdsPerPerson: 0, blockedValues: 'x', traitIdTypes: ['user_id', 'E-mail'], other: 1 },
+      {
+        maxUserIdsPerPerson: 0,
+        blockedValues: 'x',
+        traitIdTypes: ['user_id', 'E-mail'],
+        other: 1,
+        maxComponentIds: 1,
+      },
       problems,
     );
     expect(problems).toEqual([
       'identity.other: unknown key',
       'identity.maxUserIdsPerPerson: must be an integer >= 1',
+      'identity.maxComponentIds: must be an integer >= 2',
       'identity.blockedValues: must be an array of strings',
       'identity.traitIdTypes: "user_id", "E-mail" must be identifies column names (snake_case), not user_id/anonymous_id',
     ]);

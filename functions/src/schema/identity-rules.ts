@@ -10,12 +10,18 @@ export interface IdentityRules {
   blockedValues: readonly string[];
   /** `identifies` columns (flattened traits, e.g. `email`) whose values are ids of their own type. */
   traitIdTypes: readonly string[];
+  /**
+   * The most ids one identity update may recompute at once (the touched components together): a larger component
+   * fails the update with SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE instead of being read whole into memory.
+   */
+  maxComponentIds: number;
 }
 
 export const DEFAULT_IDENTITY_RULES: IdentityRules = {
   maxUserIdsPerPerson: 1,
   blockedValues: [],
   traitIdTypes: [],
+  maxComponentIds: 100_000,
 };
 
 /** Values that never link, whatever the configuration (compared trimmed and lower-cased). */
@@ -46,13 +52,18 @@ export function parseIdentityRules(value: unknown, problems: string[]): Identity
   const doc = value as Record<string, unknown>;
   const rules: IdentityRules = { ...DEFAULT_IDENTITY_RULES };
   for (const key of Object.keys(doc)) {
-    if (!['maxUserIdsPerPerson', 'blockedValues', 'traitIdTypes'].includes(key))
+    if (!['maxUserIdsPerPerson', 'blockedValues', 'traitIdTypes', 'maxComponentIds'].includes(key))
       problems.push(`identity.${key}: unknown key`);
   }
   const max = doc.maxUserIdsPerPerson;
   if (max !== undefined) {
     if (typeof max === 'number' && Number.isInteger(max) && max >= 1) rules.maxUserIdsPerPerson = max;
     else problems.push('identity.maxUserIdsPerPerson: must be an integer >= 1');
+  }
+  const maxIds = doc.maxComponentIds;
+  if (maxIds !== undefined) {
+    if (typeof maxIds === 'number' && Number.isInteger(maxIds) && maxIds >= 2) rules.maxComponentIds = maxIds;
+    else problems.push('identity.maxComponentIds: must be an integer >= 2');
   }
   const strings = (name: 'blockedValues' | 'traitIdTypes'): string[] | undefined => {
     const list = doc[name];

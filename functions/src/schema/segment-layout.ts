@@ -138,6 +138,8 @@ export const ROOT_TABLES: Readonly<Record<EventType, string>> = {
 
 /** The identity graph's tables and views (functions/src/identity; docs/warehouse-schema.md, "Identity graph"). */
 export const IDENTITY_TABLES = {
+  /** One row per link per event, appended by the loader in each file's commit (compacted into `edges`). */
+  edgeLog: 'identity_edge_log',
   edges: 'identity_edges',
   map: 'identity_map',
   merges: 'identity_merges',

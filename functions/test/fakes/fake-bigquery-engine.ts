@@ -12,6 +12,8 @@ import {
   translate,
 } from './fake-bigquery-values.ts';
 
+import { FakeViews } from './fake-bigquery-views.ts';
+
 export { dmlTarget, FakeBigQueryError, type FakeField } from './fake-bigquery-values.ts';
 
 export interface FakeTable {
@@ -93,6 +95,8 @@ export class FakeBigQueryEngine {
   #macrosReady = false;
   /** "Maximum number of columns per table: 10,000" (https://cloud.google.com/bigquery/quotas#table_limits). */
   columnLimit: () => number = () => 10_000;
+  /** Logical views (fake-bigquery-views.ts): stored as SQL, expanded into the queries that name them. */
+  readonly views = new FakeViews();
 
   #checkColumns(table: string, count: number): void {
     if (count > this.columnLimit()) {
@@ -132,6 +136,13 @@ export class FakeBigQueryEngine {
     const fields = (
       ((resource.schema as { fields?: FakeField[] } | undefined)?.fields ?? []) as FakeField[]
     ).map((f) => ({ ...f, type: f.type.toUpperCase() }));
+    const table: FakeTable = { datasetId, tableId, resource: { ...resource }, fields };
+    if (resource.view !== undefined) {
+      this.views.define(datasetId, tableId, resource.view as Record<string, unknown>);
+      table.resource.type = 'VIEW';
+      this.#tables.set(`${datasetId}.${tableId.toLowerCase()}`, table);
+      return table;
+    }
     checkFieldNames(fields);
     this.#checkColumns(tableId, fields.length);
     const db = await this.#db();
@@ -143,7 +154,6 @@ export class FakeBigQueryEngine {
     await db.run(
       `CREATE TABLE ${qi(datasetId)}.${qi(tableId.toLowerCase())} (${cols.join(', ') || '"_empty" VARCHAR'})`,
     );
-    const table: FakeTable = { datasetId, tableId, resource: { ...resource }, fields };
     this.#tables.set(`${datasetId}.${tableId.toLowerCase()}`, table);
     this.#bytes.set(`${datasetId}.${tableId.toLowerCase()}`, 0);
     return table;
@@ -152,6 +162,10 @@ export class FakeBigQueryEngine {
   async dropTable(datasetId: string, tableId: string): Promise<boolean> {
     const key = `${datasetId}.${tableId.toLowerCase()}`;
     if (!this.#tables.has(key)) return false;
+    if (this.views.drop(datasetId, tableId)) {
+      this.#tables.delete(key);
+      return true;
+    }
     await (await this.#db()).run(`DROP TABLE ${qi(datasetId)}.${qi(tableId.toLowerCase())}`);
     this.#tables.delete(key);
     this.#bytes.delete(key);
@@ -268,7 +282,9 @@ export class FakeBigQueryEngine {
     // An ARRAY<STRUCT> parameter read with `UNNEST(@name)` becomes a temp table of the job (not a table
     // reference: it bills nothing, as a parameter does not in BigQuery).
     const statements = splitStatements(sql).map((st) =>
-      st.replace(/UNNEST\(@(\w+)\)/gi, (m, name: string) => (arrays[name] ? `__param_${name}` : m)),
+      this.views
+        .expand(st)
+        .replace(/UNNEST\(@(\w+)\)/gi, (m, name: string) => (arrays[name] ? `__param_${name}` : m)),
     );
     const main = await this.#db();
     await this.#macros(main);

@@ -55,7 +55,7 @@ export async function handleDatasets(
         kind: 'bigquery#table',
         id: `${fake.project}:${datasetId}.${t.tableId}`,
         tableReference: { projectId: fake.project, datasetId, tableId: t.tableId },
-        type: 'TABLE',
+        type: t.resource.type === 'VIEW' ? 'VIEW' : 'TABLE',
       }));
       return json(200, { kind: 'bigquery#tableList', tables, totalItems: tables.length });
     }

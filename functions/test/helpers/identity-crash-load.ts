@@ -30,9 +30,9 @@ const destination = {
       const store = (inner.identity as NonNullable<typeof inner.identity>).store();
       return {
         ...store,
-        async edgesOfLoad(loadId: string) {
+        async logIds(slice) {
           if (point === 'after_commit') die();
-          return store.edgesOfLoad(loadId);
+          return store.logIds(slice);
         },
         async replaceComponents(components, ids, result: IdentityResult) {
           const dying: IdentityResult = {

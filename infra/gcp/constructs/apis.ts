@@ -12,6 +12,7 @@ export const REQUIRED_APIS = [
   'cloudbuild.googleapis.com', // function builds
   'cloudfunctions.googleapis.com', // the loader (and the all-users collector)
   'cloudresourcemanager.googleapis.com', // data google_project, project-level IAM grants
+  'cloudscheduler.googleapis.com', // the scheduled identity update's job
   'eventarc.googleapis.com', // the loader's trigger
   'iam.googleapis.com', // service accounts
   'logging.googleapis.com', // log-based metrics

@@ -13,6 +13,7 @@ const measured = (): Measured => ({
   'loader.smallFile.cpuSeconds': 0.5,
   'loader.fullLoad.cpuSecondsPerEvent': 0.00002,
   'bigquery.perFile.bytesBilled': 20,
+  'bigquery.identityUpdate.bytesBilled': 110,
   usersRefreshMb: new Map([
     [100_000, 30],
     [1_000_000, 120],
@@ -27,6 +28,19 @@ const params = {
 };
 
 describe('cost model', () => {
+  it('prices the scheduled identity update: the measured bytes per run while the tables are small, their size beyond', () => {
+    const MB = 1024 * 1024;
+    const line = (mtu: number) =>
+      estimate(measured(), { ...params, mtu }).lines.find(
+        (l) => l.item === 'BigQuery identity map update (scheduled)',
+      );
+    // 10k users: the identity tables (2 links/user x 120 B; the map 2 ids/link) are under the 10 MB minimum.
+    expect(line(10_000)?.usd).toBeCloseTo(((720 * 110 * MB) / TIB) * 6.25, 10);
+    // 1M users: identity_edges 240 MB, identity_map 480 MB: two scans of the edges and six of the map per run.
+    const run = 2 * (2_000_000 * 120) + 6 * (2_000_000 * 2 * 120);
+    expect(line(1_000_000)?.usd).toBeCloseTo(((720 * run) / TIB) * 6.25, 10);
+  });
+
   it('prices the Cloud Storage subscription at $50/TiB of the measured bytes per event', () => {
     const e = estimate(measured(), params);
     const bytes = 1_500_000 * (0.8 * 600 + 0.2 * 500);

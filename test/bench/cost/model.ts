@@ -14,6 +14,7 @@ export const NEEDED = [
   'loader.smallFile.cpuSeconds',
   'loader.fullLoad.cpuSecondsPerEvent',
   'bigquery.perFile.bytesBilled',
+  'bigquery.identityUpdate.bytesBilled',
 ] as const;
 export type Measured = Record<(typeof NEEDED)[number], number> & {
   /** users -> MB billed per users refresh (at least one point). */
@@ -247,15 +248,20 @@ export function estimate(m: Measured, p: Params, prices: Prices = PRICES): Estim
     `${refreshMb.toFixed(0)} MB per refresh at ${users.toLocaleString('en-US')} users x ${Math.round(refreshes)}`,
   );
 
-  // Identity map, updated on a schedule on BigQuery (a per-file update bills ~90 MB per file on the strict fake,
-  // over the 30 MB budget): each run reads identity_edges whole, which grows with the events kept.
-  const edgeBytes =
-    events * (p.retentionDays / 30) * A.identityEdgesPerEvent.value * A.identityEdgeBytes.value;
-  const identityRunBytes = Math.max(10 * MB, edgeBytes);
+  // Identity map, updated on a schedule on BigQuery (a per-file update bills ~110 MB per file on the strict fake,
+  // over the 30 MB budget): each run bills the measured statements (10 MB minimum per table each) until the tables
+  // outgrow that minimum; then the statements that scan identity_edges (the MERGE, one per fixpoint round) and
+  // identity_map (members, components, the map transaction's deletes) bill their size. The log slice is pruned on
+  // loaded_at (partitioned): an hour of links, below 10 MB at these volumes.
+  const identityRunMeasured = m['bigquery.identityUpdate.bytesBilled'] * MB;
+  const links = p.mtu * A.identityLinksPerUser.value;
+  const edgesTableBytes = links * A.identityEdgeBytes.value;
+  const mapTableBytes = links * 2 * A.identityMapRowBytes.value;
+  const identityRunBytes = Math.max(identityRunMeasured, 2 * edgesTableBytes + 6 * mapTableBytes);
   queryLine(
     'BigQuery identity map update (scheduled)',
     A.identityUpdatesPerMonth.value * identityRunBytes,
-    `${(identityRunBytes / MB).toFixed(0)} MB per run (identity_edges: ${A.identityEdgesPerEvent.value} rows/event x ${A.identityEdgeBytes.value} B, ${p.retentionDays} days, assumed) x ${A.identityUpdatesPerMonth.value} runs`,
+    `${(identityRunBytes / MB).toFixed(0)} MB per run (measured ${(identityRunMeasured / MB).toFixed(0)} MB on the strict fake; identity_edges ${(edgesTableBytes / MB).toFixed(0)} MB, identity_map ${(mapTableBytes / MB).toFixed(0)} MB at ${A.identityLinksPerUser.value} links/user, assumed) x ${A.identityUpdatesPerMonth.value} runs`,
   );
 
   // Storage at steady state (month `retentionDays/30`): BigQuery active 90 days then long-term; raw files Standard

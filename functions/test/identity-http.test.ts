@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Destination } from '../src/destinations/destination.ts';
+import { duckdbDestination } from '../src/destinations/duckdb/duckdb-destination.ts';
+import { loadObject } from '../src/load/load-object.ts';
+import { createLogger } from '../src/logger.ts';
+import { localDirectoryStore } from '../src/storage/local-directory.ts';
+import { buildBundle, freePort, waitFor } from './helpers/function-server.ts';
+import { withStore } from './helpers/identity.ts';
+import { DEFAULT_SETTINGS } from './helpers/warehouse.ts';
+
+/**
+ * The scheduled identity update as Cloud Scheduler reaches it: the bundle's `updateIdentity` HTTP target served by
+ * functions-framework (signature type `http`), here over DuckDB with the map left to the schedule.
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const ev = (o: Record<string, unknown>) =>
+  JSON.stringify({
+    type: 'identify',
+    context: {},
+    receivedAt: '2026-01-01T00:00:00.000Z',
+    timestamp: '2026-01-01T00:00:01.000Z',
+    traits: {},
+    ...o,
+  });
+
+describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let port: number;
+  let logs = '';
+  const db = () => path.join(dir, 'warehouse.duckdb');
+
+  beforeAll(async () => {
+    buildBundle();
+    dir = await mkdtemp(path.join(tmpdir(), 'sluice-identity-fn-'));
+    const file = path.join(dir, 'buckets', 'sluice-raw', 'f.ndjson');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(
+      file,
+      `${ev({ messageId: 'h1', anonymousId: 'a1', userId: 'u1' })}\n${ev({ messageId: 'h2', anonymousId: 'a2', userId: 'u1' })}\n`,
+    );
+    // Loaded with the map left to the schedule (as on BigQuery): the log holds the links, the map nothing yet.
+    const inner = duckdbDestination({ path: db(), lockTimeoutMs: 5000 });
+    const hook = inner.identity as NonNullable<Destination['identity']>;
+    const destination: Destination = {
+      ...inner,
+      identity: { schedule: 'scheduled', store: () => hook.store() },
+    };
+    await loadObject(
+      {
+        store: localDirectoryStore(path.join(dir, 'buckets')),
+        destination,
+        settings: DEFAULT_SETTINGS,
+        logger: createLogger('silent'),
+      },
+      { bucket: 'sluice-raw', name: 'f.ndjson', generation: '1' },
+    );
+    port = await freePort();
+    child = spawn(
+      path.join(root, 'node_modules/.bin/functions-framework'),
+      [
+        `--source=${path.join(root, 'functions/dist/index.js')}`,
+        '--target=updateIdentity',
+        '--signature-type=http',
+        `--port=${port}`,
+      ],
+      {
+        env: { ...process.env, SLUICE_DATA_DIR: dir, SLUICE_LOG_LEVEL: 'info' },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout?.on('data', (d: Buffer) => {
+      logs += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      logs += d.toString();
+    });
+    // Ready when it accepts a connection (any HTTP request would run the update).
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => {
+            socket.end();
+            resolve(true);
+          });
+          socket.on('error', () => resolve(false));
+        }),
+      20_000,
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function query(sql: string) {
+    const instance = await DuckDBInstance.create(db());
+    const connection = await instance.connect();
+    try {
+      return (await connection.runAndReadAll(sql)).getRowObjectsJson();
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  it('a POST runs the update (200, outcome and counts, one log line without id values); a held lease answers busy', async () => {
+    const first = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ outcome: 'updated', ids: 3 });
+    expect(await query('SELECT count(DISTINCT person_id) AS p, count(*) AS n FROM identity_map')).toEqual([
+      { p: '1', n: '3' },
+    ]);
+    const line = logs.split('\n').find((l) => l.includes('"message":"identity updated"'));
+    expect(line).toBeDefined();
+    expect(line).not.toContain('u1');
+    // Another run holds the lease (a manual `npm run identity -- update`, say): the scheduled call does nothing.
+    await withStore(duckdbDestination({ path: db(), lockTimeoutMs: 5000 }), async (s) => {
+      const cell = s.updateState();
+      const now = await cell.read();
+      const state = JSON.parse(now?.text ?? '{}') as Record<string, unknown>;
+      const held = { ...state, holder: 'manual', expiresAt: Date.now() + 60_000 };
+      expect(await cell.write(JSON.stringify(held), now?.version ?? '0')).toBeDefined();
+    });
+    const busy = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    expect(busy.status).toBe(200);
+    expect(await busy.json()).toMatchObject({ outcome: 'busy', holder: 'manual' });
+  }, 60_000);
+});
