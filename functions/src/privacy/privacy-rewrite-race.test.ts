@@ -5,7 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/function-server.ts';
 import { TARGET, windowFiles } from '../../test/helpers/privacy-people.ts';
 import { type PrivacyPipeline, privacyPipeline, RAW_BUCKET } from '../../test/helpers/privacy-pipeline.ts';
-import { CHANGED_ON_PURPOSE, checksum, dump, mentionsTarget } from '../../test/helpers/privacy-scenario.ts';
+import {
+  CHANGED_ON_PURPOSE,
+  checksum,
+  DERIVED,
+  dump,
+  mentionsTarget,
+} from '../../test/helpers/privacy-scenario.ts';
 import { createDestinationFactory } from '../destinations/create-destination.ts';
 import { TABLES } from '../destinations/destination.ts';
 import { LoaderError } from '../errors.ts';
@@ -74,6 +80,12 @@ async function expectExact(p: PrivacyPipeline, before: Map<string, string[]>): P
     const after = await dump(wh);
     for (const [table, rows] of after) {
       if (CHANGED_ON_PURPOSE.has(table) || table === TABLES.eventIds) continue;
+      // The identity graph's derived relations are recomputed (and on BigQuery created) by the erasure on purpose:
+      // none of their rows may name the target, and the rest need not be byte-identical.
+      if (DERIVED.test(table)) {
+        expect(rows.filter(mentionsTarget), table).toEqual([]);
+        continue;
+      }
       const kept = (before.get(table) ?? []).filter((r) => !mentionsTarget(r));
       expect(rows.length, table).toBe(kept.length);
       expect(checksum(rows), table).toBe(checksum(kept));

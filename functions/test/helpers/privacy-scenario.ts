@@ -33,7 +33,7 @@ export const CHANGED_ON_PURPOSE = new Set<string>([TABLES.loads, 'privacy_reques
  * components it touched (and creates them, with the views, on BigQuery before the first scheduled update); the
  * views are queries over them. Checked for the target's ids like every table, not for byte-identity.
  */
-const DERIVED = /^(identity_(edges|map|merges)|persons|[a-z_]+_stitched)$/;
+export const DERIVED = /^(identity_(edges|map|merges)|persons|[a-z_]+_stitched)$/;
 
 /**
  * The issue's proof on one destination: several people across all tables, child tables, users, failed events and
