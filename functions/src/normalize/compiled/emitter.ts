@@ -288,7 +288,7 @@ export class Emitter {
         const test =
           receivedAt && m.envelope && m.a.type === 'TIMESTAMP'
             ? 'x = RA; if (x === undefined) return;'
-            : valueCheck(m.a.type, m.envelope);
+            : valueCheck(m.a.type);
         if (test === undefined || (m.b !== null && m.b.type !== m.a.type)) {
           this.failed = true;
           return;
