@@ -138,6 +138,20 @@ const cleanEvent = fc
     return out;
   });
 
+/**
+ * `value` with the keys of every object in reverse order: the same members, so the same cells, but another key
+ * order, which a compiled shape must refuse (the JSON text of an array follows its objects' key order).
+ */
+function reordered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reordered);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([k, v]) => [k, reordered(v)]),
+  );
+}
+
 /** `event` with every nested object of its payload and context made null (one level below them). */
 function nulled(event: Record<string, unknown>): Record<string, unknown> {
   const clear = (value: unknown): unknown =>
@@ -212,10 +226,10 @@ describe('fast path', () => {
           // compiles its shape, which the third then runs. Then made invalid (`invalid`); then twice re-typed: the
           // same keys with integers and floats swapped, strings and timestamps swapped (a compiled shape must refuse
           // what its columns do not take); then with its nested objects null (a compiled shape must keep every other
-          // cell in its column).
+          // cell in its column); then with every object's keys in reverse order (a compiled shape must refuse it).
           const sequence = generated.flatMap((e) => {
             const r = retyped(e) as Record<string, unknown>;
-            return [e, e, e, ...invalid(e), r, r, nulled(e) as Record<string, unknown>];
+            return [e, e, e, ...invalid(e), r, r, nulled(e), reordered(e) as Record<string, unknown>];
           });
           sequence.forEach((e, i) => {
             const text = JSON.stringify({
