@@ -343,3 +343,33 @@ describe('two keys of one row whose variant columns meet', () => {
     );
   });
 });
+
+describe('an event key that takes a bookkeeping column name', () => {
+  it('goes to the overflow column, the load time staying in loaded_at, on every path', () => {
+    const general = testNormalizer({ fastPath: false });
+    const all = testNormalizer({ fastPath: true });
+    for (let i = 0; i < 4; i++) {
+      // A top-level key is not hoisted past the common columns: `loaded_at` here names the bookkeeping column.
+      const text = JSON.stringify({
+        type: 'track',
+        event: 'Signed Up',
+        messageId: `m${i}`,
+        userId: 'u1',
+        receivedAt: '2026-01-01T00:00:01.000Z',
+        loaded_at: 'x',
+        properties: { plan: 'pro' },
+      });
+      const expected = general.normalize(lineOf(i + 1, text));
+      expect(comparable(all.normalize(lineOf(i + 1, text)))).toEqual(comparable(expected));
+      expect(expected.ok).toBe(true);
+      for (const row of expected.ok ? expected.rows : []) {
+        // Each column at most once in a row, the load's time in loaded_at and the key in the overflow column.
+        expect(new Set(row.at).size).toBe(row.at.length);
+        expect(valuesOf(row)).toMatchObject({
+          loaded_at: '2026-01-01T00:00:00.000Z',
+          _sluice_overflow: '{"loaded_at":"x"}',
+        });
+      }
+    }
+  });
+});
