@@ -1,14 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { valuesOf } from '../destinations/destination.ts';
-import { DUCKDB_CAPABILITIES } from '../destinations/duckdb/capabilities.ts';
-import { TABLE_COLUMNS } from '../load/load-object.ts';
-import type { WarehouseSchema } from '../model/warehouse.ts';
-import { namingRules } from '../naming/identifier.ts';
-import { NameCache } from '../naming/name-cache.ts';
 import { COERCION, type ValueKind } from '../schema/coercion.ts';
-import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
-import { createNormalizer, type Normalized, type Normalizer } from './normalizer.ts';
+import { variantName } from '../schema/evolve.ts';
+import { comparable, lineOf, testNormalizer } from './normalizer.test-support.ts';
+import type { Normalized, Normalizer } from './normalizer.ts';
 
 /**
  * The differential test of issue 17: for every pair (the kind of value that made a column, the kind of value
@@ -94,8 +90,15 @@ const VALUE_TEXT: Record<Kind, fc.Arbitrary<string>> = {
   EMPTY_ARRAY: fc.constant('[]'),
 };
 
-/** Where the value sits in its event. */
-const PLACES = ['property', 'nested', 'item', 'context', 'trait', 'group', 'page', 'top'] as const;
+/** Where the value sits in its event: in a payload or context (a column of its own) ... */
+const PAYLOAD_PLACES = ['property', 'nested', 'item', 'context', 'trait', 'group', 'page', 'top'] as const;
+/**
+ * ... or as an envelope member (`userId`, `anonymousId`: a STRING column whatever the value; `event`: the table's
+ * name), where most kinds are invalid by the protocol and a number is an id's decimal text: a compiled shape
+ * recorded from a string must refuse every other kind there.
+ */
+const ENVELOPE_PLACES = ['userId', 'anonymousId', 'event'] as const;
+const PLACES = [...PAYLOAD_PLACES, ...ENVELOPE_PLACES] as const;
 type Place = (typeof PLACES)[number];
 
 /** Stands for the value in the event (replaced by its JSON text). */
@@ -103,7 +106,7 @@ const PLACEHOLDER = '\u0000V';
 const V = JSON.stringify(PLACEHOLDER);
 
 /** The line of an event with the value's JSON text at `place` (key `flag`). */
-function lineOf(place: Place, valueText: string, i: number): string {
+function eventLine(place: Place, valueText: string, i: number): string {
   const base: Record<string, unknown> = {
     type: 'track',
     event: 'Order Completed',
@@ -153,47 +156,23 @@ function lineOf(place: Place, valueText: string, i: number): string {
       base.flag = v;
       base.properties = { total: 3 };
       break;
+    case 'userId':
+      base.userId = v;
+      base.anonymousId = 'a1';
+      base.properties = { total: 3 };
+      break;
+    case 'anonymousId':
+      base.anonymousId = v;
+      base.properties = { total: 3 };
+      break;
+    case 'event':
+      base.event = v;
+      base.properties = { total: 3 };
+      break;
   }
   const text = JSON.stringify(base);
   if (!text.includes(V)) throw new Error('no placeholder');
   return text.replaceAll(V, valueText);
-}
-
-function normalizer(
-  compileAfter: number | undefined,
-  fastPath: boolean,
-): Normalizer & { schema: WarehouseSchema } {
-  const schema: WarehouseSchema = new Map();
-  return {
-    schema,
-    ...createNormalizer({
-      schema,
-      names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
-      maxNestingDepth: 3,
-      contracts: DEFAULT_CONTRACTS,
-      columnBudget: 60,
-      canWidenIntToFloat: true,
-      maxColumnNameLength: 64,
-      tableColumns: TABLE_COLUMNS,
-      tableValues: ['2026-01-01T00:00:00.000Z', 'load-1'],
-      fastPath,
-      ...(compileAfter === undefined ? {} : { compileAfter }),
-    }),
-  };
-}
-
-/** A result with rows as column -> value maps, NULL cells dropped (a NULL cell and an absent one are the same). */
-function comparable(result: Normalized): unknown {
-  if (!result.ok) return { failed: result.failure.code, reason: result.failure.reason };
-  return {
-    receivedAt: result.receivedAt,
-    rows: result.rows.map((r) => [
-      r.table,
-      Object.fromEntries(Object.entries(valuesOf(r)).filter(([, v]) => v !== null)),
-    ]),
-    changes: result.changes,
-    discarded: result.discarded,
-  };
 }
 
 /** The `ValueKind` of a scalar kind a compiled shape can take (JSON.parse values, no exact parse). */
@@ -224,20 +203,15 @@ describe('every path against the general path, for every (column type, value kin
         for (const place of PLACES)
           fc.assert(
             fc.property(VALUE_TEXT[first], VALUE_TEXT[second], (a, b) => {
-              const general = normalizer(undefined, false);
-              const fast = normalizer(Number.POSITIVE_INFINITY, true);
-              const all = normalizer(1, true);
+              const general = testNormalizer({ fastPath: false });
+              const fast = testNormalizer({ fastPath: true, compileAfter: Number.POSITIVE_INFINITY });
+              const all = testNormalizer({ fastPath: true, compileAfter: 1 });
               // The first kind makes the column (general path), meets it (fast path, recorded and compiled), runs
               // compiled; then the second kind meets the column twice (a compiled shape of the first kind must refuse
               // what its column does not take as is), then the first kind again.
               const texts = [a, a, a, b, b, a];
               texts.forEach((text, i) => {
-                const line = {
-                  number: i + 1,
-                  text: lineOf(place, text, i),
-                  tooLong: false,
-                  unterminated: false,
-                };
+                const line = lineOf(i + 1, eventLine(place, text, i));
                 const expected = comparable(general.normalize(line));
                 expect(comparable(fast.normalize(line)), `fast path, line ${line.text}`).toEqual(expected);
                 let allResult: Normalized | undefined;
@@ -264,9 +238,20 @@ describe('every path against the general path, for every (column type, value kin
     // table writes its kind into the first kind's column as is (at the places a shape compiles).
     let compiledPairs = 0;
     let refusedPairs = 0;
+    let envelopeCompiled = 0;
     for (const [key, paths] of seen) {
-      const [pair] = key.split('@') as [string];
+      const [pair, place] = key.split('@') as [string, Place];
       const [first, second] = pair.split('>') as [Kind, Kind];
+      if ((ENVELOPE_PLACES as readonly string[]).includes(place)) {
+        // An envelope member's shape is recorded from a string (or null, absent): it takes a string (an id, a name)
+        // or null, nothing else (a number, a boolean, an object: the general path decides).
+        const text = (k: Kind) => k === 'STRING' || k === 'TIMESTAMP';
+        if (paths.has('compiled')) {
+          expect(second === 'NULL' || (text(first) && text(second)), `${key}: compiled`).toBe(true);
+          if (second !== 'NULL') envelopeCompiled++;
+        }
+        continue;
+      }
       const column = COMPILABLE[first] as Exclude<ValueKind, 'BIGINT'> | undefined;
       const kind = COMPILABLE[second];
       if (column === undefined || kind === undefined) continue;
@@ -279,8 +264,112 @@ describe('every path against the general path, for every (column type, value kin
         refusedPairs++;
       }
     }
-    // 7 of the 25 scalar pairs write as is, at each of the 8 places.
-    expect(compiledPairs).toBe(7 * PLACES.length);
-    expect(refusedPairs).toBe(18 * PLACES.length);
+    // 7 of the 25 scalar pairs write as is, at each of the 8 payload places.
+    expect(compiledPairs).toBe(7 * PAYLOAD_PLACES.length);
+    expect(refusedPairs).toBe(18 * PAYLOAD_PLACES.length);
+    // And a string id after a string id was compiled (a timestamp-shaped one too), at userId and anonymousId at
+    // least (an empty id is absent: its shape refuses a non-empty one, so not every draw compiles).
+    expect(envelopeCompiled).toBeGreaterThanOrEqual(2);
   }, 120_000);
+});
+
+/** FNV-1a (32-bit) state after `text`, from `state` (`stableHash` is its final state in hex). */
+function fnv(state: number, text: string): number {
+  let h = state;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Two column names (`prefix` + six characters each, 61 characters) whose variant names (`<column>__v_string`, 71
+ * characters) are shortened to the same name: past the 64-character limit a variant is its first 55 characters
+ * (the prefix) and the FNV-1a hash of the whole (`variantName`), so two suffixes after which the hash's state is
+ * the same make one variant name. Found by a birthday search over the suffixes (a 32-bit state: some 10^5 tries).
+ */
+function collidingColumns(prefix: string): [string, string] {
+  const start = fnv(0x811c9dc5, prefix);
+  const seen = new Map<number, string>();
+  for (let i = 0; ; i++) {
+    const suffix = i.toString(36).padStart(6, '0');
+    const state = fnv(start, suffix);
+    const other = seen.get(state);
+    if (other !== undefined) return [`${prefix}${other}`, `${prefix}${suffix}`];
+    seen.set(state, suffix);
+  }
+}
+
+describe('two keys of one row whose variant columns meet', () => {
+  it('puts the second into the overflow column, on every path', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z]{55}$/), (prefix) => {
+        const [a, b] = collidingColumns(prefix);
+        expect(a).not.toBe(b);
+        expect(variantName(a, 'STRING', 64)).toBe(variantName(b, 'STRING', 64));
+        const general = testNormalizer({ fastPath: false });
+        const all = testNormalizer({ fastPath: true });
+        const text = (i: number, va: unknown, vb: unknown) =>
+          JSON.stringify({
+            type: 'track',
+            event: 'Collide',
+            messageId: `m${i}`,
+            userId: 'u1',
+            receivedAt: '2026-01-01T00:00:01.000Z',
+            properties: { [a]: va, [b]: vb },
+          });
+        // Integers make both columns INT64 (and the fast path and a compiled shape run); strings then need the one
+        // variant column both names shorten to: the first key takes it, the second goes to the overflow column.
+        const lines = [text(0, 1, 2), text(1, 3, 4), text(2, 5, 6), text(3, 'x', 'y'), text(4, 'z', 'w')];
+        const results = lines.map((t, i) => {
+          const line = lineOf(i + 1, t);
+          const expected = general.normalize(line);
+          expect(comparable(all.normalize(line))).toEqual(comparable(expected));
+          return expected;
+        });
+        const variant = variantName(a, 'STRING', 64);
+        for (const [i, first, second] of [
+          [3, 'x', 'y'],
+          [4, 'z', 'w'],
+        ] as const) {
+          const result = results[i] as Normalized;
+          const own = result.ok ? result.rows.find((r) => r.table === 'collide') : undefined;
+          expect(own === undefined ? undefined : valuesOf(own)).toMatchObject({
+            [variant]: first,
+            _sluice_overflow: `{${JSON.stringify(`properties.${b}`)}:${JSON.stringify(second)}}`,
+          });
+        }
+        expect(all.schema).toEqual(general.schema);
+      }),
+      { numRuns: 2 },
+    );
+  });
+});
+
+describe('an event key that takes a bookkeeping column name', () => {
+  it('goes to the overflow column, the load time staying in loaded_at, on every path', () => {
+    const general = testNormalizer({ fastPath: false });
+    const all = testNormalizer({ fastPath: true });
+    for (let i = 0; i < 4; i++) {
+      // A top-level key is not hoisted past the common columns: `loaded_at` here names the bookkeeping column.
+      const text = JSON.stringify({
+        type: 'track',
+        event: 'Signed Up',
+        messageId: `m${i}`,
+        userId: 'u1',
+        receivedAt: '2026-01-01T00:00:01.000Z',
+        loaded_at: 'x',
+        properties: { plan: 'pro' },
+      });
+      const expected = general.normalize(lineOf(i + 1, text));
+      expect(comparable(all.normalize(lineOf(i + 1, text)))).toEqual(comparable(expected));
+      expect(expected.ok).toBe(true);
+      for (const row of expected.ok ? expected.rows : []) {
+        // Each column at most once in a row, the load's time in loaded_at and the key in the overflow column.
+        expect(new Set(row.at).size).toBe(row.at.length);
+        expect(valuesOf(row)).toMatchObject({
+          loaded_at: '2026-01-01T00:00:00.000Z',
+          _sluice_overflow: '{"loaded_at":"x"}',
+        });
+      }
+    }
+  });
 });

@@ -1,13 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { valuesOf } from '../destinations/destination.ts';
-import { DUCKDB_CAPABILITIES } from '../destinations/duckdb/capabilities.ts';
-import { TABLE_COLUMNS } from '../load/load-object.ts';
 import type { WarehouseSchema } from '../model/warehouse.ts';
-import { namingRules } from '../naming/identifier.ts';
-import { NameCache } from '../naming/name-cache.ts';
 import { type Contracts, DEFAULT_CONTRACTS } from '../schema/contracts.ts';
-import { createNormalizer, type Normalized, type Normalizer } from './normalizer.ts';
+import { comparable, eventOf, lineOf, testNormalizer } from './normalizer.test-support.ts';
+import type { Normalizer } from './normalizer.ts';
 
 /** Per-table array modes (issue 14 item 8): JSON only for one event table, child tables only for `pages`. */
 const ARRAY_MODES: Contracts = {
@@ -19,39 +16,7 @@ function normalizer(
   fastPath: boolean,
   contracts: Contracts = DEFAULT_CONTRACTS,
 ): Normalizer & { schema: WarehouseSchema } {
-  const schema: WarehouseSchema = new Map();
-  return {
-    schema,
-    ...createNormalizer({
-      schema,
-      names: new NameCache(namingRules(DUCKDB_CAPABILITIES)),
-      maxNestingDepth: 3,
-      contracts,
-      columnBudget: 60,
-      canWidenIntToFloat: true,
-      maxColumnNameLength: 64,
-      tableColumns: TABLE_COLUMNS,
-      tableValues: ['2026-01-01T00:00:00.000Z', 'load-1'],
-      fastPath,
-      // Compile a shape after its first fast-path event, so the compiled shapes run on most repeated events.
-      compileAfter: 1,
-    }),
-  };
-}
-
-/** What a normalization produced, with rows as column -> value maps (positions differ between layouts). */
-function comparable(result: Normalized): unknown {
-  if (!result.ok) return { failed: result.failure.code, reason: result.failure.reason };
-  return {
-    receivedAt: result.receivedAt,
-    // A NULL cell and an absent one are the same (`StagedRow`): compiled shapes write nulls, the others omit them.
-    rows: result.rows.map((r) => [
-      r.table,
-      Object.fromEntries(Object.entries(valuesOf(r)).filter(([, v]) => v !== null)),
-    ]),
-    changes: result.changes,
-    discarded: result.discarded,
-  };
+  return testNormalizer({ fastPath, contracts });
 }
 
 // Keys that meet: case and snake_case collisions, reserved and bookkeeping names, hoisting clashes.
@@ -87,23 +52,6 @@ const { value } = fc.letrec<{ value: unknown; object: Record<string, unknown> }>
   object: fc.dictionary(fc.constantFrom(...KEYS), tie('value'), { maxKeys: 4 }),
 }));
 const object = fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 5 });
-
-/** A valid event of `type` with `payload` as its properties or traits (identify and group). */
-function eventOf(type: string, event: string, payload: unknown, context: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    type,
-    userId: 'u1',
-    receivedAt: '2026-01-01T00:00:01.000Z',
-    timestamp: '2026-01-01T00:00:00.000Z',
-    context,
-  };
-  if (type === 'track') out.event = event;
-  if (type === 'group') out.groupId = 'g1';
-  if (type === 'alias') out.previousId = 'p1';
-  if (type === 'identify' || type === 'group') out.traits = payload;
-  else out.properties = payload;
-  return out;
-}
 
 const event = fc
   .record({
@@ -190,6 +138,20 @@ const cleanEvent = fc
     return out;
   });
 
+/**
+ * `value` with the keys of every object in reverse order: the same members, so the same cells, but another key
+ * order, which a compiled shape must refuse (the JSON text of an array follows its objects' key order).
+ */
+function reordered(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(reordered);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([k, v]) => [k, reordered(v)]),
+  );
+}
+
 /** `event` with every nested object of its payload and context made null (one level below them). */
 function nulled(event: Record<string, unknown>): Record<string, unknown> {
   const clear = (value: unknown): unknown =>
@@ -264,17 +226,17 @@ describe('fast path', () => {
           // compiles its shape, which the third then runs. Then made invalid (`invalid`); then twice re-typed: the
           // same keys with integers and floats swapped, strings and timestamps swapped (a compiled shape must refuse
           // what its columns do not take); then with its nested objects null (a compiled shape must keep every other
-          // cell in its column).
+          // cell in its column); then with every object's keys in reverse order (a compiled shape must refuse it).
           const sequence = generated.flatMap((e) => {
             const r = retyped(e) as Record<string, unknown>;
-            return [e, e, e, ...invalid(e), r, r, nulled(e) as Record<string, unknown>];
+            return [e, e, e, ...invalid(e), r, r, nulled(e), reordered(e) as Record<string, unknown>];
           });
           sequence.forEach((e, i) => {
             const text = JSON.stringify({
               ...e,
               messageId: e.messageId === LONG_ID ? `m${i}`.padEnd(257, 'x') : `m${i}`,
             }).replaceAll(`"${BIG_ID}"`, BIG_DIGITS);
-            const line = { number: i + 1, text, tooLong: false, unterminated: false };
+            const line = lineOf(i + 1, text);
             const parsed = JSON.parse(text) as { type: string };
             const before = fast.stats.fast + fast.stats.compiled;
             events++;
@@ -317,12 +279,12 @@ describe('fast path', () => {
       `{"type":"track","event":"Tagged","messageId":"m${i}","userId":"u","receivedAt":"2026-01-01T00:00:01.000Z","properties":{"tags":${tags}}}`;
     // The first events make the table, take the fast path and compile the shape, which the third runs.
     for (let i = 0; i < 3; i++) {
-      const line = { number: i + 1, text: text(i, '[1,2]'), tooLong: false, unterminated: false };
+      const line = lineOf(i + 1, text(i, '[1,2]'));
       fast.normalize(line);
       general.normalize(line);
     }
     expect(fast.stats.compiled).toBeGreaterThan(0);
-    const line = { number: 4, text: text(3, '[1,9007199254740993]'), tooLong: false, unterminated: false };
+    const line = lineOf(4, text(3, '[1,9007199254740993]'));
     for (const n of [fast, general]) {
       const result = n.normalize(line);
       expect(result.ok && result.rows.map((r) => valuesOf(r).tags)).toEqual([
@@ -365,7 +327,7 @@ describe('fast path', () => {
     ];
     const users = ids.map((userId, i) => {
       const raw = text(i, userId).replace(`"${BIG_ID}"`, BIG_DIGITS);
-      const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
+      const line = lineOf(i + 1, raw);
       const result = fast.normalize(line);
       expect(comparable(result)).toEqual(comparable(general.normalize(line)));
       return result.ok ? result.rows.filter((r) => r.table === 'users').map((r) => valuesOf(r).id) : -1;
@@ -411,7 +373,7 @@ describe('accounts rows', () => {
     const ids: unknown[] = ['g1', 'g1', 'g1', 'g2', 42, BIG_ID, 'g3'];
     const accounts = ids.map((groupId, i) => {
       const raw = text(i, groupId).replace(`"${BIG_ID}"`, BIG_DIGITS);
-      const line = { number: i + 1, text: raw, tooLong: false, unterminated: false };
+      const line = lineOf(i + 1, raw);
       const result = fast.normalize(line);
       expect(comparable(result)).toEqual(comparable(general.normalize(line)));
       return result.ok ? result.rows.filter((r) => r.table === 'accounts').map((r) => valuesOf(r)) : -1;

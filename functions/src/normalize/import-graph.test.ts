@@ -13,7 +13,8 @@ function sourceFiles(dir: string): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) out.push(...sourceFiles(full));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) out.push(full);
+    // Test code (`*.test.ts`, `*.test-support.ts`) is outside the graph: it may import any layer.
+    else if (entry.name.endsWith('.ts') && !/\.test(-support)?\.ts$/.test(entry.name)) out.push(full);
   }
   return out;
 }

@@ -8,11 +8,10 @@ import { rfc3339 } from '../schema/infer.ts';
 import { ResolveState } from '../schema/resolve-state.ts';
 import { ID_KEYS } from '../schema/segment-layout.ts';
 import { ShapeCache } from './compiled/shape-cache.ts';
-import { fastNormalize } from './fast-path.ts';
-import type { FastContext } from './fast-walk.ts';
 import type { NormalizerOptions, NormalizerStats } from './options.ts';
 import { NeedsExactParse, parseJsonExact, poisonOf } from './parse-json.ts';
-import { routeEvent } from './route.ts';
+import { route } from './route.ts';
+import { Walk, type WalkContext } from './walk.ts';
 
 const NO_CHANGES: SchemaChange[] = [];
 
@@ -84,10 +83,11 @@ export interface Normalizer {
  * The normalizer of one load. It owns everything kept from line to line (the field buffer, the column layouts
  * and row stamps of schema resolution, the compiled shapes), so nothing is shared between loads or modules.
  *
- * Per line, three paths, each built on the same rules (the coercion table `schema/coercion.ts`, the Segment
- * layout `schema/segment-layout.ts`): a compiled shape of the line's kind (generated from a fast-path recording),
- * else the fast path (the common case in one pass), else the general path (route, then resolve against the schema:
- * the only one that changes the schema). Each faster path gives up rather than decide differently.
+ * Per line, one walk of the event by the Segment layout (`route.ts`, `schema/segment-layout.ts`) and the coercion
+ * table (`schema/coercion.ts`), in three speeds: a compiled shape of the line's kind (generated from a recording of
+ * the walk's fast branch), else the walk's fast branch (the common case in one pass), else its general branch
+ * (fields, then resolved against the schema: the only one that changes the schema). Each faster speed gives up
+ * rather than decide differently.
  */
 export function createNormalizer(options: NormalizerOptions): Normalizer {
   const state = new ResolveState(options.tableColumns);
@@ -110,10 +110,10 @@ export function createNormalizer(options: NormalizerOptions): Normalizer {
 }
 
 /** What a normalizer keeps for its load (see `createNormalizer`). */
-interface LoadContext extends FastContext {
-  /** Whether the compiled shapes and the fast path run (`NormalizerOptions.fastPath`). */
+interface LoadContext extends WalkContext {
+  /** Whether the compiled shapes and the walk's fast branch run (`NormalizerOptions.fastPath`). */
   fast: boolean;
-  /** The field buffer of the general path (normalization is synchronous: one buffer serves every line). */
+  /** The field buffer of the general branch (normalization is synchronous: one buffer serves every line). */
   out: Fields;
   shapes: ShapeCache;
   stats: NormalizerStats;
@@ -167,22 +167,17 @@ function normalizeLine(line: Line, ctx: LoadContext): Normalized {
   if (eventId === null) return failed(line, 'SLUICE_ERR_LOAD_MISSING_ID', 'messageId is missing', null);
   let event = value as EventFields;
   if (fast) {
-    const rows = fastNormalize(event, eventId, ctx);
-    if (rows !== undefined) {
+    const w = new Walk(ctx);
+    if (route(w, event, eventId)) {
       stats.fast++;
       shapes.afterFastPath(event, eventId);
-      return { ok: true, eventId, receivedAt, rows, changes: NO_CHANGES, discarded: 0 };
+      return { ok: true, eventId, receivedAt, rows: w.finish(), changes: NO_CHANGES, discarded: 0 };
     }
   }
   stats.general++;
-  let routed: ReturnType<typeof routeEvent>;
+  let w = new Walk(ctx, { fields: out, exact: false });
   try {
-    routed = routeEvent(
-      event,
-      eventId,
-      { names: options.names, maxDepth: options.maxNestingDepth, contracts: options.contracts },
-      out,
-    );
+    route(w, event, eventId);
   } catch (error) {
     if (!(error instanceof NeedsExactParse)) throw error;
     // An integer beyond 2^53: parse again keeping every digit (bigint), then check and route that.
@@ -192,14 +187,10 @@ function normalizeLine(line: Line, ctx: LoadContext): Normalized {
       return failed(line, 'SLUICE_ERR_LOAD_INVALID_EVENT', issuesText(recheck.issues), eventId);
     }
     event = exact as EventFields;
-    routed = routeEvent(
-      event,
-      eventId,
-      { names: options.names, maxDepth: options.maxNestingDepth, exact: true, contracts: options.contracts },
-      out,
-    );
+    w = new Walk(ctx, { fields: out, exact: true });
+    route(w, event, eventId);
   }
-  const resolution = resolveEvent(out, routed.rows, schema, options, state);
+  const resolution = resolveEvent(out, w.drafts, schema, options, state);
   if (!resolution.ok) return failed(line, resolution.code, resolution.reason, eventId, resolution.keepRaw);
   return {
     ok: true,

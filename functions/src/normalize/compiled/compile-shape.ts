@@ -5,6 +5,7 @@ import { rfc3339 } from '../../schema/infer.ts';
 import type { NormalizerOptions } from '../options.ts';
 import { parsedJsonText } from '../parse-json.ts';
 import { Emitter } from './emitter.ts';
+import { jsonLeaf } from './json-text.ts';
 import type { EventShape, ObjectShape } from './shape.ts';
 
 /**
@@ -87,7 +88,7 @@ export function compileShape(shape: EventShape, options: NormalizerOptions): Com
     ` let no = ${first + upserts}; ${counts.join(' ')} const out = new Array(no); let on = ${first};`;
   e.lines.push('return out;');
   // The generated body refers only to its parameters: K (keys), T (tables), L (layouts), P (positions), R
-  // (protocol rules), helpers.
+  // (protocol rules), KQ (keys' JSON text), helpers; and to the JSON-text functions before it (`json-text.ts`).
   const factory = new Function(
     'K',
     'T',
@@ -101,7 +102,9 @@ export function compileShape(shape: EventShape, options: NormalizerOptions): Com
     'TO_JSON',
     'UPSERT_TRAITS',
     'rfc3339',
-    `return function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
+    'KQ',
+    'JV',
+    `${e.json.functions.join('\n')}\nreturn function compiledShape(ev, eventId, RA) {\n${e.lines.join('\n')}\n};`,
   ) as (...args: unknown[]) => Compiled;
   return factory(
     e.keys,
@@ -116,5 +119,7 @@ export function compileShape(shape: EventShape, options: NormalizerOptions): Com
     parsedJsonText,
     shape.upsert?.upsert.traits,
     rfc3339,
+    e.json.quoted,
+    jsonLeaf,
   );
 }

@@ -2,6 +2,7 @@ import type { MemberRules } from '@sluice/sdk/protocol';
 import type { ColumnLayout } from '../../schema/column-layout.ts';
 import { CHILD_COLUMNS, ID_KEYS } from '../../schema/segment-layout.ts';
 import type { NormalizerOptions } from '../options.ts';
+import { JsonText } from './json-text.ts';
 import type { ObjectShape, RowRole, ShapeMember, ShapeTarget, UpsertShape } from './shape.ts';
 import { valueCheck } from './value-check.ts';
 
@@ -33,6 +34,8 @@ export class Emitter {
   private readonly writes: { array: string; cell: string }[] = [];
   private n = 0;
   failed = false;
+  /** The JSON text of arrays of objects, generated from their item shapes (reads `keys`). */
+  readonly json = new JsonText(this.keys);
 
   constructor(private readonly options: NormalizerOptions) {}
 
@@ -288,7 +291,7 @@ export class Emitter {
         const test =
           receivedAt && m.envelope && m.a.type === 'TIMESTAMP'
             ? 'x = RA; if (x === undefined) return;'
-            : valueCheck(m.a.type, m.envelope);
+            : valueCheck(m.a.type);
         if (test === undefined || (m.b !== null && m.b.type !== m.a.type)) {
           this.failed = true;
           return;
@@ -315,20 +318,14 @@ export class Emitter {
           this.failed = true;
           return;
         }
+        // Array mode `both`: the array's JSON text on the parent row too (as the fast path: a non-empty array of
+        // objects), written once every item has passed the checks below (`json-text.ts`).
+        if (m.json !== null && m.json.type !== 'JSON') {
+          this.failed = true;
+          return;
+        }
         if (m.json !== null) {
-          // Array mode `both`: the array's JSON text on the parent row too (as the fast path: a non-empty array of
-          // objects, no integer beyond 2^53).
-          if (m.json.type !== 'JSON') {
-            this.failed = true;
-            return;
-          }
-          this.leafCode(
-            v,
-            `if (!Array.isArray(${v}) || ${v}.length === 0) return; x = TO_JSON(${v}); if (x === undefined) return;`,
-            rows,
-            m.json,
-            null,
-          );
+          this.lines.push(`if (${v} !== null && (!Array.isArray(${v}) || ${v}.length === 0)) return;`);
         }
         const t = this.tables.push(m.table) - 1;
         const l = this.layouts.push(m.layout) - 1;
@@ -358,6 +355,7 @@ export class Emitter {
           `const ${id} = ${parentId} + '.' + ${i}; const ${r}c = new Array(${this.cellCount(r)});` +
           ` ${r}c[0] = eventId; ${r}c[1] = ${parentId}; ${r}c[2] = ${id}; ${r}c[3] = ${i};`;
         this.lines.push('} }');
+        if (m.json !== null) this.leafCode(v, `x = ${this.json.array(m.item)}(${v});`, rows, m.json, null);
         return;
       }
     }

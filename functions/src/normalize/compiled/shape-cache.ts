@@ -1,6 +1,6 @@
 import type { EventType } from '@sluice/sdk/protocol';
 import type { ResolvedRow } from '../../schema/evolve.ts';
-import type { FastContext } from '../fast-walk.ts';
+import type { WalkContext } from '../walk.ts';
 import { type Compiled, compileShape } from './compile-shape.ts';
 import { recordShape } from './record-shape.ts';
 
@@ -25,7 +25,7 @@ export class ShapeCache {
   /** Shapes compiled so far. */
   compiled = 0;
 
-  constructor(private readonly ctx: FastContext) {}
+  constructor(private readonly ctx: WalkContext) {}
 
   private setsOf(event: Record<string, unknown>): Map<string, PlanSet> {
     return event.type === 'track' ? this.tracks : this.types;

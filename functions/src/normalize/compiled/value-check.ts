@@ -29,15 +29,16 @@ interface KindTest {
 /**
  * Source text that sets `x` to the cell of value `v` in a column of type `column`, or returns (undefined from
  * the compiled shape) when the coercion table (`COERCION`) does not write that value's kind into it as is.
- * Generated from the table, so a rule changed there changes the compiled shapes too. `envelope`: the value is an
- * envelope member, which the fast path only records as a string. Undefined when the column takes no kind a
- * compiled shape can write (a JSON column takes scalars as JSON text: left to the fast path).
+ * Generated from the table, so a rule changed there changes the compiled shapes too. Undefined when the column
+ * takes no kind a compiled shape can write (a JSON column takes scalars as JSON text: left to the fast path).
+ * An envelope member needs no rule of its own: its shape was recorded from a string, so its column takes a
+ * string kind, and the table writes no number or boolean into such a column (a numeric id, which the general path
+ * writes as its text, then returns: the differential test puts every kind at `userId` and `anonymousId`).
  */
-export function valueCheck(column: LogicalType, envelope: boolean): string | undefined {
+export function valueCheck(column: LogicalType): string | undefined {
   const writes = COERCION[column];
   const branches: string[] = [];
   for (const [jsType, tests] of Object.entries(KINDS_BY_JS_TYPE)) {
-    if (envelope && jsType !== 'string') continue;
     if (!tests.some((k) => writes[k.kind] === 'write')) continue;
     const chain = tests
       .map((k) => {
