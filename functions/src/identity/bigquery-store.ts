@@ -215,10 +215,10 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
       return rows.map((r) => ({ type: text(r.id_type), value: text(r.id_value) }));
     },
 
-    async edgesTouching(ids) {
+    async edgesTouching(ids, limit) {
       const rows = await byIds(
         (v) => `SELECT ${EDGE_SELECT_COLUMNS} FROM ${path(IDENTITY_TABLES.edges)} e
-WHERE EXISTS (SELECT 1 FROM ${v} v WHERE (e.a_type = v.t AND e.a_value = v.x) OR (e.b_type = v.t AND e.b_value = v.x))`,
+WHERE EXISTS (SELECT 1 FROM ${v} v WHERE (e.a_type = v.t AND e.a_value = v.x) OR (e.b_type = v.t AND e.b_value = v.x))${limit === undefined ? '' : `\nLIMIT ${Math.max(0, Math.floor(limit))}`}`,
         ids,
       );
       return rows.map(toEdge);

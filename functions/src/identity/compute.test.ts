@@ -34,6 +34,7 @@ const rulesArb = fc.record({
   blockedValues: fc.constantFrom([], ['guest']),
   traitIdTypes: fc.constant(['email']),
   maxComponentIds: fc.constant(1000),
+  maxComponentEdges: fc.constant(100_000),
 });
 
 describe('computeIdentity', () => {

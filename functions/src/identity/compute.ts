@@ -120,8 +120,9 @@ export function computeIdentity(edges: readonly GraphEdge[], rules: IdentityRule
   const merges: MergeRow[] = [];
   for (const componentEdges of byComponent.values()) {
     const result = computeComponent(componentEdges, rules);
-    map.push(...result.map);
-    merges.push(...result.merges);
+    // One push per row: a spread of a large component's rows overflows the call stack.
+    for (const row of result.map) map.push(row);
+    for (const row of result.merges) merges.push(row);
   }
   return { map, merges };
 }

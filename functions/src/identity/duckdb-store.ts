@@ -134,7 +134,11 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
     }
   };
 
-  const touching = async (ids: readonly IdRef[], sides: readonly ('a' | 'b')[]): Promise<GraphEdge[]> => {
+  const touching = async (
+    ids: readonly IdRef[],
+    sides: readonly ('a' | 'b')[],
+    limit: number | undefined,
+  ): Promise<GraphEdge[]> => {
     const out: GraphEdge[] = [];
     for (const part of chunks(ids)) {
       const v = idValues(part);
@@ -142,7 +146,11 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
         (s) => `${EDGE_SELECT} e JOIN ${v.sql} ON e.${s}_type = v.t AND e.${s}_value = v.x`,
       );
       // Each side is its own equi-join (an OR join would be a nested loop over the edges).
-      for (const sql of joins) out.push(...(await all(sql, v.params)).map(toEdge));
+      for (const sql of joins) {
+        if (limit !== undefined && out.length >= limit) return out;
+        const bounded = limit === undefined ? sql : `${sql} LIMIT ${limit - out.length}`;
+        for (const row of await all(bounded, v.params)) out.push(toEdge(row));
+      }
     }
     return out;
   };
@@ -271,8 +279,8 @@ export function duckdbIdentityStore(connection: DuckDBConnection): IdentityStore
       return out;
     },
 
-    async edgesTouching(ids) {
-      return touching(ids, ['a', 'b']);
+    async edgesTouching(ids, limit) {
+      return touching(ids, ['a', 'b'], limit);
     },
 
     async replaceComponents(componentIds, ids, result) {

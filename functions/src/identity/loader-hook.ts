@@ -21,11 +21,32 @@ export async function identityAfterLoad(
     const report = await upkeepAfterLoad(hook.store(), loadId, rules);
     if (report.edges > 0) log.debug({ identity: report }, 'identity map updated');
   } catch (error) {
+    if (!retryableUpkeepFailure(error)) {
+      // No retry can fix it (a giant component: the data, not the moment): the file's events are committed, so the
+      // load completes instead of being redelivered forever. The components it touched keep their previous map
+      // until the operator acts (docs/errors/functions.md: block the value, raise the limit, `identity -- rebuild`).
+      const code = error instanceof LoaderError ? error.code : 'SLUICE_ERR_LOAD_IDENTITY_UPKEEP';
+      log.error(
+        { code, err: error, loadId },
+        'identity upkeep skipped; the map of the components this file touched is stale',
+      );
+      return;
+    }
     const wrapped =
-      error instanceof LoaderError && error.retryable
+      error instanceof LoaderError
         ? error
         : new LoaderError('SLUICE_ERR_LOAD_IDENTITY_UPKEEP', (error as Error).message, { cause: error });
     log.warn({ code: wrapped.code, err: error }, 'load failed; will retry');
     throw wrapped;
   }
+}
+
+/**
+ * Whether a redelivery could make the upkeep succeed: a coded error says so itself; a RangeError (a call stack or
+ * an allocation size exceeded) comes from the data and would recur on every delivery; anything else (the warehouse
+ * connection, an I/O error) is taken as transient, as before.
+ */
+function retryableUpkeepFailure(error: unknown): boolean {
+  if (error instanceof LoaderError) return error.retryable;
+  return !(error instanceof RangeError);
 }

@@ -37,8 +37,11 @@ export interface IdentityStore {
   idsOfPersons(personIds: readonly string[]): Promise<IdRef[]>;
   /** Every id of these components in `identity_map`. */
   membersOf(componentIds: readonly string[]): Promise<IdRef[]>;
-  /** Every compacted edge with either end among these ids. */
-  edgesTouching(ids: readonly IdRef[]): Promise<GraphEdge[]>;
+  /**
+   * Every compacted edge with either end among these ids; with `limit`, at most that many (per chunk of ids on
+   * BigQuery: the caller counts what it got), so a caller that bounds its memory never reads a giant result whole.
+   */
+  edgesTouching(ids: readonly IdRef[], limit?: number): Promise<GraphEdge[]>;
   /**
    * Atomically: delete the map rows of `componentIds` and of `ids`, the merge records of `componentIds`, then insert
    * `result` (the recomputed rows of the components these ids belong to).
@@ -90,6 +93,7 @@ export async function recomputeAround(
   rules: IdentityRules,
   alsoComponents: readonly string[] = [],
   maxIds = rules.maxComponentIds,
+  maxEdges = rules.maxComponentEdges,
 ): Promise<UpkeepReport> {
   const known = new Map<string, IdRef>();
   const components = new Set<string>(alsoComponents);
@@ -128,13 +132,20 @@ export async function recomputeAround(
       }
     }
     const next: IdRef[] = [];
-    for (const e of await store.edgesTouching(reach)) {
+    // At most one more than the budget left (the edges already held may be re-read): reaching it fails loudly below.
+    for (const e of await store.edgesTouching(reach, maxEdges + 1)) {
       if (!linkable(e, rules)) continue;
       edges.set(
         `${e.eventId}\u0000${e.ordinal}\u0000${nodeKey(e.aType, e.aValue)}\u0000${nodeKey(e.bType, e.bValue)}`,
         e,
       );
       for (const r of endpoints(e)) if (!known.has(nodeKey(r.type, r.value))) next.push(r);
+    }
+    if (edges.size > maxEdges) {
+      throw new LoaderError(
+        'SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE',
+        `the links to recompute reached ${edges.size}, over maxComponentEdges ${maxEdges}: nothing was written`,
+      );
     }
     frontier = next;
   }

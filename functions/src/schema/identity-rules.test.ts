@@ -28,10 +28,22 @@ describe('identity rules', () => {
     const problems: string[] = [];
     expect(
       parseIdentityRules(
-        { maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'], maxComponentIds: 50 },
+        {
+          maxUserIdsPerPerson: 2,
+          blockedValues: ['x'],
+          traitIdTypes: ['email'],
+          maxComponentIds: 50,
+          maxComponentEdges: 70,
+        },
         problems,
       ),
-    ).toEqual({ maxUserIdsPerPerson: 2, blockedValues: ['x'], traitIdTypes: ['email'], maxComponentIds: 50 });
+    ).toEqual({
+      maxUserIdsPerPerson: 2,
+      blockedValues: ['x'],
+      traitIdTypes: ['email'],
+      maxComponentIds: 50,
+      maxComponentEdges: 70,
+    });
     expect(problems).toEqual([]);
     parseIdentityRules(
       {
@@ -40,6 +52,7 @@ describe('identity rules', () => {
         traitIdTypes: ['user_id', 'E-mail'],
         other: 1,
         maxComponentIds: 1,
+        maxComponentEdges: 0.5,
       },
       problems,
     );
@@ -47,6 +60,7 @@ describe('identity rules', () => {
       'identity.other: unknown key',
       'identity.maxUserIdsPerPerson: must be an integer >= 1',
       'identity.maxComponentIds: must be an integer >= 2',
+      'identity.maxComponentEdges: must be an integer >= 1',
       'identity.blockedValues: must be an array of strings',
       'identity.traitIdTypes: "user_id", "E-mail" must be identifies column names (snake_case), not user_id/anonymous_id',
     ]);

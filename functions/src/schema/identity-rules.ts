@@ -15,6 +15,12 @@ export interface IdentityRules {
    * fails the update with SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE instead of being read whole into memory.
    */
   maxComponentIds: number;
+  /**
+   * The most compacted links one identity update may read at once (the touched components' edges together): a
+   * component with fewer ids but more links than this (every pair of a few thousand ids linked) fails the update the
+   * same way, before its edges are read whole into memory.
+   */
+  maxComponentEdges: number;
 }
 
 export const DEFAULT_IDENTITY_RULES: IdentityRules = {
@@ -22,6 +28,7 @@ export const DEFAULT_IDENTITY_RULES: IdentityRules = {
   blockedValues: [],
   traitIdTypes: [],
   maxComponentIds: 100_000,
+  maxComponentEdges: 200_000,
 };
 
 /** Values that never link, whatever the configuration (compared trimmed and lower-cased). */
@@ -52,7 +59,15 @@ export function parseIdentityRules(value: unknown, problems: string[]): Identity
   const doc = value as Record<string, unknown>;
   const rules: IdentityRules = { ...DEFAULT_IDENTITY_RULES };
   for (const key of Object.keys(doc)) {
-    if (!['maxUserIdsPerPerson', 'blockedValues', 'traitIdTypes', 'maxComponentIds'].includes(key))
+    if (
+      ![
+        'maxUserIdsPerPerson',
+        'blockedValues',
+        'traitIdTypes',
+        'maxComponentIds',
+        'maxComponentEdges',
+      ].includes(key)
+    )
       problems.push(`identity.${key}: unknown key`);
   }
   const max = doc.maxUserIdsPerPerson;
@@ -64,6 +79,12 @@ export function parseIdentityRules(value: unknown, problems: string[]): Identity
   if (maxIds !== undefined) {
     if (typeof maxIds === 'number' && Number.isInteger(maxIds) && maxIds >= 2) rules.maxComponentIds = maxIds;
     else problems.push('identity.maxComponentIds: must be an integer >= 2');
+  }
+  const maxEdges = doc.maxComponentEdges;
+  if (maxEdges !== undefined) {
+    if (typeof maxEdges === 'number' && Number.isInteger(maxEdges) && maxEdges >= 1)
+      rules.maxComponentEdges = maxEdges;
+    else problems.push('identity.maxComponentEdges: must be an integer >= 1');
   }
   const strings = (name: 'blockedValues' | 'traitIdTypes'): string[] | undefined => {
     const list = doc[name];
