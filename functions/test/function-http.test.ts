@@ -1,50 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { finalizedCloudEvent } from '@sluice/sdk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeConcurrentDeliveries, describeQuarantineOverHttp } from './function-isolation.ts';
-import { buildBundle } from './helpers/function-server.ts';
+import { buildBundle, type FunctionServer, startFunction, waitFor } from './helpers/function-server.ts';
 
 /**
  * The deployable as users run it: the esbuild bundle served by functions-framework, receiving binary-mode
  * `google.cloud.storage.object.v1.finalized` CloudEvents over HTTP.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const NAME = 'raw/2026-01-01/00_00_00+00:00_11111111-2222-3333-4444-555555555555.ndjson';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met before the deadline');
-}
 
 // One build for every suite of this file (suites of one file run one after another).
 beforeAll(() => buildBundle());
 
 describe('loadEvents over HTTP (functions-framework + bundle)', () => {
   let dir: string;
-  let child: ChildProcess;
-  let port: number;
-  let logs = '';
+  let server: FunctionServer | undefined;
+  const logs = () => server?.logs() ?? '';
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'sluice-fn-'));
@@ -63,57 +37,17 @@ describe('loadEvents over HTTP (functions-framework + bundle)', () => {
         traits: { email: 'a@example.com' },
       });
     await writeFile(file, `${line('m1')}\n${line('m2', 'identify')}\n${line('m3', 'page')}\n{"broken"\n`);
-    port = await freePort();
-    child = spawn(
-      path.join(root, 'node_modules/.bin/functions-framework'),
-      [
-        `--source=${path.join(root, 'functions/dist/index.js')}`,
-        '--target=loadEvents',
-        '--signature-type=cloudevent',
-        `--port=${port}`,
-      ],
-      {
-        env: { ...process.env, SLUICE_DATA_DIR: dir, SLUICE_LOG_LEVEL: 'info' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      logs += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      logs += d.toString();
-    });
-    await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/`, { method: 'GET' })).status > 0,
-      20_000,
-    );
+    server = await startFunction({ SLUICE_DATA_DIR: dir });
   });
 
   afterAll(async () => {
-    if (child?.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function post(generation: string, data?: string) {
-    const req = finalizedCloudEvent({
-      bucket: 'sluice-raw',
-      name: NAME,
-      generation,
-      size: 1,
-      time: new Date(),
-    });
-    return fetch(`http://127.0.0.1:${port}/`, {
-      method: 'POST',
-      headers: req.headers,
-      body: data ?? req.body,
-    });
+  function post(generation: string, data?: string) {
+    if (!server) throw new Error('the function is not running');
+    return server.post({ name: NAME, generation }, data);
   }
 
   async function query(sql: string) {
@@ -139,14 +73,14 @@ describe('loadEvents over HTTP (functions-framework + bundle)', () => {
         'SELECT (SELECT count(*) FROM tracks) AS t, (SELECT count(*) FROM identifies) AS i, (SELECT count(*) FROM pages) AS p, (SELECT count(*) FROM _sluice_failed_events) AS f, (SELECT count(*) FROM _sluice_loads) AS l',
       ),
     ).toEqual([{ t: '1', i: '1', p: '1', f: '1', l: '1' }]);
-    expect(logs).toContain('"severity":"INFO"');
-    expect(logs).not.toContain('a@example.com');
+    expect(logs()).toContain('"severity":"INFO"');
+    expect(logs()).not.toContain('a@example.com');
   });
 
   it('acknowledges an event whose data is not an object ref (no retry storm) and logs the code', async () => {
     const response = await post('1', JSON.stringify({ bucket: 'sluice-raw' }));
     expect(response.status).toBe(204);
-    await waitFor(async () => logs.includes('SLUICE_ERR_LOAD_BAD_CLOUDEVENT'), 5000);
+    await waitFor(async () => logs().includes('SLUICE_ERR_LOAD_BAD_CLOUDEVENT'), 5000);
   });
 });
 

@@ -1,9 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination } from '../src/destinations/destination.ts';
@@ -11,7 +8,7 @@ import { duckdbDestination } from '../src/destinations/duckdb/duckdb-destination
 import { loadObject } from '../src/load/load-object.ts';
 import { createLogger } from '../src/logger.ts';
 import { localDirectoryStore } from '../src/storage/local-directory.ts';
-import { buildBundle, freePort, waitFor } from './helpers/function-server.ts';
+import { buildBundle, type FunctionServer, startFunction } from './helpers/function-server.ts';
 import { withStore } from './helpers/identity.ts';
 import { DEFAULT_SETTINGS } from './helpers/warehouse.ts';
 
@@ -19,7 +16,6 @@ import { DEFAULT_SETTINGS } from './helpers/warehouse.ts';
  * The scheduled identity update as Cloud Scheduler reaches it: the bundle's `updateIdentity` HTTP target served by
  * functions-framework (signature type `http`), here over DuckDB with the map left to the schedule.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const ev = (o: Record<string, unknown>) =>
   JSON.stringify({
     type: 'identify',
@@ -32,9 +28,8 @@ const ev = (o: Record<string, unknown>) =>
 
 describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
   let dir: string;
-  let child: ChildProcess;
-  let port: number;
-  let logs = '';
+  let server: FunctionServer | undefined;
+  const url = () => `http://127.0.0.1:${server?.port}/`;
   const db = () => path.join(dir, 'warehouse.duckdb');
 
   beforeAll(async () => {
@@ -62,49 +57,15 @@ describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
       },
       { bucket: 'sluice-raw', name: 'f.ndjson', generation: '1' },
     );
-    port = await freePort();
-    child = spawn(
-      path.join(root, 'node_modules/.bin/functions-framework'),
-      [
-        `--source=${path.join(root, 'functions/dist/index.js')}`,
-        '--target=updateIdentity',
-        '--signature-type=http',
-        `--port=${port}`,
-      ],
-      {
-        env: { ...process.env, SLUICE_DATA_DIR: dir, SLUICE_LOG_LEVEL: 'info' },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout?.on('data', (d: Buffer) => {
-      logs += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      logs += d.toString();
-    });
-    // Ready when it accepts a connection (any HTTP request would run the update).
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = connect(port, '127.0.0.1', () => {
-            socket.end();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(false));
-        }),
-      20_000,
+    server = await startFunction(
+      { SLUICE_DATA_DIR: dir },
+      // Ready when it accepts a connection (any HTTP request would run the update).
+      { target: 'updateIdentity', signature: 'http', ready: 'connect' },
     );
   }, 120_000);
 
   afterAll(async () => {
-    if (child?.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    }
+    server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -120,13 +81,13 @@ describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
   }
 
   it('a POST runs the update (200, outcome and counts, one log line without id values); a held lease answers busy', async () => {
-    const first = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    const first = await fetch(url(), { method: 'POST' });
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ outcome: 'updated', ids: 3 });
     expect(await query('SELECT count(DISTINCT person_id) AS p, count(*) AS n FROM identity_map')).toEqual([
       { p: '1', n: '3' },
     ]);
-    const line = logs.split('\n').find((l) => l.includes('"message":"identity updated"'));
+    const line = (server?.logs() ?? '').split('\n').find((l) => l.includes('"message":"identity updated"'));
     expect(line).toBeDefined();
     expect(line).not.toContain('u1');
     // Another run holds the lease (a manual `npm run identity -- update`, say): the scheduled call does nothing.
@@ -137,7 +98,7 @@ describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
       const held = { ...state, holder: 'manual', expiresAt: Date.now() + 60_000 };
       expect(await cell.write(JSON.stringify(held), now?.version ?? '0')).toBeDefined();
     });
-    const busy = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST' });
+    const busy = await fetch(url(), { method: 'POST' });
     expect(busy.status).toBe(200);
     expect(await busy.json()).toMatchObject({ outcome: 'busy', holder: 'manual' });
   }, 60_000);

@@ -5,6 +5,21 @@ import { LoaderError } from '../errors.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
 import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 
+/** The destination with its per-file upkeep failing with `error` (at its first store read). */
+function failingUpkeep(inner: Destination, error: Error): Destination {
+  return {
+    ...inner,
+    identity: {
+      schedule: 'per_file',
+      store() {
+        const store = inner.identity?.store();
+        if (!store) throw new Error('no store');
+        return { ...store, logIds: () => Promise.reject(error) };
+      },
+    },
+  };
+}
+
 describe('the loader hook of the identity upkeep', () => {
   let wh: TestWarehouse | undefined;
   afterEach(async () => {
@@ -18,18 +33,7 @@ describe('the loader hook of the identity upkeep', () => {
       'f.ndjson',
       `${eventLine({ type: 'identify', messageId: 'i1', anonymousId: 'a1', userId: 'u1' })}\n`,
     );
-    const inner = wh.destination();
-    const failing: Destination = {
-      ...inner,
-      identity: {
-        schedule: 'per_file',
-        store() {
-          const store = inner.identity?.store();
-          if (!store) throw new Error('no store');
-          return { ...store, logIds: () => Promise.reject(new Error('disk full')) };
-        },
-      },
-    };
+    const failing = failingUpkeep(wh.destination(), new Error('disk full'));
     const error = await wh.load('f.ndjson', { destination: failing }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoaderError);
     expect(error).toMatchObject({ code: 'SLUICE_ERR_LOAD_IDENTITY_UPKEEP', retryable: true });
@@ -84,21 +88,7 @@ describe('the loader hook of the identity upkeep', () => {
       'f.ndjson',
       `${eventLine({ type: 'identify', messageId: 'i1', anonymousId: 'a1', userId: 'u1' })}\n`,
     );
-    const inner = wh.destination();
-    const overflowing: Destination = {
-      ...inner,
-      identity: {
-        schedule: 'per_file',
-        store() {
-          const store = inner.identity?.store();
-          if (!store) throw new Error('no store');
-          return {
-            ...store,
-            logIds: () => Promise.reject(new RangeError('Maximum call stack size exceeded')),
-          };
-        },
-      },
-    };
+    const overflowing = failingUpkeep(wh.destination(), new RangeError('Maximum call stack size exceeded'));
     expect((await wh.load('f.ndjson', { destination: overflowing })).status).toBe('loaded');
     expect(await wh.query('SELECT count(*) AS n FROM identifies')).toEqual([{ n: '1' }]);
   });

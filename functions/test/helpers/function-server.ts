@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finalizedCloudEvent } from '@sluice/sdk/protocol';
@@ -42,16 +42,41 @@ export interface FunctionServer {
   stop(): void;
 }
 
+/** Which entry point of the bundle to serve, and how to tell it is up. */
+export interface FunctionTarget {
+  target: string;
+  signature: 'cloudevent' | 'http';
+  /**
+   * `request`: any HTTP answer (a GET to a CloudEvent target is refused without side effects); `connect`: the port
+   * accepts a connection (for an HTTP target whose every request does work).
+   */
+  ready: 'request' | 'connect';
+}
+
+const LOAD_EVENTS: FunctionTarget = { target: 'loadEvents', signature: 'cloudevent', ready: 'request' };
+
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+
 /** The built bundle served by functions-framework on a free port, with `env` on top of this process's. */
-export async function startFunction(env: Record<string, string>): Promise<FunctionServer> {
+export async function startFunction(
+  env: Record<string, string>,
+  entry: FunctionTarget = LOAD_EVENTS,
+): Promise<FunctionServer> {
   const port = await freePort();
   let logs = '';
   const child = spawn(
     path.join(root, 'node_modules/.bin/functions-framework'),
     [
       `--source=${path.join(root, 'functions/dist/index.js')}`,
-      '--target=loadEvents',
-      '--signature-type=cloudevent',
+      `--target=${entry.target}`,
+      `--signature-type=${entry.signature}`,
       `--port=${port}`,
     ],
     {
@@ -66,7 +91,13 @@ export async function startFunction(env: Record<string, string>): Promise<Functi
   child.stderr?.on('data', (d: Buffer) => {
     logs += d.toString();
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`, { method: 'GET' })).status > 0, 20_000);
+  await waitFor(
+    async () =>
+      entry.ready === 'connect'
+        ? accepts(port)
+        : (await fetch(`http://127.0.0.1:${port}/`, { method: 'GET' })).status > 0,
+    20_000,
+  );
   return {
     port,
     child,
