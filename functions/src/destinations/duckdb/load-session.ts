@@ -127,17 +127,17 @@ export async function duckdbLoadSession(
       WHEN NOT MATCHED THEN INSERT (${key}${cols.map(([c]) => `, ${ident(c)}`).join('')})
         VALUES (x.${key}${cols.map((_c, i) => `, x.c${i}`).join('')})`);
     await repeatedHashes(repeated, key, `${sql} s WHERE ${keep}`);
-    const once = cols.map(([c, type], i) => `${typed(ident(c), type)} AS c${i}`);
+    const once = cols.map(([c, type], i) => `${typed(`s.${ident(c)}`, type)} AS c${i}`);
     let written = await merge(
-      `SELECT ${key}, CAST(_sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
+      `SELECT s.${key}, CAST(s._sluice_received_at AS TIMESTAMPTZ) AS _sluice_received${once.map((c) => `, ${c}`).join('')}
        FROM ${sql} s WHERE ${keep} AND hash(${key}) NOT IN (SELECT h FROM ${repeated})`,
     );
     const repeatedRows = await count(`SELECT coalesce(sum(n), 0)::DOUBLE FROM ${repeated}`);
     const parts = Math.ceil(repeatedRows / usersPerAggregate);
     // Latest by received_at, then line (as BigQuery's refresh); rows older than the stored row take no part.
-    const received = 'CAST(_sluice_received_at AS TIMESTAMPTZ)';
+    const received = 'CAST(s._sluice_received_at AS TIMESTAMPTZ)';
     const latest = cols.map(([c, type], i) => {
-      const agg = `arg_max(${ident(c)}, (${received}, _sluice_line)) FILTER (WHERE ${ident(c)} IS NOT NULL)`;
+      const agg = `arg_max(s.${ident(c)}, (${received}, s._sluice_line)) FILTER (WHERE s.${ident(c)} IS NOT NULL)`;
       return `${typed(agg, type)} AS c${i}`;
     });
     const notOlder = hasReceived
@@ -145,10 +145,10 @@ export async function duckdbLoadSession(
       : '';
     for (let part = 0; part < parts; part++) {
       written += await merge(
-        `SELECT ${key}, max(CAST(_sluice_received_at AS TIMESTAMPTZ)) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
+        `SELECT s.${key}, max(${received}) AS _sluice_received${latest.map((c) => `, ${c}`).join('')}
          FROM ${sql} s
          WHERE ${keep} AND hash(${key}) IN (SELECT h FROM ${repeated} WHERE h % ${parts} = ${part})${notOlder}
-         GROUP BY ${key}`,
+         GROUP BY s.${key}`,
       );
     }
     await connection.run(`DROP TABLE ${repeated}`);
@@ -304,7 +304,7 @@ export async function duckdbLoadSession(
         }
         const { sql, columns } = source(table, file);
         const names = columns.map(([c]) => ident(c)).join(', ');
-        const values = columns.map(([c, type]) => castFromStage(c, type)).join(', ');
+        const values = columns.map(([c, type]) => castFromStage(c, type, 's')).join(', ');
         rowsWritten += await count(
           `INSERT INTO ${ident(table)} (${names}) SELECT ${values} FROM ${sql} s${filter}`,
         );

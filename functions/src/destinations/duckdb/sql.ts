@@ -51,8 +51,9 @@ export function logicalTypeOf(dataType: string): LogicalType | undefined {
 }
 
 /** `CAST(<staged> AS <type>)` where staging differs from the table's type. */
-export function castFromStage(column: string, type: LogicalType): string {
-  return type === 'TIMESTAMP' || type === 'JSON'
-    ? `CAST(${ident(column)} AS ${DUCKDB_TYPES[type]})`
-    : ident(column);
+export function castFromStage(column: string, type: LogicalType, alias?: string): string {
+  // Qualified by the stage's alias when it has one: DuckDB binds a bare name that is also the alias (a trait `s`)
+  // to the alias's whole row, a struct, in some positions (an aggregate's argument, a cast).
+  const ref = alias === undefined ? ident(column) : `${alias}.${ident(column)}`;
+  return type === 'TIMESTAMP' || type === 'JSON' ? `CAST(${ref} AS ${DUCKDB_TYPES[type]})` : ref;
 }
