@@ -59,9 +59,10 @@ export function upsertRefreshSql(
   const newer = hasReceived
     ? `(T.${q('received_at')} IS NULL OR S._sluice_received >= T.${q('received_at')})`
     : 'TRUE';
+  // Every column qualified by its range variable: a trait named like one (`x`, `l`, `u`) stays that column.
   return `MERGE INTO ${target} AS T
 USING (
-  SELECT ${columns.map(q).join(', ')}, _sluice_received FROM (
+  SELECT ${columns.map((c) => `x.${q(c)}`).join(', ')}, x._sluice_received FROM (
     SELECT l.${q(key)}${latest.length > 0 ? `, ${latest.join(', ')}` : ''},
       MAX(l.${q(UPSERT_LOG_COLUMNS.receivedAt)}) OVER (PARTITION BY l.${q(key)}) AS _sluice_received,
       ROW_NUMBER() OVER (${order}) AS _sluice_rn
@@ -69,7 +70,7 @@ USING (
     LEFT JOIN ${target} AS u ON u.${q(key)} = l.${q(key)}
     WHERE l.${q(UPSERT_LOG_COLUMNS.loggedAt)} >= CAST(@since AS TIMESTAMP) AND ${notOlder}
   ) AS x
-  WHERE _sluice_rn = 1
+  WHERE x._sluice_rn = 1
 ) AS S
 ON T.${q(key)} = S.${q(key)}
 ${rest.length > 0 ? `WHEN MATCHED AND ${newer} THEN UPDATE SET ${rest.map((c) => `${q(c)} = COALESCE(S.${q(c)}, T.${q(c)})`).join(', ')}\n` : ''}WHEN NOT MATCHED THEN INSERT (${columns.map(q).join(', ')}) VALUES (${columns.map((c) => `S.${q(c)}`).join(', ')})`;
