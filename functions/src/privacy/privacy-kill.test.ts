@@ -1,32 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TARGET, TARGET_STRINGS, windowFiles } from '../../test/helpers/privacy-people.ts';
-import { type PrivacyPipeline, privacyPipeline } from '../../test/helpers/privacy-pipeline.ts';
+import { TARGET_STRINGS, windowFiles } from '../../test/helpers/privacy-people.ts';
+import {
+  type PrivacyPipeline,
+  privacyDeleteChild,
+  privacyPipeline,
+} from '../../test/helpers/privacy-pipeline.ts';
 import { TABLES } from '../destinations/destination.ts';
 import { ledger } from './ledger.ts';
 
-const CLI = fileURLToPath(new URL('../cli/privacy.ts', import.meta.url));
-
-/** `npm run privacy -- delete --user-id <target>` in a child process (no re-spawn: SLUICE_LOADER_PROCESS set). */
-function cli(p: PrivacyPipeline): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'delete', '--user-id', TARGET.userId], {
-    env: { ...process.env, ...p.env, SLUICE_LOADER_PROCESS: '1', METADATA_SERVER_DETECTION: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    lines.push(...parts);
-    child.emit('lines');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => lines.push(`stderr: ${chunk.toString('utf8')}`));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, lines, exited };
-}
+const cli = privacyDeleteChild;
 
 /** Resolves once a stdout line matches. */
 const lineMatching = (run: ReturnType<typeof cli>, re: RegExp): Promise<void> =>

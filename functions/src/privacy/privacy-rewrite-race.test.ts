@@ -1,10 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/function-server.ts';
 import { TARGET, windowFiles } from '../../test/helpers/privacy-people.ts';
-import { type PrivacyPipeline, privacyPipeline, RAW_BUCKET } from '../../test/helpers/privacy-pipeline.ts';
+import {
+  type PrivacyPipeline,
+  privacyDeleteChild,
+  privacyPipeline,
+  RAW_BUCKET,
+} from '../../test/helpers/privacy-pipeline.ts';
 import {
   CHANGED_ON_PURPOSE,
   checksum,
@@ -33,7 +36,6 @@ import { REWRITE_OF } from './rewrite-marker.ts';
  * none is lost. Each test compares every table with what an undisturbed delete leaves.
  */
 const FILE_A = 'raw/2026-01-01/00_00_00+00:00_aaaaaaaa.ndjson';
-const CLI = fileURLToPath(new URL('../cli/privacy.ts', import.meta.url));
 const DAYS = 30;
 
 /** Other people's events over 30 earlier days: `tracks` then holds 31 days, one of them the target's. */
@@ -268,21 +270,4 @@ describe('a rewritten raw file reaching the loader before the request recorded i
   });
 });
 
-/** `npm run privacy -- delete --user-id <target>` in a child process. */
-function cli(p: PrivacyPipeline): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'delete', '--user-id', TARGET.userId], {
-    env: { ...process.env, ...p.env, SLUICE_LOADER_PROCESS: '1', METADATA_SERVER_DETECTION: 'none' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffer = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString('utf8');
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr?.on('data', (chunk: Buffer) => lines.push(`stderr: ${chunk.toString('utf8')}`));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, lines, exited };
-}
+const cli = privacyDeleteChild;

@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type LoaderConfig, loadConfig } from '../../src/config.ts';
 import { createDestinationFactory } from '../../src/destinations/create-destination.ts';
 import { type LoadOutcome, loadObject } from '../../src/load/load-object.ts';
@@ -12,6 +14,7 @@ import { openPrivacyWarehouse } from '../../src/privacy/open-warehouse.ts';
 import type { RawStore } from '../../src/privacy/raw-store.ts';
 import type { PrivacyWarehouse } from '../../src/privacy/warehouse.ts';
 import { type FakeGcp, startFakeGcp } from '../fakes/fake-gcp-server.ts';
+import { TARGET } from './privacy-people.ts';
 
 export const RAW_BUCKET = 'sluice-raw';
 
@@ -127,4 +130,37 @@ export async function privacyPipeline(name: 'duckdb' | 'bigquery'): Promise<Priv
     },
   };
   return pipeline;
+}
+
+const PRIVACY_CLI = fileURLToPath(new URL('../../src/cli/privacy.ts', import.meta.url));
+
+/** A running `npm run privacy -- delete --user-id <target>`: its stdout lines so far (emits `lines` on each chunk). */
+export interface PrivacyDeleteChild {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+/** `npm run privacy -- delete --user-id <target>` in a child process (no re-spawn: SLUICE_LOADER_PROCESS set). */
+export function privacyDeleteChild(p: PrivacyPipeline): PrivacyDeleteChild {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', PRIVACY_CLI, 'delete', '--user-id', TARGET.userId],
+    {
+      env: { ...process.env, ...p.env, SLUICE_LOADER_PROCESS: '1', METADATA_SERVER_DETECTION: 'none' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  let buffer = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const part of parts) lines.push(part);
+    child.emit('lines');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => lines.push(`stderr: ${chunk.toString('utf8')}`));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited };
 }
