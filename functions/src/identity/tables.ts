@@ -32,11 +32,16 @@ export type EdgeKind = (typeof EDGE_KINDS)[number];
  * file never lacks its links). Its event time is `event_at`, not `timestamp`, so that BigQuery partitions it on
  * `loaded_at` (table-layout.ts), the column the scheduled update's watermark filters on.
  */
-export const LOG_COLUMNS: readonly ColumnSchema[] = [
+/** The two ids of a link, as every identity table that records one names them. */
+const LINK_COLUMNS: readonly ColumnSchema[] = [
   { name: 'a_type', type: 'STRING' },
   { name: 'a_value', type: 'STRING' },
   { name: 'b_type', type: 'STRING' },
   { name: 'b_value', type: 'STRING' },
+];
+
+export const LOG_COLUMNS: readonly ColumnSchema[] = [
+  ...LINK_COLUMNS,
   { name: 'kind', type: 'STRING' },
   { name: 'event_id', type: 'STRING' },
   { name: 'event_table', type: 'STRING' },
@@ -56,10 +61,7 @@ export const LOG_COLUMNS: readonly ColumnSchema[] = [
  * compacted edges equals the map over the log, and a flagged link is recorded once.
  */
 export const EDGE_COLUMNS: readonly ColumnSchema[] = [
-  { name: 'a_type', type: 'STRING' },
-  { name: 'a_value', type: 'STRING' },
-  { name: 'b_type', type: 'STRING' },
-  { name: 'b_value', type: 'STRING' },
+  ...LINK_COLUMNS,
   { name: 'kind', type: 'STRING' },
   { name: 'event_id', type: 'STRING' },
   { name: 'event_table', type: 'STRING' },
@@ -141,10 +143,7 @@ export const MERGE_COLUMNS: readonly ColumnSchema[] = [
   { name: 'action', type: 'STRING' },
   { name: 'person_id', type: 'STRING' },
   { name: 'merged_person_id', type: 'STRING' },
-  { name: 'a_type', type: 'STRING' },
-  { name: 'a_value', type: 'STRING' },
-  { name: 'b_type', type: 'STRING' },
-  { name: 'b_value', type: 'STRING' },
+  ...LINK_COLUMNS,
   { name: 'event_id', type: 'STRING' },
   { name: 'timestamp', type: 'TIMESTAMP' },
 ];
