@@ -20,6 +20,52 @@ function failingUpkeep(inner: Destination, error: Error): Destination {
   };
 }
 
+/**
+ * The destination with its store's link reads returning each link twice, cut at the limit: what BigQuery's reads,
+ * bounded per chunk of ids, can return for a link whose two ends are in different chunks.
+ */
+function duplicatingReads(inner: Destination): Destination {
+  return {
+    ...inner,
+    identity: {
+      schedule: 'per_file',
+      store() {
+        const store = inner.identity?.store();
+        if (!store) throw new Error('no store');
+        return {
+          ...store,
+          async edgesTouching(ids, limit) {
+            const twice = (await store.edgesTouching(ids)).flatMap((e) => [e, { ...e }]);
+            return limit === undefined ? twice : twice.slice(0, limit);
+          },
+        };
+      },
+    },
+  };
+}
+
+/** 6 anonymous ids x 6 user ids, every pair in one event: 36 links among 12 ids, one raw component. */
+function denseLines(): string {
+  const lines: string[] = [];
+  for (let a = 0; a < 6; a++)
+    for (let u = 0; u < 6; u++)
+      lines.push(
+        eventLine({
+          type: 'track',
+          event: 'E',
+          messageId: `m${a}-${u}`,
+          anonymousId: `a${a}`,
+          userId: `u${u}`,
+        }),
+      );
+  return `${lines.join('\n')}\n`;
+}
+
+const withEdgeBudget = (maxComponentEdges: number) => ({
+  ...DEFAULT_CONTRACTS,
+  identity: { ...DEFAULT_IDENTITY_RULES, maxComponentEdges },
+});
+
 describe('the loader hook of the identity upkeep', () => {
   let wh: TestWarehouse | undefined;
   afterEach(async () => {
@@ -52,24 +98,8 @@ describe('the loader hook of the identity upkeep', () => {
 
   it('a component over the link budget (every pair of a few ids linked) completes the load instead of failing it forever: the map is left as it was, nothing partial', async () => {
     wh = await testWarehouse();
-    // 6 anonymous ids x 6 user ids, every pair in one event: 36 links among 12 ids, one raw component.
-    const lines: string[] = [];
-    for (let a = 0; a < 6; a++)
-      for (let u = 0; u < 6; u++)
-        lines.push(
-          eventLine({
-            type: 'track',
-            event: 'E',
-            messageId: `m${a}-${u}`,
-            anonymousId: `a${a}`,
-            userId: `u${u}`,
-          }),
-        );
-    await wh.put('dense.ndjson', `${lines.join('\n')}\n`);
-    const contracts = {
-      ...DEFAULT_CONTRACTS,
-      identity: { ...DEFAULT_IDENTITY_RULES, maxComponentEdges: 20 },
-    };
+    await wh.put('dense.ndjson', denseLines());
+    const contracts = withEdgeBudget(20);
     const outcome = await wh.load('dense.ndjson', { settings: { contracts } });
     expect(outcome.status).toBe('loaded');
     expect(await wh.query('SELECT count(*) AS n FROM tracks')).toEqual([{ n: '36' }]);
@@ -80,6 +110,45 @@ describe('the loader hook of the identity upkeep', () => {
     // Within the budget, the same graph maps every id.
     expect((await wh.load('dense.ndjson')).status).toBe('already_loaded');
     expect(await wh.query('SELECT count(*) AS n FROM identity_map')).toEqual([{ n: '12' }]);
+  });
+
+  it('a read of links that reached its limit is never taken for the whole component (reads that repeat a link)', async () => {
+    wh = await testWarehouse();
+    await wh.put('dense.ndjson', denseLines());
+    // 36 links, a budget of 40: each link read twice, cut at 41 rows, is 21 links of the 36. Computing the map
+    // from them would write a wrong map; the read reached its limit, so the upkeep is refused instead.
+    const outcome = await wh.load('dense.ndjson', {
+      settings: { contracts: withEdgeBudget(40) },
+      destination: duplicatingReads(wh.destination()),
+    });
+    expect(outcome.status).toBe('loaded');
+    expect(await wh.query('SELECT count(*) AS n FROM identity_map')).toEqual([{ n: '0' }]);
+    expect((await wh.load('dense.ndjson', { settings: { contracts: withEdgeBudget(40) } })).status).toBe(
+      'already_loaded',
+    );
+    expect(await wh.query('SELECT count(*) AS n FROM identity_map')).toEqual([{ n: '12' }]);
+  });
+
+  it("DuckDB's link read returns each link once, and exactly the limit when there are more", async () => {
+    wh = await testWarehouse();
+    await wh.put('dense.ndjson', denseLines());
+    await wh.load('dense.ndjson', { settings: { contracts: withEdgeBudget(20) } });
+    const destination = wh.destination();
+    await destination.open();
+    try {
+      const store = destination.identity?.store();
+      if (!store) throw new Error('no store');
+      const ids = ['a', 'u'].flatMap((p) =>
+        [0, 1, 2, 3, 4, 5].map((i) => ({ type: p === 'a' ? 'anonymous_id' : 'user_id', value: `${p}${i}` })),
+      );
+      const all = await store.edgesTouching(ids);
+      expect(all).toHaveLength(36);
+      expect(new Set(all.map((e) => `${e.aValue}-${e.bValue}`)).size).toBe(36);
+      expect(await store.edgesTouching(ids, 30)).toHaveLength(30);
+      expect(await store.edgesTouching(ids.slice(0, 1))).toHaveLength(6);
+    } finally {
+      await destination.close();
+    }
   });
 
   it('an upkeep that fails the same way on every delivery (a RangeError: the call stack, an allocation) completes the load', async () => {

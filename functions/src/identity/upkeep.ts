@@ -132,8 +132,17 @@ export async function recomputeAround(
       }
     }
     const next: IdRef[] = [];
-    // At most one more than the budget left (the edges already held may be re-read): reaching it fails loudly below.
-    for (const e of await store.edgesTouching(reach, maxEdges + 1)) {
+    // At most one more than the budget: a read that reaches it may have stopped short (BigQuery bounds each chunk of
+    // ids, and a link can come back once per chunk its ends are in), and a map computed from a part of a component
+    // would be wrong, so it fails loudly instead.
+    const read = await store.edgesTouching(reach, maxEdges + 1);
+    if (read.length > maxEdges) {
+      throw new LoaderError(
+        'SLUICE_ERR_IDENTITY_COMPONENT_TOO_LARGE',
+        `the links to recompute reached ${read.length}, over maxComponentEdges ${maxEdges}: nothing was written`,
+      );
+    }
+    for (const e of read) {
       if (!linkable(e, rules)) continue;
       edges.set(
         `${e.eventId}\u0000${e.ordinal}\u0000${nodeKey(e.aType, e.aValue)}\u0000${nodeKey(e.bType, e.bValue)}`,

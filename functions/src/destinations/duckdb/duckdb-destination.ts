@@ -59,7 +59,10 @@ export function duckdbDestination(options: DuckDBDestinationOptions): Destinatio
   return {
     capabilities: DUCKDB_CAPABILITIES,
     ...duckdbLoadAttempts(conn),
-    identity: { schedule: 'per_file', store: () => duckdbIdentityStore(conn()) },
+    identity: {
+      schedule: 'per_file',
+      store: () => duckdbIdentityStore(profiledConnection(conn(), options.profiler)),
+    },
 
     async open(): Promise<void> {
       if (lease) return;
