@@ -10,7 +10,7 @@ import { bigQueryViews } from './bigquery-views.ts';
 import { compactionSql, logIdsSql, type SqlDialect, sliceParams, sliceWhere } from './compaction-sql.ts';
 import type { GraphEdge, IdentityResult } from './compute.ts';
 import { compactCells, logCells } from './edges.ts';
-import { distinctOverChunks, isoOfMicros, timestampMicros } from './store-support.ts';
+import { chunks, distinctOverChunks, isoOfMicros, timestampMicros } from './store-support.ts';
 import {
   EDGE_COLUMNS,
   EDGE_SOURCE_TABLES,
@@ -176,6 +176,11 @@ export function bigQueryIdentityStore(ctx: BigQueryContext, billed: JobResult[] 
         through = through === undefined ? at : Math.max(through, at);
       }
       return { ids: [...ids.values()], through: through === undefined ? undefined : isoOfMicros(through) };
+    },
+
+    async *seedPages(slice, size) {
+      // The scheduled update's slices are bounded by time; the per-file upkeep, which pages, is DuckDB's.
+      yield* chunks((await this.logIds(slice)).ids, size);
     },
 
     async compact(slice) {

@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { withStore } from '../../test/helpers/identity.ts';
 import { eventLine, type TestWarehouse, testWarehouse } from '../../test/helpers/warehouse.ts';
 import type { Destination } from '../destinations/destination.ts';
 import { LoaderError } from '../errors.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
 import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
+import { rebuildIdentity } from './rebuild.ts';
 
-/** The destination with its per-file upkeep failing with `error` (at its first store read). */
+/** The destination with its per-file upkeep failing with `error` (at its first store read of the load's ids). */
 function failingUpkeep(inner: Destination, error: Error): Destination {
   return {
     ...inner,
@@ -14,7 +16,12 @@ function failingUpkeep(inner: Destination, error: Error): Destination {
       store() {
         const store = inner.identity?.store();
         if (!store) throw new Error('no store');
-        return { ...store, logIds: () => Promise.reject(error) };
+        return {
+          ...store,
+          seedPages: () => ({
+            [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+          }),
+        };
       },
     },
   };
@@ -149,6 +156,28 @@ describe('the loader hook of the identity upkeep', () => {
     } finally {
       await destination.close();
     }
+  });
+
+  it('a file linking more ids than maxComponentIds, in small components, is recomputed a batch of seeds at a time: the map equals a rebuild', async () => {
+    wh = await testWarehouse();
+    // 10 persons of two ids each (20 ids) under a limit of 4 ids per recompute: one recompute of all 20 would be
+    // refused; a batch of one seed at a time touches two ids.
+    const lines = Array.from({ length: 10 }, (_v, i) =>
+      eventLine({ type: 'identify', messageId: `i${i}`, anonymousId: `a${i}`, userId: `u${i}` }),
+    );
+    lines.push(eventLine({ type: 'identify', messageId: 'i10', anonymousId: 'a0', userId: 'u0' }));
+    await wh.put('many.ndjson', `${lines.join('\n')}\n`);
+    const contracts = {
+      ...DEFAULT_CONTRACTS,
+      identity: { ...DEFAULT_IDENTITY_RULES, maxComponentIds: 4 },
+    };
+    expect((await wh.load('many.ndjson', { settings: { contracts } })).status).toBe('loaded');
+    const map = 'SELECT id_type, id_value, person_id, component_id FROM identity_map ORDER BY ALL';
+    const incremental = await wh.query(map);
+    expect(incremental).toHaveLength(20);
+    expect(await wh.query('SELECT count(DISTINCT person_id) AS n FROM identity_map')).toEqual([{ n: '10' }]);
+    await withStore(wh.destination(), (store) => rebuildIdentity(store, contracts.identity));
+    expect(await wh.query(map)).toEqual(incremental);
   });
 
   it('an upkeep that fails the same way on every delivery (a RangeError: the call stack, an allocation) completes the load', async () => {

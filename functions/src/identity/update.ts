@@ -1,7 +1,13 @@
 import { LoaderError } from '../errors.ts';
 import type { IdentityRules } from '../schema/identity-rules.ts';
-import { isoOfMicros, timestampMicros } from './store-support.ts';
-import { type IdentityStore, recomputeAround, type StateCell, type UpkeepReport } from './upkeep.ts';
+import { chunks, isoOfMicros, timestampMicros } from './store-support.ts';
+import {
+  type IdentityStore,
+  recomputeInBatches,
+  type StateCell,
+  seedBatch,
+  type UpkeepReport,
+} from './upkeep.ts';
 
 /** The scheduled update's document (`StateCell`): how far the log is folded in, and who holds the lease. */
 export interface UpdateState {
@@ -95,7 +101,7 @@ export async function updateIdentity(
   if (through !== undefined) {
     await store.compact({ from, through });
     await step('compacted');
-    report = await recomputeAround(store, ids, rules);
+    report = await recomputeInBatches(store, chunks(ids, seedBatch(rules)), rules);
     await step('recomputed');
   }
   const advanced =

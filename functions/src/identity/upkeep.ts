@@ -29,6 +29,8 @@ export interface IdentityStore {
   hasLog(): Promise<boolean>;
   /** The ids the slice's log rows link, and the latest `loaded_at` among them (undefined: no row). */
   logIds(slice: LogSlice): Promise<{ ids: IdRef[]; through: string | undefined }>;
+  /** The ids the slice's log rows link, `size` at a time (the per-file upkeep's seeds). */
+  seedPages(slice: LogSlice, size: number): AsyncIterable<IdRef[]>;
   /** Merges the slice's log rows into `identity_edges` by the compaction rule (`compactLog`; idempotent). */
   compact(slice: LogSlice): Promise<void>;
   /** The distinct values of `column` in `identity_map` for these ids (ids it does not hold are left out). */
@@ -169,19 +171,59 @@ export async function recomputeAround(
   return { edges: edges.size, ids: known.size, components: components.size, rounds };
 }
 
+/**
+ * Seeds per `recomputeAround` at most: a file or slice linking many small components (200k new users, each an
+ * anonymous id and a user id) is recomputed a batch at a time, so the bounds hold per batch, not for the whole
+ * file. A component reached from two batches is recomputed twice from the same committed edges: the same rows.
+ */
+export const SEED_BATCH = 5_000;
+
+/** The seeds per batch under `rules`: a quarter of `maxComponentIds` at most, so a batch of seeds alone never fills it. */
+export const seedBatch = (rules: IdentityRules): number =>
+  Math.min(SEED_BATCH, Math.max(1, Math.floor(rules.maxComponentIds / 4)));
+
+/** `recomputeAround` over `seeds`, a batch at a time (reports added up). */
+export async function recomputeInBatches(
+  store: IdentityStore,
+  seeds: AsyncIterable<IdRef[]> | Iterable<IdRef[]>,
+  rules: IdentityRules,
+): Promise<UpkeepReport> {
+  const total: UpkeepReport = { edges: 0, ids: 0, components: 0, rounds: 0 };
+  for await (const batch of seeds) {
+    const r = await recomputeAround(store, batch, rules);
+    total.edges += r.edges;
+    total.ids += r.ids;
+    total.components += r.components;
+    total.rounds += r.rounds;
+  }
+  return total;
+}
+
 /** The per-file upkeep (DuckDB): the load's log rows compacted, and the components they touch recomputed. */
 export async function upkeepAfterLoad(
   store: IdentityStore,
   loadId: string,
   rules: IdentityRules,
+  batch = seedBatch(rules),
 ): Promise<UpkeepReport> {
   // A warehouse that never saw a link has no identity tables (they, and the views, come with the first link).
   if (!(await store.hasLog())) return { edges: 0, ids: 0, components: 0, rounds: 0 };
-  const { ids } = await store.logIds({ loadId });
-  if (ids.length === 0) return { edges: 0, ids: 0, components: 0, rounds: 0 };
-  await store.ensure(rules);
-  await store.compact({ loadId });
-  return recomputeAround(store, ids, rules);
+  const total: UpkeepReport = { edges: 0, ids: 0, components: 0, rounds: 0 };
+  let first = true;
+  for await (const seeds of store.seedPages({ loadId }, batch)) {
+    if (first) {
+      // The map's tables and views come with the first load that links anything.
+      await store.ensure(rules);
+      await store.compact({ loadId });
+      first = false;
+    }
+    const r = await recomputeInBatches(store, [seeds], rules);
+    total.edges += r.edges;
+    total.ids += r.ids;
+    total.components += r.components;
+    total.rounds += r.rounds;
+  }
+  return total;
 }
 
 /** Recomputes the whole map from `identity_edges` (the second half of a rebuild). */

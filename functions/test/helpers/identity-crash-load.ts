@@ -30,9 +30,9 @@ const destination = {
       const store = (inner.identity as NonNullable<typeof inner.identity>).store();
       return {
         ...store,
-        async logIds(slice) {
+        seedPages(slice, size) {
           if (point === 'after_commit') die();
-          return store.logIds(slice);
+          return store.seedPages(slice, size);
         },
         async replaceComponents(components, ids, result: IdentityResult) {
           const dying: IdentityResult = {
