@@ -18,7 +18,8 @@ export interface IdentityRules {
   /**
    * The most compacted links one identity update may read at once (the touched components' edges together): a
    * component with fewer ids but more links than this (every pair of a few thousand ids linked) fails the update the
-   * same way, before its edges are read whole into memory.
+   * same way, before its edges are read whole into memory. The default, 50,000, fits the loader's 128 MB heap
+   * with room (the links read, the map computed from them); 200,000 ran it out of memory.
    */
   maxComponentEdges: number;
 }
@@ -28,7 +29,7 @@ export const DEFAULT_IDENTITY_RULES: IdentityRules = {
   blockedValues: [],
   traitIdTypes: [],
   maxComponentIds: 100_000,
-  maxComponentEdges: 200_000,
+  maxComponentEdges: 50_000,
 };
 
 /** Values that never link, whatever the configuration (compared trimmed and lower-cased). */
