@@ -40,12 +40,9 @@ const repeatedIds = (table: string) => ident(`_sluice_stage_repeated_${table}`);
  */
 export const USERS_PER_AGGREGATE = 100_000;
 
-/** Row metadata: name in the commit's SQL, staged key, staging type. */
-const ROW_META: [string, string, string][] = [
-  ['_sluice_event_id', '_e', 'VARCHAR'],
-  ['_sluice_line', '_l', 'BIGINT'],
-  ['_sluice_received_at', '_r', 'VARCHAR'],
-];
+/** Row metadata: name in the commit's SQL, staged key, staging type (received_at: upsert tables only). */
+const ROW_LINE: [string, string, string] = ['_sluice_line', '_l', 'BIGINT'];
+const ROW_RECEIVED: [string, string, string] = ['_sluice_received_at', '_r', 'VARCHAR'];
 
 /**
  * One DuckDB load. Batches are staged as NDJSON files (see `StageFiles`); table DDL is queued; `commit` runs DDL,
@@ -82,7 +79,8 @@ export async function duckdbLoadSession(
   const source = (table: string, file: string): { sql: string; columns: [string, LogicalType][] } => {
     const cols = [...(schema.get(table) ?? new Map<string, LogicalType>())];
     const staged: [string, string, string][] = [
-      ...ROW_META,
+      ROW_LINE,
+      ...(upsertTableNamed(table) === undefined ? [] : [ROW_RECEIVED]),
       ...cols.map(([c, t]): [string, string, string] => [c, stage.alias(table, c), STAGE_TYPES[t]]),
     ];
     const read = readStaged(
@@ -193,7 +191,7 @@ export async function duckdbLoadSession(
     async appendRows(table: string, rows: readonly StagedRow[]): Promise<void> {
       if (!schema.has(table)) throw new Error(`rows staged for unknown table ${table}; create it first`);
       const started = performance.now();
-      await stage.appendRows(table, rows);
+      await stage.appendRows(table, rows, upsertTableNamed(table) !== undefined);
       profiler?.('stage write', performance.now() - started);
     },
 
