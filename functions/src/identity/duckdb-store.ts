@@ -80,10 +80,18 @@ function toEdge(row: Record<string, unknown>, seen: Map<string, string>): GraphE
   };
 }
 
+const UTC_TEXT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
+
 /** Appends one cell of a column of `type` (timestamps as RFC 3339 text, any offset). */
 function appendCell(appender: DuckDBAppender, type: LogicalType, v: CellValue): void {
   if (v === null) appender.appendNull();
   else if (type === 'TIMESTAMP') {
+    // The appender's own text-to-TIMESTAMPTZ cast reads UTC (`Z`) text right but drops any other offset, so only
+    // UTC text goes as text (what `isoOfMicros` writes: most cells); the rest as epoch microseconds.
+    if (typeof v === 'string' && UTC_TEXT.test(v)) {
+      appender.appendVarchar(v);
+      return;
+    }
     const micros = timestampMicros(String(v));
     if (!Number.isFinite(micros)) throw new Error(`not a timestamp: ${JSON.stringify(v)}`);
     appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(micros)));

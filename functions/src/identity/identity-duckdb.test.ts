@@ -184,4 +184,36 @@ describe('identity graph on DuckDB: incremental (per file) = rebuild = the rules
     );
     expect(await wh.query(MAP_SQL)).toEqual(before);
   });
+
+  it('map rows keep the instant of a timestamp in any offset (the appender reads only UTC text right)', async () => {
+    wh = await testWarehouse();
+    await withStore(wh.destination(), async (s) => {
+      await s.ensure(DEFAULT_IDENTITY_RULES);
+      const row = (value: string, firstSeen: string, lastSeen: string) => ({
+        idType: 'user_id',
+        idValue: value,
+        personId: 'p_1',
+        userId: value,
+        componentId: 'c_1',
+        firstSeen,
+        lastSeen,
+        listed: true,
+      });
+      await s.replaceComponents(['c_1'], [], {
+        map: [
+          row('u1', '2026-01-01T05:00:00.1+02:00', '2026-01-01T03:00:00.123456Z'),
+          row('u2', '2026-01-01 03:00:00.5-01', '2026-01-01T03:00:00Z'),
+        ],
+        merges: [],
+      });
+    });
+    expect(
+      await wh.query(
+        "SELECT id_value, strftime(first_seen AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS f, strftime(last_seen AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f') AS l FROM identity_map ORDER BY 1",
+      ),
+    ).toEqual([
+      { id_value: 'u1', f: '2026-01-01T03:00:00.100000', l: '2026-01-01T03:00:00.123456' },
+      { id_value: 'u2', f: '2026-01-01T04:00:00.500000', l: '2026-01-01T03:00:00.000000' },
+    ]);
+  });
 });
