@@ -1,9 +1,4 @@
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBTimestampTZValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CellValue, ColumnSchema, LogicalType } from '../destinations/destination.ts';
 import { compactionSql, type SqlDialect, sliceParams, sliceWhere } from './compaction-sql.ts';
 import type { GraphEdge, IdentityResult } from './compute.ts';
@@ -86,15 +81,17 @@ const UTC_TEXT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
 function appendCell(appender: DuckDBAppender, type: LogicalType, v: CellValue): void {
   if (v === null) appender.appendNull();
   else if (type === 'TIMESTAMP') {
-    // The appender's own text-to-TIMESTAMPTZ cast reads UTC (`Z`) text right but drops any other offset, so only
-    // UTC text goes as text (what `isoOfMicros` writes: most cells); the rest as epoch microseconds.
-    if (typeof v === 'string' && UTC_TEXT.test(v)) {
-      appender.appendVarchar(v);
+    // The appender's own text-to-TIMESTAMPTZ cast reads UTC (`Z`) text right but drops any other offset: other
+    // text goes as the same instant in UTC. (Text, not a DuckDB timestamp value: this module is in the GCP
+    // function's bundle, which has no DuckDB, so it imports DuckDB's types only.)
+    const text = String(v);
+    if (UTC_TEXT.test(text)) {
+      appender.appendVarchar(text);
       return;
     }
-    const micros = timestampMicros(String(v));
+    const micros = timestampMicros(text);
     if (!Number.isFinite(micros)) throw new Error(`not a timestamp: ${JSON.stringify(v)}`);
-    appender.appendTimestampTZ(new DuckDBTimestampTZValue(BigInt(micros)));
+    appender.appendVarchar(isoOfMicros(micros));
   } else if (type === 'INT64') appender.appendBigInt(BigInt(v as number | bigint));
   else if (type === 'BOOL') appender.appendBoolean(Boolean(v));
   else if (type === 'FLOAT64') appender.appendDouble(Number(v));
