@@ -6,9 +6,13 @@ import { LoaderError } from '../errors.ts';
 import { DEFAULT_CONTRACTS } from '../schema/contracts.ts';
 import { DEFAULT_IDENTITY_RULES } from '../schema/identity-rules.ts';
 import { rebuildIdentity } from './rebuild.ts';
+import type { IdentityStore } from './upkeep.ts';
 
-/** The destination with its per-file upkeep failing with `error` (at its first store read of the load's ids). */
-function failingUpkeep(inner: Destination, error: Error): Destination {
+/** The destination with its identity store's methods replaced by `overrides` (given the real store). */
+function withStoreOverrides(
+  inner: Destination,
+  overrides: (store: IdentityStore) => Partial<IdentityStore>,
+): Destination {
   return {
     ...inner,
     identity: {
@@ -16,40 +20,29 @@ function failingUpkeep(inner: Destination, error: Error): Destination {
       store() {
         const store = inner.identity?.store();
         if (!store) throw new Error('no store');
-        return {
-          ...store,
-          seedPages: () => ({
-            [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
-          }),
-        };
+        return { ...store, ...overrides(store) };
       },
     },
   };
 }
+
+/** The destination with its per-file upkeep failing with `error` (at its first store read of the load's ids). */
+const failingUpkeep = (inner: Destination, error: Error): Destination =>
+  withStoreOverrides(inner, () => ({
+    seedPages: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) }),
+  }));
 
 /**
  * The destination with its store's link reads returning each link twice, cut at the limit: what BigQuery's reads,
  * bounded per chunk of ids, can return for a link whose two ends are in different chunks.
  */
-function duplicatingReads(inner: Destination): Destination {
-  return {
-    ...inner,
-    identity: {
-      schedule: 'per_file',
-      store() {
-        const store = inner.identity?.store();
-        if (!store) throw new Error('no store');
-        return {
-          ...store,
-          async edgesTouching(ids, limit) {
-            const twice = (await store.edgesTouching(ids)).flatMap((e) => [e, { ...e }]);
-            return limit === undefined ? twice : twice.slice(0, limit);
-          },
-        };
-      },
+const duplicatingReads = (inner: Destination): Destination =>
+  withStoreOverrides(inner, (store) => ({
+    async edgesTouching(ids, limit) {
+      const twice = (await store.edgesTouching(ids)).flatMap((e) => [e, { ...e }]);
+      return limit === undefined ? twice : twice.slice(0, limit);
     },
-  };
-}
+  }));
 
 /** 6 anonymous ids x 6 user ids, every pair in one event: 36 links among 12 ids, one raw component. */
 function denseLines(): string {
