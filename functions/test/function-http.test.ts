@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeConcurrentDeliveries, describeQuarantineOverHttp } from './function-isolation.ts';
 import { buildBundle, type FunctionServer, startFunction, waitFor } from './helpers/function-server.ts';
+import { queryDuckdb } from './helpers/warehouse.ts';
 
 /**
  * The deployable as users run it: the esbuild bundle served by functions-framework, receiving binary-mode
@@ -50,16 +50,7 @@ describe('loadEvents over HTTP (functions-framework + bundle)', () => {
     return server.post({ name: NAME, generation }, data);
   }
 
-  async function query(sql: string) {
-    const instance = await DuckDBInstance.create(path.join(dir, 'warehouse.duckdb'));
-    const connection = await instance.connect();
-    try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJson();
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
-  }
+  const query = (sql: string) => queryDuckdb(path.join(dir, 'warehouse.duckdb'), sql);
 
   it('loads the file, releases the DuckDB file, and a redelivery does not duplicate rows', async () => {
     expect((await post('1700000000000000')).status).toBe(204);

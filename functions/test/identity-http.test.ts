@@ -1,7 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Destination } from '../src/destinations/destination.ts';
 import { duckdbDestination } from '../src/destinations/duckdb/duckdb-destination.ts';
@@ -10,7 +9,7 @@ import { createLogger } from '../src/logger.ts';
 import { localDirectoryStore } from '../src/storage/local-directory.ts';
 import { buildBundle, type FunctionServer, startFunction } from './helpers/function-server.ts';
 import { withStore } from './helpers/identity.ts';
-import { DEFAULT_SETTINGS } from './helpers/warehouse.ts';
+import { DEFAULT_SETTINGS, queryDuckdb } from './helpers/warehouse.ts';
 
 /**
  * The scheduled identity update as Cloud Scheduler reaches it: the bundle's `updateIdentity` HTTP target served by
@@ -69,16 +68,7 @@ describe('updateIdentity over HTTP (functions-framework + bundle)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function query(sql: string) {
-    const instance = await DuckDBInstance.create(db());
-    const connection = await instance.connect();
-    try {
-      return (await connection.runAndReadAll(sql)).getRowObjectsJson();
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
-  }
+  const query = (sql: string) => queryDuckdb(db(), sql);
 
   it('a POST runs the update (200, outcome and counts, one log line without id values); a held lease answers busy', async () => {
     const first = await fetch(url(), { method: 'POST' });

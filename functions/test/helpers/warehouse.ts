@@ -21,6 +21,18 @@ export const DEFAULT_SETTINGS: LoadSettings = {
   contracts: DEFAULT_CONTRACTS,
 };
 
+/** Rows of `sql` as JSON values, from its own instance of the DuckDB file at `dbPath` (opened and closed here). */
+export async function queryDuckdb(dbPath: string, sql: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(dbPath);
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** A throwaway warehouse + bucket directory for one test. */
 export interface TestWarehouse {
   dir: string;
@@ -66,16 +78,7 @@ export async function testWarehouse(): Promise<TestWarehouse> {
         { bucket: BUCKET, name, generation: options.generation ?? '1' },
       );
     },
-    async query(sql) {
-      const instance = await DuckDBInstance.create(dbPath);
-      const connection = await instance.connect();
-      try {
-        return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-      } finally {
-        connection.closeSync();
-        instance.closeSync();
-      }
-    },
+    query: (sql) => queryDuckdb(dbPath, sql),
     async cleanup() {
       await rm(dir, { recursive: true, force: true });
     },
