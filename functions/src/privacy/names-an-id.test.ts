@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { localPrivacyDeps } from '../../test/helpers/privacy-scenario.ts';
 import { TABLES } from '../destinations/destination.ts';
 import { openDuckdbWarehouse } from './duckdb-warehouse.ts';
 import { deletePerson } from './engine.ts';
 import { LEDGER_COLUMNS } from './ledger.ts';
 import { lineBelongs, namesAnId } from './person.ts';
-import { localRawStore } from './raw-store.ts';
 
 const SHORT: Record<string, string[]> = {
   '"': ['\\"'],
@@ -97,14 +97,7 @@ describe('a failed event names an id in any JSON spelling (person.ts namesAnId)'
       );
       await wh.exec('CREATE TABLE IF NOT EXISTS tracks (id VARCHAR, user_id VARCHAR, anonymous_id VARCHAR)');
       await wh.ensureTable('privacy_requests', LEDGER_COLUMNS);
-      const deps = {
-        warehouse: wh,
-        raw: localRawStore(path.join(dir, 'buckets')),
-        rawBucket: 'sluice-raw',
-        rawPrefix: '',
-        suppression: { bucket: 'sluice-privacy', object: 'suppressions.json' },
-        settleMs: 0,
-      };
+      const deps = localPrivacyDeps(wh, dir);
       await fc.assert(
         fc.asyncProperty(
           hostileId,

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { localPrivacyDeps } from '../../test/helpers/privacy-scenario.ts';
 import { openDuckdbWarehouse } from './duckdb-warehouse.ts';
 import { deletePerson } from './engine.ts';
 import { LEDGER_COLUMNS } from './ledger.ts';
 import { eventBelongs, hashId, lineBelongs, memberships } from './person.ts';
-import { localRawStore } from './raw-store.ts';
 import { excludedFromLedger } from './suppression-list.ts';
 
 describe('the person rule', () => {
@@ -59,14 +59,7 @@ describe('the person rule in SQL', () => {
       await wh.exec(
         "INSERT INTO pages VALUES ('1', 'u1', 'a1'), ('2', NULL, 'a1'), ('3', '', 'a1'), ('4', 'u7', 'a1'), ('5', 'u7', 'a7')",
       );
-      const deps = {
-        warehouse: wh,
-        raw: localRawStore(path.join(dir, 'buckets')),
-        rawBucket: 'sluice-raw',
-        rawPrefix: '',
-        suppression: { bucket: 'sluice-privacy', object: 'suppressions.json' },
-        settleMs: 0,
-      };
+      const deps = localPrivacyDeps(wh, dir);
       const out = await deletePerson(deps, { userIds: ['u1'], anonymousIds: [] }, { suppress: false });
       expect(out.person).toEqual({ userIds: ['u1'], anonymousIds: ['a1'] });
       expect((await wh.select('SELECT id FROM pages ORDER BY id')).map((r) => r.id)).toEqual(['4', '5']);
@@ -85,14 +78,7 @@ describe('erasure statements take ids as parameters only', () => {
       await wh.exec('CREATE TABLE tracks (id VARCHAR, user_id VARCHAR, anonymous_id VARCHAR)');
       await wh.exec('CREATE TABLE tracks__items (_sluice_root_id VARCHAR, sku VARCHAR)');
       await wh.exec('CREATE TABLE users (id VARCHAR, email VARCHAR)');
-      const deps = {
-        warehouse: wh,
-        raw: localRawStore(path.join(dir, 'buckets')),
-        rawBucket: 'sluice-raw',
-        rawPrefix: '',
-        suppression: { bucket: 'sluice-privacy', object: 'suppressions.json' },
-        settleMs: 0,
-      };
+      const deps = localPrivacyDeps(wh, dir);
       let n = 0;
       await wh.ensureTable('privacy_requests', LEDGER_COLUMNS);
       await fc.assert(

@@ -1,12 +1,26 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { expect } from 'vitest';
 import { TABLES } from '../../src/destinations/destination.ts';
-import { changeSuppression, deletePerson } from '../../src/privacy/engine.ts';
+import { changeSuppression, deletePerson, type PrivacyDeps } from '../../src/privacy/engine.ts';
 import { ledger } from '../../src/privacy/ledger.ts';
 import { hashId } from '../../src/privacy/person.ts';
+import { localRawStore } from '../../src/privacy/raw-store.ts';
 import type { PrivacyWarehouse } from '../../src/privacy/warehouse.ts';
 import { laterFile, TARGET, TARGET_EVENT_IDS, TARGET_STRINGS, windowFiles } from './privacy-people.ts';
 import type { PrivacyPipeline } from './privacy-pipeline.ts';
+
+/** The privacy engine's dependencies over `warehouse` and a local bucket directory under `dir` (no settle wait). */
+export function localPrivacyDeps(warehouse: PrivacyWarehouse, dir: string): PrivacyDeps {
+  return {
+    warehouse,
+    raw: localRawStore(path.join(dir, 'buckets')),
+    rawBucket: 'sluice-raw',
+    rawPrefix: '',
+    suppression: { bucket: 'sluice-privacy', object: 'suppressions.json' },
+    settleMs: 0,
+  };
+}
 
 const text = (v: unknown): string =>
   JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)) ?? 'null';
