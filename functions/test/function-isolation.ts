@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FunctionServer, startFunction } from './helpers/function-server.ts';
+import { queryDuckdb } from './helpers/warehouse.ts';
 
 /**
  * Suites over the built function served by functions-framework (run from function-http.test.ts, which builds the
@@ -34,17 +34,6 @@ function trackFile(event: string, prefix: string, from: number, count: number): 
   return text;
 }
 
-async function queryWarehouse(file: string, sql: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(file);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 interface Env {
   dir: string;
   fn: FunctionServer;
@@ -65,7 +54,7 @@ function withFunction(env: Record<string, string>): () => Env {
         await mkdir(path.dirname(file), { recursive: true });
         await writeFile(file, text);
       },
-      query: (sql) => queryWarehouse(path.join(dir, 'warehouse.duckdb'), sql),
+      query: (sql) => queryDuckdb(path.join(dir, 'warehouse.duckdb'), sql),
     };
   });
   afterAll(async () => {
