@@ -208,22 +208,19 @@ export async function upkeepAfterLoad(
 ): Promise<UpkeepReport> {
   // A warehouse that never saw a link has no identity tables (they, and the views, come with the first link).
   if (!(await store.hasLog())) return { edges: 0, ids: 0, components: 0, rounds: 0 };
-  const total: UpkeepReport = { edges: 0, ids: 0, components: 0, rounds: 0 };
-  let first = true;
-  for await (const seeds of store.seedPages({ loadId }, batch)) {
-    if (first) {
-      // The map's tables and views come with the first load that links anything.
-      await store.ensure(rules);
-      await store.compact({ loadId });
-      first = false;
+  // The map's tables and views, and the compacted links, come with the first load that links anything.
+  async function* compactedFirst(): AsyncIterable<IdRef[]> {
+    let first = true;
+    for await (const seeds of store.seedPages({ loadId }, batch)) {
+      if (first) {
+        await store.ensure(rules);
+        await store.compact({ loadId });
+        first = false;
+      }
+      yield seeds;
     }
-    const r = await recomputeInBatches(store, [seeds], rules);
-    total.edges += r.edges;
-    total.ids += r.ids;
-    total.components += r.components;
-    total.rounds += r.rounds;
   }
-  return total;
+  return recomputeInBatches(store, compactedFirst(), rules);
 }
 
 /** Recomputes the whole map from `identity_edges` (the second half of a rebuild). */
