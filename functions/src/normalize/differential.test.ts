@@ -172,7 +172,8 @@ function eventLine(place: Place, valueText: string, i: number): string {
   }
   const text = JSON.stringify(base);
   if (!text.includes(V)) throw new Error('no placeholder');
-  return text.replaceAll(V, valueText);
+  // A function, not the text itself: `$&`, `$'` and `` $` `` in a generated string are replacement patterns.
+  return text.replaceAll(V, () => valueText);
 }
 
 /** The `ValueKind` of a scalar kind a compiled shape can take (JSON.parse values, no exact parse). */
