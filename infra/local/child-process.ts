@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,14 +39,43 @@ export interface Child {
 
 const TAIL_BYTES = 4000;
 
-/** Whether any process of group `pgid` is alive. */
+/**
+ * Whether any process of group `pgid` is alive. A zombie is not: a killed process whose parent died waits for PID 1
+ * to reap it, and a container's PID 1 may be slow to (or never) do so, while `kill(-pgid, 0)` still finds the
+ * zombie. On Linux the group is therefore read from /proc (state and pgrp of each process); elsewhere, or when
+ * /proc cannot be read, the signal probe answers.
+ */
 export function groupAlive(pgid: number): boolean {
+  const fromProc = groupAliveInProc(pgid);
+  if (fromProc !== undefined) return fromProc;
   try {
     process.kill(-pgid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** /proc/<pid>/stat after the command's closing parenthesis: `state ppid pgrp ...`. Undefined without /proc. */
+function groupAliveInProc(pgid: number): boolean | undefined {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    if (pid.charCodeAt(0) < 48 || pid.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // it ended while we looked
+    }
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3);
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
