@@ -19,7 +19,7 @@ import { findLoadIn, insertLoadRow } from './loads-rows.ts';
 import { commitMemoryLimit, doubledMemoryLimit, OUT_OF_MEMORY_RAISES } from './memory-limit.ts';
 import type { LoadProfiler } from './profile.ts';
 import { castFromStage, DUCKDB_TYPES, ident, literal, STAGE_TYPES } from './sql.ts';
-import { EVENTS, FAILED, StageFiles } from './staging.ts';
+import { EVENTS, FAILED, readStage, StageFiles } from './staging.ts';
 
 /** `read_json(<file>, columns = {...})` with the staging types of `columns` plus the row metadata. */
 function readStaged(file: string, columns: [string, string][]): string {
@@ -40,9 +40,10 @@ const repeatedIds = (table: string) => ident(`_sluice_stage_repeated_${table}`);
  */
 export const USERS_PER_AGGREGATE = 100_000;
 
-/** Row metadata: name in the commit's SQL, staged key, staging type (received_at: upsert tables only). */
-const ROW_LINE: [string, string, string] = ['_sluice_line', '_l', 'BIGINT'];
-const ROW_RECEIVED: [string, string, string] = ['_sluice_received_at', '_r', 'VARCHAR'];
+/** Row metadata, the first fields of a staged row: name in the commit's SQL, staging type (received_at: upsert
+ * tables only). */
+const ROW_LINE = ['_sluice_line', 'BIGINT'] as const;
+const ROW_RECEIVED = ['_sluice_received_at', 'VARCHAR'] as const;
 
 /**
  * One DuckDB load. Batches are staged as NDJSON files (see `StageFiles`); table DDL is queued; `commit` runs DDL,
@@ -75,20 +76,16 @@ export async function duckdbLoadSession(
     return Number(reader.getRows()[0]?.[0] ?? 0);
   };
 
-  /** The staged rows of `table` with their real column names (staged keys are short aliases). */
+  /** The staged rows of `table` with the table's column names (the stage's fields are in staging order). */
   const source = (table: string, file: string): { sql: string; columns: [string, LogicalType][] } => {
-    const cols = [...(schema.get(table) ?? new Map<string, LogicalType>())];
-    const staged: [string, string, string][] = [
+    const types = schema.get(table) ?? new Map<string, LogicalType>();
+    const fields = stage.fieldsOf(table, types.keys());
+    const read = readStage(file, [
       ROW_LINE,
       ...(upsertTableNamed(table) === undefined ? [] : [ROW_RECEIVED]),
-      ...cols.map(([c, t]): [string, string, string] => [c, stage.alias(table, c), STAGE_TYPES[t]]),
-    ];
-    const read = readStaged(
-      file,
-      staged.map(([, alias, type]) => [alias, type]),
-    );
-    const renames = staged.map(([name, alias]) => `${ident(alias)} AS ${ident(name)}`).join(', ');
-    return { sql: `(SELECT ${renames} FROM ${read})`, columns: cols };
+      ...fields.map((c) => [c, STAGE_TYPES[types.get(c) ?? 'STRING']] as const),
+    ]);
+    return { sql: `(SELECT * FROM ${read})`, columns: [...types] };
   };
 
   /**
@@ -243,7 +240,7 @@ export async function duckdbLoadSession(
       for (const statement of ddl) await connection.run(statement);
       const eventsFile = stage.fileOf(EVENTS);
       const events = eventsFile
-        ? readStaged(eventsFile, [
+        ? readStage(eventsFile, [
             ['event_id', 'VARCHAR'],
             ['line', 'BIGINT'],
             ['received_at', 'VARCHAR'],

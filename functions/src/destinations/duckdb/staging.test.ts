@@ -85,6 +85,44 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
     });
   });
 
+  // The stage's fields are positional (CSV): a layout the normalizer appends a column to after rows without it
+  // were staged, and a row whose cells are listed out of field order, must still land each value in its column.
+  it('a layout that grows after use, and cells out of field order, land in their columns', async () => {
+    await withFile(async (file) => {
+      const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
+      await d.open();
+      const session = await d.beginLoad(meta('k', 'L'));
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: 't',
+        columns: [
+          { name: 'line', type: 'INT64' },
+          { name: 's', type: 'STRING' },
+        ],
+      };
+      const add: SchemaChange = { kind: 'add_column', table: 't', column: 'n', type: 'INT64' };
+      await session.applySchemaChanges([create]);
+      const layout = ['line', 's'];
+      await session.appendRows('t', [row(1, layout, [1, 'a'])]);
+      await session.applySchemaChanges([add]);
+      layout.push('n');
+      await session.appendRows('t', [row(2, layout, [2, 'b', 20])]);
+      const backwards: StagedRow = {
+        ...row(3, ['n', 's', 'line'], [30, 'c"\n,', 3]),
+        at: [2, 1, 0],
+        cells: [3, 'c"\n,', 30],
+      };
+      await session.appendRows('t', [backwards]);
+      await session.commit(summary(3, 3, [create, add]));
+      await d.close();
+      expect(await readAll(file, 'SELECT * FROM t ORDER BY line')).toEqual([
+        { line: 1n, s: 'a', n: null },
+        { line: 2n, s: 'b', n: 20n },
+        { line: 3n, s: 'c"\n,', n: 30n },
+      ]);
+    });
+  });
+
   it('round-trips generated values across batches, new and widened columns, shared row layouts', async () => {
     // Poison among them: lone surrogates (stored as U+FFFD, never failing the commit), NUL, quotes, escapes.
     const text = fc.oneof(
@@ -107,6 +145,13 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
       }),
       /** Widen `n` to FLOAT64 before this batch (once per table). */
       widen: fc.boolean(),
+      /**
+       * The batch's row layout: the shared ones, one listing the columns in another order than the stage first saw
+       * them, or one array the "normalizer" appends `x` to once it sees it (after rows without it were staged).
+       */
+      layout: fc.constantFrom('shared', 'reversed', 'growing'),
+      /** Each row's cells listed in reverse position order. */
+      backwards: fc.boolean(),
     });
     await fc.assert(
       fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 30 }), async (batches) => {
@@ -117,6 +162,7 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
           const changes: SchemaChange[] = [];
           const widened = new Set<string>();
           const expected = new Map<string, Record<string, unknown>[]>();
+          const growing = ['line', 's', 'n'];
           let line = 0;
           for (const b of batches) {
             const table = `t${b.table}`;
@@ -157,12 +203,28 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
             const staged = b.rows.map((r) => {
               line += 1;
               const n = widened.has(table) && r.n !== null ? Number(r.n) + 0.5 : r.n;
-              const columns = hasX ? WITH_X : WITHOUT_X;
-              const cells: CellValue[] = hasX ? [line, r.s, n, r.x] : [line, r.s, n];
+              const values: Record<string, CellValue> = { line, s: r.s, n, ...(hasX ? { x: r.x } : {}) };
+              let columns: readonly string[] = hasX ? WITH_X : WITHOUT_X;
+              if (b.layout === 'reversed') columns = [...columns].reverse();
+              if (b.layout === 'growing') {
+                if (hasX && !growing.includes('x')) growing.push('x');
+                columns = growing;
+              }
               const rec: Record<string, unknown> = { line, s: r.s === null ? null : wellFormed(r.s), n };
               if (hasX) rec.x = r.x === null ? null : wellFormed(r.x);
               (expected.get(table) as Record<string, unknown>[]).push(rec);
-              return row(line, columns, cells);
+              const at = columns.flatMap((c, i) =>
+                values[c] === null || values[c] === undefined ? [] : [i],
+              );
+              if (b.backwards) at.reverse();
+              return {
+                eventId: `e${line}`,
+                line,
+                receivedAt: AT,
+                columns,
+                at,
+                cells: at.map((i) => values[columns[i] as string] as CellValue),
+              };
             });
             await session.appendRows(table, staged);
           }

@@ -1,68 +1,137 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { wellFormed } from '../../normalize/parse-json.ts';
 import { failedEventColumns } from '../bookkeeping-tables.ts';
-import type { FailedEvent, StagedRow } from '../destination.ts';
+import type { CellValue, FailedEvent, StagedRow } from '../destination.ts';
+import { literal } from './sql.ts';
 
 /**
- * Staged rows use short keys: per table, each column gets an alias (`c0`, `c1`, ...) on first use, and the commit
- * renames them back (`StageFiles.aliases`). Column names repeat on every row and are often longer than the values:
- * short keys about halve the staged bytes that are written, then read back by `read_json`.
+ * Staged rows are CSV: each table's file has the row metadata first (`_l`, then `_r` for an upsert table), then one
+ * field per column in the order the load first staged it (`StageFiles.positions`; a column added later in the load
+ * comes after the others, and the rows written before it are shorter: read with `null_padding`). No keys: JSON
+ * stage rows repeated every column's key, and a typical stage was 2.6x its raw file; CSV is about half of that,
+ * and `cellsFields` about half the work of writing JSON members (docs/performance.md, "The stage as CSV").
  */
-class ColumnAliases {
-  /** column name -> `,"cN":` (the member prefix as written). */
-  private readonly members = new Map<string, string>();
-  readonly byColumn = new Map<string, string>();
-  private readonly byLayout = new WeakMap<readonly string[], string[]>();
+class ColumnPositions {
+  /** column name -> field index after the row metadata (0-based). */
+  readonly byColumn = new Map<string, number>();
+  private readonly byLayout = new WeakMap<readonly string[], LayoutFields>();
 
-  member(column: string): string {
-    let m = this.members.get(column);
-    if (m === undefined) {
-      const alias = `c${this.byColumn.size}`;
-      this.byColumn.set(column, alias);
-      m = `,"${alias}":`;
-      this.members.set(column, m);
+  position(column: string): number {
+    let n = this.byColumn.get(column);
+    if (n === undefined) {
+      n = this.byColumn.size;
+      this.byColumn.set(column, n);
     }
-    return m;
+    return n;
   }
 
-  /** Member prefixes by position of a `StagedRow.columns` array (filled as positions are first written). */
-  membersOf(columns: readonly string[]): string[] {
-    let members = this.byLayout.get(columns);
-    if (members === undefined) {
-      members = [];
-      this.byLayout.set(columns, members);
+  /**
+   * The fields of a `StagedRow.columns` array: each of its columns gets a field, in its order, on first sight. The
+   * normalizer may append columns to a layout it already used (a column found later in the file): those get theirs
+   * when a row first has them (`fieldOf`).
+   */
+  fieldsOf(columns: readonly string[]): LayoutFields {
+    let layout = this.byLayout.get(columns);
+    if (layout === undefined) {
+      layout = {
+        columns,
+        fields: columns.map((c) => this.position(c)),
+        order: undefined,
+        cellAt: undefined,
+        of: this,
+      };
+      this.byLayout.set(columns, layout);
     }
-    return members;
-  }
-
-  alias(column: string): string {
-    this.member(column);
-    return this.byColumn.get(column) as string;
+    return layout;
   }
 }
 
+/** The field of layout position `pos`, given one if the layout grew since it was first seen. */
+function fieldOf(layout: LayoutFields, pos: number): number {
+  const { columns, fields } = layout;
+  for (let p = fields.length; p < columns.length; p++) fields.push(layout.of.position(columns[p] as string));
+  return fields[pos] as number;
+}
+
 /**
- * The members of a row's cells as JSON text, each preceded by `,` (`,"c0":1,"c1":"x"`). Hand-rolled: faster than
- * JSON.stringify on these wide rows, and bigints (exact INT64 beyond 2^53) come out as bare digits. Values are
- * typed by the loader: finite numbers, bigints, booleans, strings, null. `members` caches each position's prefix.
+ * Where a row layout's cells go: `fields[pos]` is the field of layout position `pos`. A row whose cells do not come
+ * in field order (a column first staged by another layout, or cells listed out of position order) is written through
+ * `order` (the layout's positions sorted by field) and `cellAt` (scratch: the cell index of each position in one
+ * row), both made the first time a row needs them.
  */
-function cellsMembers(row: StagedRow, members: string[], aliases: ColumnAliases): string {
+interface LayoutFields {
+  readonly columns: readonly string[];
+  readonly of: ColumnPositions;
+  fields: number[];
+  order: number[] | undefined;
+  cellAt: number[] | undefined;
+}
+
+/** `,` repeated n times, for the empty (NULL) fields between two cells. */
+const COMMAS: string[] = [''];
+function commas(n: number): string {
+  while (COMMAS.length <= n) COMMAS.push(`${COMMAS[COMMAS.length - 1]},`);
+  return COMMAS[n] as string;
+}
+
+/**
+ * One CSV field. A string is always quoted (an unquoted empty field is NULL, a quoted one the empty string: read with
+ * `allow_quoted_nulls = false`); quotes are doubled; newlines, commas and NUL stay as they are inside the quotes.
+ * Numbers, bigints (exact INT64 beyond 2^53) and booleans as their text. Values are typed by the loader: finite
+ * numbers, bigints, booleans, strings.
+ */
+function field(v: Exclude<CellValue, null>): string {
+  if (typeof v !== 'string') return String(v);
+  // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Chunk.put`); the loader fails such events before
+  // they get here (`poisonOf`), so this only keeps one that slips through from reaching DuckDB as invalid UTF-8.
+  return v.indexOf('"') === -1 ? `"${v}"` : `"${v.replaceAll('"', '""')}"`;
+}
+
+/**
+ * The fields of a row's cells, each preceded by `,`, in the table's field order, with empty fields for the columns
+ * the row leaves NULL; ends at the row's last cell (the rest are NULL by `null_padding`).
+ */
+function cellsFields(row: StagedRow, layout: LayoutFields): string {
+  const { at, cells } = row;
+  const fields = layout.fields;
   let out = '';
-  const { at, cells, columns } = row;
+  let next = 0;
   for (let k = 0; k < at.length; k++) {
     const v = cells[k];
     if (v === null || v === undefined) continue;
-    const pos = at[k] as number;
-    let member = members[pos];
-    if (member === undefined) {
-      member = aliases.member(columns[pos] as string);
-      members[pos] = member;
-    }
-    out += member;
-    // A lone surrogate would make DuckDB reject the whole staged file; the loader fails such events before
-    // they get here (`poisonOf`), and this keeps any that slip through from blocking the load.
-    out += typeof v === 'string' ? JSON.stringify(wellFormed(v)) : String(v);
+    const n = fields[at[k] as number] ?? fieldOf(layout, at[k] as number);
+    if (n < next) return fieldsInOrder(row, layout);
+    out += commas(n - next + 1);
+    out += field(v);
+    next = n + 1;
+  }
+  return out;
+}
+
+/** `cellsFields` of a row whose cells are not in field order: visited in the layout's field order. */
+function fieldsInOrder(row: StagedRow, layout: LayoutFields): string {
+  const { at, cells } = row;
+  const fields = layout.fields;
+  fieldOf(layout, 0);
+  if (layout.order === undefined || layout.cellAt === undefined || layout.order.length !== fields.length) {
+    layout.order = fields.map((_n, pos) => pos).sort((x, y) => (fields[x] as number) - (fields[y] as number));
+    layout.cellAt = new Array<number>(fields.length).fill(-1);
+  }
+  const { order, cellAt } = layout;
+  for (let k = 0; k < at.length; k++) cellAt[at[k] as number] = k;
+  let out = '';
+  let next = 0;
+  for (let i = 0; i < order.length; i++) {
+    const pos = order[i] as number;
+    const k = cellAt[pos] as number;
+    if (k < 0) continue;
+    cellAt[pos] = -1;
+    const v = cells[k];
+    if (v === null || v === undefined) continue;
+    const n = fields[pos] as number;
+    out += commas(n - next + 1);
+    out += field(v);
+    next = n + 1;
   }
   return out;
 }
@@ -84,12 +153,32 @@ class LineSet {
   }
 }
 
+/**
+ * Staged text is encoded into a buffer row by row as it is made and written out when the buffer fills. Joining a
+ * batch's rows into one string and encoding that cost about 4x more: the batch-long rope lived long enough to reach
+ * V8's old space, and flattening it was most of the stage's time (measured in docs/performance.md).
+ */
+class Chunk {
+  static readonly BYTES = 1 << 20;
+  readonly bytes = Buffer.allocUnsafe(Chunk.BYTES);
+  used = 0;
+
+  /** Encodes `text` as UTF-8 after what the chunk holds; false (nothing written) when it might not fit. */
+  put(text: string): boolean {
+    // At most 3 bytes per UTF-16 unit (a lone surrogate is written as U+FFFD, 3 bytes).
+    if (this.used + text.length * 3 > this.bytes.length) return false;
+    this.used += this.bytes.write(text, this.used);
+    return true;
+  }
+}
+
 /** Stage files kept open at once, at most (each table of a load has one). */
 export const MAX_OPEN_FILES = 64;
 
 /**
- * Staging on disk, like a BigQuery load job's staged NDJSON: each batch is appended to one NDJSON file per table
- * (plus one for the event list and one for failed events); the commit reads them with DuckDB's `read_json`. Memory
+ * Staging on disk, like a BigQuery load job's staged files: each batch is appended to one CSV file per table (plus
+ * one for the event list, and one NDJSON file for failed events); the commit reads them with DuckDB's `read_csv`
+ * (`readStage`) and `read_json`. Memory
  * stays bounded by one batch; a crash leaves only files, removed on the next open. Each file is opened once and
  * appended to through its handle (not opened and closed per batch); `finish()` closes them before the commit reads
  * the files. (Writing a batch while the next one is normalized was tried: it doubled the CPU time, all of it in
@@ -98,10 +187,12 @@ export const MAX_OPEN_FILES = 64;
 export class StageFiles {
   private readonly files = new Map<string, string>();
   private readonly handles = new Map<string, FileHandle>();
-  private readonly aliasesByTable = new Map<string, ColumnAliases>();
+  private readonly positionsByTable = new Map<string, ColumnPositions>();
   private readonly seen = new LineSet();
   private readonly rowCounts = new Map<string, number>();
   private counter = 0;
+  private readonly rowsChunk = new Chunk();
+  private readonly eventsChunk = new Chunk();
 
   constructor(readonly dir: string) {}
 
@@ -117,17 +208,23 @@ export class StageFiles {
   }
 
   /** The staged key of `column` in `table`'s file (`c<n>`); row metadata keys are `_l` and `_r`. */
-  alias(table: string, column: string): string {
-    return this.aliasesOf(table).alias(column);
+  /**
+   * The stage's field order of `table` after the row metadata: every column staged so far, then `columns` not yet
+   * staged (their fields are past every row's end, so they read as NULL). Call once all rows are staged.
+   */
+  fieldsOf(table: string, columns: Iterable<string>): string[] {
+    const positions = this.positionsOf(table);
+    for (const column of columns) positions.position(column);
+    return [...positions.byColumn.keys()];
   }
 
-  private aliasesOf(table: string): ColumnAliases {
-    let aliases = this.aliasesByTable.get(table);
-    if (aliases === undefined) {
-      aliases = new ColumnAliases();
-      this.aliasesByTable.set(table, aliases);
+  private positionsOf(table: string): ColumnPositions {
+    let positions = this.positionsByTable.get(table);
+    if (positions === undefined) {
+      positions = new ColumnPositions();
+      this.positionsByTable.set(table, positions);
     }
-    return aliases;
+    return positions;
   }
 
   /** Rows staged for `table` so far. */
@@ -142,7 +239,7 @@ export class StageFiles {
   private file(table: string): string {
     let file = this.files.get(table);
     if (file === undefined) {
-      file = path.join(this.dir, `${this.counter++}.ndjson`);
+      file = path.join(this.dir, `${this.counter++}.${table === FAILED ? 'ndjson' : 'csv'}`);
       this.files.set(table, file);
     }
     return file;
@@ -151,33 +248,48 @@ export class StageFiles {
   /**
    * Stages `rows` of `table`. A row carries its line (`_l`: the commit's de-duplication filters on it) and, for an
    * upsert table only, its received_at (`_r`: the latest row per id wins); the event id and time are in the events
-   * file once per event, not on every row of every table (60 bytes a row, ~30% of a typical stage).
+   * file once per event (`event_id,line,received_at`), not on every row of every table.
    */
   async appendRows(table: string, rows: readonly StagedRow[], withReceivedAt: boolean): Promise<void> {
-    let text = '';
-    let events = '';
-    const aliases = this.aliasesOf(table);
-    let columns: readonly string[] | undefined;
-    let members: string[] = [];
+    const columns = this.positionsOf(table);
+    const out = this.rowsChunk;
+    const events = this.eventsChunk;
+    let layoutOf: readonly string[] | undefined;
+    let layout: LayoutFields | undefined;
     for (const row of rows) {
-      if (row.columns !== columns) {
-        columns = row.columns;
-        members = aliases.membersOf(columns);
+      if (row.columns !== layoutOf || layout === undefined) {
+        layoutOf = row.columns;
+        layout = columns.fieldsOf(layoutOf);
       }
-      text += withReceivedAt
-        ? `{"_l":${row.line},"_r":${JSON.stringify(row.receivedAt)}${cellsMembers(row, members, aliases)}}\n`
-        : `{"_l":${row.line}${cellsMembers(row, members, aliases)}}\n`;
+      const text = withReceivedAt
+        ? `${row.line},${field(row.receivedAt)}${cellsFields(row, layout)}\n`
+        : `${row.line}${cellsFields(row, layout)}\n`;
+      if (!out.put(text)) await this.spill(table, out, text);
       if (this.seen.add(row.line)) {
-        events += `{"event_id":${JSON.stringify(row.eventId)},"line":${row.line},"received_at":${JSON.stringify(row.receivedAt)}}\n`;
+        const event = `${field(row.eventId)},${row.line},${field(row.receivedAt)}\n`;
+        if (!events.put(event)) await this.spill(EVENTS, events, event);
       }
     }
-    if (text !== '') await this.write(table, text);
-    if (events !== '') await this.write(EVENTS, events);
+    await this.drain(table, out);
+    await this.drain(EVENTS, events);
     this.rowCounts.set(table, (this.rowCounts.get(table) ?? 0) + rows.length);
   }
 
-  /** Appends `text` to `table`'s file. */
-  private async write(table: string, text: string): Promise<void> {
+  /** Writes out `chunk` to make room for `text`, then puts `text` in it (or writes it alone when it is larger). */
+  private async spill(table: string, chunk: Chunk, text: string): Promise<void> {
+    await this.drain(table, chunk);
+    if (!chunk.put(text)) await this.write(table, Buffer.from(text));
+  }
+
+  /** Appends what `chunk` holds to `table`'s file and empties it. */
+  private async drain(table: string, chunk: Chunk): Promise<void> {
+    if (chunk.used === 0) return;
+    await this.write(table, chunk.bytes.subarray(0, chunk.used));
+    chunk.used = 0;
+  }
+
+  /** Appends `bytes` to `table`'s file. */
+  private async write(table: string, bytes: Uint8Array): Promise<void> {
     const file = this.file(table);
     let handle = this.handles.get(file);
     if (handle === undefined) {
@@ -190,7 +302,9 @@ export class StageFiles {
       handle = await open(file, 'a');
       this.handles.set(file, handle);
     }
-    await handle.appendFile(text);
+    for (let done = 0; done < bytes.length; ) {
+      done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+    }
   }
 
   /** Closes the files (the next append opens them again). */
@@ -205,7 +319,7 @@ export class StageFiles {
     for (const f of failures) {
       text += `${JSON.stringify(failedEventColumns(f))}\n`;
     }
-    if (text !== '') await this.write(FAILED, text);
+    if (text !== '') await this.write(FAILED, Buffer.from(text));
   }
 
   /** Closes the files and deletes the stage. */
@@ -217,3 +331,18 @@ export class StageFiles {
 
 export const EVENTS = '\u0000events';
 export const FAILED = '\u0000failed';
+
+/**
+ * `read_csv` of a stage file written by `StageFiles`, with `columns` (name, DuckDB type) in field order. Explicit
+ * dialect (nothing sniffed), quoted newlines allowed (which needs the serial reader with `null_padding`), a quoted
+ * empty field is the empty string, and lines up to twice the JSON stage's object limit (a field can hold a raw line
+ * of up to `SLUICE_MAX_LINE_BYTES`).
+ */
+export function readStage(file: string, columns: readonly (readonly [string, string])[]): string {
+  const spec = columns.map(([name, type]) => `${literal(name)}: ${literal(type)}`).join(', ');
+  return (
+    `read_csv(${literal(file)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+    `new_line = '\\n', null_padding = true, parallel = false, allow_quoted_nulls = false, ` +
+    `max_line_size = 2097152, buffer_size = 4194304, columns = {${spec}})`
+  );
+}
