@@ -1,8 +1,9 @@
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { wellFormed } from '../../normalize/parse-json.ts';
 import { failedEventColumns } from '../bookkeeping-tables.ts';
 import type { CellValue, FailedEvent, StagedRow } from '../destination.ts';
-import { literal } from './sql.ts';
+import { ident, literal } from './sql.ts';
 
 /**
  * Staged rows are CSV: each table's file has the row metadata first (`_l`, then `_r` for an upsert table), then one
@@ -75,13 +76,27 @@ function commas(n: number): string {
 }
 
 /**
+ * The first character of a string field written as JSON text: a string holding a line break (or starting with this
+ * character itself) is staged as `\u0001` + its JSON text, so no field of a stage file holds a line break and every
+ * `\n` in it ends a row. `read_csv`'s parallel reader refuses quoted line breaks with `null_padding`, and its
+ * serial reader holds every block an `INSERT` appends until the statement ends: a 1.5M-event load ran out of
+ * DuckDB's 96 MB limit (docs/performance.md, "The stage's reader and memory"). `readStage` decodes these fields.
+ */
+export const JSON_FIELD = '\u0001';
+
+/**
  * One CSV field. A string is always quoted (an unquoted empty field is NULL, a quoted one the empty string: read with
- * `allow_quoted_nulls = false`); quotes are doubled; newlines, commas and NUL stay as they are inside the quotes.
- * Numbers, bigints (exact INT64 beyond 2^53) and booleans as their text. Values are typed by the loader: finite
- * numbers, bigints, booleans, strings.
+ * `allow_quoted_nulls = false`); quotes are doubled; commas and NUL stay as they are inside the quotes; a string with
+ * a line break is JSON text after `JSON_FIELD`. Numbers, bigints (exact INT64 beyond 2^53) and booleans as their
+ * text. Values are typed by the loader: finite numbers, bigints, booleans, strings.
  */
 function field(v: Exclude<CellValue, null>): string {
   if (typeof v !== 'string') return String(v);
+  if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1 || v.charCodeAt(0) === 1) {
+    // Well-formed first: DuckDB's JSON reader refuses an escaped lone surrogate (`Buffer.write` below would have
+    // written U+FFFD for it; the loader fails such events before they get here, see `poisonOf`).
+    return `"${(JSON_FIELD + JSON.stringify(wellFormed(v))).replaceAll('"', '""')}"`;
+  }
   // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Chunk.put`); the loader fails such events before
   // they get here (`poisonOf`), so this only keeps one that slips through from reaching DuckDB as invalid UTF-8.
   return v.indexOf('"') === -1 ? `"${v}"` : `"${v.replaceAll('"', '""')}"`;
@@ -333,16 +348,23 @@ export const EVENTS = '\u0000events';
 export const FAILED = '\u0000failed';
 
 /**
- * `read_csv` of a stage file written by `StageFiles`, with `columns` (name, DuckDB type) in field order. Explicit
- * dialect (nothing sniffed), quoted newlines allowed (which needs the serial reader with `null_padding`), a quoted
- * empty field is the empty string, and lines up to twice the JSON stage's object limit (a field can hold a raw line
- * of up to `SLUICE_MAX_LINE_BYTES`).
+ * A stage file written by `StageFiles` as a table: `read_csv` with `columns` (name, DuckDB type) in field order, the
+ * `JSON_FIELD` strings of its VARCHAR columns decoded. Explicit dialect (nothing sniffed), a quoted empty field is
+ * the empty string, shorter rows padded with NULLs, lines up to twice the JSON stage's object limit (a field can
+ * hold a raw line of up to `SLUICE_MAX_LINE_BYTES`), and the parallel reader (no field holds a line break).
  */
 export function readStage(file: string, columns: readonly (readonly [string, string])[]): string {
   const spec = columns.map(([name, type]) => `${literal(name)}: ${literal(type)}`).join(', ');
+  const select = columns.map(([name, type]) => {
+    const c = ident(name);
+    return type === 'VARCHAR'
+      ? `CASE WHEN starts_with(${c}, chr(1)) THEN json_extract_string(substr(${c}, 2), '$') ELSE ${c} END AS ${c}`
+      : c;
+  });
   return (
+    `(SELECT ${select.join(', ')} FROM ` +
     `read_csv(${literal(file)}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
-    `new_line = '\\n', null_padding = true, parallel = false, allow_quoted_nulls = false, ` +
-    `max_line_size = 2097152, buffer_size = 4194304, columns = {${spec}})`
+    `new_line = '\\n', null_padding = true, parallel = true, allow_quoted_nulls = false, ` +
+    `max_line_size = 2097152, buffer_size = 4194304, columns = {${spec}}))`
   );
 }
