@@ -85,8 +85,14 @@ describe('duckdb destination: file lock', () => {
 
 describe('duckdb destination: memory limit', () => {
   /** One load of `rows` rows into a table of `columns` INT64 columns (plus id and received_at). */
-  async function wideLoad(file: string, memoryLimit: string, columns: number, rows: number) {
-    const d = duckdbDestination({ path: file, lockTimeoutMs: 5000, memoryLimit });
+  async function wideLoad(
+    file: string,
+    memoryLimit: string,
+    columns: number,
+    rows: number,
+    profiler?: (step: string, ms: number) => void,
+  ) {
+    const d = duckdbDestination({ path: file, lockTimeoutMs: 5000, memoryLimit, profiler });
     await d.open();
     try {
       const session = await d.beginLoad(meta('b/wide#1', 'L1'));
@@ -137,8 +143,15 @@ describe('duckdb destination: memory limit', () => {
     const file = path.join(dir, 'w.duckdb');
     try {
       // 240 columns x 3,000 rows: the estimate for '24MB' (24 MB + 90 x 640 KiB) is too low for this table.
-      const record = await wideLoad(file, '24MB', 240, 3000);
+      const statements: string[] = [];
+      const record = await wideLoad(file, '24MB', 240, 3000, (step) => statements.push(step));
       expect(record).toMatchObject({ status: 'loaded', rowsWritten: 3000, eventsLoaded: 3000 });
+      // Raised, then set back once committed (what runs after the commit, the identity upkeep, gets 24MB again).
+      const committed = statements.lastIndexOf('COMMIT');
+      expect(
+        statements.slice(0, committed).filter((s) => s.startsWith('SET memory_limit')).length,
+      ).toBeGreaterThan(1);
+      expect(statements.slice(committed + 1)).toContain("SET memory_limit = '…'");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
