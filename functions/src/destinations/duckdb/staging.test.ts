@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -123,6 +124,46 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
       ]);
     });
   });
+
+  // Rows are written byte by byte into a 1 MiB buffer with room checked once per row (rowBound): rows around and
+  // beyond that size, ASCII and not, an event id longer than a chunk, and many rows filling chunks to their ends.
+  it('rows near and beyond the stage buffer size, and an event id longer than it, land whole', async () => {
+    await withFile(async (file) => {
+      const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
+      await d.open();
+      const session = await d.beginLoad(meta('k', 'L'));
+      const create: SchemaChange = {
+        kind: 'create_table',
+        table: 't',
+        columns: [
+          { name: 'line', type: 'INT64' },
+          { name: 's', type: 'STRING' },
+        ],
+      };
+      await session.applySchemaChanges([create]);
+      const long = (n: number, unit: string) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
+      const values = [
+        long(170_000, 'a'), // bound just under a chunk
+        long(180_000, 'ab'), // bound just over: a buffer of its own
+        long(400_000, 'é€'),
+        long(300_000, 'x"\n'),
+        long(1_100_000, 'z'), // longer than a chunk itself
+        ...Array.from({ length: 3000 }, (_v, i) => long(1000 + (i % 997), i % 2 ? 'q' : 'é')),
+      ];
+      const rows = values.map((v, i) => ({ ...row(i + 1, ['line', 's'], [i + 1, v]) }));
+      const first = rows[0] as StagedRow;
+      rows[0] = { ...first, eventId: long(1_200_000, 'id') };
+      for (let from = 0; from < rows.length; from += 7)
+        await session.appendRows('t', rows.slice(from, from + 7));
+      await session.commit(summary(rows.length, rows.length, [create]));
+      await d.close();
+      const got = await readAll(file, 'SELECT line, md5(s) AS h, length(s) AS n FROM t ORDER BY line');
+      const md5 = (v: string) => createHash('md5').update(v).digest('hex');
+      expect(got).toEqual(values.map((v, i) => ({ line: BigInt(i + 1), h: md5(v), n: BigInt(v.length) })));
+      const [ids] = await readAll(file, 'SELECT max(length(id))::INTEGER AS longest FROM _sluice_event_ids');
+      expect(ids).toEqual({ longest: 1_200_000 });
+    });
+  }, 60_000);
 
   // The commit reads the stage with read_csv's parallel reader: its serial one (needed for quoted line breaks with
   // null_padding) holds the blocks an INSERT appends until the statement ends, and a 1.5M-event load ran out of

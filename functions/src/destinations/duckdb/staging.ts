@@ -10,7 +10,7 @@ import { ident, literal } from './sql.ts';
  * field per column in the order the load first staged it (`StageFiles.positions`; a column added later in the load
  * comes after the others, and the rows written before it are shorter: read with `null_padding`). No keys: JSON
  * stage rows repeated every column's key, and a typical stage was 2.6x its raw file; CSV is about half of that,
- * and `cellsFields` about half the work of writing JSON members (docs/performance.md, "The stage as CSV").
+ * and writing the fields about half the work of writing JSON members (docs/performance.md, "The stage as CSV").
  */
 class ColumnPositions {
   /** column name -> field index after the row metadata (0-based). */
@@ -68,13 +68,6 @@ interface LayoutFields {
   cellAt: number[] | undefined;
 }
 
-/** `,` repeated n times, for the empty (NULL) fields between two cells. */
-const COMMAS: string[] = [''];
-function commas(n: number): string {
-  while (COMMAS.length <= n) COMMAS.push(`${COMMAS[COMMAS.length - 1]},`);
-  return COMMAS[n] as string;
-}
-
 /**
  * The first character of a string field written as JSON text: a string holding a line break (or starting with this
  * character itself) is staged as `\u0001` + its JSON text, so no field of a stage file holds a line break and every
@@ -97,34 +90,107 @@ function field(v: Exclude<CellValue, null>): string {
     // written U+FFFD for it; the loader fails such events before they get here, see `poisonOf`).
     return `"${(JSON_FIELD + JSON.stringify(wellFormed(v))).replaceAll('"', '""')}"`;
   }
-  // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Chunk.put`); the loader fails such events before
+  // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Buffer.write` in `putString`); the loader fails such events before
   // they get here (`poisonOf`), so this only keeps one that slips through from reaching DuckDB as invalid UTF-8.
   return v.indexOf('"') === -1 ? `"${v}"` : `"${v.replaceAll('"', '""')}"`;
 }
 
 /**
- * The fields of a row's cells, each preceded by `,`, in the table's field order, with empty fields for the columns
- * the row leaves NULL; ends at the row's last cell (the rest are NULL by `null_padding`).
+ * Writes `text` (ASCII: a number's, a boolean's or a bigint's text) into `b` at `u`; returns the end. The staged
+ * text is written byte by byte where it can be: building each row as a string and encoding it cost more, most of
+ * it in V8's GC of the row strings (docs/performance.md, "The stage written as bytes").
  */
-function cellsFields(row: StagedRow, layout: LayoutFields): string {
+function putAscii(b: Buffer, u: number, text: string): number {
+  for (let i = 0; i < text.length; i++) b[u + i] = text.charCodeAt(i);
+  return u + text.length;
+}
+
+/**
+ * Writes `field(v)` of string `v` into `b` at `u`; returns the end. ASCII without quotes, line breaks or U+0001 is
+ * copied as it is between quotes; anything else is `field(v)` encoded as UTF-8 by `Buffer.write` (a lone surrogate
+ * becomes U+FFFD).
+ */
+function putString(b: Buffer, u: number, v: string): number {
+  b[u] = 34;
+  const start = u + 1;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 128 || c === 34 || c === 10 || c === 13 || c === 1) return putText(b, u, field(v));
+    b[start + i] = c;
+  }
+  b[start + v.length] = 34;
+  return start + v.length + 1;
+}
+
+/** Writes `text` as UTF-8 into `b` at `u`; returns the end. Throws rather than write part of it. */
+function putText(b: Buffer, u: number, text: string): number {
+  const n = b.write(text, u);
+  if (n !== Buffer.byteLength(text))
+    throw new Error('a staged field did not fit its buffer (rowBound is wrong)');
+  return u + n;
+}
+
+/** Writes one cell's field. */
+function putCell(b: Buffer, u: number, v: Exclude<CellValue, null>): number {
+  return typeof v === 'string' ? putString(b, u, v) : putAscii(b, u, String(v));
+}
+
+/** Writes `n` commas (the empty, NULL, fields between two cells, and the separator). */
+function putCommas(b: Buffer, u: number, n: number): number {
+  for (let k = 0; k < n; k++) b[u + k] = 44;
+  return u + n;
+}
+
+/** The most bytes `field(v)` can take: 6 per UTF-16 unit (`\u001f`; a quote is `\""`), the marker and 4 quotes. */
+const fieldBound = (v: Exclude<CellValue, null>): number => (typeof v === 'string' ? v.length * 6 + 8 : 48);
+
+/** The most bytes `putRow` can write for `row`. */
+function rowBound(row: StagedRow, layout: LayoutFields, withReceivedAt: boolean): number {
+  let n =
+    32 + layout.of.byColumn.size + layout.columns.length + (withReceivedAt ? fieldBound(row.receivedAt) : 0);
+  const cells = row.cells;
+  for (let k = 0; k < cells.length; k++) {
+    const v = cells[k];
+    if (v !== null && v !== undefined) n += fieldBound(v);
+  }
+  return n;
+}
+
+/**
+ * Writes a staged row into `b` at `u` (room for `rowBound` bytes): its line, its received_at for an upsert table,
+ * then its cells' fields in the table's field order, each preceded by `,`, with empty fields for the columns the row
+ * leaves NULL, ending at the row's last cell (the rest are NULL by `null_padding`), and a newline. Returns the end.
+ */
+function putRow(b: Buffer, u: number, row: StagedRow, layout: LayoutFields, withReceivedAt: boolean): number {
+  let p = putAscii(b, u, String(row.line));
+  if (withReceivedAt) p = putString(b, putCommas(b, p, 1), row.receivedAt);
+  const cellsStart = p;
   const { at, cells } = row;
   const fields = layout.fields;
-  let out = '';
   let next = 0;
   for (let k = 0; k < at.length; k++) {
     const v = cells[k];
     if (v === null || v === undefined) continue;
     const n = fields[at[k] as number] ?? fieldOf(layout, at[k] as number);
-    if (n < next) return fieldsInOrder(row, layout);
-    out += commas(n - next + 1);
-    out += field(v);
+    if (n < next) {
+      p = putCellsInOrder(b, cellsStart, row, layout);
+      break;
+    }
+    p = putCell(b, putCommas(b, p, n - next + 1), v);
     next = n + 1;
   }
-  return out;
+  return endLine(b, p);
 }
 
-/** `cellsFields` of a row whose cells are not in field order: visited in the layout's field order. */
-function fieldsInOrder(row: StagedRow, layout: LayoutFields): string {
+/** Ends a line at `p`; throws if the writes before ran past the buffer (a typed array drops them silently). */
+function endLine(b: Buffer, p: number): number {
+  if (p >= b.length) throw new Error('a staged row did not fit its buffer (rowBound is wrong)');
+  b[p] = 10;
+  return p + 1;
+}
+
+/** The cells of a row that are not in field order, written at `u`: visited in the layout's field order. */
+function putCellsInOrder(b: Buffer, u: number, row: StagedRow, layout: LayoutFields): number {
   const { at, cells } = row;
   const fields = layout.fields;
   fieldOf(layout, 0);
@@ -134,7 +200,7 @@ function fieldsInOrder(row: StagedRow, layout: LayoutFields): string {
   }
   const { order, cellAt } = layout;
   for (let k = 0; k < at.length; k++) cellAt[at[k] as number] = k;
-  let out = '';
+  let p = u;
   let next = 0;
   for (let i = 0; i < order.length; i++) {
     const pos = order[i] as number;
@@ -144,12 +210,20 @@ function fieldsInOrder(row: StagedRow, layout: LayoutFields): string {
     const v = cells[k];
     if (v === null || v === undefined) continue;
     const n = fields[pos] as number;
-    out += commas(n - next + 1);
-    out += field(v);
+    p = putCell(b, putCommas(b, p, n - next + 1), v);
     next = n + 1;
   }
-  return out;
+  return p;
 }
+
+/** The events file's line of a row: `event_id,line,received_at`. */
+function putEvent(b: Buffer, u: number, row: StagedRow): number {
+  let p = putCommas(b, putString(b, u, row.eventId), 1);
+  p = putCommas(b, putAscii(b, p, String(row.line)), 1);
+  return endLine(b, putString(b, p, row.receivedAt));
+}
+
+const eventBound = (row: StagedRow): number => fieldBound(row.eventId) + fieldBound(row.receivedAt) + 32;
 
 /** Set of line numbers as a growable bitmap: one bit per line, so a 10M-line file costs 1.25 MB. */
 class LineSet {
@@ -169,22 +243,14 @@ class LineSet {
 }
 
 /**
- * Staged text is encoded into a buffer row by row as it is made and written out when the buffer fills. Joining a
- * batch's rows into one string and encoding that cost about 4x more: the batch-long rope lived long enough to reach
- * V8's old space, and flattening it was most of the stage's time (measured in docs/performance.md).
+ * Staged rows are written into a buffer as they are made and the buffer is written out when the next row might not
+ * fit. Joining a batch's rows into one string and encoding that cost about 4x more: the batch-long rope lived long
+ * enough to reach V8's old space, and flattening it was most of the stage's time (measured in docs/performance.md).
  */
 class Chunk {
   static readonly BYTES = 1 << 20;
   readonly bytes = Buffer.allocUnsafe(Chunk.BYTES);
   used = 0;
-
-  /** Encodes `text` as UTF-8 after what the chunk holds; false (nothing written) when it might not fit. */
-  put(text: string): boolean {
-    // At most 3 bytes per UTF-16 unit (a lone surrogate is written as U+FFFD, 3 bytes).
-    if (this.used + text.length * 3 > this.bytes.length) return false;
-    this.used += this.bytes.write(text, this.used);
-    return true;
-  }
 }
 
 /** Stage files kept open at once, at most (each table of a load has one). */
@@ -276,24 +342,30 @@ export class StageFiles {
         layoutOf = row.columns;
         layout = columns.fieldsOf(layoutOf);
       }
-      const text = withReceivedAt
-        ? `${row.line},${field(row.receivedAt)}${cellsFields(row, layout)}\n`
-        : `${row.line}${cellsFields(row, layout)}\n`;
-      if (!out.put(text)) await this.spill(table, out, text);
+      const need = rowBound(row, layout, withReceivedAt);
+      if (out.used + need > Chunk.BYTES) {
+        await this.drain(table, out);
+        if (need > Chunk.BYTES) {
+          // A row that may not fit in a chunk (a long string): written through a buffer of its own.
+          const own = Buffer.allocUnsafe(need);
+          await this.write(table, own.subarray(0, putRow(own, 0, row, layout, withReceivedAt)));
+        }
+      }
+      if (need <= Chunk.BYTES) out.used = putRow(out.bytes, out.used, row, layout, withReceivedAt);
       if (this.seen.add(row.line)) {
-        const event = `${field(row.eventId)},${row.line},${field(row.receivedAt)}\n`;
-        if (!events.put(event)) await this.spill(EVENTS, events, event);
+        const eventNeed = eventBound(row);
+        if (events.used + eventNeed > Chunk.BYTES) await this.drain(EVENTS, events);
+        if (eventNeed > Chunk.BYTES) {
+          const own = Buffer.allocUnsafe(eventNeed);
+          await this.write(EVENTS, own.subarray(0, putEvent(own, 0, row)));
+        } else {
+          events.used = putEvent(events.bytes, events.used, row);
+        }
       }
     }
     await this.drain(table, out);
     await this.drain(EVENTS, events);
     this.rowCounts.set(table, (this.rowCounts.get(table) ?? 0) + rows.length);
-  }
-
-  /** Writes out `chunk` to make room for `text`, then puts `text` in it (or writes it alone when it is larger). */
-  private async spill(table: string, chunk: Chunk, text: string): Promise<void> {
-    await this.drain(table, chunk);
-    if (!chunk.put(text)) await this.write(table, Buffer.from(text));
   }
 
   /** Appends what `chunk` holds to `table`'s file and empties it. */
