@@ -34,6 +34,23 @@ async function withFile<T>(run: (file: string) => Promise<T>): Promise<T> {
   }
 }
 
+/** A destination open on `file`, a load begun, and table `t` (line INT64, s STRING) created in it. */
+async function loadWithTable(file: string) {
+  const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
+  await d.open();
+  const session = await d.beginLoad(meta('k', 'L'));
+  const create: SchemaChange = {
+    kind: 'create_table',
+    table: 't',
+    columns: [
+      { name: 'line', type: 'INT64' },
+      { name: 's', type: 'STRING' },
+    ],
+  };
+  await session.applySchemaChanges([create]);
+  return { d, session, create };
+}
+
 /** A sparse row, as the loader stages them: only its non-null cells, by position in a shared `columns` array. */
 const row = (line: number, columns: readonly string[], cells: CellValue[]): StagedRow => {
   const at = cells.flatMap((c, i) => (c === null ? [] : [i]));
@@ -90,19 +107,8 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
   // were staged, and a row whose cells are listed out of field order, must still land each value in its column.
   it('a layout that grows after use, and cells out of field order, land in their columns', async () => {
     await withFile(async (file) => {
-      const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
-      await d.open();
-      const session = await d.beginLoad(meta('k', 'L'));
-      const create: SchemaChange = {
-        kind: 'create_table',
-        table: 't',
-        columns: [
-          { name: 'line', type: 'INT64' },
-          { name: 's', type: 'STRING' },
-        ],
-      };
+      const { d, session, create } = await loadWithTable(file);
       const add: SchemaChange = { kind: 'add_column', table: 't', column: 'n', type: 'INT64' };
-      await session.applySchemaChanges([create]);
       const layout = ['line', 's'];
       await session.appendRows('t', [row(1, layout, [1, 'a'])]);
       await session.applySchemaChanges([add]);
@@ -129,18 +135,7 @@ describe('duckdb staging (per-load stage directory, read back at commit)', () =>
   // beyond that size, ASCII and not, an event id longer than a chunk, and many rows filling chunks to their ends.
   it('rows near and beyond the stage buffer size, and an event id longer than it, land whole', async () => {
     await withFile(async (file) => {
-      const d = duckdbDestination({ path: file, lockTimeoutMs: 5000 });
-      await d.open();
-      const session = await d.beginLoad(meta('k', 'L'));
-      const create: SchemaChange = {
-        kind: 'create_table',
-        table: 't',
-        columns: [
-          { name: 'line', type: 'INT64' },
-          { name: 's', type: 'STRING' },
-        ],
-      };
-      await session.applySchemaChanges([create]);
+      const { d, session, create } = await loadWithTable(file);
       const long = (n: number, unit: string) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
       const values = [
         long(170_000, 'a'), // bound just under a chunk
