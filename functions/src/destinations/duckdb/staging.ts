@@ -422,8 +422,9 @@ export const FAILED = '\u0000failed';
 /**
  * A stage file written by `StageFiles` as a table: `read_csv` with `columns` (name, DuckDB type) in field order, the
  * `JSON_FIELD` strings of its VARCHAR columns decoded. Explicit dialect (nothing sniffed), a quoted empty field is
- * the empty string, shorter rows padded with NULLs, lines up to twice the JSON stage's object limit (a field can
- * hold a raw line of up to `SLUICE_MAX_LINE_BYTES`), and the parallel reader (no field holds a line break).
+ * the empty string, shorter rows padded with NULLs, lines up to twice the JSON stage's object limit (a row holds
+ * values of one raw line of up to `SLUICE_MAX_LINE_BYTES`, 1 MiB by default; a `JSON_FIELD` is at most 1.5x its
+ * text in that line, a quote `\"` becoming `\""`), and the parallel reader (no field holds a line break).
  */
 export function readStage(file: string, columns: readonly (readonly [string, string])[]): string {
   const spec = columns.map(([name, type]) => `${literal(name)}: ${literal(type)}`).join(', ');
