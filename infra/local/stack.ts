@@ -9,7 +9,7 @@ import type { LocalConfig, LocalTransport } from './config.ts';
 import { emulatorDataDir, requireEmulatorTools } from './emulator.ts';
 import { type SupervisedEmulator, superviseEmulator } from './emulator-supervisor.ts';
 import { LocalError } from './errors.ts';
-import { freePort } from './free-port.ts';
+import { freePort, startOnFreePort } from './free-port.ts';
 import { localBucket } from './local-bucket.ts';
 import { pubsubMessageSource } from './pubsub-source.ts';
 import { createStorageSubscription, type StorageSubscription } from './storage-subscription.ts';
@@ -123,6 +123,8 @@ async function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
+const loaderUrlOf = (port: number): string => `http://127.0.0.1:${port}/`;
+
 async function waitListening(url: string, child: Child, timeoutMs: number): Promise<void> {
   try {
     await waitFor(
@@ -201,7 +203,6 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
   };
 
   try {
-    const loaderPort = await freePort();
     const baseEnv: Record<string, string> = {
       ...config.childEnv,
       SLUICE_DATA_DIR: config.dataDir,
@@ -210,17 +211,34 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       SLUICE_RAW_BUCKET: config.rawBucket,
       SLUICE_DESTINATION: config.childEnv.SLUICE_DESTINATION ?? 'duckdb',
     };
-    const loader = startChild({
-      name: 'loader',
-      command: process.execPath,
-      args: ['--import', 'tsx', paths.loaderServer, paths.loaderBundle, 'loadEvents', String(loaderPort)],
-      env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS },
-      cwd: config.repoRoot,
-      logFile: join(config.logsDir, 'loader.log'),
+    // Started on a free port, and on another if a process took that one before the loader listened.
+    const loaderStart = startOnFreePort({
+      start: (port) => {
+        const child = startChild({
+          name: 'loader',
+          command: process.execPath,
+          args: ['--import', 'tsx', paths.loaderServer, paths.loaderBundle, 'loadEvents', String(port)],
+          env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS },
+          cwd: config.repoRoot,
+          logFile: join(config.logsDir, 'loader.log'),
+        });
+        children.push(child);
+        return child;
+      },
+      ready: (port, child) => waitListening(loaderUrlOf(port), child, timeoutMs),
+      onRetry: (port, attempt, child) => {
+        logger.warn(
+          { port, attempt },
+          'loader: its port was taken before it listened; starting it on another',
+        );
+        children.splice(children.indexOf(child), 1);
+      },
+    }).then(({ child, port }) => {
+      watch(child);
+      return loaderUrlOf(port);
     });
-    children.push(watch(loader));
-    const loaderUrl = `http://127.0.0.1:${loaderPort}/`;
 
+    let loaderUrl: string;
     if (transport === 'pubsub') {
       const names = {
         project: config.pubsubProject,
@@ -239,13 +257,11 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
         names,
         logger: logger.child({ component: 'emulator-supervisor' }),
       });
-      const [emulatorStart, loaderStart] = await Promise.allSettled([
-        started,
-        waitListening(loaderUrl, loader, timeoutMs),
-      ]);
+      const [emulatorStart, loaderStarted] = await Promise.allSettled([started, loaderStart]);
       if (emulatorStart.status === 'rejected') throw emulatorStart.reason;
       emulator = emulatorStart.value;
-      if (loaderStart.status === 'rejected') throw loaderStart.reason;
+      if (loaderStarted.status === 'rejected') throw loaderStarted.reason;
+      loaderUrl = loaderStarted.value;
       standIn = createStorageSubscription({
         source: pubsubMessageSource({
           apiEndpoint: emulator.host,
@@ -264,7 +280,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       });
       standIn.start();
     } else {
-      await waitListening(loaderUrl, loader, timeoutMs);
+      loaderUrl = await loaderStart;
     }
 
     const wantedPort = options.collectorPort ?? config.port;
