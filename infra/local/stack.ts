@@ -285,41 +285,61 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
 
     const wantedPort = options.collectorPort ?? config.port;
     if (wantedPort !== 0) await assertPortFree(config.host, wantedPort);
-    const port = wantedPort || (await freePort());
-    const collectorEnv: Record<string, string> = {
-      ...baseEnv,
-      SLUICE_HOST: config.host,
-      SLUICE_PORT: String(port),
-      SLUICE_TRANSPORT: transport,
-      SLUICE_PUBSUB_PROJECT: config.pubsubProject,
-      SLUICE_PUBSUB_TOPIC: config.pubsubTopic,
-      SLUICE_WINDOW_SECONDS: String(config.windowSeconds),
-      SLUICE_SPOOL_MAX_FILE_BYTES: String(config.windowMaxBytes),
-      SLUICE_LOADER_URL: loaderUrl,
-    };
-    if (config.addLocalWriteKey) collectorEnv.SLUICE_WRITE_KEY = config.writeKey;
-    if (emulator) collectorEnv.PUBSUB_EMULATOR_HOST = emulator.host;
-    else delete collectorEnv.PUBSUB_EMULATOR_HOST;
-    const collector = startChild({
-      name: 'collector',
-      command: process.execPath,
-      args: ['--import', 'tsx', paths.collectorEntry],
-      env: collectorEnv,
-      cwd: config.repoRoot,
-      logFile: join(config.logsDir, 'collector.log'),
-    });
-    children.push(watch(collector));
     const connectHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const collectorEnv = (port: number): Record<string, string> => {
+      const env: Record<string, string> = {
+        ...baseEnv,
+        SLUICE_HOST: config.host,
+        SLUICE_PORT: String(port),
+        SLUICE_TRANSPORT: transport,
+        SLUICE_PUBSUB_PROJECT: config.pubsubProject,
+        SLUICE_PUBSUB_TOPIC: config.pubsubTopic,
+        SLUICE_WINDOW_SECONDS: String(config.windowSeconds),
+        SLUICE_SPOOL_MAX_FILE_BYTES: String(config.windowMaxBytes),
+        SLUICE_LOADER_URL: loaderUrl,
+      };
+      if (config.addLocalWriteKey) env.SLUICE_WRITE_KEY = config.writeKey;
+      if (emulator) env.PUBSUB_EMULATOR_HOST = emulator.host;
+      else delete env.PUBSUB_EMULATOR_HOST;
+      return env;
+    };
+    // On the port asked for, or (port 0) on a free one, and on another if a process took it first.
+    const { child: collector, port } = await startOnFreePort({
+      ports: wantedPort === 0 ? freePort : () => Promise.resolve(wantedPort),
+      attempts: wantedPort === 0 ? undefined : 1,
+      start: (port) => {
+        const child = startChild({
+          name: 'collector',
+          command: process.execPath,
+          args: ['--import', 'tsx', paths.collectorEntry],
+          env: collectorEnv(port),
+          cwd: config.repoRoot,
+          logFile: join(config.logsDir, 'collector.log'),
+        });
+        children.push(child);
+        return child;
+      },
+      ready: async (port, child) => {
+        await waitHttpOk(`http://${connectHost}:${port}/readyz`, child, timeoutMs);
+        // Another process may have taken the port between the check and the collector's listen: then our
+        // collector exited (EADDRINUSE) and what answered is someone else.
+        if (child.exitReason() !== undefined) {
+          throw new LocalError(
+            'SLUICE_ERR_LOCAL_PORT_IN_USE',
+            `collector ${child.exitReason()} while another process answered on port ${port} (log: ${child.logFile})`,
+          );
+        }
+      },
+      onRetry: (port, attempt, child) => {
+        logger.warn(
+          { port, attempt },
+          'collector: its port was taken before it listened; starting it on another',
+        );
+        children.splice(children.indexOf(child), 1);
+      },
+    });
+    watch(collector);
     const collectorUrl = `http://${connectHost}:${port}`;
-    await waitHttpOk(`${collectorUrl}/readyz`, collector, timeoutMs);
-    // Another process may have taken the port between the check and the collector's listen: then our collector
-    // exited (EADDRINUSE) and what answered is someone else.
-    if (collector.exitReason() !== undefined) {
-      throw new LocalError(
-        'SLUICE_ERR_LOCAL_PORT_IN_USE',
-        `collector ${collector.exitReason()} while another process answered on port ${port} (log: ${collector.logFile})`,
-      );
-    }
 
     logger.info({ collectorUrl, loaderUrl, emulatorHost: emulator?.host, transport }, 'local stack up');
     return {
