@@ -56,6 +56,24 @@ describe('child process groups', () => {
     }
   });
 
+  // The local stack watches a child only once it answers (a child that lost its port is started again unwatched):
+  // a listener added after the exit must still be told.
+  it('onExit tells a listener added after the child exited, once', async () => {
+    const child = startChild({
+      name: 'brief',
+      command: process.execPath,
+      args: ['-e', 'process.exit(7)'],
+      env,
+      cwd: dir,
+      logFile: join(dir, 'brief.log'),
+    });
+    const before = new Promise<string>((resolve) => child.onExit(resolve));
+    expect(await before).toBe('exited with code 7');
+    const told: string[] = [];
+    child.onExit((reason) => told.push(reason));
+    expect(told).toEqual(['exited with code 7']);
+  });
+
   it('stop() ends the leader and what it forked, and logs output to the log file', async () => {
     const logFile = join(dir, 'fork.log');
     const child = startChild({

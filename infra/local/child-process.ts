@@ -29,7 +29,10 @@ export interface Child {
   readonly logFile: string;
   /** Why the leader exited, or undefined while it runs. */
   exitReason(): string | undefined;
-  /** Calls `listener` once the leader has exited (with the same text `exitReason()` then returns). */
+  /**
+   * Calls `listener` once the leader has exited (with the same text `exitReason()` then returns); at once when it
+   * already has (a caller that starts watching a child only once it answered must still hear of an exit before).
+   */
   onExit(listener: (reason: string) => void): void;
   /** The last lines the child printed (for error messages). */
   tail(): string;
@@ -173,6 +176,7 @@ export function startChild(spec: ChildSpec): Child {
   child.stderr?.on('data', onData);
   let exitReason: string | undefined;
   const exitListeners: ((reason: string) => void)[] = [];
+  let closed = false;
   const exited = new Promise<void>((resolve) => {
     child.once('error', (error) => {
       exitReason ??= `spawn error: ${error.message}`;
@@ -188,6 +192,7 @@ export function startChild(spec: ChildSpec): Child {
     });
     child.once('close', (code, signal) => {
       exitReason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      closed = true;
       child.stdin?.destroy();
       log.end();
       for (const listener of exitListeners) listener(exitReason);
@@ -201,7 +206,8 @@ export function startChild(spec: ChildSpec): Child {
     logFile: spec.logFile,
     exitReason: () => exitReason,
     onExit(listener) {
-      exitListeners.push(listener);
+      if (closed && exitReason !== undefined) listener(exitReason);
+      else exitListeners.push(listener);
     },
     tail: () => tail,
     async stop(graceMs = 10_000) {
