@@ -75,23 +75,24 @@ interface LayoutFields {
  * serial reader holds every block an `INSERT` appends until the statement ends: a 1.5M-event load ran out of
  * DuckDB's 96 MB limit (docs/performance.md, "The stage's reader and memory"). `readStage` decodes these fields.
  */
-export const JSON_FIELD = '\u0001';
+const JSON_FIELD = '\u0001';
+/** `JSON_FIELD`'s code, a literal: `putString`'s loop compares it per character. */
+const JSON_FIELD_CODE = 1;
 
 /**
- * One CSV field. A string is always quoted (an unquoted empty field is NULL, a quoted one the empty string: read with
- * `allow_quoted_nulls = false`); quotes are doubled; commas and NUL stay as they are inside the quotes; a string with
- * a line break is JSON text after `JSON_FIELD`. Numbers, bigints (exact INT64 beyond 2^53) and booleans as their
- * text. Values are typed by the loader: finite numbers, bigints, booleans, strings.
+ * The CSV field of a string: always quoted (an unquoted empty field is NULL, a quoted one the empty string: read with
+ * `allow_quoted_nulls = false`); quotes doubled; commas and NUL as they are inside the quotes; a string with a line
+ * break (or starting with `JSON_FIELD`) as `JSON_FIELD` + its JSON text. The other cells (finite numbers, bigints,
+ * booleans: values are typed by the loader) are their text (`putCell`).
  */
-function field(v: Exclude<CellValue, null>): string {
-  if (typeof v !== 'string') return String(v);
-  if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1 || v.charCodeAt(0) === 1) {
-    // Well-formed first: DuckDB's JSON reader refuses an escaped lone surrogate (`Buffer.write` below would have
-    // written U+FFFD for it; the loader fails such events before they get here, see `poisonOf`).
+function stringField(v: string): string {
+  if (v.indexOf('\n') !== -1 || v.indexOf('\r') !== -1 || v.charCodeAt(0) === JSON_FIELD_CODE) {
+    // Well-formed first: DuckDB's JSON reader refuses an escaped lone surrogate (the loader fails such events
+    // before they get here, see `poisonOf`).
     return `"${(JSON_FIELD + JSON.stringify(wellFormed(v))).replaceAll('"', '""')}"`;
   }
-  // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Buffer.write` in `putString`); the loader fails such events before
-  // they get here (`poisonOf`), so this only keeps one that slips through from reaching DuckDB as invalid UTF-8.
+  // A lone surrogate is written as U+FFFD by the UTF-8 encoder (`Buffer.write` in `putText`): one that slipped past
+  // `poisonOf` never reaches DuckDB as invalid UTF-8.
   return v.indexOf('"') === -1 ? `"${v}"` : `"${v.replaceAll('"', '""')}"`;
 }
 
@@ -106,16 +107,16 @@ function putAscii(b: Buffer, u: number, text: string): number {
 }
 
 /**
- * Writes `field(v)` of string `v` into `b` at `u`; returns the end. ASCII without quotes, line breaks or U+0001 is
- * copied as it is between quotes; anything else is `field(v)` encoded as UTF-8 by `Buffer.write` (a lone surrogate
- * becomes U+FFFD).
+ * Writes `stringField(v)` into `b` at `u`; returns the end. ASCII without quotes, line breaks or `JSON_FIELD` is
+ * copied as it is between quotes; anything else is `stringField(v)` encoded as UTF-8 by `putText`.
  */
 function putString(b: Buffer, u: number, v: string): number {
   b[u] = 34;
   const start = u + 1;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c >= 128 || c === 34 || c === 10 || c === 13 || c === 1) return putText(b, u, field(v));
+    if (c >= 128 || c === 34 || c === 10 || c === 13 || c === JSON_FIELD_CODE)
+      return putText(b, u, stringField(v));
     b[start + i] = c;
   }
   b[start + v.length] = 34;
@@ -141,7 +142,10 @@ function putCommas(b: Buffer, u: number, n: number): number {
   return u + n;
 }
 
-/** The most bytes `field(v)` can take: 6 per UTF-16 unit (`\u001f`; a quote is `\""`), the marker and 4 quotes. */
+/**
+ * The most bytes a cell's field can take (`stringField`, `putCell`): 6 per UTF-16 unit (`\u001f`; a quote is
+ * `\""`), the marker and 4 quotes.
+ */
 const fieldBound = (v: Exclude<CellValue, null>): number => (typeof v === 'string' ? v.length * 6 + 8 : 48);
 
 /** The most bytes `putRow` can write for `row`. */
@@ -431,7 +435,7 @@ export function readStage(file: string, columns: readonly (readonly [string, str
   const select = columns.map(([name, type]) => {
     const c = ident(name);
     return type === 'VARCHAR'
-      ? `CASE WHEN starts_with(${c}, chr(1)) THEN json_extract_string(substr(${c}, 2), '$') ELSE ${c} END AS ${c}`
+      ? `CASE WHEN starts_with(${c}, chr(${JSON_FIELD_CODE})) THEN json_extract_string(substr(${c}, 2), '$') ELSE ${c} END AS ${c}`
       : c;
   });
   return (
