@@ -3,13 +3,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { LOADER_DUCKDB_ENV, LOADER_NODE_OPTIONS } from '../../functions/src/loader-process.ts';
-import { type Child, startChild } from './child-process.ts';
+import { type Child, type ChildSpec, startChild } from './child-process.ts';
 import { systemClock } from './clock.ts';
 import type { LocalConfig, LocalTransport } from './config.ts';
 import { emulatorDataDir, requireEmulatorTools } from './emulator.ts';
 import { type SupervisedEmulator, superviseEmulator } from './emulator-supervisor.ts';
 import { LocalError } from './errors.ts';
-import { freePort, startOnFreePort } from './free-port.ts';
+import { startOnFreePort } from './free-port.ts';
 import { localBucket } from './local-bucket.ts';
 import { pubsubMessageSource } from './pubsub-source.ts';
 import { createStorageSubscription, type StorageSubscription } from './storage-subscription.ts';
@@ -202,6 +202,35 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     if (problems.length > 0) throw problems[0];
   };
 
+  /**
+   * Starts child `spec(port)` of this stack on a port from `ports` (`startOnFreePort`): kept in `children` from the
+   * start (a failed start still stops it), dropped if it lost its port to another process, watched once it answers.
+   */
+  const startOnPort = async (
+    spec: (port: number) => ChildSpec,
+    ready: (port: number, child: Child) => Promise<void>,
+    ports: { ports?: () => Promise<number>; attempts?: number } = {},
+  ): Promise<{ child: Child; port: number }> => {
+    const started = await startOnFreePort({
+      ...ports,
+      start: (port) => {
+        const child = startChild(spec(port));
+        children.push(child);
+        return child;
+      },
+      ready,
+      onRetry: (port, attempt, child) => {
+        logger.warn(
+          { port, attempt },
+          `${child.name}: its port was taken before it listened; starting it on another`,
+        );
+        children.splice(children.indexOf(child), 1);
+      },
+    });
+    watch(started.child);
+    return started;
+  };
+
   try {
     const baseEnv: Record<string, string> = {
       ...config.childEnv,
@@ -211,32 +240,18 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       SLUICE_RAW_BUCKET: config.rawBucket,
       SLUICE_DESTINATION: config.childEnv.SLUICE_DESTINATION ?? 'duckdb',
     };
-    // Started on a free port, and on another if a process took that one before the loader listened.
-    const loaderStart = startOnFreePort({
-      start: (port) => {
-        const child = startChild({
-          name: 'loader',
-          command: process.execPath,
-          args: ['--import', 'tsx', paths.loaderServer, paths.loaderBundle, 'loadEvents', String(port)],
-          env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS },
-          cwd: config.repoRoot,
-          logFile: join(config.logsDir, 'loader.log'),
-        });
-        children.push(child);
-        return child;
-      },
-      ready: (port, child) => waitListening(loaderUrlOf(port), child, timeoutMs),
-      onRetry: (port, attempt, child) => {
-        logger.warn(
-          { port, attempt },
-          'loader: its port was taken before it listened; starting it on another',
-        );
-        children.splice(children.indexOf(child), 1);
-      },
-    }).then(({ child, port }) => {
-      watch(child);
-      return loaderUrlOf(port);
-    });
+    // On a free port, and on another if a process took that one before the loader listened.
+    const loaderStart = startOnPort(
+      (port) => ({
+        name: 'loader',
+        command: process.execPath,
+        args: ['--import', 'tsx', paths.loaderServer, paths.loaderBundle, 'loadEvents', String(port)],
+        env: { ...baseEnv, ...LOADER_DUCKDB_ENV, NODE_OPTIONS: LOADER_NODE_OPTIONS },
+        cwd: config.repoRoot,
+        logFile: join(config.logsDir, 'loader.log'),
+      }),
+      (port, child) => waitListening(loaderUrlOf(port), child, timeoutMs),
+    ).then(({ port }) => loaderUrlOf(port));
 
     let loaderUrl: string;
     if (transport === 'pubsub') {
@@ -304,22 +319,16 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
       return env;
     };
     // On the port asked for, or (port 0) on a free one, and on another if a process took it first.
-    const { child: collector, port } = await startOnFreePort({
-      ports: wantedPort === 0 ? freePort : () => Promise.resolve(wantedPort),
-      attempts: wantedPort === 0 ? undefined : 1,
-      start: (port) => {
-        const child = startChild({
-          name: 'collector',
-          command: process.execPath,
-          args: ['--import', 'tsx', paths.collectorEntry],
-          env: collectorEnv(port),
-          cwd: config.repoRoot,
-          logFile: join(config.logsDir, 'collector.log'),
-        });
-        children.push(child);
-        return child;
-      },
-      ready: async (port, child) => {
+    const { port } = await startOnPort(
+      (port) => ({
+        name: 'collector',
+        command: process.execPath,
+        args: ['--import', 'tsx', paths.collectorEntry],
+        env: collectorEnv(port),
+        cwd: config.repoRoot,
+        logFile: join(config.logsDir, 'collector.log'),
+      }),
+      async (port, child) => {
         await waitHttpOk(`http://${connectHost}:${port}/readyz`, child, timeoutMs);
         // Another process may have taken the port between the check and the collector's listen: then our
         // collector exited (EADDRINUSE) and what answered is someone else.
@@ -330,15 +339,8 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
           );
         }
       },
-      onRetry: (port, attempt, child) => {
-        logger.warn(
-          { port, attempt },
-          'collector: its port was taken before it listened; starting it on another',
-        );
-        children.splice(children.indexOf(child), 1);
-      },
-    });
-    watch(collector);
+      wantedPort === 0 ? {} : { ports: () => Promise.resolve(wantedPort), attempts: 1 },
+    );
     const collectorUrl = `http://${connectHost}:${port}`;
 
     logger.info({ collectorUrl, loaderUrl, emulatorHost: emulator?.host, transport }, 'local stack up');
