@@ -10,7 +10,7 @@ import { waitFor } from './wait-for.ts';
 // A child that listens on the port in its argv, the way loader-server.ts does: on EADDRINUSE it says so and exits 1.
 const LISTENER = `
 const server = require('node:net').createServer();
-server.once('error', (e) => { process.stderr.write('cannot listen: ' + e.code + '\\n'); process.exit(Number(process.argv[2])); });
+server.once('error', (e) => { process.stderr.write('cannot listen: ' + e.code + '\\n'); process.exit(1); });
 server.listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('listening\\n'));
 process.once('SIGTERM', () => server.close(() => process.exit(0)));
 `;
@@ -33,20 +33,22 @@ describe('startOnFreePort: a port another process takes before the child listens
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start =
-    (exitCode = 1) =>
+  /** Starts `node -e script <port>` as child `name`. */
+  const node =
+    (name: string, script: string) =>
     (port: number): Child => {
       const child = startChild({
-        name: 'listener',
+        name,
         command: process.execPath,
-        args: ['-e', LISTENER, String(port), String(exitCode)],
+        args: ['-e', script, String(port)],
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
         cwd: dir,
-        logFile: join(dir, `listener-${port}.log`),
+        logFile: join(dir, `${name}-${port}.log`),
       });
       children.push(child);
       return child;
     };
+  const start = node('listener', LISTENER);
   const ready = (_port: number, child: Child): Promise<void> =>
     waitFor(async () => (child.tail().includes('listening') ? true : undefined), {
       what: 'the listener',
@@ -63,7 +65,7 @@ describe('startOnFreePort: a port another process takes before the child listens
   it('starts the child again on another port, and reports the lost one', async () => {
     const retries: number[] = [];
     const { child, port } = await startOnFreePort({
-      start: start(),
+      start,
       ready,
       ports: portsFrom([taken]),
       onRetry: (lost, _attempt, lostChild) => {
@@ -81,7 +83,7 @@ describe('startOnFreePort: a port another process takes before the child listens
     const retries: number[] = [];
     await expect(
       startOnFreePort({
-        start: start(),
+        start,
         ready,
         attempts: 3,
         ports: () => Promise.resolve(taken),
@@ -93,18 +95,7 @@ describe('startOnFreePort: a port another process takes before the child listens
 
   it('does not retry a child that failed for another reason', async () => {
     let retried = false;
-    const failing = (port: number): Child => {
-      const child = startChild({
-        name: 'failing',
-        command: process.execPath,
-        args: ['-e', "process.stderr.write('bad config\\n'); process.exit(3)", String(port)],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-        cwd: dir,
-        logFile: join(dir, `failing-${port}.log`),
-      });
-      children.push(child);
-      return child;
-    };
+    const failing = node('failing', "process.stderr.write('bad config\\n'); process.exit(3)");
     await expect(startOnFreePort({ start: failing, ready, onRetry: () => (retried = true) })).rejects.toThrow(
       /gave up waiting/,
     );
